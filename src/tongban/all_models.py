@@ -1,0 +1,8 @@
+"""Imports every domain's tables so that Base.metadata is complete (for Alembic and tests)."""
+
+from tongban.catalog import models as catalog_models
+from tongban.events import models as events_models
+from tongban.identity import models as identity_models
+from tongban.regions import models as regions_models
+
+__all__ = ["catalog_models", "events_models", "identity_models", "regions_models"]

@@ -1,0 +1,81 @@
+"""create_app(): routers, middleware and lifespan; nothing is built at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import text
+from starlette.responses import JSONResponse
+
+from tongban import __version__
+from tongban.config import Settings, get_settings
+from tongban.db import Database
+from tongban.errors import install_error_handlers
+from tongban.metrics import install_metrics
+
+log = logging.getLogger(__name__)
+
+# Background services started with the app (e.g. the ledger integrator); each returns a stopper.
+BackgroundStarter = Callable[[FastAPI], Callable[[], None]]
+
+
+def _include_routers(app: FastAPI) -> None:
+    from tongban.catalog.api import router as catalog_api
+    from tongban.identity.api import router as identity_api
+    from tongban.regions.api import router as regions_api
+
+    for router in (regions_api, identity_api, catalog_api):
+        app.include_router(router, prefix="/api/v1")
+
+
+def create_app(
+    settings: Settings | None = None,
+    database: Database | None = None,
+    *,
+    background: list[BackgroundStarter] | None = None,
+) -> FastAPI:
+    """Build the ASGI app for the given settings and database."""
+    settings = settings or get_settings()
+    starters = background or []
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stoppers = [start(app) for start in starters]
+        try:
+            yield
+        finally:
+            for stop in stoppers:
+                stop()
+            if database is None:
+                app.state.database.dispose()
+
+    app = FastAPI(
+        title="Tongban 通办",
+        version=__version__,
+        description="Equalized digital government services: any service, any place, same standard.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database or Database(settings.resolved_database_url())
+    install_error_handlers(app)
+    install_metrics(app)
+    _include_routers(app)
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> JSONResponse:
+        """Liveness and database reachability."""
+        try:
+            with app.state.database.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001 - any database failure means "not healthy"
+            log.exception("health check failed")
+            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "up", "version": __version__})
+
+    return app

@@ -1,0 +1,68 @@
+"""Request-scoped dependencies shared by every router: the session and the actor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from tongban.config import Settings
+from tongban.db import Database
+from tongban.identity import service as identity
+
+
+def get_database(request: Request) -> Database:
+    """The app's database (built in create_app, never at import time)."""
+    database: Database = request.app.state.database
+    return database
+
+
+def get_settings_dep(request: Request) -> Settings:
+    """The app's settings."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """One request, one transaction: commit after the handler, roll back on any error."""
+    session = get_database(request).sessions()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+# scope="function": the commit happens before the response leaves, so a client that
+# sees 201 can immediately read what it wrote.
+DbSession = Annotated[Session, Depends(db_session, scope="function")]
+AppSettings = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def optional_actor(request: Request, session: DbSession) -> identity.Actor | None:
+    """The caller from a bearer token or a session cookie, or None when anonymous."""
+    return identity.resolve_actor(
+        session,
+        authorization=request.headers.get("authorization"),
+        session_token=request.cookies.get(identity.SESSION_COOKIE),
+    )
+
+
+def required_actor(actor: Annotated[identity.Actor | None, Depends(optional_actor)]) -> identity.Actor:
+    """The caller, or 401 when anonymous."""
+    if actor is None:
+        from tongban.errors import Unauthorized
+
+        raise Unauthorized(
+            "Log in or send a bearer token.", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return actor
+
+
+OptionalActor = Annotated[identity.Actor | None, Depends(optional_actor)]
+CurrentActor = Annotated[identity.Actor, Depends(required_actor)]

@@ -1,0 +1,83 @@
+"""Recording events: every state change calls `record` inside its own transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import uuid
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tongban.db import utcnow
+from tongban.events.models import Event
+
+
+class Channel(StrEnum):
+    """How the step reached us."""
+
+    ONLINE = "online"
+    ASSISTED = "assisted"
+    PROXY = "proxy"
+    API = "api"
+    CLI = "cli"
+    SYSTEM = "system"
+
+
+def commitment(personal: dict[str, Any], salt: str) -> str:
+    """The salted SHA-256 commitment to a personal-data payload (hex)."""
+    canonical = json.dumps(personal, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(bytes.fromhex(salt) + canonical.encode("utf-8")).hexdigest()
+
+
+def record(
+    session: Session,
+    *,
+    action: str,
+    resource_type: str,
+    resource_id: str,
+    channel: Channel | str,
+    actor_id: int | None = None,
+    actor_role: str | None = None,
+    on_behalf_of_id: int | None = None,
+    service_point: str | None = None,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+    personal: dict[str, Any] | None = None,
+) -> Event:
+    """Append one event in the caller's transaction and return it."""
+    salt = secrets.token_hex(16) if personal is not None else None
+    event = Event(
+        uid=str(uuid.uuid4()),
+        occurred_at=utcnow(),
+        actor_id=actor_id,
+        actor_role=actor_role,
+        on_behalf_of_id=on_behalf_of_id,
+        action=action,
+        resource_type=resource_type,
+        resource_id=str(resource_id),
+        channel=str(channel),
+        service_point=service_point,
+        reason=reason,
+        data=data or {},
+        personal=personal,
+        personal_salt=salt,
+        personal_commitment=commitment(personal, salt) if personal is not None and salt else None,
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def for_resource(session: Session, *, resource_type: str, resource_id: str) -> Sequence[Event]:
+    """The timeline of one resource, oldest first."""
+    stmt = (
+        select(Event)
+        .where(Event.resource_type == resource_type, Event.resource_id == str(resource_id))
+        .order_by(Event.id)
+    )
+    return session.scalars(stmt).all()
