@@ -4,5 +4,9 @@ from tongban.catalog import models as catalog_models
 from tongban.events import models as events_models
 from tongban.identity import models as identity_models
 from tongban.regions import models as regions_models
+from tongban.workdays import models as workdays_models
 
-__all__ = ["catalog_models", "events_models", "identity_models", "regions_models"]
+__all__ = [
+    "catalog_models", "events_models", "identity_models", "regions_models",
+    "workdays_models",
+]

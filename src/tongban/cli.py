@@ -12,7 +12,9 @@ from tongban.config import Settings, get_settings
 from tongban.db import Database, upgrade_database
 from tongban.errors import AppError
 
-app = typer.Typer(help="Tongban 通办 — equalized digital government services.", no_args_is_help=True)
+app = typer.Typer(
+    help="Tongban 通办 — equalized digital government services.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 catalog_app = typer.Typer(help="The service catalog.", no_args_is_help=True)
@@ -21,6 +23,10 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(regions_app, name="regions")
+calendar_app = typer.Typer(
+    help="The working-day calendar (holidays and 调休).", no_args_is_help=True
+)
+app.add_typer(calendar_app, name="calendar")
 
 
 def _settings() -> Settings:
@@ -75,14 +81,21 @@ def serve(
 
     _settings()
     uvicorn.run(
-        "tongban.app:create_app", factory=True, host=host, port=port, workers=workers,
-        log_level="info", access_log=False,
+        "tongban.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=False,
     )
 
 
 @app.command()
 def demo(
-    load_only: Annotated[bool, typer.Option("--load-only", help="Load demo data, do not serve.")] = False,
+    load_only: Annotated[
+        bool, typer.Option("--load-only", help="Load demo data, do not serve.")
+    ] = False,
     host: str = "127.0.0.1",
     port: int = 8000,
 ) -> None:
@@ -109,8 +122,12 @@ def user_create(
     username: Annotated[str, typer.Argument(help="Login name.")],
     role: Annotated[str, typer.Option(help="citizen, clerk, official, steward or admin.")],
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
-    department: Annotated[str | None, typer.Option(help="Department's unified social credit code.")] = None,
-    region: Annotated[str | None, typer.Option(help="Jurisdiction or service-point region code.")] = None,
+    department: Annotated[
+        str | None, typer.Option(help="Department's unified social credit code.")
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option(help="Jurisdiction or service-point region code.")
+    ] = None,
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
     phone: Annotated[str | None, typer.Option(help="Mobile phone number.")] = None,
     resident_id: Annotated[str | None, typer.Option(help="Resident ID number (citizens).")] = None,
@@ -189,7 +206,9 @@ def regions_load() -> None:
 def regions_add(
     code: Annotated[str, typer.Argument(help="12-digit township or village code.")],
     name: Annotated[str, typer.Argument(help="Name.")],
-    urban_rural: Annotated[str | None, typer.Option(help="urban or rural (default: parent's).")] = None,
+    urban_rural: Annotated[
+        str | None, typer.Option(help="urban or rural (default: parent's).")
+    ] = None,
 ) -> None:
     """Add a township or village below an existing county."""
     from tongban.regions import service as regions
@@ -201,6 +220,58 @@ def regions_add(
         typer.echo(f"added {region.code} {region.name} under {region.parent_code}")
     except AppError as exc:
         _fail(exc)
+    finally:
+        database.dispose()
+
+
+@calendar_app.command("set")
+def calendar_set(
+    day: Annotated[str, typer.Argument(help="Date, YYYY-MM-DD.")],
+    kind: Annotated[str, typer.Argument(help="'workday' or 'holiday'.")],
+    name: Annotated[str, typer.Option(help="Why, e.g. 春节 or 春节调休.")] = "",
+) -> None:
+    """Declare a date a working day or a day off (load next year's arrangement)."""
+    from datetime import date as date_type
+
+    from tongban.workdays import service as workdays
+
+    if kind not in ("workday", "holiday"):
+        typer.secho("error: kind must be 'workday' or 'holiday'", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=2)
+    try:
+        parsed = date_type.fromisoformat(day)
+    except ValueError:
+        typer.secho(f"error: not a date: {day!r} (use YYYY-MM-DD)", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=2) from None
+    database = _database()
+    try:
+        with database.session_scope() as session:
+            workdays.set_day(session, day=parsed, is_workday=kind == "workday", name=name)
+        typer.echo(f"{parsed} is now a {kind}")
+    except AppError as exc:
+        _fail(exc)
+    finally:
+        database.dispose()
+
+
+@calendar_app.command("show")
+def calendar_show(
+    start: Annotated[str, typer.Argument(help="From date, YYYY-MM-DD.")],
+    days: Annotated[int, typer.Argument(help="Working days to add.")],
+) -> None:
+    """Show when a limit of N working days from a date runs out."""
+    from datetime import date as date_type
+
+    from tongban.workdays import service as workdays
+
+    database = _database()
+    try:
+        with database.session_scope() as session:
+            calendar = workdays.load_calendar(session)
+        begin = date_type.fromisoformat(start)
+        end = calendar.add_working_days(begin, days)
+        note = " (provisional: year not loaded)" if calendar.is_provisional(end) else ""
+        typer.echo(f"{days} working days from {begin} end on {end}{note}")
     finally:
         database.dispose()
 
