@@ -36,7 +36,7 @@ def _postgres_reachable() -> bool:
             conn.execute(text("SELECT 1"))
         engine.dispose()
         return True
-    except Exception:  # noqa: BLE001 - any failure means unreachable
+    except Exception:
         return False
 
 

@@ -73,7 +73,7 @@ def create_app(
         try:
             with app.state.database.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-        except Exception:  # noqa: BLE001 - any database failure means "not healthy"
+        except Exception:
             log.exception("health check failed")
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "up", "version": __version__})

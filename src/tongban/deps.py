@@ -53,14 +53,14 @@ def optional_actor(request: Request, session: DbSession) -> identity.Actor | Non
     )
 
 
-def required_actor(actor: Annotated[identity.Actor | None, Depends(optional_actor)]) -> identity.Actor:
+def required_actor(
+    actor: Annotated[identity.Actor | None, Depends(optional_actor)],
+) -> identity.Actor:
     """The caller, or 401 when anonymous."""
     if actor is None:
         from tongban.errors import Unauthorized
 
-        raise Unauthorized(
-            "Log in or send a bearer token.", headers={"WWW-Authenticate": "Bearer"}
-        )
+        raise Unauthorized("Log in or send a bearer token.", headers={"WWW-Authenticate": "Bearer"})
     return actor
 
 
