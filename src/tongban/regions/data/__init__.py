@@ -1,0 +1,1 @@
+"""The shipped division lists (CSV); see SOURCE.md."""
