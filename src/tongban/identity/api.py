@@ -1,5 +1,382 @@
 """JSON routes of the identity domain under /api/v1."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from tongban.deps import AppSettings, CurrentActor, DbSession, OptionalActor
+from tongban.errors import FieldError, Invalid
+from tongban.events.service import Channel
+from tongban.identity import service as identity
+from tongban.identity.schemas import (
+    AccountCreate,
+    AccountPage,
+    AccountRead,
+    AccountUpdate,
+    ApiTokenCreate,
+    ApiTokenIssued,
+    ApiTokenRead,
+    Credentials,
+    DepartmentCreate,
+    DepartmentRead,
+    LoginRead,
+    MeRead,
+    PasswordChange,
+    PreferencesUpdate,
+    ProxyCreate,
+    ProxyList,
+    ProxyRead,
+    RegisterCreate,
+    TokenRead,
+    department_read,
+)
 
 router = APIRouter(tags=["identity"])
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _channel(actor: identity.Actor | None) -> str:
+    return Channel.API if actor is not None and actor.token_id is not None else Channel.ONLINE
+
+
+def _login(
+    request: Request, session: DbSession, settings: AppSettings, body: Credentials
+) -> identity.LoginResult:
+    try:
+        return identity.login(
+            session,
+            username=body.username,
+            password=body.password,
+            client_ip=_client_ip(request),
+            user_agent=request.headers.get("user-agent"),
+            settings=settings,
+        )
+    except identity.LoginFailed:
+        # The error rolls the transaction back; the failed attempt must outlive it so that
+        # the rate limit sees it (this is the one place a route commits by itself).
+        session.commit()
+        raise
+
+
+# --- authentication ------------------------------------------------------------------------
+
+
+@router.post("/auth/token", response_model=TokenRead)
+def issue_token(
+    body: Credentials, request: Request, session: DbSession, settings: AppSettings
+) -> TokenRead:
+    """Exchange username and password for a bearer token (a server-side session)."""
+    result = _login(request, session, settings, body)
+    return TokenRead(access_token=result.token, expires_at=result.session.expires_at)
+
+
+@router.post("/auth/login", response_model=LoginRead)
+def login(
+    body: Credentials,
+    request: Request,
+    response: Response,
+    session: DbSession,
+    settings: AppSettings,
+) -> LoginRead:
+    """Log in; the session token is set as an HttpOnly, SameSite=Lax cookie."""
+    result = _login(request, session, settings, body)
+    response.set_cookie(
+        identity.SESSION_COOKIE,
+        result.token,
+        max_age=settings.session_ttl_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
+    )
+    return LoginRead(
+        username=result.account.username,
+        role=result.account.role,
+        display_name=result.account.display_name,
+        expires_at=result.session.expires_at,
+    )
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(
+    request: Request,
+    response: Response,
+    session: DbSession,
+    actor: OptionalActor,
+    settings: AppSettings,
+) -> Response:
+    """End the current session (cookie or bearer session token) and clear the cookie."""
+    if actor is not None and actor.session_id is not None:
+        identity.logout(session, session_id=int(actor.session_id))
+    else:
+        cookie = request.cookies.get(identity.SESSION_COOKIE)
+        if cookie:
+            identity.logout(session, session_token=cookie)
+    result = Response(status_code=status.HTTP_204_NO_CONTENT)
+    result.delete_cookie(
+        identity.SESSION_COOKIE,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+    )
+    return result
+
+
+@router.post("/auth/register", response_model=AccountRead, status_code=status.HTTP_201_CREATED)
+def register(body: RegisterCreate, session: DbSession, settings: AppSettings) -> AccountRead:
+    """Citizen self-registration with resident ID, mobile number and password."""
+    account = identity.register_citizen(
+        session,
+        resident_id=body.resident_id,
+        phone=body.phone,
+        password=body.password,
+        display_name=body.display_name,
+        username=body.username,
+        settings=settings,
+        channel=Channel.ONLINE,
+    )
+    return AccountRead.of(account)
+
+
+# --- the caller's own account ----------------------------------------------------------------
+
+
+@router.get("/me", response_model=MeRead)
+def me(actor: CurrentActor, session: DbSession) -> MeRead:
+    """The caller's own account."""
+    identity.authorize(actor, "accounts.read_self")
+    account = identity.get_account(session, account_id=actor.account_id)
+    return MeRead.of_me(account, via="api_token" if actor.token_id is not None else "session")
+
+
+@router.patch("/me", response_model=MeRead)
+def update_me(body: PreferencesUpdate, actor: CurrentActor, session: DbSession) -> MeRead:
+    """Change the caller's language, elderly mode (长辈版) or display name."""
+    identity.authorize(actor, "accounts.read_self")
+    account = identity.update_preferences(
+        session,
+        account_id=actor.account_id,
+        locale=body.locale,
+        elderly_mode=body.elderly_mode,
+        display_name=body.display_name,
+        channel=_channel(actor),
+    )
+    return MeRead.of_me(account, via="api_token" if actor.token_id is not None else "session")
+
+
+@router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
+def change_password(body: PasswordChange, actor: CurrentActor, session: DbSession) -> Response:
+    """Change the caller's password; their other sessions end."""
+    identity.authorize(actor, "accounts.read_self")
+    identity.change_password(
+        session,
+        account_id=actor.account_id,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        keep_session_id=int(actor.session_id) if actor.session_id else None,
+        channel=_channel(actor),
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# --- accounts (administration) ---------------------------------------------------------------
+
+
+@router.get("/accounts", response_model=AccountPage)
+def list_accounts(
+    actor: CurrentActor,
+    session: DbSession,
+    role: str | None = None,
+    q: Annotated[str | None, Query(max_length=64)] = None,
+    active: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> AccountPage:
+    """Accounts, filtered by role, activity and a name fragment (administrators)."""
+    identity.authorize(actor, "accounts.manage")
+    rows, total = identity.list_accounts(
+        session, role=role, q=q, active=active, limit=limit, offset=offset
+    )
+    return AccountPage(
+        items=[AccountRead.of(a) for a in rows], total=total, limit=limit, offset=offset
+    )
+
+
+@router.post("/accounts", response_model=AccountRead, status_code=status.HTTP_201_CREATED)
+def create_account(
+    body: AccountCreate, actor: CurrentActor, session: DbSession, settings: AppSettings
+) -> AccountRead:
+    """Create an account of any role (administrators)."""
+    identity.authorize(actor, "accounts.manage")
+    account = identity.create_account(
+        session,
+        username=body.username,
+        password=body.password,
+        role=body.role,
+        department_code=body.department_code,
+        region_code=body.region_code,
+        display_name=body.display_name,
+        phone=body.phone,
+        resident_id=body.resident_id,
+        settings=settings,
+        actor=actor,
+        channel=_channel(actor),
+    )
+    return AccountRead.of(account)
+
+
+@router.get("/accounts/{account_id}", response_model=AccountRead)
+def get_account(account_id: int, actor: CurrentActor, session: DbSession) -> AccountRead:
+    """One account (administrators)."""
+    identity.authorize(actor, "accounts.manage")
+    return AccountRead.of(identity.get_account(session, account_id=account_id))
+
+
+@router.patch("/accounts/{account_id}", response_model=AccountRead)
+def update_account(
+    account_id: int, body: AccountUpdate, actor: CurrentActor, session: DbSession
+) -> AccountRead:
+    """Change an account; active=false deactivates it and ends its sessions and tokens."""
+    identity.authorize(actor, "accounts.manage")
+    account = identity.update_account(
+        session,
+        account_id=account_id,
+        actor=actor,
+        channel=_channel(actor),
+        display_name=body.display_name,
+        role=body.role,
+        department_code=body.department_code,
+        region_code=body.region_code,
+        active=body.active,
+        password=body.password,
+    )
+    return AccountRead.of(account)
+
+
+# --- departments -------------------------------------------------------------------------------
+
+
+@router.get("/departments", response_model=list[DepartmentRead])
+def list_departments(
+    session: DbSession,
+    region_code: Annotated[str | None, Query(max_length=12)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[DepartmentRead]:
+    """Government departments (public information), optionally of one region."""
+    rows = identity.list_departments(session, region_code=region_code, limit=limit, offset=offset)
+    return [department_read(d) for d in rows]
+
+
+@router.post("/departments", response_model=DepartmentRead, status_code=status.HTTP_201_CREATED)
+def create_department(
+    body: DepartmentCreate, actor: CurrentActor, session: DbSession
+) -> DepartmentRead:
+    """Register a department by its unified social credit code (administrators)."""
+    identity.authorize(actor, "departments.manage")
+    row = identity.create_department(
+        session,
+        code=body.code,
+        name=body.name,
+        region_code=body.region_code,
+        parent_code=body.parent_code,
+        actor=actor,
+        channel=_channel(actor),
+    )
+    return department_read(row)
+
+
+# --- proxy authorisations ----------------------------------------------------------------------
+
+
+@router.get("/me/proxies", response_model=ProxyList)
+def list_my_proxies(actor: CurrentActor, session: DbSession) -> ProxyList:
+    """Authorisations the caller granted (as a citizen) and those they hold (as an agent)."""
+    identity.authorize(actor, "accounts.read_self")
+    granted = identity.list_proxies(session, principal_id=actor.account_id)
+    held = identity.list_proxies(session, agent_id=actor.account_id)
+    return ProxyList(
+        granted=[ProxyRead.of(p) for p in granted],
+        held=[ProxyRead.of(p) for p in held if p.principal_id != actor.account_id],
+    )
+
+
+@router.post("/me/proxies", response_model=ProxyRead, status_code=status.HTTP_201_CREATED)
+def grant_proxy(body: ProxyCreate, actor: CurrentActor, session: DbSession) -> ProxyRead:
+    """Authorise a relative (their username) or a service-point clerk to act for the caller."""
+    identity.authorize(actor, "proxies.manage_own")
+    agent = identity.find_account_by_username(session, username=body.agent)
+    if agent is None:
+        message = "No account with this username."
+        raise Invalid(message, errors=[FieldError("agent", message)])
+    row = identity.grant_proxy(
+        session,
+        principal_id=actor.account_id,
+        agent_id=agent.id,
+        relation=body.relation,
+        scope=body.scope,
+        valid_from=body.valid_from,
+        expires_at=body.expires_at,
+        channel=_channel(actor),
+    )
+    return ProxyRead.of(row)
+
+
+@router.delete("/me/proxies/{proxy_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_proxy(proxy_id: int, actor: CurrentActor, session: DbSession) -> Response:
+    """Withdraw an authorisation the caller granted."""
+    identity.authorize(actor, "proxies.manage_own")
+    identity.revoke_proxy(
+        session, proxy_id=proxy_id, principal_id=actor.account_id, channel=_channel(actor)
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# --- API tokens --------------------------------------------------------------------------------
+
+
+@router.get("/me/tokens", response_model=list[ApiTokenRead])
+def list_my_tokens(actor: CurrentActor, session: DbSession) -> list[ApiTokenRead]:
+    """The caller's API tokens (never their values)."""
+    identity.authorize(actor, "tokens.manage_own")
+    return [
+        ApiTokenRead.of(t) for t in identity.list_api_tokens(session, account_id=actor.account_id)
+    ]
+
+
+@router.post("/me/tokens", response_model=ApiTokenIssued, status_code=status.HTTP_201_CREATED)
+def issue_my_token(
+    body: ApiTokenCreate, actor: CurrentActor, session: DbSession, settings: AppSettings
+) -> ApiTokenIssued:
+    """Issue an API token; its value is shown in this response only."""
+    identity.authorize(actor, "tokens.manage_own")
+    issued = identity.issue_api_token(
+        session,
+        account_id=actor.account_id,
+        name=body.name,
+        expires_in_days=body.expires_in_days,
+        settings=settings,
+        channel=_channel(actor),
+        actor_role=actor.role,
+    )
+    return ApiTokenIssued(**ApiTokenRead.of(issued.row).model_dump(), token=issued.token)
+
+
+@router.delete("/me/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_my_token(token_id: int, actor: CurrentActor, session: DbSession) -> Response:
+    """Revoke one of the caller's API tokens."""
+    identity.authorize(actor, "tokens.manage_own")
+    identity.revoke_api_token(
+        session,
+        token_id=token_id,
+        account_id=actor.account_id,
+        channel=_channel(actor),
+        actor_role=actor.role,
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,1 +1,144 @@
-"""Tables of the identity domain."""
+"""Tables of the identity domain: departments, accounts, sessions, tokens, proxies."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tongban.db import Base, UTCDateTime, utcnow
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Department(Base):
+    """A government body, identified by its unified social credit code (GB 32100)."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    region_code: Mapped[str] = mapped_column(String(12), index=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("departments.id", ondelete="RESTRICT")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Account(Base):
+    """A person who logs in: citizen, clerk, official, steward or admin."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16), index=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    # Resident ID: an HMAC for lookup and uniqueness, the masked form for display, and the
+    # number encrypted (Fernet) for officials who handle this person's case. See keys.py.
+    resident_id_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    resident_id_masked: Mapped[str | None] = mapped_column(String(18))
+    resident_id_encrypted: Mapped[str | None] = mapped_column(Text)
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    sex: Mapped[str | None] = mapped_column(String(1))
+    department_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("departments.id", ondelete="RESTRICT"), index=True
+    )
+    # Jurisdiction root for officials and stewards, service point for clerks.
+    region_code: Mapped[str | None] = mapped_column(String(12), index=True)
+    locale: Mapped[str] = mapped_column(String(16), default="zh-CN")
+    elderly_mode: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    department: Mapped[Department | None] = relationship(lazy="joined")
+
+
+class LoginSession(Base):
+    """A server-side login session; only the SHA-256 of its token is stored."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class ApiToken(Base):
+    """A named, long-lived bearer token for programs; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class LoginAttempt(Base):
+    """One login attempt; counted per username and per client address to limit guessing."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64))
+    client_ip: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        Index("ix_login_attempts_username", "username", "attempted_at"),
+        Index("ix_login_attempts_client_ip", "client_ip", "attempted_at"),
+    )
+
+
+class ProxyAuthorisation(Base):
+    """A citizen (principal) lets a relative or a clerk (agent) act for them (代办)."""
+
+    __tablename__ = "proxy_authorisations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    principal_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    agent_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    relation: Mapped[str] = mapped_column(String(16))
+    all_items: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Basic item codes the agent may handle when all_items is false.
+    item_codes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

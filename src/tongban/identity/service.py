@@ -1,48 +1,154 @@
-"""Identity rules: accounts, sessions, tokens and the one authorize() function."""
+"""Identity rules: accounts, sessions, tokens, proxies and the one authorize() function.
+
+Other domains import identity only through this module; the work is split by sub-domain:
+policy.py (roles, Actor, authorize), resident_id.py (pure validators), keys.py (resident-ID
+keys in the data directory), credentials.py (passwords, login, sessions, API tokens),
+accounts.py, departments.py, fields.py (field-error collection), proxies.py (代办),
+demo.py (demo accounts).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
+from tongban.identity.accounts import (
+    SUPPORTED_LOCALES,
+    change_password,
+    create_account,
+    deactivate_account,
+    find_account_by_resident_id,
+    find_account_by_username,
+    get_account,
+    list_accounts,
+    register_citizen,
+    reveal_resident_id,
+    update_account,
+    update_preferences,
+    validate_username,
+)
+from tongban.identity.credentials import (
+    SESSION_COOKIE,
+    IssuedToken,
+    LoginFailed,
+    LoginResult,
+    actor_for,
+    authenticate,
+    check_login_rate,
+    check_password_policy,
+    hash_password,
+    issue_api_token,
+    list_api_tokens,
+    login,
+    logout,
+    resolve_actor,
+    revoke_all_api_tokens,
+    revoke_all_sessions,
+    revoke_api_token,
+    verify_password,
+)
+from tongban.identity.demo import DEMO_PASSWORD, create_demo_accounts
+from tongban.identity.departments import (
+    check_region,
+    create_department,
+    ensure_department,
+    get_department,
+    get_department_by_code,
+    list_departments,
+)
+from tongban.identity.models import (
+    Account,
+    ApiToken,
+    Department,
+    LoginAttempt,
+    LoginSession,
+    ProxyAuthorisation,
+)
+from tongban.identity.policy import POLICY, Actor, Role, Rule, Scope, allowed, authorize, within
+from tongban.identity.proxies import (
+    ALL_ITEMS,
+    Relation,
+    check_proxy,
+    grant_proxy,
+    list_proxies,
+    proxy_status,
+    revoke_proxy,
+)
+from tongban.identity.resident_id import (
+    make_resident_id,
+    make_uscc,
+    mask_phone,
+    mask_resident_id,
+    resident_facts,
+    validate_phone,
+    validate_resident_id,
+    validate_uscc,
+)
 
-from sqlalchemy.orm import Session
-
-from tongban.errors import Forbidden
-
-SESSION_COOKIE = "tb_session"
-
-
-class Role(StrEnum):
-    """The five roles of the platform."""
-
-    CITIZEN = "citizen"
-    CLERK = "clerk"
-    OFFICIAL = "official"
-    STEWARD = "steward"
-    ADMIN = "admin"
-
-
-@dataclass(frozen=True)
-class Actor:
-    """The authenticated caller of one request."""
-
-    account_id: int
-    username: str
-    role: Role
-    department_id: int | None = None
-    jurisdiction: str | None = None
-    service_point: str | None = None
-    session_id: str | None = None
-
-
-def resolve_actor(
-    session: Session, *, authorization: str | None, session_token: str | None
-) -> Actor | None:
-    """Find the caller from a bearer token or a session cookie."""
-    return None
-
-
-def authorize(actor: Actor | None, action: str, resource: object | None = None) -> None:
-    """Raise Forbidden unless the actor may perform the action on the resource."""
-    if actor is None or actor.role is not Role.ADMIN:
-        raise Forbidden(f"not allowed: {action}")
+__all__ = [
+    "ALL_ITEMS",
+    "DEMO_PASSWORD",
+    "POLICY",
+    "SESSION_COOKIE",
+    "SUPPORTED_LOCALES",
+    "Account",
+    "Actor",
+    "ApiToken",
+    "Department",
+    "IssuedToken",
+    "LoginAttempt",
+    "LoginFailed",
+    "LoginResult",
+    "LoginSession",
+    "ProxyAuthorisation",
+    "Relation",
+    "Role",
+    "Rule",
+    "Scope",
+    "actor_for",
+    "allowed",
+    "authenticate",
+    "authorize",
+    "change_password",
+    "check_login_rate",
+    "check_password_policy",
+    "check_proxy",
+    "check_region",
+    "create_account",
+    "create_demo_accounts",
+    "create_department",
+    "deactivate_account",
+    "ensure_department",
+    "find_account_by_resident_id",
+    "find_account_by_username",
+    "get_account",
+    "get_department",
+    "get_department_by_code",
+    "grant_proxy",
+    "hash_password",
+    "issue_api_token",
+    "list_accounts",
+    "list_api_tokens",
+    "list_departments",
+    "list_proxies",
+    "login",
+    "logout",
+    "make_resident_id",
+    "make_uscc",
+    "mask_phone",
+    "mask_resident_id",
+    "proxy_status",
+    "register_citizen",
+    "resident_facts",
+    "resolve_actor",
+    "reveal_resident_id",
+    "revoke_all_api_tokens",
+    "revoke_all_sessions",
+    "revoke_api_token",
+    "revoke_proxy",
+    "update_account",
+    "update_preferences",
+    "validate_phone",
+    "validate_resident_id",
+    "validate_uscc",
+    "validate_username",
+    "verify_password",
+    "within",
+]

@@ -1,0 +1,445 @@
+"""Accounts and departments: creation, self-registration, changes, lookups."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tongban.config import Settings
+from tongban.db import utcnow
+from tongban.errors import Conflict, FieldError, NotFound
+from tongban.events import service as events
+from tongban.identity import credentials
+from tongban.identity.departments import check_region
+from tongban.identity.fields import FieldErrors, field_invalid
+from tongban.identity.keys import identity_keys
+from tongban.identity.models import Account, Department
+from tongban.identity.policy import Actor, Role, within
+from tongban.identity.resident_id import (
+    mask_resident_id,
+    resident_facts,
+    validate_phone,
+    validate_resident_id,
+    validate_uscc,
+)
+
+USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._@-]{2,63}")
+SUPPORTED_LOCALES = ("zh-CN", "en")
+
+
+def validate_username(value: str, *, field_name: str = "username") -> str:
+    """Return the normalized username (3–64 of a-z 0-9 . _ @ -), or raise Invalid."""
+    name = credentials.normalize_username(value or "")
+    if not USERNAME_PATTERN.fullmatch(name):
+        raise field_invalid(
+            field_name, "A username has 3 to 64 letters, digits or . _ @ - and no spaces."
+        )
+    return name
+
+
+def _display_name(value: str | None, default: str) -> str:
+    name = (value or "").strip() or default
+    if len(name) > 100:
+        raise field_invalid("display_name", "A display name has at most 100 characters.")
+    return name
+
+
+def _role(value: str | Role) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        raise field_invalid(
+            "role", "The role is one of: " + ", ".join(r.value for r in Role) + "."
+        ) from None
+
+
+# --- accounts ------------------------------------------------------------------------------
+
+
+def get_account(session: Session, *, account_id: int) -> Account:
+    """The account with this id, or NotFound."""
+    row = session.get(Account, account_id)
+    if row is None:
+        raise NotFound(f"No account {account_id}.")
+    return row
+
+
+def find_account_by_username(session: Session, *, username: str) -> Account | None:
+    """The account with this username, if any."""
+    name = credentials.normalize_username(username)
+    return session.scalar(select(Account).where(Account.username == name))
+
+
+def find_account_by_resident_id(
+    session: Session, *, resident_id: str, settings: Settings | None = None
+) -> Account | None:
+    """The account registered with this resident ID (matched by its keyed hash), if any."""
+    number = validate_resident_id(resident_id)
+    digest = identity_keys(settings).lookup_hash(number)
+    return session.scalar(select(Account).where(Account.resident_id_hash == digest))
+
+
+def reveal_resident_id(
+    session: Session, *, account_id: int, settings: Settings | None = None
+) -> str | None:
+    """The full resident ID of an account; the caller authorizes and records the access."""
+    account = get_account(session, account_id=account_id)
+    if account.resident_id_encrypted is None:
+        return None
+    return identity_keys(settings).decrypt(account.resident_id_encrypted)
+
+
+def list_accounts(
+    session: Session,
+    *,
+    role: str | None = None,
+    q: str | None = None,
+    active: bool | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[Sequence[Account], int]:
+    """Accounts filtered by role, activity and a username/name fragment; and the total."""
+    stmt = select(Account)
+    if role:
+        stmt = stmt.where(Account.role == _role(role).value)
+    if active is not None:
+        stmt = stmt.where(Account.active.is_(active))
+    if q:
+        pattern = f"%{q.strip().lower()}%"
+        stmt = stmt.where(
+            or_(func.lower(Account.username).like(pattern), Account.display_name.like(f"%{q}%"))
+        )
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.order_by(Account.id).limit(limit).offset(offset)).all()
+    return rows, int(total)
+
+
+def _personal(account: Account) -> dict[str, str]:
+    data = {"display_name": account.display_name}
+    if account.phone:
+        data["phone"] = account.phone
+    if account.resident_id_masked:
+        data["resident_id_masked"] = account.resident_id_masked
+    return data
+
+
+def _insert(session: Session, account: Account) -> None:
+    """Insert, turning a race on a unique column into Conflict rather than a 500."""
+    try:
+        with session.begin_nested():
+            session.add(account)
+            session.flush()
+    except IntegrityError:
+        raise Conflict(
+            "An account with this username or resident ID already exists.",
+            errors=[FieldError("username", "already taken, or the resident ID is registered")],
+        ) from None
+
+
+def create_account(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: str | Role,
+    department_code: str | None = None,
+    region_code: str | None = None,
+    display_name: str | None = None,
+    phone: str | None = None,
+    resident_id: str | None = None,
+    settings: Settings | None = None,
+    actor: Actor | None = None,
+    channel: str = "cli",
+    event_action: str = "account.created",
+) -> Account:
+    """Create an account after checking every field; all wrong fields are named at once."""
+    errors = FieldErrors()
+    name = errors.check(validate_username, username)
+    the_role = errors.check(_role, role)
+    errors.check(credentials.check_password_policy, password)
+    label = errors.check(_display_name, display_name, name or str(username))
+    mobile = errors.check(validate_phone, phone) if phone else None
+    number = errors.check(validate_resident_id, resident_id) if resident_id else None
+    department = None
+    if department_code:
+        code = errors.check(validate_uscc, department_code, field="department_code")
+        if code:
+            department = session.scalar(select(Department).where(Department.code == code))
+            if department is None:
+                errors.add("department_code", f"No department with code {code!r}.")
+    region = errors.check(check_region, session, code=region_code) if region_code else None
+    if the_role is Role.CLERK and not region_code:
+        errors.add("region_code", "A clerk needs the region code of their service point.")
+    if the_role is Role.OFFICIAL:
+        if not department_code:
+            errors.add("department_code", "An official belongs to a department.")
+        elif department is not None and region is None and not region_code:
+            region = department.region_code
+        if (
+            department is not None
+            and region
+            and not within(root=department.region_code, code=region)
+        ):
+            errors.add("region_code", "An official's jurisdiction lies within their department's.")
+    errors.raise_if_any()
+    assert name is not None and the_role is not None and label is not None
+
+    if find_account_by_username(session, username=name) is not None:
+        raise Conflict(
+            f"The username {name!r} is taken.", errors=[FieldError("username", "already taken")]
+        )
+    keys = identity_keys(settings)
+    account = Account(
+        username=name,
+        role=the_role.value,
+        display_name=label,
+        password_hash=credentials.hash_password(password),
+        phone=mobile,
+        department_id=department.id if department is not None else None,
+        region_code=region,
+        locale="zh-CN",
+        elderly_mode=False,
+        active=True,
+        created_at=utcnow(),
+        password_changed_at=utcnow(),
+    )
+    if number:
+        digest = keys.lookup_hash(number)
+        if session.scalar(select(Account.id).where(Account.resident_id_hash == digest)):
+            raise Conflict(
+                "An account with this resident ID already exists.",
+                errors=[FieldError("resident_id", "already registered")],
+            )
+        facts = resident_facts(number)
+        account.resident_id_hash = digest
+        account.resident_id_masked = mask_resident_id(number)
+        account.resident_id_encrypted = keys.encrypt(number)
+        account.birth_date = facts.birth_date
+        account.sex = facts.sex
+    _insert(session, account)
+    events.record(
+        session,
+        action=event_action,
+        resource_type="account",
+        resource_id=str(account.id),
+        channel=channel,
+        actor_id=actor.account_id if actor else account.id,
+        actor_role=actor.role if actor else account.role,
+        data={
+            "username": account.username,
+            "role": account.role,
+            "department_id": account.department_id,
+            "region_code": account.region_code,
+        },
+        personal=_personal(account),
+    )
+    return account
+
+
+def register_citizen(
+    session: Session,
+    *,
+    resident_id: str,
+    phone: str,
+    password: str,
+    display_name: str,
+    username: str | None = None,
+    settings: Settings | None = None,
+    channel: str = "online",
+) -> Account:
+    """Self-registration of a citizen; the username is the phone number unless one is chosen."""
+    errors = FieldErrors()
+    errors.check(validate_resident_id, resident_id)
+    mobile = errors.check(validate_phone, phone)
+    errors.check(credentials.check_password_policy, password)
+    if not (display_name or "").strip():
+        errors.add("display_name", "Please give your name.")
+    errors.raise_if_any()
+    return create_account(
+        session,
+        username=username or str(mobile),
+        password=password,
+        role=Role.CITIZEN,
+        display_name=display_name,
+        phone=mobile,
+        resident_id=resident_id,
+        settings=settings,
+        channel=channel,
+        event_action="account.registered",
+    )
+
+
+def _record_change(
+    session: Session,
+    account: Account,
+    action: str,
+    actor: Actor | None,
+    channel: str,
+    data: dict[str, object] | None = None,
+) -> None:
+    events.record(
+        session,
+        action=action,
+        resource_type="account",
+        resource_id=str(account.id),
+        channel=channel,
+        actor_id=actor.account_id if actor else None,
+        actor_role=actor.role if actor else None,
+        data=data or {},
+    )
+
+
+def deactivate_account(
+    session: Session, *, account_id: int, actor: Actor | None = None, channel: str = "system"
+) -> Account:
+    """Deactivate an account and revoke all its sessions and API tokens."""
+    account = get_account(session, account_id=account_id)
+    if account.active:
+        account.active = False
+        sessions = credentials.revoke_all_sessions(session, account_id=account.id)
+        tokens = credentials.revoke_all_api_tokens(session, account_id=account.id)
+        session.flush()
+        _record_change(
+            session,
+            account,
+            "account.deactivated",
+            actor,
+            channel,
+            {"sessions_revoked": sessions, "tokens_revoked": tokens},
+        )
+    return account
+
+
+def update_account(
+    session: Session,
+    *,
+    account_id: int,
+    actor: Actor | None = None,
+    channel: str = "system",
+    display_name: str | None = None,
+    role: str | None = None,
+    department_code: str | None = None,
+    region_code: str | None = None,
+    active: bool | None = None,
+    password: str | None = None,
+) -> Account:
+    """Administrative change of an account; None leaves a field as it is."""
+    account = get_account(session, account_id=account_id)
+    errors = FieldErrors()
+    label = (
+        errors.check(_display_name, display_name, account.display_name) if display_name else None
+    )
+    new_role = errors.check(_role, role) if role else None
+    if password is not None:
+        errors.check(credentials.check_password_policy, password)
+    department = None
+    if department_code:
+        code = errors.check(validate_uscc, department_code, field="department_code")
+        if code:
+            department = session.scalar(select(Department).where(Department.code == code))
+            if department is None:
+                errors.add("department_code", f"No department with code {code!r}.")
+    region = errors.check(check_region, session, code=region_code) if region_code else None
+    errors.raise_if_any()
+    changed: dict[str, object] = {}
+    if label and label != account.display_name:
+        account.display_name = changed["display_name"] = label
+    if new_role and new_role.value != account.role:
+        account.role = changed["role"] = new_role.value
+    if department is not None and department.id != account.department_id:
+        account.department_id = changed["department_id"] = department.id
+    if region and region != account.region_code:
+        account.region_code = changed["region_code"] = region
+    if changed:
+        session.flush()
+        _record_change(session, account, "account.updated", actor, channel, changed)
+    if password is not None:
+        account.password_hash = credentials.hash_password(password)
+        account.password_changed_at = utcnow()
+        credentials.revoke_all_sessions(session, account_id=account.id)
+        session.flush()
+        _record_change(session, account, "account.password_changed", actor, channel)
+    if active is False:
+        deactivate_account(session, account_id=account.id, actor=actor, channel=channel)
+    elif active is True and not account.active:
+        account.active = True
+        session.flush()
+        _record_change(session, account, "account.reactivated", actor, channel)
+    return account
+
+
+def change_password(
+    session: Session,
+    *,
+    account_id: int,
+    current_password: str,
+    new_password: str,
+    keep_session_id: int | None = None,
+    channel: str = "online",
+) -> Account:
+    """The owner changes their password; every other session of theirs is revoked."""
+    account = get_account(session, account_id=account_id)
+    if not credentials.verify_password(account, current_password):
+        raise field_invalid("current_password", "The current password is wrong.")
+    credentials.check_password_policy(new_password, field="new_password")
+    account.password_hash = credentials.hash_password(new_password)
+    account.password_changed_at = utcnow()
+    credentials.revoke_all_sessions(
+        session, account_id=account.id, except_session_id=keep_session_id
+    )
+    session.flush()
+    events.record(
+        session,
+        action="account.password_changed",
+        resource_type="account",
+        resource_id=str(account.id),
+        channel=channel,
+        actor_id=account.id,
+        actor_role=account.role,
+    )
+    return account
+
+
+def update_preferences(
+    session: Session,
+    *,
+    account_id: int,
+    locale: str | None = None,
+    elderly_mode: bool | None = None,
+    display_name: str | None = None,
+    channel: str = "online",
+) -> Account:
+    """The owner changes their language, elderly mode (长辈版) or display name."""
+    account = get_account(session, account_id=account_id)
+    errors = FieldErrors()
+    if locale is not None and locale not in SUPPORTED_LOCALES:
+        errors.add("locale", "The language is one of: " + ", ".join(SUPPORTED_LOCALES) + ".")
+    label = (
+        errors.check(_display_name, display_name, account.display_name) if display_name else None
+    )
+    errors.raise_if_any()
+    changed: dict[str, object] = {}
+    if locale is not None and locale != account.locale:
+        account.locale = changed["locale"] = locale
+    if elderly_mode is not None and elderly_mode != account.elderly_mode:
+        account.elderly_mode = changed["elderly_mode"] = elderly_mode
+    if label and label != account.display_name:
+        account.display_name = label
+        changed["display_name"] = True  # the name itself is personal data
+    if changed:
+        session.flush()
+        events.record(
+            session,
+            action="account.preferences_changed",
+            resource_type="account",
+            resource_id=str(account.id),
+            channel=channel,
+            actor_id=account.id,
+            actor_role=account.role,
+            data=changed,
+        )
+    return account

@@ -1,0 +1,415 @@
+"""Passwords, login with rate limiting, server-side sessions, API tokens, and resolve_actor."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import secrets
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from math import ceil
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from tongban.config import Settings, get_settings
+from tongban.db import utcnow
+from tongban.errors import FieldError, Invalid, NotFound, TooManyRequests, Unauthorized
+from tongban.events import service as events
+from tongban.identity.models import Account, ApiToken, LoginAttempt, LoginSession
+from tongban.identity.policy import Actor, Role
+
+SESSION_COOKIE = "tb_session"
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 256
+# Village stations and county halls put many people behind one address, so the per-address
+# limit is a multiple of the per-username one: it stops spraying, not a busy hall.
+CLIENT_IP_FACTOR = 4
+# Writing last_used_at on every request would turn every read into a write.
+_LAST_USED_RESOLUTION = timedelta(minutes=5)
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# Verified against when the username is unknown, so both failures cost the same time.
+_DUMMY_HASH = _hasher.hash("tongban-no-such-user")
+
+
+class LoginFailed(Unauthorized):
+    """Wrong username or password (the same error for both, on purpose).
+
+    The failed attempt was flushed; the caller must commit it before the error unwinds the
+    transaction, or the rate limit would never see it.
+    """
+
+
+def check_password_policy(password: object, *, field: str = "password") -> str:
+    """Return the password if it meets the policy, or raise Invalid naming the field."""
+    if not isinstance(password, str) or len(password) < PASSWORD_MIN_LENGTH:
+        message = f"A password has at least {PASSWORD_MIN_LENGTH} characters."
+        raise Invalid(message, errors=[FieldError(field, message)])
+    if len(password) > PASSWORD_MAX_LENGTH:
+        message = f"A password has at most {PASSWORD_MAX_LENGTH} characters."
+        raise Invalid(message, errors=[FieldError(field, message)])
+    return password
+
+
+def hash_password(password: str) -> str:
+    """An Argon2id hash of the password."""
+    return _hasher.hash(password)
+
+
+def verify_password(account: Account, password: str) -> bool:
+    """Check the password; re-hash it in place when the Argon2 parameters have changed."""
+    try:
+        _hasher.verify(account.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+    if _hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = _hasher.hash(password)
+    return True
+
+
+def token_digest(token: str) -> str:
+    """The SHA-256 (hex) under which a session or API token is stored."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def normalize_username(username: str) -> str:
+    """Usernames compare case-insensitively and without surrounding blanks."""
+    return username.strip().lower()
+
+
+# --- rate limiting -----------------------------------------------------------------------
+
+
+def _retry_after(oldest: datetime, window: timedelta, now: datetime) -> int:
+    return max(1, ceil((oldest + window - now).total_seconds()))
+
+
+def check_login_rate(
+    session: Session, *, username: str, client_ip: str, settings: Settings | None = None
+) -> None:
+    """Raise TooManyRequests (with Retry-After) when too many recent logins failed."""
+    settings = settings or get_settings()
+    now = utcnow()
+    window = timedelta(seconds=settings.login_window_seconds)
+    since = now - window
+    # Failures of this username count only after its last success in the window.
+    last_success = session.scalar(
+        select(func.max(LoginAttempt.attempted_at)).where(
+            LoginAttempt.username == username,
+            LoginAttempt.succeeded.is_(True),
+            LoginAttempt.attempted_at > since,
+        )
+    )
+    checks = (
+        (
+            LoginAttempt.username == username,
+            max(since, last_success or since),
+            settings.login_max_failures,
+        ),
+        (
+            LoginAttempt.client_ip == client_ip,
+            since,
+            settings.login_max_failures * CLIENT_IP_FACTOR,
+        ),
+    )
+    for condition, start, limit in checks:
+        times = session.scalars(
+            select(LoginAttempt.attempted_at)
+            .where(condition, LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at > start)
+            .order_by(LoginAttempt.attempted_at.desc())
+            .limit(limit)
+        ).all()
+        if len(times) >= limit:
+            seconds = _retry_after(times[-1], window, now)
+            raise TooManyRequests(
+                f"Too many failed logins; try again in {seconds} seconds.",
+                headers={"Retry-After": str(seconds)},
+            )
+
+
+def _note_attempt(session: Session, *, username: str, client_ip: str, succeeded: bool) -> None:
+    session.add(
+        LoginAttempt(
+            username=username[:64],
+            client_ip=client_ip[:64],
+            succeeded=succeeded,
+            attempted_at=utcnow(),
+        )
+    )
+    session.flush()
+
+
+# --- login and sessions --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """A successful login: the account, its new session, and the clear token (shown once)."""
+
+    account: Account
+    session: LoginSession
+    token: str
+
+    def __iter__(self) -> Iterator[Account | str]:
+        """Unpacks as (account, token), the pair most callers want."""
+        return iter((self.account, self.token))
+
+
+def authenticate(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    client_ip: str,
+    settings: Settings | None = None,
+) -> Account:
+    """Check credentials under the rate limit; raise LoginFailed alike for any wrong pair."""
+    settings = settings or get_settings()
+    name = normalize_username(username)
+    check_login_rate(session, username=name, client_ip=client_ip, settings=settings)
+    account = session.scalar(select(Account).where(Account.username == name))
+    if account is None:
+        with contextlib.suppress(VerificationError):
+            _hasher.verify(_DUMMY_HASH, password)
+        ok = False
+    else:
+        ok = verify_password(account, password) and account.active
+    _note_attempt(session, username=name, client_ip=client_ip, succeeded=ok)
+    if not ok or account is None:
+        raise LoginFailed("Wrong username or password.", headers={"WWW-Authenticate": "Bearer"})
+    return account
+
+
+def login(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    client_ip: str,
+    user_agent: str | None = None,
+    settings: Settings | None = None,
+) -> LoginResult:
+    """Authenticate and open a server-side session; the clear token is returned only here."""
+    settings = settings or get_settings()
+    account = authenticate(
+        session, username=username, password=password, client_ip=client_ip, settings=settings
+    )
+    token = "tbs_" + secrets.token_urlsafe(32)
+    now = utcnow()
+    row = LoginSession(
+        token_hash=token_digest(token),
+        account_id=account.id,
+        created_at=now,
+        expires_at=now + timedelta(hours=settings.session_ttl_hours),
+        user_agent=(user_agent or "")[:300] or None,
+        client_ip=client_ip[:64],
+    )
+    session.add(row)
+    session.flush()
+    return LoginResult(account=account, session=row, token=token)
+
+
+def logout(
+    session: Session, *, session_token: str | None = None, session_id: int | None = None
+) -> bool:
+    """Revoke one login session (by its token or id); True when one was open."""
+    stmt = select(LoginSession).where(LoginSession.revoked_at.is_(None))
+    if session_token is not None:
+        stmt = stmt.where(LoginSession.token_hash == token_digest(session_token))
+    elif session_id is not None:
+        stmt = stmt.where(LoginSession.id == session_id)
+    else:
+        return False
+    row = session.scalar(stmt)
+    if row is None:
+        return False
+    row.revoked_at = utcnow()
+    session.flush()
+    return True
+
+
+def revoke_all_sessions(
+    session: Session, *, account_id: int, except_session_id: int | None = None
+) -> int:
+    """Revoke every open login session of the account; returns how many."""
+    stmt = (
+        update(LoginSession)
+        .where(LoginSession.account_id == account_id, LoginSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if except_session_id is not None:
+        stmt = stmt.where(LoginSession.id != except_session_id)
+    result = session.execute(stmt)
+    session.flush()
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# --- API tokens ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new API token; `token` is the clear value, shown to its owner this once."""
+
+    row: ApiToken
+    token: str
+
+
+def issue_api_token(
+    session: Session,
+    *,
+    account_id: int,
+    name: str,
+    expires_in_days: int | None = None,
+    settings: Settings | None = None,
+    channel: str = "system",
+    actor_role: str | None = None,
+) -> IssuedToken:
+    """Create a named API token for the account and return it in clear once."""
+    settings = settings or get_settings()
+    label = (name or "").strip()
+    if not label or len(label) > 100:
+        message = "Give the token a name of 1 to 100 characters."
+        raise Invalid(message, errors=[FieldError("name", message)])
+    days = settings.api_token_ttl_days if expires_in_days is None else expires_in_days
+    if days < 1 or days > 366 * 2:
+        message = "A token lives between 1 and 732 days."
+        raise Invalid(message, errors=[FieldError("expires_in_days", message)])
+    token = "tbk_" + secrets.token_urlsafe(32)
+    now = utcnow()
+    row = ApiToken(
+        token_hash=token_digest(token),
+        account_id=account_id,
+        name=label,
+        created_at=now,
+        expires_at=now + timedelta(days=days),
+    )
+    session.add(row)
+    session.flush()
+    events.record(
+        session,
+        action="token.issued",
+        resource_type="api_token",
+        resource_id=str(row.id),
+        channel=channel,
+        actor_id=account_id,
+        actor_role=actor_role,
+        data={"name": label, "expires_at": row.expires_at.isoformat()},
+    )
+    return IssuedToken(row=row, token=token)
+
+
+def list_api_tokens(session: Session, *, account_id: int) -> Sequence[ApiToken]:
+    """The account's API tokens, newest first (hashes only; clear values are never kept)."""
+    stmt = select(ApiToken).where(ApiToken.account_id == account_id).order_by(ApiToken.id.desc())
+    return session.scalars(stmt).all()
+
+
+def revoke_api_token(
+    session: Session,
+    *,
+    token_id: int,
+    account_id: int,
+    channel: str = "system",
+    actor_role: str | None = None,
+) -> ApiToken:
+    """Revoke one of the account's API tokens (NotFound when it is not theirs)."""
+    row = session.get(ApiToken, token_id)
+    if row is None or row.account_id != account_id:
+        raise NotFound(f"No API token {token_id}.")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.flush()
+        events.record(
+            session,
+            action="token.revoked",
+            resource_type="api_token",
+            resource_id=str(row.id),
+            channel=channel,
+            actor_id=account_id,
+            actor_role=actor_role,
+        )
+    return row
+
+
+def revoke_all_api_tokens(session: Session, *, account_id: int) -> int:
+    """Revoke every live API token of the account; returns how many."""
+    result = session.execute(
+        update(ApiToken)
+        .where(ApiToken.account_id == account_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# --- resolving the caller ------------------------------------------------------------------
+
+
+def actor_for(
+    account: Account, *, session_id: int | None = None, token_id: int | None = None
+) -> Actor:
+    """The Actor of an account (jurisdiction for officials/stewards, service point for clerks)."""
+    role = Role(account.role)
+    region = account.region_code
+    department = account.department
+    return Actor(
+        account_id=account.id,
+        username=account.username,
+        role=role,
+        department_id=account.department_id,
+        jurisdiction=region if role in (Role.OFFICIAL, Role.STEWARD) else None,
+        service_point=region if role is Role.CLERK else None,
+        session_id=str(session_id) if session_id is not None else None,
+        department_code=department.code if department is not None else None,
+        display_name=account.display_name,
+        token_id=token_id,
+    )
+
+
+def _session_actor(session: Session, token: str, now: datetime) -> Actor | None:
+    row = session.scalar(select(LoginSession).where(LoginSession.token_hash == token_digest(token)))
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        return None
+    account = session.get(Account, row.account_id)
+    if account is None or not account.active:
+        return None
+    return actor_for(account, session_id=row.id)
+
+
+def _token_actor(session: Session, token: str, now: datetime) -> Actor | None:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        return None
+    account = session.get(Account, row.account_id)
+    if account is None or not account.active:
+        return None
+    if row.last_used_at is None or now - row.last_used_at > _LAST_USED_RESOLUTION:
+        row.last_used_at = now
+        session.flush()
+    return actor_for(account, token_id=row.id)
+
+
+def resolve_actor(
+    session: Session, *, authorization: str | None, session_token: str | None
+) -> Actor | None:
+    """Find the caller: a Bearer API or session token, else the session cookie; else None."""
+    now = utcnow()
+    if authorization:
+        scheme, _, credentials = authorization.strip().partition(" ")
+        token = credentials.strip()
+        if scheme.lower() != "bearer" or not token or len(token) > 200:
+            return None
+        # An explicit but bad bearer token never falls back to the cookie.
+        if token.startswith("tbk_"):
+            return _token_actor(session, token, now)
+        return _session_actor(session, token, now)
+    if session_token and len(session_token) <= 200:
+        return _session_actor(session, session_token, now)
+    return None

@@ -1,0 +1,79 @@
+"""The node's identity keys, kept as files in the data directory.
+
+Two keys protect resident ID numbers at rest:
+
+- `keys/identity-hmac.key` (32 random bytes): HMAC-SHA256 of the normalized number, stored as
+  `accounts.resident_id_hash`, so the platform can find a person and refuse duplicates without
+  keeping a searchable clear value; a bare SHA-256 would fall to enumeration (the space of
+  valid IDs is small).
+- `keys/identity-fernet.key` (a Fernet key, AES-128-CBC + HMAC): encrypts the number in
+  `accounts.resident_id_encrypted`, because officials handling a case need the full number.
+
+Both are created on first use with mode 0600. Every app server of one node must see the same
+files (a shared data directory, or copy them when adding a server); losing them makes the
+stored numbers unreadable and unmatchable, so back them up with the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+from tongban.config import Settings, get_settings
+
+
+@dataclass(frozen=True)
+class IdentityKeys:
+    """The HMAC secret and the Fernet cipher of one node."""
+
+    hmac_secret: bytes
+    fernet: Fernet
+
+    def lookup_hash(self, value: str) -> str:
+        """The keyed hash used to find and deduplicate a resident ID."""
+        return hmac.new(self.hmac_secret, value.encode("ascii"), hashlib.sha256).hexdigest()
+
+    def encrypt(self, value: str) -> str:
+        """Encrypt a value for storage."""
+        return self.fernet.encrypt(value.encode("utf-8")).decode("ascii")
+
+    def decrypt(self, token: str) -> str:
+        """Decrypt a stored value."""
+        return self.fernet.decrypt(token.encode("ascii")).decode("utf-8")
+
+
+def _read_or_create(path: Path, make: bytes) -> bytes:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: when two processes start together exactly one writes, the other reads.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        data = path.read_bytes().strip()
+        if data:
+            return data
+        raise RuntimeError(f"identity key file {path} is empty") from None
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(make)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return make
+
+
+@lru_cache(maxsize=8)
+def _load(key_dir: Path) -> IdentityKeys:
+    secret_hex = _read_or_create(key_dir / "identity-hmac.key", secrets.token_hex(32).encode())
+    fernet_key = _read_or_create(key_dir / "identity-fernet.key", Fernet.generate_key())
+    return IdentityKeys(hmac_secret=bytes.fromhex(secret_hex.decode()), fernet=Fernet(fernet_key))
+
+
+def identity_keys(settings: Settings | None = None) -> IdentityKeys:
+    """The keys in the data directory of the given (or process-wide) settings."""
+    settings = settings or get_settings()
+    return _load((settings.data_dir / "keys").resolve())

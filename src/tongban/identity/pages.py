@@ -1,0 +1,263 @@
+"""HTML pages of the identity domain: log in, register, log out, family authorisations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from starlette.responses import Response
+
+from tongban.deps import AppSettings, DbSession
+from tongban.errors import Conflict, Invalid, TooManyRequests
+from tongban.identity import service as identity
+from tongban.web.rendering import N_, NOTICES, SHANGHAI, FormState, PageUi, Ui, safe_next
+
+router = APIRouter(tags=["identity pages"], include_in_schema=False)
+
+NOTICES.update(
+    proxy_granted=N_("The authorisation is saved."),
+    proxy_revoked=N_("The authorisation is withdrawn."),
+)
+RELATIONS: tuple[tuple[str, str], ...] = (
+    ("child", N_("My child")),
+    ("spouse", N_("My husband or wife")),
+    ("grandchild", N_("My grandchild")),
+    ("sibling", N_("My brother or sister")),
+    ("parent", N_("My parent")),
+    ("relative", N_("Another relative")),
+    ("other", N_("Someone else I trust")),
+)
+LOGIN_FAILED = N_("The user name or the password is wrong.")
+LOGIN_LOCKED = N_("Too many wrong attempts. Wait a few minutes, then try again.")
+ACCOUNT_EXISTS = N_("An account with this phone number or ID number already exists. Log in instead.")
+PASSWORDS_DIFFER = N_("The two passwords must be the same.")
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _set_session_cookie(response: Response, token: str, settings: AppSettings) -> None:
+    response.set_cookie(
+        identity.SESSION_COOKIE,
+        token,
+        max_age=settings.session_ttl_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
+    )
+
+
+def _login_page(ui: Ui, form: FormState, next_path: str, status_code: int = 200) -> Response:
+    return ui.render(
+        "identity/login.html",
+        title=ui.gettext("Log in"),
+        form=form,
+        next_path=next_path,
+        status_code=status_code,
+    )
+
+
+@router.get("/login")
+def login_page(ui: PageUi, next: str = "/") -> Response:
+    """The login form; `next` is where the user returns afterwards."""
+    return _login_page(ui, FormState(), safe_next(next))
+
+
+@router.post("/login")
+def login_submit(
+    request: Request,
+    ui: PageUi,
+    session: DbSession,
+    settings: AppSettings,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    """Check the credentials, open a session and return to where the user was."""
+    form = FormState(values={"username": username})
+    target = safe_next(next)
+    if not username.strip():
+        form.add("username", ui.gettext("Enter your user name or phone number."))
+    if not password:
+        form.add("password", ui.gettext("Enter your password."))
+    if form.has_errors:
+        return _login_page(ui, form, target, 422)
+    try:
+        result = identity.login(
+            session,
+            username=username,
+            password=password,
+            client_ip=_client_ip(request),
+            user_agent=request.headers.get("user-agent"),
+            settings=settings,
+        )
+    except identity.LoginFailed:
+        # Returning normally commits the failed attempt, so the rate limit counts it.
+        form.add("username", ui.gettext(LOGIN_FAILED))
+        return _login_page(ui, form, target, 401)
+    except TooManyRequests:
+        form.add("form", ui.gettext(LOGIN_LOCKED))
+        return _login_page(ui, form, target, 429)
+    except Invalid as exc:
+        return _login_page(ui, ui.form_errors(form, exc), target, 422)
+    response = ui.redirect(target, notice="logged_in")
+    _set_session_cookie(response, result.token, settings)
+    return response
+
+
+@router.post("/logout")
+def logout_submit(ui: PageUi, session: DbSession, request: Request) -> Response:
+    """End the session and clear its cookie."""
+    token = request.cookies.get(identity.SESSION_COOKIE)
+    if token:
+        identity.logout(session, session_token=token)
+    ui.actor = None
+    response = ui.redirect("/", notice="logged_out")
+    response.delete_cookie(identity.SESSION_COOKIE, path="/")
+    return response
+
+
+def _register_page(ui: Ui, form: FormState, status_code: int = 200) -> Response:
+    return ui.render(
+        "identity/register.html",
+        title=ui.gettext("Register"),
+        form=form,
+        status_code=status_code,
+    )
+
+
+@router.get("/register")
+def register_page(ui: PageUi) -> Response:
+    """The self-registration form for citizens."""
+    return _register_page(ui, FormState())
+
+
+@router.post("/register")
+def register_submit(
+    request: Request,
+    ui: PageUi,
+    session: DbSession,
+    settings: AppSettings,
+    display_name: Annotated[str, Form()] = "",
+    resident_id: Annotated[str, Form()] = "",
+    phone: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    password_confirm: Annotated[str, Form()] = "",
+) -> Response:
+    """Create a citizen account and log it in."""
+    form = FormState(
+        values={"display_name": display_name, "resident_id": resident_id, "phone": phone}
+    )
+    try:
+        identity.register_citizen(
+            session,
+            resident_id=resident_id.strip(),
+            phone=phone.strip(),
+            password=password,
+            display_name=display_name.strip(),
+            settings=settings,
+        )
+    except Invalid as exc:
+        ui.form_errors(form, exc)
+    except Conflict:
+        form.add("phone", ui.gettext(ACCOUNT_EXISTS))
+    if password and password != password_confirm and not form.error("password"):
+        form.add("password_confirm", ui.gettext(PASSWORDS_DIFFER))
+    if form.has_errors:
+        session.rollback()
+        return _register_page(ui, form, 422)
+    result = identity.login(
+        session,
+        username=phone.strip(),
+        password=password,
+        client_ip=_client_ip(request),
+        user_agent=request.headers.get("user-agent"),
+        settings=settings,
+    )
+    response = ui.redirect("/", notice="registered")
+    _set_session_cookie(response, result.token, settings)
+    return response
+
+
+def _proxies_page(ui: Ui, session: DbSession, form: FormState, status_code: int = 200) -> Response:
+    actor = ui.require_actor()
+    identity.authorize(actor, "proxies.manage_own", {"owner_id": actor.account_id})
+    granted = identity.list_proxies(session, principal_id=actor.account_id)
+    held = identity.list_proxies(session, agent_id=actor.account_id)
+    names: dict[int, str] = {}
+    for row in (*granted, *held):
+        for account_id in (row.agent_id, row.principal_id):
+            if account_id not in names:
+                names[account_id] = identity.get_account(session, account_id=account_id).display_name
+    return ui.render(
+        "identity/proxies.html",
+        title=ui.gettext("Family authorisations"),
+        form=form,
+        granted=[(row, identity.proxy_status(row)) for row in granted],
+        held=[(row, identity.proxy_status(row)) for row in held],
+        names=names,
+        relations=[(value, ui.gettext(label)) for value, label in RELATIONS],
+        relation_labels=dict(RELATIONS),
+        status_code=status_code,
+    )
+
+
+@router.get("/account/proxies")
+def proxies_page(ui: PageUi, session: DbSession) -> Response:
+    """Who may act for me (亲友代办), whom I act for, and a form to authorise a relative."""
+    form = ui.restored_form() or FormState(values={"relation": "child"})
+    return _proxies_page(ui, session, form)
+
+
+def _end_of_day(value: str) -> datetime:
+    day = datetime.strptime(value, "%Y-%m-%d").date()
+    return datetime.combine(day, time(23, 59), tzinfo=SHANGHAI).astimezone(UTC)
+
+
+@router.post("/account/proxies")
+def proxies_grant(
+    ui: PageUi,
+    session: DbSession,
+    agent: Annotated[str, Form()] = "",
+    relation: Annotated[str, Form()] = "",
+    expires_at: Annotated[str, Form()] = "",
+) -> Response:
+    """Authorise a relative's account to handle my cases."""
+    actor = ui.require_actor()
+    identity.authorize(actor, "proxies.manage_own", {"owner_id": actor.account_id})
+    form = FormState(values={"agent": agent, "relation": relation, "expires_at": expires_at})
+    account = identity.find_account_by_username(session, username=agent.strip()) if agent else None
+    if account is None:
+        form.add("agent", ui.gettext("No account has this user name or phone number."))
+    end: datetime | None = None
+    if expires_at:
+        try:
+            end = _end_of_day(expires_at)
+        except ValueError:
+            form.add("expires_at", ui.gettext("Enter the date as year-month-day, e.g. 2027-12-31."))
+    if form.has_errors or account is None:
+        return _proxies_page(ui, session, form, 422)
+    try:
+        identity.grant_proxy(
+            session,
+            principal_id=actor.account_id,
+            agent_id=account.id,
+            relation=relation,
+            expires_at=end or datetime.now(UTC) + timedelta(days=365),
+        )
+    except Invalid as exc:
+        session.rollback()
+        return _proxies_page(ui, session, ui.form_errors(form, exc), 422)
+    return ui.redirect("/account/proxies", notice="proxy_granted")
+
+
+@router.post("/account/proxies/{proxy_id}/revoke")
+def proxies_revoke(proxy_id: int, ui: PageUi, session: DbSession) -> Response:
+    """Withdraw an authorisation I gave."""
+    actor = ui.require_actor()
+    identity.authorize(actor, "proxies.manage_own", {"owner_id": actor.account_id})
+    identity.revoke_proxy(session, proxy_id=proxy_id, principal_id=actor.account_id)
+    return ui.redirect("/account/proxies", notice="proxy_revoked")

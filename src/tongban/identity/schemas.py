@@ -1,0 +1,253 @@
+"""Pydantic shapes of the identity API; resident IDs only ever leave masked."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tongban.identity.models import Account, ApiToken, Department, ProxyAuthorisation
+from tongban.identity.proxies import proxy_status
+from tongban.identity.resident_id import mask_phone
+
+
+class Credentials(BaseModel):
+    """Username and password."""
+
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class TokenRead(BaseModel):
+    """An access token for the Authorization: Bearer header."""
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: datetime
+
+
+class LoginRead(BaseModel):
+    """A successful login (the session token travels in the HttpOnly cookie)."""
+
+    username: str
+    role: str
+    display_name: str
+    expires_at: datetime
+
+
+class RegisterCreate(BaseModel):
+    """Citizen self-registration; checked by the service so every wrong field is named."""
+
+    resident_id: str = Field(max_length=32)
+    phone: str = Field(max_length=32)
+    password: str = Field(max_length=256)
+    display_name: str = Field(max_length=100)
+    username: str | None = Field(default=None, max_length=64)
+
+
+class AccountCreate(BaseModel):
+    """An administrator creates an account."""
+
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=256)
+    role: str = Field(max_length=16)
+    display_name: str | None = Field(default=None, max_length=100)
+    department_code: str | None = Field(default=None, max_length=32)
+    region_code: str | None = Field(default=None, max_length=12)
+    phone: str | None = Field(default=None, max_length=32)
+    resident_id: str | None = Field(default=None, max_length=32)
+
+
+class AccountUpdate(BaseModel):
+    """An administrator changes an account; absent fields stay as they are."""
+
+    display_name: str | None = Field(default=None, max_length=100)
+    role: str | None = Field(default=None, max_length=16)
+    department_code: str | None = Field(default=None, max_length=32)
+    region_code: str | None = Field(default=None, max_length=12)
+    active: bool | None = None
+    password: str | None = Field(default=None, max_length=256)
+
+
+class PreferencesUpdate(BaseModel):
+    """The owner's own settings."""
+
+    locale: str | None = Field(default=None, max_length=16)
+    elderly_mode: bool | None = None
+    display_name: str | None = Field(default=None, max_length=100)
+
+
+class PasswordChange(BaseModel):
+    """The owner changes their password."""
+
+    current_password: str = Field(max_length=256)
+    new_password: str = Field(max_length=256)
+
+
+class AccountRead(BaseModel):
+    """An account as others see it: resident ID and phone masked."""
+
+    id: int
+    username: str
+    role: str
+    display_name: str
+    department_id: int | None
+    department_code: str | None
+    region_code: str | None
+    phone_masked: str | None
+    resident_id_masked: str | None
+    active: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, account: Account) -> AccountRead:
+        """Build from an Account row."""
+        return cls(
+            id=account.id,
+            username=account.username,
+            role=account.role,
+            display_name=account.display_name,
+            department_id=account.department_id,
+            department_code=account.department.code if account.department else None,
+            region_code=account.region_code,
+            phone_masked=mask_phone(account.phone) if account.phone else None,
+            resident_id_masked=account.resident_id_masked,
+            active=account.active,
+            created_at=account.created_at,
+        )
+
+
+class MeRead(AccountRead):
+    """The caller's own account, with their preferences."""
+
+    phone: str | None
+    birth_date: date | None
+    locale: str
+    elderly_mode: bool
+    via: Literal["session", "api_token"]
+
+    @classmethod
+    def of_me(cls, account: Account, *, via: Literal["session", "api_token"]) -> MeRead:
+        """Build from the caller's Account row."""
+        base = AccountRead.of(account).model_dump()
+        return cls(
+            **base,
+            phone=account.phone,
+            birth_date=account.birth_date,
+            locale=account.locale,
+            elderly_mode=account.elderly_mode,
+            via=via,
+        )
+
+
+class AccountPage(BaseModel):
+    """One page of accounts."""
+
+    items: list[AccountRead]
+    total: int
+    limit: int
+    offset: int
+
+
+class DepartmentCreate(BaseModel):
+    """A new department."""
+
+    code: str = Field(max_length=32)
+    name: str = Field(max_length=200)
+    region_code: str = Field(max_length=12)
+    parent_code: str | None = Field(default=None, max_length=32)
+
+
+class DepartmentRead(BaseModel):
+    """A department."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    name: str
+    region_code: str
+    parent_id: int | None
+
+
+class ProxyCreate(BaseModel):
+    """A citizen authorises a relative or a clerk (`agent`: their username) to act for them."""
+
+    agent: str = Field(max_length=64)
+    relation: str = Field(max_length=16)
+    scope: list[str] | Literal["all"] = "all"
+    valid_from: datetime | None = None
+    expires_at: datetime | None = None
+
+
+class ProxyRead(BaseModel):
+    """A proxy authorisation and its status now."""
+
+    id: int
+    principal_id: int
+    agent_id: int
+    relation: str
+    scope: list[str] | Literal["all"]
+    valid_from: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    status: str
+
+    @classmethod
+    def of(cls, row: ProxyAuthorisation) -> ProxyRead:
+        """Build from a ProxyAuthorisation row."""
+        return cls(
+            id=row.id,
+            principal_id=row.principal_id,
+            agent_id=row.agent_id,
+            relation=row.relation,
+            scope="all" if row.all_items else list(row.item_codes or []),
+            valid_from=row.valid_from,
+            expires_at=row.expires_at,
+            revoked_at=row.revoked_at,
+            status=proxy_status(row),
+        )
+
+
+class ProxyList(BaseModel):
+    """Authorisations the caller granted and those they hold."""
+
+    granted: list[ProxyRead]
+    held: list[ProxyRead]
+
+
+class ApiTokenCreate(BaseModel):
+    """A new API token."""
+
+    name: str = Field(max_length=100)
+    expires_in_days: int | None = Field(default=None, ge=1, le=732)
+
+
+class ApiTokenRead(BaseModel):
+    """An API token's metadata (never its value)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+    @classmethod
+    def of(cls, row: ApiToken) -> ApiTokenRead:
+        """Build from an ApiToken row."""
+        return cls.model_validate(row)
+
+
+class ApiTokenIssued(ApiTokenRead):
+    """A new token: the clear value is shown this once."""
+
+    token: str
+
+
+def department_read(row: Department) -> DepartmentRead:
+    """Build a DepartmentRead from a row."""
+    return DepartmentRead.model_validate(row)
