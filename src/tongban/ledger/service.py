@@ -1,0 +1,197 @@
+"""The ledger's rules for other domains, the API and the CLI: keys, integration, proofs, receipts.
+
+Other domains import only this module (e.g. `receipt_for_event` for the case page).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tongban.config import Settings
+from tongban.db import Database
+from tongban.errors import Conflict, NotFound
+from tongban.events import service as events
+from tongban.ledger import integrator, merkle, notes, receipts, store
+from tongban.ledger.client import VerifyError, VerifyResult, verify_log
+from tongban.ledger.models import LedgerCheckpoint, LedgerLeaf
+from tongban.ledger.notes import Checkpoint, NoteError, Signer, Verifier
+from tongban.ledger.receipts import ReceiptError, VerifiedReceipt, verify_receipt
+
+__all__ = [
+    "Checkpoint",
+    "NoteError",
+    "ReceiptError",
+    "Signer",
+    "VerifiedReceipt",
+    "Verifier",
+    "VerifyError",
+    "VerifyResult",
+    "consistency_proof",
+    "entry",
+    "inclusion_proof",
+    "integrate_pending",
+    "integrator_starter",
+    "latest_checkpoint",
+    "log_origin",
+    "node_signer",
+    "public_key",
+    "receipt_for_event",
+    "verify_log",
+    "verify_receipt",
+    "witness_signer",
+]
+
+_signers: dict[tuple[str, str, int], Signer] = {}
+_signers_lock = threading.Lock()
+
+
+def log_origin(settings: Settings) -> str:
+    """This node's log origin and key name, e.g. `tongban.local/ledger`."""
+    return f"{settings.node_name}/ledger"
+
+
+def _signer(path: Path, name: str, sig_type: int) -> Signer:
+    key = (str(path.resolve()), name, sig_type)
+    with _signers_lock:
+        if key not in _signers:
+            _signers[key] = Signer(name, notes.load_or_create_key(path), sig_type)
+        return _signers[key]
+
+
+def node_signer(settings: Settings) -> Signer:
+    """The node's checkpoint signer; its key is created in the data directory on first use."""
+    path = settings.data_dir / "ledger" / "ed25519.key"
+    return _signer(path, log_origin(settings), notes.SIG_ED25519)
+
+
+def witness_signer(settings: Settings) -> Signer:
+    """This node's witness cosigner (a separate key, cosignature/v1)."""
+    path = settings.data_dir / "ledger" / "witness-ed25519.key"
+    return _signer(path, f"{settings.node_name}/witness", notes.SIG_COSIGNATURE_V1)
+
+
+def public_key(settings: Settings) -> str:
+    """The node's verifier key string, as auditors pass it to `tongban ledger verify`."""
+    return node_signer(settings).verifier.vkey()
+
+
+def integrate_pending(
+    session: Session,
+    *,
+    settings: Settings,
+    batch_size: int | None = None,
+    full_scan: bool = False,
+) -> int:
+    """Sequence one batch of pending events and sign a checkpoint; return how many."""
+    return integrator.integrate_pending(
+        session,
+        signer=node_signer(settings),
+        batch_size=batch_size or settings.ledger_batch_size,
+        checkpoint_interval_seconds=settings.ledger_checkpoint_interval_seconds,
+        settle_seconds=settings.ledger_settle_seconds,
+        full_scan=full_scan,
+    )
+
+
+def integrator_loop(settings: Settings, database: Database) -> integrator.IntegratorLoop:
+    """The background integration loop for a worker or an app server."""
+    return integrator.IntegratorLoop(
+        database,
+        signer=node_signer(settings),
+        batch_size=settings.ledger_batch_size,
+        interval=settings.ledger_integrate_interval_seconds,
+        checkpoint_interval_seconds=settings.ledger_checkpoint_interval_seconds,
+        settle_seconds=settings.ledger_settle_seconds,
+    )
+
+
+def integrator_starter() -> Callable[[Any], Callable[[], None]]:
+    """A create_app background starter that runs the integrator in a thread of the app."""
+
+    def start(app: Any) -> Callable[[], None]:
+        return integrator_loop(app.state.settings, app.state.database).start()
+
+    return start
+
+
+def latest_checkpoint(session: Session) -> LedgerCheckpoint:
+    """The latest signed checkpoint, or NotFound before the first integration."""
+    cp = store.latest_checkpoint(session)
+    if cp is None:
+        raise NotFound("The ledger has not issued a checkpoint yet.")
+    return cp
+
+
+def _b64(h: bytes) -> str:
+    return base64.b64encode(h).decode()
+
+
+def entry(session: Session, *, index: int) -> dict[str, Any]:
+    """One log entry: its index, leaf hash and exact canonical JSON text."""
+    row = store.leaf(session, index=index)
+    data = bytes(row.data)
+    return {
+        "index": int(row.idx),
+        "leaf_hash": _b64(bytes(row.leaf_hash)),
+        "data": data.decode("utf-8"),
+        "entry": json.loads(data),
+    }
+
+
+def inclusion_proof(session: Session, *, index: int, size: int | None = None) -> dict[str, Any]:
+    """The inclusion proof of an entry in the tree of `size` (default: latest checkpoint)."""
+    if size is None:
+        size = int(latest_checkpoint(session).size)
+    proof = store.inclusion_proof(session, index=index, size=size)
+    row = store.leaf(session, index=index)
+    return {
+        "index": index,
+        "size": size,
+        "leaf_hash": _b64(bytes(row.leaf_hash)),
+        "proof": [_b64(h) for h in proof],
+    }
+
+
+def consistency_proof(session: Session, *, old: int, new: int | None = None) -> dict[str, Any]:
+    """The consistency proof between two tree sizes (default new: latest checkpoint)."""
+    if new is None:
+        new = int(latest_checkpoint(session).size)
+    proof = store.consistency_proof(session, old=old, new=new)
+    return {"old": old, "new": new, "proof": [_b64(h) for h in proof]}
+
+
+def receipt_for_event(session: Session, *, event_uid: str) -> dict[str, Any]:
+    """A self-contained receipt for one event: entry, inclusion proof and signed checkpoint."""
+    Event = events.Event
+    event_id = session.scalar(select(Event.id).where(Event.uid == event_uid))
+    if event_id is None:
+        raise NotFound(f"No event {event_uid}.")
+    leaf: LedgerLeaf | None = store.leaf_for_event(session, event_id=int(event_id))
+    cp = store.latest_checkpoint(session)
+    if leaf is None or cp is None or int(cp.size) <= int(leaf.idx):
+        raise Conflict(
+            f"Event {event_uid} is not in the ledger yet; it is integrated within seconds, "
+            "try again shortly."
+        )
+    size, index, data = int(cp.size), int(leaf.idx), bytes(leaf.data)
+    proof = store.inclusion_proof(session, index=index, size=size)
+    text = receipts.build_proof_text(entry=data, index=index, proof=proof, checkpoint_note=cp.note)
+    return {
+        "format": receipts.RECEIPT_FORMAT,
+        "event_uid": event_uid,
+        "index": index,
+        "size": size,
+        "leaf_hash": _b64(merkle.leaf_hash(data)),
+        "entry": json.loads(data),
+        "checkpoint": cp.note,
+        "inclusion_proof": [_b64(h) for h in proof],
+        "proof": text,
+    }
