@@ -15,10 +15,12 @@ from tongban.identity.policy import Role
 from tongban.identity.resident_id import make_resident_id, make_uscc
 
 DEMO_PASSWORD = "tongban-demo"
-# 1 = registered by the staffing authority, 1 = state organ, 511602 = 广安区, then a made-up
-# organisation code; the check character is computed so the code passes GB 32100.
-DEMO_DEPARTMENT_CODE = make_uscc(body="11511602MB0000001")
-DEMO_DEPARTMENT_NAME = "广安市广安区人力资源和社会保障局"
+# The demo official works at the authority that the seed catalog names for the migrant-worker
+# story (pension transfer, 511602 广安区), so a clerk's submission in Shenzhen lands in their
+# queue. 1 = staffing authority, 2 = public institution, 511602 = 广安区; the check character
+# is computed so the (illustrative) code passes GB 32100.
+DEMO_DEPARTMENT_CODE = make_uscc(body="12511602MB8188247")
+DEMO_DEPARTMENT_NAME = "广安市广安区社会保险事业管理局"
 DEMO_CITIZEN_ID = make_resident_id(region_code="511602", birth=date(1950, 3, 15), sequence=11)
 DEMO_RELATIVE_ID = make_resident_id(region_code="511602", birth=date(1978, 6, 20), sequence=22)
 

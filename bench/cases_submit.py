@@ -1,0 +1,388 @@
+"""Cases benchmarks through HTTP on loopback with the real server (uvicorn as a subprocess).
+
+1. Submissions without files (a 即办件 by a citizen with an Idempotency-Key), from a concurrent
+   httpx client: throughput and p50/p99 latency. Targets: >= 300/s, p99 <= 100 ms.
+2. An official's queue page with N synthetic cases bulk-inserted by SQL (default 1,000,000):
+   p50/p95 latency of GET /api/v1/queue. Target: p95 <= 50 ms.
+
+Run: `python -m bench cases_submit`, or `python -m bench.cases_submit --backend postgresql
+--queue-cases 1000000`. Loopback only; counts and durations are bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+from sqlalchemy import create_engine, insert, text
+
+from tongban.config import Settings
+from tongban.db import Database, make_engine, upgrade_database
+
+ROOT = Path(__file__).resolve().parents[1]
+CATALOG = ROOT / "tests" / "cases" / "fixture_catalog.yaml"
+POSTGRES_URL = os.environ.get(
+    "TONGBAN_BENCH_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+class Target:
+    """A migrated throw-away database (SQLite file or PostgreSQL schema) and its URL."""
+
+    def __init__(self, backend: str, tmp: Path) -> None:
+        self.backend = backend
+        self.schema: str | None = None
+        if backend == "sqlite":
+            self.url = f"sqlite:///{tmp / 'bench.db'}"
+            upgrade_database(self.url)
+            self.database = Database(self.url)
+        else:
+            self.schema = f"tb_bench_{uuid.uuid4().hex[:10]}"
+            admin = create_engine(POSTGRES_URL)
+            with admin.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{self.schema}"'))
+            admin.dispose()
+            # The server subprocess finds the schema through the URL's search_path option.
+            self.url = f"{POSTGRES_URL}?options=-csearch_path%3D{self.schema}"
+            engine = make_engine(
+                POSTGRES_URL, connect_args={"options": f"-csearch_path={self.schema}"}
+            )
+            upgrade_database(POSTGRES_URL, engine=engine)
+            self.database = Database(POSTGRES_URL, engine=engine)
+
+    def drop(self) -> None:
+        """Remove the PostgreSQL schema (the SQLite file goes with the temp dir)."""
+        self.database.dispose()
+        if self.schema:
+            admin = create_engine(POSTGRES_URL)
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
+            admin.dispose()
+
+
+def _seed(target: Target, settings: Settings) -> dict[str, Any]:
+    """Regions, the fixture catalog with its departments, one citizen and one official."""
+    from tongban.catalog import service as catalog
+    from tongban.identity import service as identity
+    from tongban.regions import service as regions
+
+    document = yaml.safe_load(CATALOG.read_text(encoding="utf-8"))
+    with target.database.session_scope() as session:
+        regions.load_builtin(session)
+        for item in document["items"]:
+            for impl in item.get("implementations", []):
+                for body in [impl["authority"], *impl.get("co_handlers", [])]:
+                    identity.ensure_department(
+                        session,
+                        code=body["code"],
+                        name=body["name"],
+                        region_code=str(body.get("region", impl["region"])),
+                    )
+        catalog.import_document(session, data=document, source="bench")
+        citizen = identity.create_account(
+            session,
+            username="bench-citizen",
+            password="bench password 1",
+            role="citizen",
+            resident_id=identity.make_resident_id(
+                region_code="440305", birth=date(1970, 1, 1), sequence=11
+            ),
+            settings=settings,
+        )
+        official = identity.create_account(
+            session,
+            username="bench-official",
+            password="bench password 1",
+            role="official",
+            department_code="11440305MB0000003D",
+            region_code="440305",
+            settings=settings,
+        )
+        tokens = {
+            "citizen": identity.issue_api_token(
+                session, account_id=citizen.id, name="bench", settings=settings
+            ).token,
+            "official": identity.issue_api_token(
+                session, account_id=official.id, name="bench", settings=settings
+            ).token,
+        }
+        department_id = identity.get_department_by_code(session, code="11440305MB0000003D").id
+    return {"tokens": tokens, "department_id": department_id, "citizen_id": citizen.id}
+
+
+# The server process. With immediate=True, SQLite transactions start with BEGIN IMMEDIATE
+# (the fix proposed for tongban.db._sqlite_begin): a deferred BEGIN lets two requests read, then
+# fails the second writer at once with "database is locked" instead of waiting its turn.
+_SERVE = """
+import sys, uvicorn, tongban.db as db
+if {immediate}:
+    db._sqlite_begin = lambda connection: connection.exec_driver_sql("BEGIN IMMEDIATE")
+uvicorn.run("tongban.app:create_app", factory=True, host="127.0.0.1", port=int(sys.argv[1]),
+            log_level="warning", access_log=False)
+"""
+
+
+class Server:
+    """uvicorn serving tongban.app:create_app on a loopback port."""
+
+    def __init__(self, target: Target, data_dir: Path, *, immediate_begin: bool = False) -> None:
+        self.port = _free_port()
+        env = {
+            **os.environ,
+            "TONGBAN_DATABASE_URL": target.url,
+            "TONGBAN_DATA_DIR": str(data_dir),
+            "TONGBAN_LEDGER_INTEGRATE_IN_PROCESS": "false",
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _SERVE.format(immediate=immediate_begin), str(self.port)],
+            env=env,
+        )
+        self.base = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("server did not start")
+
+    def stop(self) -> None:
+        """Stop the server subprocess we started."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+async def _submissions(base: str, token: str, count: int, concurrency: int) -> dict[str, Any]:
+    latencies: list[float] = []
+    failures: dict[int, int] = {}
+    run = uuid.uuid4().hex[:8]
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for n in range(count):
+        queue.put_nowait(n)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            while True:
+                try:
+                    n = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                started = time.perf_counter()
+                r = await client.post(
+                    "/api/v1/cases",
+                    json={"implementation": "TEST-HUJI-440305", "form": {"n": n}},
+                    headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"{run}-{n}"},
+                )
+                latencies.append(time.perf_counter() - started)
+                if r.status_code != 201:
+                    failures[r.status_code] = failures.get(r.status_code, 0) + 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return {
+        "count": count,
+        "concurrency": concurrency,
+        "per_second": count / elapsed,
+        "p50_ms": _pct(latencies, 50) * 1000,
+        "p99_ms": _pct(latencies, 99) * 1000,
+        "failures": failures,
+    }
+
+
+def _bulk_cases(target: Target, *, total: int, department_id: int, citizen_id: int) -> float:
+    """Insert `total` synthetic cases spread over 200 departments; return seconds taken."""
+    from tongban.cases.models import Case
+
+    rng = random.Random(7)
+    table = Case.__table__
+    now = datetime.now(UTC)
+    today = now.date()
+    states = ["received", "accepted", "accepted", "supplement_requested", "completed", "completed"]
+    started = time.perf_counter()
+    batch = 20_000
+    with target.database.engine.begin() as conn:
+        for first in range(0, total, batch):
+            rows = []
+            for n in range(first, min(total, first + batch)):
+                state = states[n % len(states)]
+                dept = department_id if n % 200 == 0 else 100_000 + n % 199
+                due = today + timedelta(days=rng.randint(-10, 40))
+                rows.append(
+                    {
+                        "number": f"440300-20260101-{n:012d}",
+                        "kind": "single",
+                        "item_code": "TEST-HUJI-PROOF",
+                        "item_name": "开具户籍类证明",
+                        "implementation_code": "TEST-HUJI-440305",
+                        "case_type": "承诺件",
+                        "department_id": dept,
+                        "authority_code": "11440305MB0000003D",
+                        "authority_name": "深圳市公安局南山分局",
+                        "authority_region": "440305",
+                        "applicant_id": citizen_id,
+                        "applicant_name": "synthetic",
+                        "filed_by_id": citizen_id,
+                        "filed_by_role": "citizen",
+                        "channel": "online",
+                        "identity_confirmed": False,
+                        "form_data": {},
+                        "state": state,
+                        "acceptance_limit": 5,
+                        "promised_value": 10,
+                        "promised_unit": "working_days",
+                        "statutory_value": 15,
+                        "statutory_unit": "working_days",
+                        "received_at": now,
+                        "acceptance_due": due,
+                        "due_date": None if state == "completed" else due,
+                        "acceptance_paused_wd": 0,
+                        "acceptance_paused_nd": 0,
+                        "handling_paused_wd": 0,
+                        "handling_paused_nd": 0,
+                        "missing": [],
+                        "version": 1,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+            conn.execute(insert(table), rows)
+    if target.backend == "postgresql":
+        with target.database.engine.begin() as conn:
+            conn.execute(text("ANALYZE cases"))
+    return time.perf_counter() - started
+
+
+def _queue_latency(base: str, token: str, requests: int) -> dict[str, Any]:
+    latencies: list[float] = []
+    shown = 0
+    with httpx.Client(base_url=base, timeout=30) as client:
+        headers = {"Authorization": f"Bearer {token}"}
+        for n in range(requests):
+            params: dict[str, Any] = {"limit": 50}
+            if n % 3 == 1:
+                params["state"] = "accepted"
+            if n % 3 == 2:
+                params["offset"] = 50
+            started = time.perf_counter()
+            r = client.get("/api/v1/queue", params=params, headers=headers)
+            latencies.append(time.perf_counter() - started)
+            r.raise_for_status()
+            shown = max(shown, len(r.json()["items"]))
+    return {
+        "requests": requests,
+        "p50_ms": _pct(latencies, 50) * 1000,
+        "p95_ms": _pct(latencies, 95) * 1000,
+        "page_size": shown,
+    }
+
+
+def run(
+    backend: str,
+    *,
+    submissions: int,
+    concurrency: int,
+    queue_cases: int,
+    immediate_begin: bool = False,
+) -> dict[str, Any]:
+    """One backend: submissions, then the queue with bulk-inserted cases."""
+    result: dict[str, Any] = {"backend": backend}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        target = Target(backend, tmp_path)
+        try:
+            settings = Settings(data_dir=tmp_path / "var", database_url=target.url)
+            seeded = _seed(target, settings)
+            server = Server(target, tmp_path / "var", immediate_begin=immediate_begin)
+            try:
+                asyncio.run(_submissions(server.base, seeded["tokens"]["citizen"], 50, 4))
+                result["submit"] = asyncio.run(
+                    _submissions(server.base, seeded["tokens"]["citizen"], submissions, concurrency)
+                )
+                if queue_cases:
+                    result["bulk_insert_s"] = _bulk_cases(
+                        target,
+                        total=queue_cases,
+                        department_id=seeded["department_id"],
+                        citizen_id=seeded["citizen_id"],
+                    )
+                    result["queue_cases"] = queue_cases
+                    _queue_latency(server.base, seeded["tokens"]["official"], 20)
+                    result["queue"] = _queue_latency(server.base, seeded["tokens"]["official"], 300)
+            finally:
+                server.stop()
+        finally:
+            target.drop()
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the cases benchmarks and print the figures."""
+    parser = argparse.ArgumentParser(prog="bench.cases_submit")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--submissions", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--queue-cases", type=int, default=1_000_000)
+    parser.add_argument(
+        "--sqlite-begin",
+        choices=["deferred", "immediate"],
+        default="deferred",
+        help="SQLite only: how transactions begin in the server (see _SERVE)",
+    )
+    args = parser.parse_args(argv if argv is not None else [])
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    for backend in backends:
+        r = run(
+            backend,
+            submissions=args.submissions,
+            concurrency=args.concurrency,
+            queue_cases=args.queue_cases,
+            immediate_begin=args.sqlite_begin == "immediate",
+        )
+        s = r["submit"]
+        print(
+            f"{backend}: submit {s['count']} x{s['concurrency']}: {s['per_second']:.0f}/s, "
+            f"p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms, failures {s['failures']}"
+        )
+        if "queue" in r:
+            q = r["queue"]
+            print(
+                f"{backend}: queue with {r['queue_cases']:,} cases "
+                f"(bulk insert {r['bulk_insert_s']:.0f} s): p50 {q['p50_ms']:.1f} ms, "
+                f"p95 {q['p95_ms']:.1f} ms ({q['requests']} requests, {q['page_size']} rows/page)"
+            )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

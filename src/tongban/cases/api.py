@@ -1,0 +1,183 @@
+"""JSON routes of the cases domain under /api/v1: uploads, submit, read, act, queue, messages."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Header, Query, UploadFile
+from starlette.responses import JSONResponse, Response
+
+from tongban.cases import service as cases
+from tongban.cases.schemas import (
+    ActionIn,
+    CaseCreate,
+    CasePage,
+    CaseRead,
+    MarkReadIn,
+    MessagePage,
+    MessageRead,
+    UploadRead,
+)
+from tongban.deps import AppSettings, CurrentActor, DbSession
+from tongban.errors import PayloadTooLarge
+from tongban.identity import service as identity
+
+router = APIRouter(tags=["cases"])
+
+Limit = Annotated[int, Query(ge=1, le=200)]
+Offset = Annotated[int, Query(ge=0, le=100_000)]
+
+
+@router.post("/uploads", status_code=201, response_model=UploadRead)
+def upload_file(
+    session: DbSession,
+    actor: CurrentActor,
+    settings: AppSettings,
+    file: Annotated[UploadFile, File(description="PDF, JPEG, PNG or OFD; checked by content")],
+) -> UploadRead:
+    """Upload one material; reference its sha256 when submitting or supplementing."""
+    identity.authorize(actor, "case.upload")
+    data = file.file.read(settings.upload_max_bytes + 1)
+    if len(data) > settings.upload_max_bytes:
+        raise PayloadTooLarge(f"The file is over {settings.upload_max_bytes} bytes.")
+    row = cases.upload(session, actor=actor, data=data, settings=settings)
+    return UploadRead(sha256=row.sha256, media_type=row.media_type, size=row.size, pages=row.pages)
+
+
+@router.post(
+    "/cases",
+    status_code=201,
+    response_model=CaseRead,
+    responses={200: {"description": "A retry with the same Idempotency-Key: the first case"}},
+)
+def submit_case(
+    body: CaseCreate,
+    session: DbSession,
+    actor: CurrentActor,
+    settings: AppSettings,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Response:
+    """Submit an application or a bundle; a clerk names the applicant, a relative `on_behalf_of`."""
+    case, created = cases.submit(
+        session, actor=actor, data=body, settings=settings, idempotency_key=idempotency_key
+    )
+    read = cases.read_case(session, actor=actor, number=case.number, settings=settings)
+    return JSONResponse(
+        read.model_dump(mode="json"),
+        status_code=201 if created else 200,
+        headers={"Location": f"/api/v1/cases/{case.number}", "ETag": f'"{case.version}"'},
+    )
+
+
+@router.get("/cases/{number}", response_model=CaseRead)
+def get_case(
+    number: str, session: DbSession, actor: CurrentActor, settings: AppSettings
+) -> Response:
+    """State, deadlines, checklist, co-handling steps, sub-cases and the timeline of a case."""
+    read = cases.read_case(session, actor=actor, number=number, settings=settings)
+    return JSONResponse(read.model_dump(mode="json"), headers={"ETag": f'"{read.version}"'})
+
+
+@router.post("/cases/{number}/actions/{action}", response_model=CaseRead)
+def act_on_case(
+    number: str,
+    action: str,
+    body: ActionIn,
+    session: DbSession,
+    actor: CurrentActor,
+    settings: AppSettings,
+) -> CaseRead:
+    """accept, refuse, request-supplement, supplement, start-special, end-special, co-handle,
+    approve, reject, complete or withdraw; send the `version` you read (412 when stale)."""
+    case = cases.act(
+        session, actor=actor, number=number, action=action, body=body, settings=settings
+    )
+    return cases.read_case(session, actor=actor, number=case.number, settings=settings)
+
+
+@router.post("/cases/{number}/materials", response_model=CaseRead)
+def supplement_materials(
+    number: str, body: ActionIn, session: DbSession, actor: CurrentActor, settings: AppSettings
+) -> CaseRead:
+    """Supply requested materials (补正): the same as the `supplement` action."""
+    cases.act(
+        session, actor=actor, number=number, action="supplement", body=body, settings=settings
+    )
+    return cases.read_case(session, actor=actor, number=number, settings=settings)
+
+
+@router.get("/cases/{number}/receipt.pdf", response_class=Response)
+def receipt_pdf(
+    number: str, session: DbSession, actor: CurrentActor, settings: AppSettings
+) -> Response:
+    """The receipt (受理回执) as a PDF with a QR code to track the case."""
+    case = cases.case_for_receipt(session, actor=actor, number=number)
+    url = cases.tracking_url(settings.public_base_url, case.number)
+    pdf = cases.receipt_pdf(cases.receipt_facts(case), url=url)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="receipt-{case.number}.pdf"'},
+    )
+
+
+@router.get("/queue", response_model=CasePage)
+def work_queue(
+    session: DbSession,
+    actor: CurrentActor,
+    settings: AppSettings,
+    state: str | None = None,
+    item: str | None = None,
+    view: Annotated[str, Query(pattern="^(handling|co-handling)$")] = "handling",
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> CasePage:
+    """The official's queue: their department's open cases in their jurisdiction, by deadline."""
+    return cases.queue(
+        session,
+        actor=actor,
+        settings=settings,
+        state=state,
+        item=item,
+        view=view,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/my/cases", response_model=CasePage)
+def my_cases(
+    session: DbSession,
+    actor: CurrentActor,
+    settings: AppSettings,
+    state: str | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> CasePage:
+    """Cases I applied for or filed for someone, newest first."""
+    return cases.my_cases(
+        session, actor=actor, settings=settings, state=state, limit=limit, offset=offset
+    )
+
+
+@router.get("/my/messages", response_model=MessagePage)
+def my_messages(
+    session: DbSession,
+    actor: CurrentActor,
+    unread: bool = False,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> MessagePage:
+    """My in-app messages, newest first, with the unread count."""
+    identity.authorize(actor, "messages.read_own", {"owner_id": actor.account_id})
+    rows, count = cases.list_messages(
+        session, account_id=actor.account_id, unread_only=unread, limit=limit, offset=offset
+    )
+    return MessagePage(items=[MessageRead.model_validate(r) for r in rows], unread=count)
+
+
+@router.post("/my/messages/read")
+def mark_messages_read(body: MarkReadIn, session: DbSession, actor: CurrentActor) -> dict[str, int]:
+    """Mark some (ids) or all of my messages read."""
+    identity.authorize(actor, "messages.read_own", {"owner_id": actor.account_id})
+    return {"marked": cases.mark_read(session, account_id=actor.account_id, message_ids=body.ids)}

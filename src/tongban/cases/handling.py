@@ -1,0 +1,486 @@
+"""Handling: transitions of the state machine with their checks, clocks, events and messages."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from tongban.cases import clocks
+from tongban.cases.intake import check_materials, find_offer
+from tongban.cases.models import Case, CaseMaterial, CasePause, CaseStep, Upload
+from tongban.cases.notify import notify_case
+from tongban.cases.schemas import ActionIn
+from tongban.cases.states import (
+    FINAL_STATES,
+    RESUME,
+    TRANSITIONS,
+    Action,
+    Clock,
+    Party,
+    State,
+    transition,
+)
+from tongban.config import Settings
+from tongban.errors import Conflict, FieldError, Forbidden, Invalid, NotFound, PreconditionFailed
+from tongban.events import service as events
+from tongban.events.service import Channel
+from tongban.identity import service as identity
+from tongban.identity.service import Actor, Role
+from tongban.workdays.service import WorkingCalendar, load_calendar
+
+# Which message the applicant gets after each action (None: nothing they need to know).
+_NOTICE = {
+    Action.ACCEPT: "accepted",
+    Action.REFUSE: "not_accepted",
+    Action.REQUEST_SUPPLEMENT: "supplement_requested",
+    Action.SUPPLEMENT: "supplemented",
+    Action.START_SPECIAL: "special_started",
+    Action.END_SPECIAL: "special_ended",
+    Action.APPROVE: "approved",
+    Action.REJECT: "rejected",
+    Action.COMPLETE: "completed",
+    Action.WITHDRAW: "withdrawn",
+}
+
+
+def _invalid(field_name: str, message: str) -> Invalid:
+    return Invalid(message, errors=[FieldError(field_name, message)])
+
+
+def get_case(session: Session, *, number: str) -> Case:
+    """The case with this number, or NotFound."""
+    case = session.scalar(select(Case).where(Case.number == number))
+    if case is None:
+        raise NotFound(f"No case {number}.")
+    return case
+
+
+# --- who may act -----------------------------------------------------------------------------
+
+
+def _parties(action: Action) -> frozenset[Party]:
+    parties: set[Party] = set()
+    for (_, a), t in TRANSITIONS.items():
+        if a is action:
+            parties |= t.parties
+    return frozenset(parties)
+
+
+def _applicant_resource(session: Session, actor: Actor, case: Case) -> dict[str, Any]:
+    """The applicant side: own or filed case, a valid proxy, or the filing service point."""
+    if actor.role is Role.CLERK:
+        return {"region_code": case.service_point}
+    if actor.account_id in (case.applicant_id, case.filed_by_id):
+        return {"owner_id": actor.account_id}
+    if actor.role is Role.CITIZEN and case.applicant_id is not None:
+        # Raises Forbidden naming why (none, expired, revoked, out of scope).
+        identity.check_proxy(
+            session,
+            agent_id=actor.account_id,
+            principal_id=case.applicant_id,
+            item_code=case.item_code,
+        )
+        return {"owner_id": actor.account_id}
+    return {"owner_id": case.applicant_id}
+
+
+def _authority_resource(case: Case) -> dict[str, Any]:
+    return {"department_id": case.department_id, "region_code": case.authority_region}
+
+
+def _pending_step(case: Case, actor: Actor) -> CaseStep | None:
+    for step in case.steps:
+        if step.done_at is None and step.department_id == actor.department_id:
+            return step
+    return None
+
+
+def authorize_action(session: Session, *, actor: Actor, case: Case, action: Action) -> None:
+    """Role, department, jurisdiction and ownership checks for one action on one case."""
+    name = f"case.{action.value}"
+    identity.authorize(actor, name)  # role first: a clear 403 for the wrong role
+    parties = _parties(action)
+    if Party.AUTHORITY in parties:
+        identity.authorize(actor, name, _authority_resource(case))
+    elif Party.CO_HANDLER in parties:
+        step = _pending_step(case, actor)
+        if step is None:
+            raise Forbidden("Your department has no pending co-handling step on this case.")
+        identity.authorize(
+            actor, name, {"department_id": step.department_id, "region_code": step.region_code}
+        )
+    else:
+        identity.authorize(actor, name, _applicant_resource(session, actor, case))
+
+
+def authorize_read(session: Session, *, actor: Actor, case: Case) -> None:
+    """Who may see a case: its parties, the competent or co-handling officials."""
+    identity.authorize(actor, "case.read")
+    if actor.role is Role.OFFICIAL:
+        if case.kind == "bundle":
+            raise Forbidden("Officials see the sub-cases of a bundle, not the bundle.")
+        if any(s.department_id == actor.department_id for s in case.steps):
+            step = next(s for s in case.steps if s.department_id == actor.department_id)
+            identity.authorize(
+                actor,
+                "case.read",
+                {"department_id": step.department_id, "region_code": step.region_code},
+            )
+            return
+        identity.authorize(actor, "case.read", _authority_resource(case))
+        return
+    identity.authorize(actor, "case.read", _applicant_resource(session, actor, case))
+
+
+# --- clocks ----------------------------------------------------------------------------------
+
+
+def _open_pause(case: Case) -> CasePause | None:
+    return next((p for p in reversed(case.pauses) if p.ended_at is None), None)
+
+
+def recompute(case: Case, calendar: WorkingCalendar) -> None:
+    """Store the deadlines and the queue's sort key from the case's dates and pauses."""
+    d = clocks.deadlines(
+        calendar,
+        received=clocks.local_date(case.received_at),
+        acceptance_limit=case.acceptance_limit,
+        acceptance_paused=(case.acceptance_paused_wd, case.acceptance_paused_nd),
+        accepted=clocks.local_date(case.accepted_at) if case.accepted_at else None,
+        case_type=case.case_type,
+        promised=(case.promised_value, case.promised_unit),
+        statutory=(case.statutory_value, case.statutory_unit),
+        handling_paused=(case.handling_paused_wd, case.handling_paused_nd),
+    )
+    case.acceptance_due = d.acceptance
+    case.promised_due = d.promised
+    case.statutory_due = d.statutory
+    if case.state in FINAL_STATES or case.state in (State.COMPLETED, State.IN_PROGRESS):
+        case.due_date = None
+    elif case.accepted_at is None:
+        case.due_date = d.acceptance
+    else:
+        case.due_date = d.promised
+
+
+def current_clock(
+    case: Case, calendar: WorkingCalendar, *, today: date, warn_days: int
+) -> dict[str, Any]:
+    """Deadlines as they stand today; during a pause they move with it, so project them."""
+    pause = _open_pause(case)
+    acceptance, promised, statutory, current = (
+        case.acceptance_due,
+        case.promised_due,
+        case.statutory_due,
+        case.due_date,
+    )
+    paused_wd = case.handling_paused_wd if case.accepted_at else case.acceptance_paused_wd
+    if pause is not None:
+        wd, nd = clocks.pause_length(calendar, start=clocks.local_date(pause.started_at), end=today)
+        paused_wd += wd
+        d = clocks.deadlines(
+            calendar,
+            received=clocks.local_date(case.received_at),
+            acceptance_limit=case.acceptance_limit,
+            acceptance_paused=(
+                case.acceptance_paused_wd + (0 if case.accepted_at else wd),
+                case.acceptance_paused_nd + (0 if case.accepted_at else nd),
+            ),
+            accepted=clocks.local_date(case.accepted_at) if case.accepted_at else None,
+            case_type=case.case_type,
+            promised=(case.promised_value, case.promised_unit),
+            statutory=(case.statutory_value, case.statutory_unit),
+            handling_paused=(case.handling_paused_wd + wd, case.handling_paused_nd + nd),
+        )
+        acceptance, promised, statutory = d.acceptance, d.promised, d.statutory
+        current = promised if case.accepted_at else acceptance
+    urgency = (
+        "paused"
+        if pause is not None
+        else clocks.urgency(calendar, today=today, due=current, warn_days=warn_days)
+    )
+    return {
+        "acceptance": acceptance,
+        "promised": promised,
+        "statutory": statutory,
+        "current": current,
+        "paused": pause is not None,
+        "paused_working_days": paused_wd,
+        "urgency": urgency,
+        "provisional": bool(current and calendar.is_provisional(current)),
+    }
+
+
+def _pause(case: Case, *, kind: str, now: datetime, reason: str | None, end: date | None) -> None:
+    resume = State.ACCEPTED if case.accepted_at else State.RECEIVED
+    case.pauses.append(
+        CasePause(
+            kind=kind, resume_state=resume.value, reason=reason, expected_end=end, started_at=now
+        )
+    )
+
+
+def _resume(case: Case, calendar: WorkingCalendar, *, now: datetime) -> str:
+    pause = _open_pause(case)
+    if pause is None:  # cannot happen through the table; keep the state sane
+        return State.ACCEPTED.value if case.accepted_at else State.RECEIVED.value
+    wd, nd = clocks.pause_length(
+        calendar, start=clocks.local_date(pause.started_at), end=clocks.local_date(now)
+    )
+    pause.ended_at = now
+    pause.working_days = wd
+    pause.natural_days = nd
+    if pause.resume_state == State.ACCEPTED:
+        case.handling_paused_wd += wd
+        case.handling_paused_nd += nd
+    else:
+        case.acceptance_paused_wd += wd
+        case.acceptance_paused_nd += nd
+    return pause.resume_state
+
+
+# --- actions ---------------------------------------------------------------------------------
+
+
+def _validate(session: Session, case: Case, action: Action, body: ActionIn) -> list[Upload]:
+    """Per-action required fields, checked before anything changes."""
+    uploads: list[Upload] = []
+    if action in (Action.REFUSE, Action.REJECT, Action.START_SPECIAL) and not body.reason:
+        raise _invalid("reason", f"A reason is required to {action.value}.")
+    if action is Action.REQUEST_SUPPLEMENT and not body.missing:
+        raise _invalid("missing", "List what is missing (补正 must say what to supply).")
+    if action is Action.START_SPECIAL and body.expected_end is None:
+        raise _invalid("expected_end", "Give the expected end date of the special procedure.")
+    if action in (Action.APPROVE, Action.REJECT) and not body.decision_text:
+        raise _invalid("decision_text", "The decision needs its text.")
+    if action in (Action.APPROVE, Action.REJECT):
+        pending = [s.authority_name for s in case.steps if s.done_at is None]
+        if pending:
+            raise Conflict(
+                "Co-handling steps must be done before the decision: " + ", ".join(pending) + ".",
+                errors=[FieldError("steps", "pending: " + ", ".join(pending))],
+            )
+    if body.result_document and session.get(Upload, body.result_document.lower()) is None:
+        raise _invalid("result_document", "No such upload; upload the result document first.")
+    if action is Action.SUPPLEMENT:
+        if not body.materials and not body.note:
+            raise _invalid("materials", "Attach the missing materials (or explain in a note).")
+        if body.materials:
+            offers = _case_offers(session, case)
+            uploads = check_materials(
+                session,
+                offers=offers,
+                refs=[(m.name, m.sha256) for m in body.materials],
+                require_all=False,
+            )
+    return uploads
+
+
+def _case_offers(session: Session, case: Case) -> list[Any]:
+    if case.implementation_code is None:
+        return []
+    return [find_offer(session, implementation=case.implementation_code, item=None, region=None)]
+
+
+def act(
+    session: Session,
+    *,
+    actor: Actor,
+    number: str,
+    action: str,
+    body: ActionIn,
+    settings: Settings,
+) -> Case:
+    """Take one action on a case: authorize, check version and state, apply, record, notify."""
+    try:
+        the_action = Action(action)
+    except ValueError:
+        raise NotFound(
+            f"Unknown action {action!r}; one of: " + ", ".join(a.value for a in Action) + "."
+        ) from None
+    case = get_case(session, number=number)
+    if case.kind == "bundle":
+        raise Conflict("A bundle moves with its sub-cases; act on a sub-case.")
+    authorize_action(session, actor=actor, case=case, action=the_action)
+    if body.version != case.version:
+        raise PreconditionFailed(
+            f"The case changed (version {case.version}, you sent {body.version}); reload it.",
+            errors=[FieldError("version", f"current version is {case.version}")],
+        )
+    move = transition(case.state, the_action)
+    if move is None:
+        raise Conflict(
+            f"Cannot {the_action.value} a case that is {case.state}.",
+            errors=[FieldError("action", f"not allowed in state {case.state}")],
+        )
+    uploads = _validate(session, case, the_action, body)
+    calendar = load_calendar(session)
+    now = clocks.now()
+    before = case.state
+    next_state = str(move.next_state)
+    if move.clock is Clock.START:
+        case.accepted_at = now
+    elif move.clock is Clock.PAUSE:
+        kind = "supplement" if the_action is Action.REQUEST_SUPPLEMENT else "special"
+        _pause(case, kind=kind, now=now, reason=body.reason, end=body.expected_end)
+    elif move.clock is Clock.RESUME:
+        resumed = _resume(case, calendar, now=now)
+        if next_state == RESUME:
+            next_state = resumed
+    if the_action is Action.REQUEST_SUPPLEMENT:
+        case.missing = list(body.missing or [])
+    if the_action is Action.SUPPLEMENT:
+        round_no = 1 + max((m.round for m in case.materials), default=0)
+        by_sha = {u.sha256: u for u in uploads}
+        for m in body.materials:
+            row = by_sha[m.sha256.lower()]
+            case.materials.append(
+                CaseMaterial(
+                    name=m.name,
+                    sha256=row.sha256,
+                    media_type=row.media_type,
+                    size=row.size,
+                    pages=row.pages,
+                    round=round_no,
+                    added_by_id=actor.account_id,
+                    added_at=now,
+                )
+            )
+        case.missing = []
+    if the_action is Action.CO_HANDLE:
+        step = _pending_step(case, actor)
+        assert step is not None  # authorize_action made sure
+        step.done_at = now
+        step.done_by_id = actor.account_id
+        step.note = body.note
+    if the_action in (Action.APPROVE, Action.REJECT):
+        case.decision = "approved" if the_action is Action.APPROVE else "rejected"
+        case.decision_text = body.decision_text
+        case.result_document = body.result_document.lower() if body.result_document else None
+        case.decided_at = now
+    if the_action in (Action.REFUSE, Action.REJECT, Action.START_SPECIAL, Action.WITHDRAW):
+        case.reason = body.reason
+    case.state = next_state
+    if next_state in (State.COMPLETED, State.NOT_ACCEPTED, State.WITHDRAWN):
+        case.closed_at = now
+    case.updated_at = now
+    recompute(case, calendar)
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict(
+            "Someone else changed this case at the same moment; reload it and try again."
+        ) from None
+    except OperationalError as exc:
+        # SQLite refuses a writer whose snapshot went stale under a concurrent commit
+        # ("database is locked"): the same lost race as a stale version.
+        if "locked" not in str(exc.orig):
+            raise
+        raise Conflict(
+            "Someone else changed this case at the same moment; reload it and try again."
+        ) from None
+    channel = _channel(actor, case)
+    events.record(
+        session,
+        action=f"case.{the_action.value}",
+        resource_type="case",
+        resource_id=case.number,
+        channel=channel,
+        actor_id=actor.account_id,
+        actor_role=actor.role.value,
+        on_behalf_of_id=(
+            case.applicant_id
+            if actor.role in (Role.CITIZEN, Role.CLERK) and case.applicant_id != actor.account_id
+            else None
+        ),
+        service_point=actor.service_point if actor.role is Role.CLERK else None,
+        reason=body.reason,
+        data={
+            "from": before,
+            "to": case.state,
+            "version": case.version,
+            "due_date": case.due_date.isoformat() if case.due_date else None,
+            **({"missing": case.missing} if the_action is Action.REQUEST_SUPPLEMENT else {}),
+            **({"expected_end": body.expected_end.isoformat()} if body.expected_end else {}),
+            **(
+                {"decision": case.decision} if the_action in (Action.APPROVE, Action.REJECT) else {}
+            ),
+            **({"materials": [m.name for m in body.materials]} if body.materials else {}),
+            **({"note": body.note} if body.note else {}),
+        },
+    )
+    notice = _NOTICE.get(the_action)
+    if notice:
+        phones: dict[int, str | None] = {}
+        if case.applicant_id:
+            phones[case.applicant_id] = identity.get_account(
+                session, account_id=case.applicant_id
+            ).phone
+        notify_case(
+            session,
+            case=case,
+            kind=notice,
+            phones=phones,
+            gateway_path=settings.sms_gateway,
+            extra={
+                "reason": body.reason or "",
+                "missing": "、".join(case.missing),
+            },
+        )
+    if case.parent_id is not None and case.state in (
+        State.COMPLETED,
+        State.NOT_ACCEPTED,
+        State.WITHDRAWN,
+    ):
+        _settle_bundle(session, case=case, settings=settings)
+    return case
+
+
+def _channel(actor: Actor, case: Case) -> str:
+    if actor.role is Role.CLERK:
+        return Channel.ASSISTED
+    if actor.role is Role.CITIZEN and actor.account_id != case.applicant_id:
+        return Channel.PROXY
+    return Channel.API if actor.token_id else Channel.ONLINE
+
+
+def _settle_bundle(session: Session, *, case: Case, settings: Settings) -> None:
+    """A bundle is completed when every sub-case is; partially completed when some were not.
+
+    Sub-cases that were refused, rejected or withdrawn leave the bundle `partially_completed`
+    once every sub-case has finished: the applicant sees what was granted and what was not.
+    """
+    parent = session.get(Case, case.parent_id)
+    if parent is None:
+        return
+    subs = session.scalars(select(Case).where(Case.parent_id == parent.id)).all()
+    if any(s.state not in (State.COMPLETED, State.NOT_ACCEPTED, State.WITHDRAWN) for s in subs):
+        return
+    all_granted = all(s.state == State.COMPLETED and s.decision == "approved" for s in subs)
+    parent.state = (State.COMPLETED if all_granted else State.PARTIALLY_COMPLETED).value
+    parent.closed_at = clocks.now()
+    parent.updated_at = parent.closed_at
+    parent.due_date = None
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict("The bundle changed at the same moment; try again.") from None
+    events.record(
+        session,
+        action="case.bundle_settled",
+        resource_type="case",
+        resource_id=parent.number,
+        channel=Channel.SYSTEM,
+        data={
+            "to": parent.state,
+            "sub_cases": {s.number: [s.state, s.decision] for s in subs},
+        },
+    )
+    notify_case(
+        session, case=parent, kind="completed", phones={}, gateway_path=settings.sms_gateway
+    )

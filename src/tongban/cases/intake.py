@@ -1,0 +1,675 @@
+"""Intake: uploads, submission on any channel, routing to the competent authority (收受分离).
+
+A case goes to the department of the implementation's authority wherever it was received: the
+service point (clerk) and the channel are recorded, the decision is the authority's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tongban.cases import clocks
+from tongban.cases.materials import BlobStore, inspect
+from tongban.cases.models import Case, CaseMaterial, CaseStep, Upload
+from tongban.cases.notify import notify_case
+from tongban.cases.schemas import CaseCreate
+from tongban.cases.states import State
+from tongban.catalog import service as catalog
+from tongban.config import Settings
+from tongban.errors import Conflict, FieldError, Invalid, NotFound
+from tongban.events import service as events
+from tongban.events.service import Channel
+from tongban.identity import service as identity
+from tongban.identity.service import Actor, Role
+from tongban.workdays.service import WorkingCalendar, load_calendar
+
+# Crockford's base32 without I, L, O, U: no look-alikes when read aloud at a counter.
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_RANDOM_CHARS = 12  # 60 bits: non-guessable, and collisions negligible at any daily volume
+
+
+def new_case_number(*, node_region: str, moment: datetime) -> str:
+    """`{node_region}-{yyyymmdd}-{12 random base32}`, e.g. 440300-20260302-7KQ2M9XD4HZT."""
+    value = secrets.randbits(5 * _RANDOM_CHARS)
+    chars = "".join(_ALPHABET[(value >> (5 * i)) & 31] for i in range(_RANDOM_CHARS))
+    return f"{node_region}-{clocks.local_date(moment):%Y%m%d}-{chars}"
+
+
+def blob_store(settings: Settings) -> BlobStore:
+    """The node's blob store under its data directory."""
+    return BlobStore(settings.data_dir / "blobs")
+
+
+def upload(session: Session, *, actor: Actor, data: bytes, settings: Settings) -> Upload:
+    """Check a file by content, store it by SHA-256, and remember its metadata."""
+    identity.authorize(actor, "case.upload")
+    detected = inspect(
+        data, max_bytes=settings.upload_max_bytes, max_pages=settings.upload_max_pages
+    )
+    blob_store(settings).put(data)
+    row = session.get(Upload, detected.sha256)
+    if row is None:
+        row = Upload(
+            sha256=detected.sha256,
+            media_type=detected.media_type,
+            size=detected.size,
+            pages=detected.pages,
+            uploaded_by_id=actor.account_id,
+            created_at=clocks.now(),
+        )
+        session.add(row)
+        session.flush()
+    return row
+
+
+# --- what the catalog offers -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MaterialSpec:
+    """One line of an implementation's checklist."""
+
+    name: str
+    required: str
+    source: str
+    condition: str | None = None
+
+
+@dataclass(frozen=True)
+class Offer:
+    """The facts of an implementation a case needs, copied at submission."""
+
+    code: str
+    item_code: str
+    item_name: str
+    region_code: str
+    authority_name: str
+    authority_code: str
+    department_id: int | None
+    case_type: str
+    promised: tuple[int, str]
+    statutory: tuple[int, str]
+    materials: list[MaterialSpec] = field(default_factory=list)
+    co_handlers: list[tuple[str, str, str]] = field(default_factory=list)
+    form_fields: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _get(obj: Any, *names: str) -> Any:
+    for name in names:
+        current = obj
+        for part in name.split("."):
+            current = (
+                current.get(part) if isinstance(current, dict) else getattr(current, part, None)
+            )
+            if current is None:
+                break
+        if current is not None:
+            return current
+    return None
+
+
+def _offer_of(session: Session, impl: Any) -> Offer:
+    """An Offer from what catalog.get_implementation returns (ORM row or Read schema)."""
+    department_id = _get(impl, "department_id")
+    authority_code = str(_get(impl, "authority_code"))
+    if department_id is None:
+        try:
+            department_id = identity.get_department_by_code(session, code=authority_code).id
+        except NotFound:
+            department_id = None
+    materials = [
+        MaterialSpec(
+            name=str(_get(m, "name")),
+            required=str(_get(m, "required")),
+            source=str(_get(m, "source")),
+            condition=_get(m, "condition"),
+        )
+        for m in (_get(impl, "materials") or [])
+    ]
+    co = [
+        (
+            str(_get(c, "authority_name")),
+            str(_get(c, "authority_code")),
+            str(_get(c, "region_code")),
+        )
+        for c in (_get(impl, "co_handlers") or [])
+    ]
+    return Offer(
+        code=str(_get(impl, "code")),
+        item_code=str(_get(impl, "item_code", "item.code")),
+        item_name=str(_get(impl, "item_name", "item.name")),
+        region_code=str(_get(impl, "region_code")),
+        authority_name=str(_get(impl, "authority_name")),
+        authority_code=authority_code,
+        department_id=department_id,
+        case_type=str(_get(impl, "case_type")),
+        promised=(
+            int(_get(impl, "promised_limit.value", "promised_limit_value")),
+            str(_get(impl, "promised_limit.unit", "promised_limit_unit")),
+        ),
+        statutory=(
+            int(_get(impl, "statutory_limit.value", "statutory_limit_value")),
+            str(_get(impl, "statutory_limit.unit", "statutory_limit_unit")),
+        ),
+        materials=materials,
+        co_handlers=co,
+        form_fields=list(_get(impl, "form_fields") or []),
+    )
+
+
+def _invalid(field_name: str, message: str) -> Invalid:
+    return Invalid(message, errors=[FieldError(field_name, message)])
+
+
+# Offers by (catalog revision, implementation code): every submission and every read of a case
+# needs its implementation, and loading one with its materials takes five queries. An import
+# makes a new revision; the TTL bounds staleness after edits that make none.
+_OFFER_TTL_SECONDS = 60.0
+_offers: dict[tuple[str, str], tuple[float, Offer]] = {}
+_offers_lock = threading.Lock()
+
+
+def _offer_by_code(session: Session, code: str) -> Offer:
+    revision = catalog.current_revision(session) or ""
+    key = (revision, code)
+    hit = _offers.get(key)
+    if hit is not None and time.monotonic() - hit[0] < _OFFER_TTL_SECONDS:
+        return hit[1]
+    offer = _offer_of(session, catalog.get_implementation(session, code=code))
+    if offer.department_id is not None:
+        with _offers_lock:
+            if len(_offers) > 10_000:
+                _offers.clear()
+            _offers[key] = (time.monotonic(), offer)
+    return offer
+
+
+def find_offer(
+    session: Session, *, implementation: str | None, item: str | None, region: str | None
+) -> Offer:
+    """The implementation named, or the one of `item` for `region` (nearest region first)."""
+    if implementation:
+        try:
+            return _offer_by_code(session, implementation)
+        except NotFound:
+            raise _invalid(
+                "implementation", f"There is no implementation {implementation!r} in the catalog."
+            ) from None
+    if not item:
+        raise _invalid("implementation", "Name an implementation (or an item and a region).")
+    try:
+        basic = catalog.get_item(session, code=item)
+    except NotFound:
+        raise _invalid("item", f"There is no item {item!r} in the catalog.") from None
+    impls = list(_get(basic, "implementations") or [])
+    if not impls:
+        raise _invalid("item", f"Item {item!r} is not offered in any region yet.")
+    candidates = impls
+    if region:
+        from tongban.regions import service as regions
+
+        chain = [*regions.ancestor_codes(region), regions.validate_code(region, field="region")]
+        ranked = [
+            (chain.index(str(_get(i, "region_code"))), i)
+            for i in impls
+            if str(_get(i, "region_code")) in chain
+        ]
+        if not ranked:
+            raise _invalid("region", f"Item {item!r} has no implementation for region {region}.")
+        candidates = [max(ranked, key=lambda pair: pair[0])[1]]
+    elif len(impls) > 1:
+        raise _invalid("region", f"Item {item!r} has several implementations: give a region.")
+    return _offer_by_code(session, str(_get(candidates[0], "code")))
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+
+def check_form(offers: list[Offer], form: dict[str, Any]) -> None:
+    """Required form fields present, typed values well formed."""
+    errors: list[FieldError] = []
+    seen: set[str] = set()
+    for offer in offers:
+        for spec in offer.form_fields:
+            name = str(spec.get("name"))
+            if name in seen:
+                continue
+            seen.add(name)
+            value = form.get(name)
+            if value in (None, ""):
+                if spec.get("required"):
+                    errors.append(
+                        FieldError(f"form.{name}", f"{spec.get('label', name)} is required")
+                    )
+                continue
+            kind = spec.get("type", "text")
+            if kind == "number" and not isinstance(value, (int, float)):
+                errors.append(FieldError(f"form.{name}", "must be a number"))
+            elif kind == "choice" and value not in (spec.get("choices") or []):
+                errors.append(FieldError(f"form.{name}", "must be one of the choices"))
+            elif kind == "date":
+                try:
+                    datetime.strptime(str(value), "%Y-%m-%d")
+                except ValueError:
+                    errors.append(FieldError(f"form.{name}", "must be a date YYYY-MM-DD"))
+    if errors:
+        raise Invalid("The form has missing or wrong fields.", errors=errors)
+
+
+def check_materials(
+    session: Session, *, offers: list[Offer], refs: list[tuple[str, str]], require_all: bool
+) -> list[Upload]:
+    """Each reference names a checklist line and an uploaded file; required lines are covered.
+
+    Materials from government sources (obtainable by sharing, 共享获取) are never demanded.
+    """
+    names = {m.name for o in offers for m in o.materials}
+    errors: list[FieldError] = []
+    uploads: list[Upload] = []
+    for index, (name, sha) in enumerate(refs):
+        row = session.get(Upload, sha.lower())
+        if name not in names:
+            errors.append(
+                FieldError(f"materials[{index}].name", f"{name!r} is not on the checklist")
+            )
+        if row is None:
+            errors.append(
+                FieldError(f"materials[{index}].sha256", "no such upload; upload it first")
+            )
+        else:
+            uploads.append(row)
+    if require_all:
+        given = {name for name, _ in refs}
+        for offer in offers:
+            for m in offer.materials:
+                if m.required == "yes" and m.source != "government" and m.name not in given:
+                    errors.append(FieldError("materials", f"required material missing: {m.name}"))
+    if errors:
+        # Name the first missing material in the detail so a clerk sees it at once.
+        raise Invalid(f"Materials are incomplete or wrong: {errors[0].message}.", errors=errors)
+    return uploads
+
+
+# --- submission ------------------------------------------------------------------------------
+
+
+@dataclass
+class Applicant:
+    """Who the case is for, and how it reached us."""
+
+    account_id: int | None
+    name: str
+    id_masked: str | None
+    channel: str
+    service_point: str | None
+    identity_confirmed: bool
+    phone: str | None = None
+    personal: dict[str, Any] | None = None
+
+
+def _applicant(
+    session: Session, *, actor: Actor, data: CaseCreate, item_codes: list[str], settings: Settings
+) -> Applicant:
+    if actor.role is Role.CLERK:
+        if data.applicant is None:
+            raise _invalid(
+                "applicant", "A clerk applies for someone: give their resident ID and name."
+            )
+        if not data.applicant.identity_confirmed:
+            raise _invalid(
+                "applicant.identity_confirmed", "Confirm the applicant's identity at the counter."
+            )
+        number = identity.validate_resident_id(
+            data.applicant.resident_id, field="applicant.resident_id"
+        )
+        account = identity.find_account_by_resident_id(
+            session, resident_id=number, settings=settings
+        )
+        return Applicant(
+            account_id=account.id if account else None,
+            name=data.applicant.name,
+            id_masked=identity.mask_resident_id(number),
+            channel=Channel.ASSISTED,
+            service_point=actor.service_point,
+            identity_confirmed=True,
+            phone=data.applicant.phone or (account.phone if account else None),
+            personal={"resident_id": number, "name": data.applicant.name},
+        )
+    if data.applicant is not None:
+        raise _invalid(
+            "applicant", "Only a clerk names another applicant; a relative uses on_behalf_of."
+        )
+    if data.on_behalf_of is not None and data.on_behalf_of != actor.account_id:
+        for code in item_codes:
+            identity.check_proxy(
+                session, agent_id=actor.account_id, principal_id=data.on_behalf_of, item_code=code
+            )
+        principal = identity.get_account(session, account_id=data.on_behalf_of)
+        return Applicant(
+            account_id=principal.id,
+            name=principal.display_name,
+            id_masked=principal.resident_id_masked,
+            channel=Channel.PROXY,
+            service_point=None,
+            identity_confirmed=False,
+            phone=principal.phone,
+        )
+    account = identity.get_account(session, account_id=actor.account_id)
+    return Applicant(
+        account_id=account.id,
+        name=account.display_name,
+        id_masked=account.resident_id_masked,
+        channel=Channel.API if actor.token_id else Channel.ONLINE,
+        service_point=None,
+        identity_confirmed=False,
+        phone=account.phone,
+    )
+
+
+def request_digest(data: CaseCreate) -> str:
+    """A digest of the request body, to tell a retry from a different request with the same key."""
+    canonical = json.dumps(data.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _new_case(
+    *,
+    number: str,
+    offer: Offer,
+    applicant: Applicant,
+    actor: Actor,
+    form: dict[str, Any],
+    now: datetime,
+    calendar: WorkingCalendar,
+    settings: Settings,
+) -> Case:
+    received = clocks.local_date(now)
+    due = clocks.limit_due(
+        calendar,
+        start=received,
+        value=settings.acceptance_limit_working_days,
+        unit=clocks.WORKING_DAYS,
+    )
+    case = Case(
+        number=number,
+        kind="single",
+        item_code=offer.item_code,
+        item_name=offer.item_name,
+        implementation_code=offer.code,
+        case_type=offer.case_type,
+        department_id=offer.department_id,
+        authority_code=offer.authority_code,
+        authority_name=offer.authority_name,
+        authority_region=offer.region_code,
+        applicant_id=applicant.account_id,
+        applicant_name=applicant.name,
+        applicant_id_masked=applicant.id_masked,
+        filed_by_id=actor.account_id,
+        filed_by_role=actor.role.value,
+        channel=str(applicant.channel),
+        service_point=applicant.service_point,
+        identity_confirmed=applicant.identity_confirmed,
+        form_data=form,
+        state=State.RECEIVED.value,
+        acceptance_limit=settings.acceptance_limit_working_days,
+        promised_value=offer.promised[0],
+        promised_unit=offer.promised[1],
+        statutory_value=offer.statutory[0],
+        statutory_unit=offer.statutory[1],
+        received_at=now,
+        acceptance_due=due,
+        due_date=due,
+        acceptance_paused_wd=0,
+        acceptance_paused_nd=0,
+        handling_paused_wd=0,
+        handling_paused_nd=0,
+        missing=[],
+        created_at=now,
+        updated_at=now,
+    )
+    return case
+
+
+def _attach(
+    case: Case,
+    *,
+    offer: Offer | None,
+    refs: list[tuple[str, str]],
+    uploads: dict[str, Upload],
+    actor: Actor,
+    round_no: int,
+    now: datetime,
+) -> None:
+    wanted = {m.name for m in offer.materials} if offer else None
+    for name, sha in refs:
+        if wanted is not None and name not in wanted:
+            continue
+        row = uploads[sha.lower()]
+        case.materials.append(
+            CaseMaterial(
+                name=name,
+                sha256=row.sha256,
+                media_type=row.media_type,
+                size=row.size,
+                pages=row.pages,
+                round=round_no,
+                added_by_id=actor.account_id,
+                added_at=now,
+            )
+        )
+
+
+def _existing(session: Session, *, actor: Actor, key: str) -> Case | None:
+    return session.scalar(
+        select(Case).where(Case.filed_by_id == actor.account_id, Case.idempotency_key == key)
+    )
+
+
+def submit(
+    session: Session,
+    *,
+    actor: Actor,
+    data: CaseCreate,
+    settings: Settings,
+    idempotency_key: str | None = None,
+) -> tuple[Case, bool]:
+    """Submit an application (or a bundle); returns the case and whether it was created now.
+
+    A retry with the same Idempotency-Key returns the first case; the same key with a
+    different body is a Conflict.
+    """
+    identity.authorize(actor, "case.submit")
+    digest = request_digest(data)
+    if idempotency_key:
+        if len(idempotency_key) > 100:
+            raise _invalid("Idempotency-Key", "at most 100 characters")
+        found = _existing(session, actor=actor, key=idempotency_key)
+        if found is not None:
+            return _replay(found, digest), False
+    chosen = [bool(data.bundle), bool(data.implementation or data.item)]
+    if sum(chosen) != 1:
+        raise _invalid("implementation", "Give either a bundle or an implementation (or item).")
+    bundle: Any = None
+    if data.bundle:
+        try:
+            bundle = catalog.get_bundle(session, code=data.bundle)
+        except NotFound:
+            raise _invalid("bundle", f"There is no bundle {data.bundle!r}.") from None
+        offers = [
+            find_offer(
+                session,
+                implementation=str(_get(c, "implementation_code", "implementation.code")),
+                item=None,
+                region=None,
+            )
+            for c in (_get(bundle, "components") or [])
+        ]
+    else:
+        offers = [
+            find_offer(
+                session, implementation=data.implementation, item=data.item, region=data.region
+            )
+        ]
+    for offer in offers:
+        if offer.department_id is None:
+            raise _invalid(
+                "implementation",
+                f"{offer.authority_name} ({offer.authority_code}) is not registered as a "
+                "department on this node; the case cannot be routed.",
+            )
+    check_form(offers, data.form)
+    refs = [(m.name, m.sha256) for m in data.materials]
+    uploads = {
+        u.sha256: u for u in check_materials(session, offers=offers, refs=refs, require_all=True)
+    }
+    applicant = _applicant(
+        session, actor=actor, data=data, item_codes=[o.item_code for o in offers], settings=settings
+    )
+    calendar = load_calendar(session)
+    now = clocks.now()
+    number = new_case_number(node_region=settings.node_region, moment=now)
+    if bundle is None:
+        case = _new_case(
+            number=number,
+            offer=offers[0],
+            applicant=applicant,
+            actor=actor,
+            form=data.form,
+            now=now,
+            calendar=calendar,
+            settings=settings,
+        )
+        _attach(case, offer=None, refs=refs, uploads=uploads, actor=actor, round_no=0, now=now)
+        _add_steps(session, case, offers[0])
+        subs: list[Case] = []
+    else:
+        case = _new_case(
+            number=number,
+            offer=offers[0],
+            applicant=applicant,
+            actor=actor,
+            form=data.form,
+            now=now,
+            calendar=calendar,
+            settings=settings,
+        )
+        case.kind = "bundle"
+        case.bundle_code = str(_get(bundle, "code"))
+        case.item_code = None
+        case.item_name = str(_get(bundle, "name"))
+        case.implementation_code = None
+        case.department_id = None
+        case.authority_code = None
+        case.authority_name = str(_get(bundle, "name"))
+        case.authority_region = str(_get(bundle, "region_code"))
+        case.state = State.IN_PROGRESS.value
+        case.due_date = None
+        _attach(case, offer=None, refs=refs, uploads=uploads, actor=actor, round_no=0, now=now)
+        subs = []
+        for position, offer in enumerate(offers, start=1):
+            sub = _new_case(
+                number=f"{number}-{position:02d}",
+                offer=offer,
+                applicant=applicant,
+                actor=actor,
+                form=data.form,
+                now=now,
+                calendar=calendar,
+                settings=settings,
+            )
+            _attach(sub, offer=offer, refs=refs, uploads=uploads, actor=actor, round_no=0, now=now)
+            _add_steps(session, sub, offer)
+            subs.append(sub)
+    case.idempotency_key = idempotency_key
+    case.request_digest = digest
+    if idempotency_key:
+        try:
+            with session.begin_nested():
+                session.add(case)
+                session.flush()
+        except IntegrityError:
+            # A concurrent retry with the same key won the race: answer with its case.
+            found = _existing(session, actor=actor, key=idempotency_key)
+            if found is None:
+                raise
+            return _replay(found, digest), False
+    else:
+        session.add(case)
+        session.flush()
+    for sub in subs:
+        sub.parent_id = case.id
+        session.add(sub)
+    if subs:
+        session.flush()
+    for row in [case, *subs]:
+        events.record(
+            session,
+            action="case.submitted",
+            resource_type="case",
+            resource_id=row.number,
+            channel=applicant.channel,
+            actor_id=actor.account_id,
+            actor_role=actor.role.value,
+            on_behalf_of_id=applicant.account_id
+            if applicant.account_id != actor.account_id
+            else None,
+            service_point=applicant.service_point,
+            data={
+                "state": row.state,
+                "implementation": row.implementation_code,
+                "bundle": row.bundle_code,
+                "parent": number if row is not case else None,
+                "authority": row.authority_code,
+                "authority_region": row.authority_region,
+                "materials": [m.name for m in row.materials],
+                "acceptance_due": row.acceptance_due.isoformat(),
+            },
+            personal=applicant.personal,
+        )
+    phones = {applicant.account_id: applicant.phone} if applicant.account_id else {}
+    notify_case(
+        session,
+        case=case,
+        kind="submitted",
+        phones=phones,
+        gateway_path=settings.sms_gateway,
+        extra={"due": case.acceptance_due.isoformat()},
+    )
+    return case, True
+
+
+def _replay(found: Case, digest: str) -> Case:
+    if found.request_digest and found.request_digest != digest:
+        raise Conflict(
+            "This Idempotency-Key was used for a different request; use a new key.",
+            errors=[FieldError("Idempotency-Key", "reused with a different body")],
+        )
+    return found
+
+
+def _add_steps(session: Session, case: Case, offer: Offer) -> None:
+    for position, (name, code, region) in enumerate(offer.co_handlers, start=1):
+        try:
+            department_id: int | None = identity.get_department_by_code(session, code=code).id
+        except NotFound:
+            department_id = None
+        case.steps.append(
+            CaseStep(
+                position=position,
+                authority_code=code,
+                authority_name=name,
+                region_code=region,
+                department_id=department_id,
+            )
+        )

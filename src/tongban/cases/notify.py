@@ -1,0 +1,153 @@
+"""Notifications: in-app messages (rows, same transaction) and a pluggable SMS gateway.
+
+The gateway is chosen by `TONGBAN_SMS_GATEWAY=module:Class` (docs/sms-gateway.md). SMS is sent
+best effort: a failing gateway is logged and never breaks the case transition.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from functools import lru_cache
+from typing import Protocol, runtime_checkable
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from tongban.cases import clocks
+from tongban.cases.models import Case, Message
+from tongban.errors import NotFound
+
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class SmsGateway(Protocol):
+    """What a real SMS gateway implements: send one text to one mainland mobile number."""
+
+    def send(self, phone: str, text: str) -> None:
+        """Send the text; raise on failure (the caller logs it and carries on)."""
+
+
+def mask_phone(phone: str) -> str:
+    """138****5678: enough to tell numbers apart in a log, not enough to call."""
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "****"
+
+
+class LoggingSmsGateway:
+    """The default gateway: writes each message to the log, with the phone number masked."""
+
+    def send(self, phone: str, text: str) -> None:
+        """Log instead of sending."""
+        log.info("sms to %s: %s", mask_phone(phone), text)
+
+
+@lru_cache(maxsize=8)
+def load_gateway(path: str) -> SmsGateway:
+    """Instantiate the gateway class named `module:Class`."""
+    module_name, _, class_name = path.partition(":")
+    if not module_name or not class_name:
+        raise ValueError(f"TONGBAN_SMS_GATEWAY must be module:Class, got {path!r}")
+    gateway = getattr(importlib.import_module(module_name), class_name)()
+    if not isinstance(gateway, SmsGateway):
+        raise TypeError(f"{path} has no send(phone, text) method")
+    return gateway
+
+
+# Texts per event, zh-CN (the applicant's language on the SMS channel).
+TEXTS = {
+    "submitted": "您的办件 {number}（{item}）已接件，受理期限 {due}。",
+    "accepted": "您的办件 {number}（{item}）已受理，承诺办结日期 {due}。",
+    "not_accepted": "您的办件 {number}（{item}）不予受理：{reason}",
+    "supplement_requested": "您的办件 {number}（{item}）需补正材料：{missing}。补正前时限暂停。",
+    "supplemented": "您的办件 {number}（{item}）补正材料已收到，时限恢复计算。",
+    "special_started": "您的办件 {number}（{item}）进入特别程序：{reason}",
+    "special_ended": "您的办件 {number}（{item}）特别程序结束，时限恢复计算。",
+    "approved": "您的办件 {number}（{item}）已准予办理。",
+    "rejected": "您的办件 {number}（{item}）不予批准：{reason}",
+    "completed": "您的办件 {number}（{item}）已办结。",
+    "withdrawn": "您的办件 {number}（{item}）已撤回。",
+}
+
+
+def _text(kind: str, case: Case, extra: dict[str, str]) -> str:
+    due = case.due_date.isoformat() if case.due_date else ""
+    values = {"number": case.number, "item": case.item_name, "due": due}
+    values.update({"reason": "", "missing": ""})
+    values.update(extra)
+    return TEXTS[kind].format(**values)
+
+
+def notify_case(
+    session: Session,
+    *,
+    case: Case,
+    kind: str,
+    phones: dict[int, str | None],
+    gateway_path: str,
+    extra: dict[str, str] | None = None,
+) -> list[Message]:
+    """Message the applicant and whoever filed for them; SMS to the applicant's phone."""
+    text = _text(kind, case, extra or {})
+    recipients = [a for a in dict.fromkeys((case.applicant_id, case.filed_by_id)) if a]
+    now = clocks.now()
+    rows = [
+        Message(account_id=a, case_number=case.number, kind=kind, text=text, created_at=now)
+        for a in recipients
+    ]
+    session.add_all(rows)
+    phone = phones.get(case.applicant_id) if case.applicant_id else None
+    if phone:
+        try:
+            load_gateway(gateway_path).send(phone, text)
+        except Exception:
+            # Why: the decision stands even when the SMS provider is down.
+            log.exception("sms to %s failed for case %s", mask_phone(phone), case.number)
+    return rows
+
+
+def list_messages(
+    session: Session,
+    *,
+    account_id: int,
+    unread_only: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[Sequence[Message], int]:
+    """An account's messages, newest first, and the number unread."""
+    stmt = select(Message).where(Message.account_id == account_id)
+    if unread_only:
+        stmt = stmt.where(Message.read_at.is_(None))
+    rows = session.scalars(stmt.order_by(Message.id.desc()).limit(limit).offset(offset)).all()
+    unread = session.scalar(
+        select(func.count())
+        .select_from(Message)
+        .where(Message.account_id == account_id, Message.read_at.is_(None))
+    )
+    return rows, int(unread or 0)
+
+
+def mark_read(
+    session: Session, *, account_id: int, message_ids: Sequence[int] | None = None
+) -> int:
+    """Mark some (or all) of an account's messages read; returns how many changed."""
+    now: datetime = clocks.now()
+    stmt = update(Message).where(Message.account_id == account_id, Message.read_at.is_(None))
+    if message_ids is not None:
+        if not message_ids:
+            return 0
+        stmt = stmt.where(Message.id.in_(list(message_ids)))
+    result = session.execute(stmt.values(read_at=now))
+    count = int(getattr(result, "rowcount", 0) or 0)
+    if message_ids is not None and count == 0:
+        owned = session.scalar(
+            select(func.count())
+            .select_from(Message)
+            .where(Message.account_id == account_id, Message.id.in_(list(message_ids)))
+        )
+        if not owned:
+            raise NotFound("No such message.")
+    session.flush()
+    return count

@@ -1,0 +1,266 @@
+"""Reading cases: one case with its checklist and timeline, the official's queue, my cases."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from tongban.cases import clocks
+from tongban.cases.handling import authorize_read, current_clock, find_offer
+from tongban.cases.models import Case, CaseStep
+from tongban.cases.schemas import (
+    CasePage,
+    CaseRead,
+    CaseSummary,
+    ChecklistLine,
+    DeadlinesRead,
+    EventRead,
+    StepRead,
+)
+from tongban.cases.states import OPEN_STATES, actions_from
+from tongban.config import Settings
+from tongban.errors import FieldError, Invalid, NotFound
+from tongban.events import service as events
+from tongban.identity import service as identity
+from tongban.identity.service import Actor
+from tongban.regions import service as regions
+from tongban.workdays.service import WorkingCalendar, load_calendar
+
+
+def today() -> date:
+    """Today in Asia/Shanghai."""
+    return clocks.local_date(clocks.now())
+
+
+def _urgency(case: Case, calendar: WorkingCalendar, day: date, warn: int) -> str:
+    if case.state in ("supplement_requested", "special_procedure"):
+        return "paused"
+    return clocks.urgency(calendar, today=day, due=case.due_date, warn_days=warn)
+
+
+def summary(case: Case, calendar: WorkingCalendar, *, day: date, warn: int) -> CaseSummary:
+    """A case as a list row, with its overdue / due-soon flag."""
+    return CaseSummary(
+        number=case.number,
+        kind=case.kind,
+        item_name=case.item_name,
+        implementation_code=case.implementation_code,
+        authority_name=case.authority_name,
+        authority_region=case.authority_region,
+        applicant_name=case.applicant_name,
+        state=case.state,
+        received_at=case.received_at,
+        due_date=case.due_date,
+        urgency=_urgency(case, calendar, day, warn),
+        version=case.version,
+    )
+
+
+def _checklist(session: Session, case: Case, subs: Sequence[Case]) -> list[ChecklistLine]:
+    codes = [c.implementation_code for c in ([case] if case.kind == "single" else subs)]
+    lines: dict[str, ChecklistLine] = {}
+    for code in codes:
+        if not code:
+            continue
+        try:
+            offer = find_offer(session, implementation=code, item=None, region=None)
+        except Invalid:
+            continue  # the implementation left the catalog; the attached files still show
+        for m in offer.materials:
+            if m.name not in lines:
+                files = [x.sha256 for x in case.materials if x.name == m.name]
+                lines[m.name] = ChecklistLine(
+                    name=m.name,
+                    required=m.required,
+                    source=m.source,
+                    present=bool(files),
+                    files=files,
+                )
+    return list(lines.values())
+
+
+def read_case(session: Session, *, actor: Actor, number: str, settings: Settings) -> CaseRead:
+    """Everything about one case the caller may see."""
+    from tongban.cases.handling import get_case
+
+    case = get_case(session, number=number)
+    authorize_read(session, actor=actor, case=case)
+    calendar = load_calendar(session)
+    day = today()
+    warn = settings.deadline_warning_working_days
+    subs = (
+        session.scalars(select(Case).where(Case.parent_id == case.id).order_by(Case.number)).all()
+        if case.kind == "bundle"
+        else []
+    )
+    parent = session.get(Case, case.parent_id) if case.parent_id else None
+    clock = current_clock(case, calendar, today=day, warn_days=warn)
+    timeline = [
+        EventRead(
+            at=e.occurred_at,
+            action=e.action,
+            actor_role=e.actor_role,
+            channel=e.channel,
+            service_point=e.service_point,
+            reason=e.reason,
+            data=e.data,
+        )
+        for e in events.for_resource(session, resource_type="case", resource_id=case.number)
+    ]
+    base = summary(case, calendar, day=day, warn=warn).model_dump()
+    base["urgency"] = clock["urgency"]
+    return CaseRead(
+        **base,
+        bundle_code=case.bundle_code,
+        parent=parent.number if parent else None,
+        case_type=case.case_type,
+        applicant_id_masked=case.applicant_id_masked,
+        channel=case.channel,
+        service_point=case.service_point,
+        filed_by_role=case.filed_by_role,
+        identity_confirmed=case.identity_confirmed,
+        form=case.form_data,
+        deadlines=DeadlinesRead(**clock),
+        decision=case.decision,
+        decision_text=case.decision_text,
+        result_document=case.result_document,
+        reason=case.reason,
+        missing=list(case.missing or []),
+        checklist=_checklist(session, case, subs),
+        steps=[
+            StepRead(
+                authority_name=s.authority_name,
+                authority_code=s.authority_code,
+                region_code=s.region_code,
+                done=s.done_at is not None,
+                done_at=s.done_at,
+                note=s.note,
+            )
+            for s in case.steps
+        ],
+        sub_cases=[summary(s, calendar, day=day, warn=warn) for s in subs],
+        actions=[a for a in actions_from(case.state) if case.kind == "single"],
+        timeline=timeline,
+        receipt_url=f"/api/v1/cases/{case.number}/receipt.pdf",
+    )
+
+
+def queue(
+    session: Session,
+    *,
+    actor: Actor,
+    settings: Settings,
+    state: str | None = None,
+    item: str | None = None,
+    view: str = "handling",
+    limit: int = 50,
+    offset: int = 0,
+) -> CasePage:
+    """The official's work: open cases of their department in their jurisdiction, nearest
+    deadline first (or, with view=co-handling, cases waiting for their department's step)."""
+    identity.authorize(actor, "case.queue")
+    if state is not None and state not in OPEN_STATES:
+        raise Invalid(
+            f"State {state!r} is not a queue state.",
+            errors=[FieldError("state", "one of " + ", ".join(sorted(OPEN_STATES)))],
+        )
+    if actor.department_id is None or not actor.jurisdiction:
+        return CasePage(items=[], limit=limit, offset=offset, has_more=False)
+    prefix = regions.significant_prefix(actor.jurisdiction)
+    if view == "co-handling":
+        stmt = (
+            select(Case)
+            .join(CaseStep, CaseStep.case_id == Case.id)
+            .where(
+                CaseStep.department_id == actor.department_id,
+                CaseStep.done_at.is_(None),
+                CaseStep.region_code.like(prefix + "%"),
+                Case.state == "accepted",
+            )
+        )
+    elif view == "handling":
+        stmt = select(Case).where(
+            Case.department_id == actor.department_id,
+            Case.due_date.is_not(None),
+            Case.authority_region.like(prefix + "%"),
+        )
+    else:
+        raise Invalid("Unknown view.", errors=[FieldError("view", "handling or co-handling")])
+    if state:
+        stmt = stmt.where(Case.state == state)
+    if item:
+        stmt = stmt.where(or_(Case.item_code == item, Case.implementation_code == item))
+    stmt = stmt.order_by(Case.due_date, Case.id).limit(limit + 1).offset(offset)
+    rows = session.scalars(stmt).all()
+    calendar = load_calendar(session)
+    day = today()
+    warn = settings.deadline_warning_working_days
+    return CasePage(
+        items=[summary(c, calendar, day=day, warn=warn) for c in rows[:limit]],
+        limit=limit,
+        offset=offset,
+        has_more=len(rows) > limit,
+    )
+
+
+def my_cases(
+    session: Session,
+    *,
+    actor: Actor,
+    settings: Settings,
+    state: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> CasePage:
+    """Cases the caller applied for or filed (top level: a bundle lists its sub-cases itself)."""
+    identity.authorize(actor, "case.read")
+    stmt = select(Case).where(
+        or_(Case.applicant_id == actor.account_id, Case.filed_by_id == actor.account_id),
+        Case.parent_id.is_(None),
+    )
+    if state:
+        stmt = stmt.where(Case.state == state)
+    rows = session.scalars(stmt.order_by(Case.id.desc()).limit(limit + 1).offset(offset)).all()
+    calendar = load_calendar(session)
+    day = today()
+    warn = settings.deadline_warning_working_days
+    return CasePage(
+        items=[summary(c, calendar, day=day, warn=warn) for c in rows[:limit]],
+        limit=limit,
+        offset=offset,
+        has_more=len(rows) > limit,
+    )
+
+
+def case_for_receipt(session: Session, *, actor: Actor | None, number: str) -> Case:
+    """The case for its receipt: its parties and officials, like reading it."""
+    from tongban.cases.handling import get_case
+
+    case = get_case(session, number=number)
+    if actor is None:
+        # The QR code on a paper receipt is a tracking link: without login it reveals nothing.
+        raise NotFound(f"No case {number}.")
+    authorize_read(session, actor=actor, case=case)
+    return case
+
+
+def receipt_facts(case: Case) -> dict[str, Any]:
+    """The fields printed on a receipt (受理回执)."""
+    return {
+        "number": case.number,
+        "item": case.item_name,
+        "authority": case.authority_name,
+        "applicant": case.applicant_name,
+        "applicant_id": case.applicant_id_masked or "",
+        "received": clocks.local_date(case.received_at).isoformat(),
+        "state": case.state,
+        "acceptance_due": case.acceptance_due.isoformat(),
+        "promised_due": case.promised_due.isoformat() if case.promised_due else "",
+        "statutory_due": case.statutory_due.isoformat() if case.statutory_due else "",
+        "service_point": case.service_point or "",
+        "materials": [m.name for m in case.materials],
+    }

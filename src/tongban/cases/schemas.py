@@ -1,0 +1,200 @@
+"""Pydantic shapes of the cases API: submissions, actions and reads."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$")]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MaterialRef(_In):
+    """A previously uploaded file (POST /api/v1/uploads) attached as one checklist line."""
+
+    name: ShortText
+    sha256: Sha256
+
+
+class ApplicantIn(_In):
+    """The citizen at the counter, when a clerk applies on their behalf (代收代办)."""
+
+    resident_id: Annotated[str, StringConstraints(strip_whitespace=True, max_length=18)]
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    phone: Annotated[str, StringConstraints(pattern=r"^1[3-9]\d{9}$")] | None = None
+    identity_confirmed: bool = False
+
+
+class CaseCreate(_In):
+    """A submission: one implementation (or item + region), or one bundle (一件事)."""
+
+    implementation: Annotated[str, StringConstraints(max_length=80)] | None = None
+    item: Annotated[str, StringConstraints(max_length=40)] | None = None
+    region: Annotated[str, StringConstraints(pattern=r"^(\d{6}|\d{12})$")] | None = None
+    bundle: Annotated[str, StringConstraints(max_length=40)] | None = None
+    form: dict[str, Any] = Field(default_factory=dict)
+    materials: list[MaterialRef] = Field(default_factory=list, max_length=100)
+    applicant: ApplicantIn | None = None
+    on_behalf_of: int | None = Field(
+        default=None, description="The principal's account id, when a relative acts by proxy."
+    )
+
+    @field_validator("form")
+    @classmethod
+    def _small_form(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if len(value) > 200 or len(str(value)) > 50_000:
+            raise ValueError("the form is too large")
+        return value
+
+
+class ActionIn(_In):
+    """The body of POST /cases/{number}/actions/{action}; `version` is the one you read."""
+
+    version: int = Field(ge=1)
+    reason: LongText | None = None
+    decision_text: LongText | None = None
+    result_document: Sha256 | None = None
+    missing: list[ShortText] | None = Field(default=None, max_length=100)
+    expected_end: date | None = None
+    materials: list[MaterialRef] = Field(default_factory=list, max_length=100)
+    note: LongText | None = None
+
+
+class UploadRead(BaseModel):
+    """A stored upload: reference it by sha256 when submitting."""
+
+    sha256: str
+    media_type: str
+    size: int
+    pages: int | None
+
+
+class ChecklistLine(BaseModel):
+    """One material of the implementation and whether it is present."""
+
+    name: str
+    required: str
+    source: str
+    present: bool
+    files: list[str]
+
+
+class DeadlinesRead(BaseModel):
+    """Deadlines (Asia/Shanghai dates) and where the clock stands."""
+
+    acceptance: date
+    promised: date | None
+    statutory: date | None
+    current: date | None
+    paused: bool
+    paused_working_days: int
+    urgency: str
+    provisional: bool
+
+
+class StepRead(BaseModel):
+    """A co-handling step."""
+
+    authority_name: str
+    authority_code: str
+    region_code: str
+    done: bool
+    done_at: datetime | None
+    note: str | None
+
+
+class EventRead(BaseModel):
+    """One step of the timeline."""
+
+    at: datetime
+    action: str
+    actor_role: str | None
+    channel: str
+    service_point: str | None
+    reason: str | None
+    data: dict[str, Any]
+
+
+class CaseSummary(BaseModel):
+    """A case in a list."""
+
+    number: str
+    kind: str
+    item_name: str
+    implementation_code: str | None
+    authority_name: str
+    authority_region: str
+    applicant_name: str
+    state: str
+    received_at: datetime
+    due_date: date | None
+    urgency: str
+    version: int
+
+
+class CaseRead(CaseSummary):
+    """A case with its checklist, deadlines, steps, sub-cases and timeline."""
+
+    bundle_code: str | None
+    parent: str | None
+    case_type: str
+    applicant_id_masked: str | None
+    channel: str
+    service_point: str | None
+    filed_by_role: str
+    identity_confirmed: bool
+    form: dict[str, Any]
+    deadlines: DeadlinesRead
+    decision: str | None
+    decision_text: str | None
+    result_document: str | None
+    reason: str | None
+    missing: list[str]
+    checklist: list[ChecklistLine]
+    steps: list[StepRead]
+    sub_cases: list[CaseSummary]
+    actions: list[str]
+    timeline: list[EventRead]
+    receipt_url: str
+
+
+class CasePage(BaseModel):
+    """A page of cases."""
+
+    items: list[CaseSummary]
+    limit: int
+    offset: int
+    has_more: bool
+
+
+class MessageRead(BaseModel):
+    """An in-app message."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    case_number: str | None
+    kind: str
+    text: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+class MessagePage(BaseModel):
+    """An account's messages and the unread count."""
+
+    items: list[MessageRead]
+    unread: int
+
+
+class MarkReadIn(_In):
+    """Which messages to mark read (all when omitted)."""
+
+    ids: list[int] | None = Field(default=None, max_length=500)
