@@ -1,12 +1,17 @@
 """Imports every domain's tables so that Base.metadata is complete (for Alembic and tests)."""
 
+from tongban.cases import models as cases_models
 from tongban.catalog import models as catalog_models
 from tongban.events import models as events_models
 from tongban.identity import models as identity_models
+from tongban.ledger import models as ledger_models
 from tongban.regions import models as regions_models
+from tongban.reviews import models as reviews_models
 from tongban.workdays import models as workdays_models
 
 __all__ = [
-    "catalog_models", "events_models", "identity_models", "regions_models",
+    "cases_models", "catalog_models", "events_models", "identity_models", "ledger_models",
+    "regions_models",
+    "reviews_models",
     "workdays_models",
 ]

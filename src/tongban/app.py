@@ -25,10 +25,28 @@ BackgroundStarter = Callable[[FastAPI], Callable[[], None]]
 def _include_routers(app: FastAPI) -> None:
     from tongban.catalog.api import router as catalog_api
     from tongban.identity.api import router as identity_api
+    from tongban.ledger.api import router as ledger_api
     from tongban.regions.api import router as regions_api
 
-    for router in (regions_api, identity_api, catalog_api):
+    from tongban.cases.api import router as cases_api
+
+    for router in (regions_api, identity_api, catalog_api, ledger_api, cases_api):
         app.include_router(router, prefix="/api/v1")
+    from tongban.reviews.api import router as reviews_api
+
+    app.include_router(reviews_api, prefix="/api/v1")
+    from tongban.insight.api import router as insight_api
+    from tongban.insight.pages import router as insight_pages
+
+    app.include_router(insight_api, prefix="/api/v1")
+    app.include_router(insight_pages)
+
+
+def _include_pages(app: FastAPI) -> None:
+    # HTML pages (every domain's pages.py), static files, CSRF, security headers, gzip.
+    from tongban.web.install import install_web
+
+    install_web(app)
 
 
 def create_app(
@@ -66,16 +84,28 @@ def create_app(
     install_error_handlers(app)
     install_metrics(app)
     _include_routers(app)
+    _include_pages(app)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> JSONResponse:
         """Liveness and database reachability."""
         try:
-            with app.state.database.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
+            with app.state.database.sessions() as session:
+                session.execute(text("SELECT 1"))
         except Exception:
             log.exception("health check failed")
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "up", "version": __version__})
 
     return app
+
+
+def create_served_app() -> FastAPI:
+    """The app as `tongban serve`/`demo` run it: with the ledger integrator in a thread."""
+    settings = get_settings()
+    background: list[BackgroundStarter] = []
+    if settings.ledger_integrate_in_process:
+        from tongban.ledger import service as ledger
+
+        background.append(ledger.integrator_starter())
+    return create_app(settings, background=background)

@@ -81,7 +81,7 @@ def serve(
 
     _settings()
     uvicorn.run(
-        "tongban.app:create_app",
+        "tongban.app:create_served_app",
         factory=True,
         host=host,
         port=port,
@@ -274,6 +274,203 @@ def calendar_show(
         typer.echo(f"{days} working days from {begin} end on {end}{note}")
     finally:
         database.dispose()
+
+
+
+# --- ledger -----------------------------------------------------------------------------------
+
+ledger_app = typer.Typer(
+    help="The tamper-evident ledger: verify logs and receipts.", no_args_is_help=True
+)
+app.add_typer(ledger_app, name="ledger")
+
+
+def _verifier(key: str) -> object:
+    from tongban.ledger import service as ledger
+
+    try:
+        return ledger.Verifier.parse(key)
+    except ledger.NoteError as exc:
+        typer.secho(f"error: bad --key: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=2) from exc
+
+
+@ledger_app.command("verify")
+def ledger_verify(
+    url: Annotated[str, typer.Option(help="Base URL of the node, e.g. https://node.example.")],
+    key: Annotated[str, typer.Option(help="The log's verifier key (GET /api/v1/ledger/key).")],
+    state: Annotated[
+        Path | None, typer.Option(help="Where this verifier remembers the last checkpoint.")
+    ] = None,
+) -> None:
+    """Fetch the checkpoint, check its signature and its consistency with the last one seen."""
+    from tongban.ledger import service as ledger
+
+    verifier = _verifier(key)
+    assert isinstance(verifier, ledger.Verifier)
+    state_path = state or Path.home() / ".tongban" / "ledger-verifier.json"
+    try:
+        result = ledger.verify_log(url, verifier, state_path=state_path)
+    except ledger.VerifyError as exc:
+        typer.secho(f"FAILED: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1) from exc
+    cp = result.checkpoint
+    if result.previous is None:
+        typer.echo(f"OK: {cp.origin} size {cp.size} signed; first checkpoint seen, remembered")
+    else:
+        typer.echo(
+            f"OK: {cp.origin} size {cp.size} signed and consistent with size "
+            f"{result.previous.size} seen before"
+        )
+
+
+@ledger_app.command("verify-receipt")
+def ledger_verify_receipt(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Receipt file.")],
+    key: Annotated[str, typer.Option(help="The log's verifier key.")],
+) -> None:
+    """Verify a receipt offline: entry, inclusion proof and checkpoint signature."""
+    from tongban.ledger import service as ledger
+
+    verifier = _verifier(key)
+    assert isinstance(verifier, ledger.Verifier)
+    try:
+        result = ledger.verify_receipt(file.read_text(encoding="utf-8"), verifier)
+    except (ledger.ReceiptError, UnicodeDecodeError) as exc:
+        typer.secho(f"FAILED: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1) from exc
+    e = result.entry
+    typer.echo(
+        f"OK: event {e.get('uid')} ({e.get('action')} on {e.get('resource_type')} "
+        f"{e.get('resource_id')}, {e.get('occurred_at')}) is entry {result.index} of "
+        f"{result.checkpoint.origin} at size {result.checkpoint.size}"
+    )
+
+
+@ledger_app.command("key")
+def ledger_key() -> None:
+    """Print this node's verifier key (creating the key on first use)."""
+    from tongban.ledger import service as ledger
+
+    typer.echo(ledger.public_key(_settings()))
+
+
+@app.command()
+def worker(
+    once: Annotated[
+        bool, typer.Option("--once", help="Integrate what is pending, then exit.")
+    ] = False,
+) -> None:
+    """Run background work: the ledger integrator (sequences events, signs checkpoints)."""
+    from tongban.ledger import service as ledger
+
+    logging.basicConfig(level=logging.INFO)
+    settings = _settings()
+    database = _database()
+    loop = ledger.integrator_loop(settings, database)
+    try:
+        if once:
+            typer.echo(f"integrated {loop.run_once(full_scan=True)} events")
+            return
+        typer.echo(f"ledger integrator running (key {ledger.public_key(settings)}); Ctrl-C stops")
+        loop.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        database.dispose()
+
+
+@app.command()
+def witness(
+    log_key: Annotated[
+        list[str], typer.Option("--log-key", help="Verifier key of a log to witness (repeat).")
+    ],
+    host: str = "127.0.0.1",
+    port: int = 8100,
+) -> None:
+    """Serve a C2SP tlog-witness (POST /add-checkpoint) for the given logs."""
+    import uvicorn
+
+    from tongban.ledger import service as ledger
+    from tongban.ledger.witness import create_witness_app
+
+    settings = _settings()
+    logs = []
+    for k in log_key:
+        v = _verifier(k)
+        assert isinstance(v, ledger.Verifier)
+        logs.append(v)
+    upgrade_database(settings.resolved_database_url())
+    database = _database()
+    cosigner = ledger.witness_signer(settings)
+    typer.echo(f"witness key: {cosigner.verifier.vkey()}")
+    uvicorn.run(create_witness_app(database, logs=logs, cosigner=cosigner), host=host, port=port)
+
+
+insight_app = typer.Typer(help="Indicators, equalization and reports.", no_args_is_help=True)
+app.add_typer(insight_app, name="insight")
+
+
+@app.command()
+def simulate(
+    cases: Annotated[int, typer.Option(help="Number of cases to generate.", min=1)] = 100_000,
+    seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same files.")] = 1,
+    out: Annotated[Path | None, typer.Option(help="Snapshot directory.")] = None,
+    start: Annotated[str, typer.Option(help="First day of receipt.")] = "2026-01-01",
+    end: Annotated[str, typer.Option(help="Last day of receipt.")] = "2026-12-31",
+) -> None:
+    """Generate a deterministic national workload into a Parquet snapshot (DuckDB)."""
+    from datetime import date
+
+    from tongban.insight import service as insight
+    from tongban.insight.engine import snapshot_dir
+
+    target = out or snapshot_dir(_settings())
+    result = insight.simulate(
+        cases=cases, seed=seed, out=target, start=date.fromisoformat(start),
+        end=date.fromisoformat(end),
+    )
+    typer.echo(
+        f"{result.cases} cases, {result.reviews} ratings, {result.implementations} "
+        f"implementations (seed {result.seed}) in {result.directory}"
+    )
+
+
+@app.command()
+def report(
+    period: Annotated[str, typer.Option(help="2026, 2026-Q3, 2026-07 or a..b.")],
+    out: Annotated[Path, typer.Option(help="Output file (.html or .pdf).")] = Path("report.html"),
+    pdf: Annotated[bool, typer.Option("--pdf", help="Also print a PDF next to the HTML.")] = False,
+    region: Annotated[str | None, typer.Option(help="Limit to a region (e.g. 440000).")] = None,
+    snapshot: Annotated[Path | None, typer.Option(help="Snapshot directory.")] = None,
+) -> None:
+    """Write the self-contained equalization report for a period."""
+    from tongban.insight import service as insight
+
+    try:
+        snap = insight.open_configured(_settings(), directory=snapshot)
+        written = insight.write_report(
+            snap,
+            period=insight.parse_period(period),
+            out=out,
+            within=insight.check_region_prefix(region),
+            pdf=pdf,
+        )
+    except AppError as exc:
+        _fail(exc)
+        return
+    typer.echo(f"report written to {written}")
+
+
+@insight_app.command("export")
+def insight_export(
+    out: Annotated[Path | None, typer.Option(help="Snapshot directory.")] = None,
+) -> None:
+    """Export the platform database's cases and ratings to the analytic snapshot."""
+    from tongban.insight import service as insight
+
+    counts = insight.export(_database(), _settings(), out=out)
+    typer.echo(", ".join(f"{n} {name}" for name, n in counts.items()))
 
 
 def main() -> None:
