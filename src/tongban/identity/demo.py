@@ -48,7 +48,7 @@ _ACCOUNTS: tuple[dict[str, Any], ...] = (
     {
         "username": "official",
         "role": Role.OFFICIAL,
-        "display_name": "广安区人社局 刘强",
+        "display_name": "广安区社保局 刘强",
         "department_code": DEMO_DEPARTMENT_CODE,
         "region_code": "511602",
     },
