@@ -15,6 +15,7 @@ demo: $(STAMP)
 	$(BIN)/tongban demo
 
 test: $(STAMP)
+	bash tools/ensure_chromium.sh
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(STAMP)

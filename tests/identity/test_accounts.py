@@ -234,7 +234,7 @@ def test_demo_accounts_are_idempotent(db: Session, settings: Settings) -> None:
     assert accounts["clerk"].region_code == "440305"
     official = accounts["official"]
     assert official.department is not None
-    assert official.department.name == "广安市广安区人力资源和社会保障局"
+    assert official.department.name == "广安市广安区社会保险事业管理局"
     assert identity.validate_uscc(official.department.code) == official.department.code
     assert official.region_code == "511602"
     proxies = db.scalars(select(ProxyAuthorisation)).all()

@@ -18,7 +18,7 @@ from tongban.cases.schemas import ActionIn, ApplicantIn, CaseCreate, MaterialRef
 from tongban.catalog import service as catalog
 from tongban.config import Settings
 from tongban.deps import AppSettings, DbSession
-from tongban.errors import AppError, Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge
+from tongban.errors import Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge
 from tongban.identity import service as identity
 from tongban.web.rendering import N_, NOTICES, FormState, PageUi, Ui
 
@@ -176,31 +176,45 @@ def _check_fields(ui: Ui, impl: Any, values: dict[str, str], form: FormState) ->
     for spec in _form_fields(impl):
         name = str(spec.get("name"))
         value = values.get(name, "").strip()
+        label = str(spec.get("label") or name)
+        problem = FormState()
         if not value:
             if spec.get("required"):
-                form.add(f"form.{name}", ui.gettext(REQUIRED_MESSAGE))
-            continue
-        kind = spec.get("type", "text")
-        if kind == "number":
-            try:
-                typed[name] = int(value) if value.lstrip("-").isdigit() else float(value)
-            except ValueError:
-                form.add(f"form.{name}", ui.gettext(NUMBER_MESSAGE))
-                continue
-        elif kind == "date":
-            try:
-                date.fromisoformat(value)
-            except ValueError:
-                form.add(f"form.{name}", ui.gettext(DATE_MESSAGE))
-                continue
-            typed[name] = value
-        elif kind == "choice" and value not in (spec.get("choices") or []):
-            form.add(f"form.{name}", ui.gettext(CHOICE_MESSAGE))
-            continue
+                problem.add(name, ui.gettext(REQUIRED_MESSAGE))
         else:
-            typed[name] = value
-        form.values[f"form.{name}"] = value
+            typed_value = _typed(ui, spec, value, problem)
+            if typed_value is not None:
+                typed[name] = typed_value
+            form.values[f"form.{name}"] = value
+        for message in problem.errors.values():
+            # The summary names the field: the labels come from the catalog.
+            form.add(
+                f"form.{name}",
+                ui.gettext("%(label)s: %(message)s") % {"label": label, "message": message},
+            )
     return typed
+
+
+def _typed(ui: Ui, spec: dict[str, Any], value: str, problem: FormState) -> Any:
+    """The value in the type the service expects, or None with a message in `problem`."""
+    name = str(spec.get("name"))
+    kind = spec.get("type", "text")
+    if kind == "number":
+        try:
+            return int(value) if value.lstrip("-").isdigit() else float(value)
+        except ValueError:
+            problem.add(name, ui.gettext(NUMBER_MESSAGE))
+            return None
+    if kind == "date":
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            problem.add(name, ui.gettext(DATE_MESSAGE))
+            return None
+    elif kind == "choice" and value not in (spec.get("choices") or []):
+        problem.add(name, ui.gettext(CHOICE_MESSAGE))
+        return None
+    return value
 
 
 def _materials_needed(impl: Any) -> list[Any]:
@@ -216,7 +230,11 @@ def _read_upload(file: FormFile, settings: Settings) -> bytes:
 
 
 def _store_upload(
-    ui: Ui, session: DbSession, settings: Settings, file: FormFile | None, form: FormState,
+    ui: Ui,
+    session: DbSession,
+    settings: Settings,
+    file: FormFile | None,
+    form: FormState,
     field: str,
 ) -> str | None:
     """Store an uploaded file; its sha256, or None with a message on the form."""
@@ -285,7 +303,9 @@ async def apply_details_submit(
     posted = await request.form()
     values = {k: v for k, v in posted.items() if isinstance(v, str)}
     form = FormState.of(values.items())
-    typed = _check_fields(ui, ctx["impl"], {k[5:]: v for k, v in values.items() if k.startswith("form.")}, form)
+    typed = _check_fields(
+        ui, ctx["impl"], {k[5:]: v for k, v in values.items() if k.startswith("form.")}, form
+    )
     principals = _principals(session, actor)
     on_behalf = values.get("on_behalf_of", "")
     if on_behalf and on_behalf not in {p for p, _ in principals}:
@@ -302,7 +322,9 @@ async def apply_details_submit(
             **ctx,
         )
     draft = _drafts(request).get(code, {})
-    draft.update(form={k[5:]: v for k, v in values.items() if k.startswith("form.") and v}, typed=typed)
+    draft.update(
+        form={k[5:]: v for k, v in values.items() if k.startswith("form.") and v}, typed=typed
+    )
     draft["for"] = int(on_behalf) if on_behalf else None
     if saving:
         response = ui.redirect("/my/cases", notice="draft_saved")
@@ -377,7 +399,7 @@ def _check_page(
         title=ui.gettext("Apply: check and send"),
         form=form,
         draft=draft,
-        applicant_name=names.get(str(draft.get("for") or ""), None),
+        applicant_name=names.get(str(draft.get("for") or "")),
         step=3,
         status_code=status_code,
         **ctx,
@@ -413,7 +435,9 @@ def apply_submit(
             if error.field.startswith("materials"):
                 form.add("materials", ui.gettext(MATERIAL_MISSING))
             elif error.field.startswith("form."):
-                form.add("details", ui.gettext("Some details are missing or wrong. Go back to step 1."))
+                form.add(
+                    "details", ui.gettext("Some details are missing or wrong. Go back to step 1.")
+                )
             else:
                 form.add("form", ui.field_message(error))
         if not form.has_errors:
@@ -428,7 +452,9 @@ def apply_submit(
 
 
 @router.get("/my/cases")
-def my_cases_page(request: Request, ui: PageUi, session: DbSession, settings: AppSettings) -> Response:
+def my_cases_page(
+    request: Request, ui: PageUi, session: DbSession, settings: AppSettings
+) -> Response:
     """The cases I applied for (or filed for others), and my saved drafts."""
     actor = ui.require_actor()
     page = cases.my_cases(session, actor=actor, settings=settings, limit=50)
@@ -447,7 +473,9 @@ def my_cases_page(request: Request, ui: PageUi, session: DbSession, settings: Ap
     )
 
 
-def _allowed_actions(session: DbSession, actor: identity.Actor, number: str, actions: list[str]) -> list[str]:
+def _allowed_actions(
+    session: DbSession, actor: identity.Actor, number: str, actions: list[str]
+) -> list[str]:
     case = cases.get_case(session, number=number)
     allowed = []
     for action in actions:
@@ -464,17 +492,30 @@ def case_page(number: str, ui: PageUi, session: DbSession, settings: AppSettings
     """One case: state, deadlines, papers, timeline, and what I can do next."""
     actor = ui.require_actor()
     read = cases.read_case(session, actor=actor, number=number, settings=settings)
+    labels: dict[str, str] = {}
+    if read.implementation_code:
+        try:
+            impl = catalog.get_implementation(session, code=read.implementation_code)
+            labels = {str(f.get("name")): str(f.get("label")) for f in _form_fields(impl)}
+        except NotFound:
+            pass
     return ui.render(
         "cases/case.html",
         title=read.item_name,
         case=read,
+        field_labels=labels,
         allowed=_allowed_actions(session, actor, number, read.actions),
         **_labels(ui),
     )
 
 
 def _action_page(
-    ui: Ui, session: DbSession, settings: Settings, number: str, action: str, form: FormState,
+    ui: Ui,
+    session: DbSession,
+    settings: Settings,
+    number: str,
+    action: str,
+    form: FormState,
     status_code: int = 200,
 ) -> Response:
     actor = ui.require_actor()
@@ -498,7 +539,9 @@ def _action_page(
 
 
 @router.get("/cases/{number}/act/{action}")
-def action_page(number: str, action: str, ui: PageUi, session: DbSession, settings: AppSettings) -> Response:
+def action_page(
+    number: str, action: str, ui: PageUi, session: DbSession, settings: AppSettings
+) -> Response:
     """The form of one action on a case (one task per page)."""
     form = ui.restored_form() or FormState()
     return _action_page(ui, session, settings, number, action, form)
@@ -535,7 +578,9 @@ async def action_submit(
             reason=values.get("reason") or None,
             decision_text=values.get("decision_text") or None,
             missing=missing or None,
-            expected_end=date.fromisoformat(values["expected_end"]) if values.get("expected_end") else None,
+            expected_end=date.fromisoformat(values["expected_end"])
+            if values.get("expected_end")
+            else None,
             materials=materials,
             note=values.get("note") or None,
         )
@@ -573,7 +618,9 @@ def messages_page(ui: PageUi, session: DbSession) -> Response:
     actor = ui.require_actor()
     identity.authorize(actor, "messages.read_own", {"owner_id": actor.account_id})
     items, unread = cases.list_messages(session, account_id=actor.account_id, limit=50)
-    return ui.render("cases/messages.html", title=ui.gettext("Messages"), items=items, unread=unread)
+    return ui.render(
+        "cases/messages.html", title=ui.gettext("Messages"), items=items, unread=unread
+    )
 
 
 @router.post("/my/messages/read")
@@ -600,8 +647,12 @@ def desk_page(request: Request, ui: PageUi) -> Response:
     """Step 1: find the citizen and check their ID card."""
     _require_clerk(ui)
     applicant = _read_cookie(request, DESK_COOKIE)
-    form = ui.restored_form() or FormState(values={k: str(v) for k, v in applicant.items() if k != "confirmed"})
-    return ui.render("cases/desk.html", title=ui.gettext("Service desk"), form=form, applicant=applicant)
+    form = ui.restored_form() or FormState(
+        values={k: str(v) for k, v in applicant.items() if k != "confirmed"}
+    )
+    return ui.render(
+        "cases/desk.html", title=ui.gettext("Service desk"), form=form, applicant=applicant
+    )
 
 
 @router.post("/desk")
@@ -616,7 +667,9 @@ def desk_applicant(
 ) -> Response:
     """Check the applicant's ID number and name; remember them for this desk session."""
     _require_clerk(ui)
-    form = FormState(values={"resident_id": resident_id, "name": name, "phone": phone, "confirmed": confirmed})
+    form = FormState(
+        values={"resident_id": resident_id, "name": name, "phone": phone, "confirmed": confirmed}
+    )
     try:
         number = identity.validate_resident_id(resident_id.strip())
     except Invalid as exc:
@@ -632,14 +685,25 @@ def desk_applicant(
     if confirmed != "1":
         form.add("confirmed", ui.gettext("Check the ID card and confirm it."))
     if form.has_errors:
-        return ui.render("cases/desk.html", title=ui.gettext("Service desk"), form=form, applicant={}, status_code=422)
+        return ui.render(
+            "cases/desk.html",
+            title=ui.gettext("Service desk"),
+            form=form,
+            applicant={},
+            status_code=422,
+        )
     account = identity.find_account_by_resident_id(session, resident_id=number, settings=settings)
     response = ui.redirect("/desk/service", notice="applicant_ready")
     _write_cookie(
         response,
         DESK_COOKIE,
-        {"resident_id": number, "name": name.strip(), "phone": phone.strip(), "confirmed": True,
-         "registered": account is not None},
+        {
+            "resident_id": number,
+            "name": name.strip(),
+            "phone": phone.strip(),
+            "confirmed": True,
+            "registered": account is not None,
+        },
         persist=False,
     )
     return response
@@ -718,7 +782,9 @@ async def desk_apply_submit(
     posted = await request.form()
     values = {k: v for k, v in posted.items() if isinstance(v, str)}
     form = FormState.of(values.items())
-    typed = _check_fields(ui, impl, {k[5:]: v for k, v in values.items() if k.startswith("form.")}, form)
+    typed = _check_fields(
+        ui, impl, {k[5:]: v for k, v in values.items() if k.startswith("form.")}, form
+    )
     refs: list[MaterialRef] = []
     for index, material in enumerate(_materials_needed(impl)):
         upload = posted.get(f"file{index}")
@@ -758,7 +824,10 @@ def desk_cases(ui: PageUi, session: DbSession, settings: AppSettings) -> Respons
     actor = _require_clerk(ui)
     page = cases.my_cases(session, actor=actor, settings=settings, limit=50)
     return ui.render(
-        "cases/desk_cases.html", title=ui.gettext("Cases of this point"), items=page.items, **_labels(ui)
+        "cases/desk_cases.html",
+        title=ui.gettext("Cases of this point"),
+        items=page.items,
+        **_labels(ui),
     )
 
 
@@ -799,8 +868,10 @@ def workbench(
         form=form,
         items=items,
         state_options=[("", ui.gettext("All open cases"))]
-        + [(s, labels["states"][s]) for s in ("received", "accepted", "supplement_requested", "special_procedure")],
+        + [
+            (s, labels["states"][s])
+            for s in ("received", "accepted", "supplement_requested", "special_procedure")
+        ],
         status_code=422 if form.has_errors else 200,
         **labels,
     )
-

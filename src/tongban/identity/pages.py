@@ -30,7 +30,9 @@ RELATIONS: tuple[tuple[str, str], ...] = (
 )
 LOGIN_FAILED = N_("The user name or the password is wrong.")
 LOGIN_LOCKED = N_("Too many wrong attempts. Wait a few minutes, then try again.")
-ACCOUNT_EXISTS = N_("An account with this phone number or ID number already exists. Log in instead.")
+ACCOUNT_EXISTS = N_(
+    "An account with this phone number or ID number already exists. Log in instead."
+)
 PASSWORDS_DIFFER = N_("The two passwords must be the same.")
 
 
@@ -191,7 +193,9 @@ def _proxies_page(ui: Ui, session: DbSession, form: FormState, status_code: int 
     for row in (*granted, *held):
         for account_id in (row.agent_id, row.principal_id):
             if account_id not in names:
-                names[account_id] = identity.get_account(session, account_id=account_id).display_name
+                names[account_id] = identity.get_account(
+                    session, account_id=account_id
+                ).display_name
     return ui.render(
         "identity/proxies.html",
         title=ui.gettext("Family authorisations"),

@@ -1,0 +1,37 @@
+"""Browser-test fixtures: one live server on a demo SQLite database and one headless Chromium.
+
+The browser tests need Debian's chromium (`make test` installs it through
+tools/ensure_chromium.sh); Playwright's own browser downloads are not used.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tongban.web.live import CHROMIUM, CHROMIUM_ARGS, LiveServer, live_server
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The app served over HTTP on 127.0.0.1 with the demo data."""
+    with live_server(tmp_path_factory.mktemp("web")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Headless Debian Chromium driven by Playwright."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("TONGBAN_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{CHROMIUM} is missing; run tools/ensure_chromium.sh")
+        pytest.skip(f"{CHROMIUM} is missing; run tools/ensure_chromium.sh")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

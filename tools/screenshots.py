@@ -1,0 +1,97 @@
+"""Screenshots of the three fronts and of elderly mode for the README (docs/screenshots/).
+
+Runs the platform on a throw-away demo database and drives Debian's chromium. For Chinese
+text in the pictures the machine needs a CJK font (apt-get install fonts-noto-cjk).
+Usage: .venv/bin/python tools/screenshots.py
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+from tongban.identity.demo import DEMO_CITIZEN_ID
+from tongban.web.live import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DEMO_IMPLEMENTATION,
+    DEMO_PASSWORD,
+    WORK_OFFICIAL,
+    live_server,
+)
+
+OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d4944415478da63f8cfc0f01f0005000201d6b1c3a60000000049454e44ae426082"
+)
+
+
+def _login(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{base}/login")
+    page.fill("#f-username", username)
+    page.fill("#f-password", DEMO_PASSWORD)
+    page.click("main form button")
+
+
+def main() -> None:
+    """Write the PNGs."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        live_server(Path(tmp)) as server,
+        sync_playwright() as pw,
+    ):
+        base = server.url
+        upload = Path(tmp) / "id.png"
+        upload.write_bytes(PNG)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        phone = {"viewport": {"width": 412, "height": 915}, "locale": "zh-CN"}
+        desk = {"viewport": {"width": 1280, "height": 900}, "locale": "zh-CN"}
+
+        page = browser.new_context(**phone).new_page()
+        page.goto(base + "/")
+        page.screenshot(path=OUT / "citizen-home.png", full_page=True)
+        page.goto(f"{base}/guide/{DEMO_IMPLEMENTATION}")
+        page.screenshot(path=OUT / "citizen-guide.png", full_page=True)
+
+        elderly = browser.new_context(**phone)
+        page = elderly.new_page()
+        page.goto(base + "/")
+        page.click("text=切换到长辈版")
+        page.screenshot(path=OUT / "elderly-home.png", full_page=True)
+        _login(page, base, "citizen")
+        page.goto(f"{base}/apply/{DEMO_IMPLEMENTATION}")
+        page.click("button:has-text('下一步')")
+        page.screenshot(path=OUT / "elderly-apply-errors.png", full_page=True)
+
+        clerk = browser.new_context(**desk).new_page()
+        _login(clerk, base, "clerk")
+        clerk.goto(base + "/desk")
+        clerk.fill("#f-resident_id", DEMO_CITIZEN_ID)
+        clerk.fill("#f-name", "王建国")
+        clerk.check("#f-confirmed")
+        clerk.click("main button:has-text('下一步')")
+        clerk.goto(f"{base}/desk/apply/{DEMO_IMPLEMENTATION}")
+        clerk.fill("#f-form\\.residence", "四川省广安市广安区")
+        clerk.fill("#f-form\\.unemployed_since", "2026-01-05")
+        clerk.set_input_files("#f-file0", str(upload))
+        clerk.screenshot(path=OUT / "desk-apply.png", full_page=True)
+        clerk.click("button:has-text('代为提交')")
+        clerk.screenshot(path=OUT / "desk-receipt.png", full_page=True)
+
+        official = browser.new_context(**desk).new_page()
+        _login(official, base, WORK_OFFICIAL)
+        official.goto(base + "/work")
+        official.screenshot(path=OUT / "workbench-queue.png", full_page=True)
+        official.click("td a >> nth=0")
+        official.screenshot(path=OUT / "workbench-case.png", full_page=True)
+        browser.close()
+    for path in sorted(OUT.glob("*.png")):
+        print(path.relative_to(OUT.parents[1]))
+
+
+if __name__ == "__main__":
+    main()
