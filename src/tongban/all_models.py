@@ -10,7 +10,11 @@ from tongban.reviews import models as reviews_models
 from tongban.workdays import models as workdays_models
 
 __all__ = [
-    "cases_models", "catalog_models", "events_models", "identity_models", "ledger_models",
+    "cases_models",
+    "catalog_models",
+    "events_models",
+    "identity_models",
+    "ledger_models",
     "regions_models",
     "reviews_models",
     "workdays_models",

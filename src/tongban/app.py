@@ -23,22 +23,26 @@ BackgroundStarter = Callable[[FastAPI], Callable[[], None]]
 
 
 def _include_routers(app: FastAPI) -> None:
+    # Imported here so that building the app, not importing this module, loads the domains.
+    from tongban.cases.api import router as cases_api
     from tongban.catalog.api import router as catalog_api
     from tongban.identity.api import router as identity_api
-    from tongban.ledger.api import router as ledger_api
-    from tongban.regions.api import router as regions_api
-
-    from tongban.cases.api import router as cases_api
-
-    for router in (regions_api, identity_api, catalog_api, ledger_api, cases_api):
-        app.include_router(router, prefix="/api/v1")
-    from tongban.reviews.api import router as reviews_api
-
-    app.include_router(reviews_api, prefix="/api/v1")
     from tongban.insight.api import router as insight_api
     from tongban.insight.pages import router as insight_pages
+    from tongban.ledger.api import router as ledger_api
+    from tongban.regions.api import router as regions_api
+    from tongban.reviews.api import router as reviews_api
 
-    app.include_router(insight_api, prefix="/api/v1")
+    for router in (
+        regions_api,
+        identity_api,
+        catalog_api,
+        cases_api,
+        ledger_api,
+        reviews_api,
+        insight_api,
+    ):
+        app.include_router(router, prefix="/api/v1")
     app.include_router(insight_pages)
 
 

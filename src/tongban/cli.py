@@ -276,7 +276,6 @@ def calendar_show(
         database.dispose()
 
 
-
 # --- ledger -----------------------------------------------------------------------------------
 
 ledger_app = typer.Typer(
@@ -427,7 +426,10 @@ def simulate(
 
     target = out or snapshot_dir(_settings())
     result = insight.simulate(
-        cases=cases, seed=seed, out=target, start=date.fromisoformat(start),
+        cases=cases,
+        seed=seed,
+        out=target,
+        start=date.fromisoformat(start),
         end=date.fromisoformat(end),
     )
     typer.echo(
