@@ -44,7 +44,9 @@ def test_zero_days_is_same_day_when_working() -> None:
 
 def test_uncovered_year_is_provisional_until_an_operator_loads_it() -> None:
     assert CAL.is_provisional(date(2031, 1, 1))
-    assert CAL.is_workday(date(2031, 1, 1))  # a Wednesday; weekdays assumed
+    assert not CAL.is_workday(date(2031, 1, 1))  # a Wednesday, but 元旦 is on a fixed date
+    assert CAL.is_workday(date(2031, 1, 2))  # weekdays assumed
+    assert not CAL.is_workday(date(2031, 10, 3))  # 国庆节, fixed
     loaded = WorkingCalendar({date(2031, 1, 1): False})
     assert not loaded.is_provisional(date(2031, 6, 1))
     assert not loaded.is_workday(date(2031, 1, 1))

@@ -3,7 +3,9 @@
 The built-in data is the `chinesecalendar` package (holidays and adjusted working days, 调休,
 as published each year). Operator entries (`calendar_days`) take precedence, so a node can load
 next year's arrangement the day it is announced. For a year that neither covers, Monday to
-Friday count as working days and `is_provisional` says so.
+Friday count as working days except the public holidays on fixed solar dates (元旦 1 January,
+劳动节 1–2 May, 国庆节 1–3 October, per 《全国年节及纪念日放假办法》), and `is_provisional`
+says so: lunar holidays (春节, 端午, 中秋) and 调休 are only known once published.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import chinese_calendar
 
 _BUILTIN_FIRST = min(chinese_calendar.holidays).year
 _BUILTIN_LAST = max(max(chinese_calendar.holidays), max(chinese_calendar.workdays)).year
+_FIXED_HOLIDAYS = {(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)}
 
 
 class WorkingCalendar:
@@ -35,7 +38,7 @@ class WorkingCalendar:
             return self.overrides[day]
         if _BUILTIN_FIRST <= day.year <= _BUILTIN_LAST:
             return bool(chinese_calendar.is_workday(day))
-        return day.weekday() < 5
+        return day.weekday() < 5 and (day.month, day.day) not in _FIXED_HOLIDAYS
 
     def add_working_days(self, start: date, days: int) -> date:
         """The date on which a limit of `days` working days, counted from the day after
