@@ -4,7 +4,6 @@ desk (代收代办) and the official's workbench. Every flow is plain forms: no 
 
 from __future__ import annotations
 
-import base64
 import json
 from datetime import date
 from typing import Annotated, Any
@@ -117,25 +116,40 @@ def _labels(ui: Ui) -> dict[str, Any]:
 # --- cookies: drafts and the desk's applicant ------------------------------------------------
 
 
+# Both cookies are sealed (encrypted and authenticated with the node's key): the desk's carries
+# the applicant's full resident ID, and neither may be altered in the browser.
+DESK_MAX_AGE = 2 * 3600
+DRAFT_MAX_AGE = 30 * 24 * 3600
+
+
 def _read_cookie(request: Request, name: str) -> dict[str, Any]:
     raw = request.cookies.get(name)
     if not raw:
         return {}
+    max_age = DESK_MAX_AGE if name == DESK_COOKIE else DRAFT_MAX_AGE
+    opened = identity.unseal(raw, max_age_seconds=max_age, settings=request.app.state.settings)
+    if opened is None:
+        return {}
     try:
-        data = json.loads(base64.urlsafe_b64decode(raw.encode()))
+        data = json.loads(opened)
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
 
 
-def _write_cookie(response: Response, name: str, data: dict[str, Any], *, persist: bool) -> None:
-    raw = base64.urlsafe_b64encode(json.dumps(data, ensure_ascii=False).encode()).decode()
+def _write_cookie(
+    request: Request, response: Response, name: str, data: dict[str, Any], *, persist: bool
+) -> None:
+    sealed = identity.seal(
+        json.dumps(data, ensure_ascii=False), settings=request.app.state.settings
+    )
     response.set_cookie(
         name,
-        raw,
-        max_age=30 * 24 * 3600 if persist else None,
+        sealed,
+        max_age=(DRAFT_MAX_AGE if persist else DESK_MAX_AGE),
         httponly=True,
         samesite="lax",
+        secure=request.app.state.settings.cookie_secure,
         path="/",
     )
 
@@ -151,14 +165,14 @@ def _save_draft(request: Request, response: Response, code: str, draft: dict[str
     drafts[code] = draft
     while len(drafts) > DRAFT_MAX:
         drafts.pop(next(iter(drafts)))
-    _write_cookie(response, DRAFT_COOKIE, drafts, persist=True)
+    _write_cookie(request, response, DRAFT_COOKIE, drafts, persist=True)
 
 
 def _drop_draft(request: Request, response: Response, code: str) -> None:
     drafts = _drafts(request)
     drafts.pop(code, None)
     if drafts:
-        _write_cookie(response, DRAFT_COOKIE, drafts, persist=True)
+        _write_cookie(request, response, DRAFT_COOKIE, drafts, persist=True)
     else:
         response.delete_cookie(DRAFT_COOKIE, path="/")
 
@@ -695,6 +709,7 @@ def desk_applicant(
     account = identity.find_account_by_resident_id(session, resident_id=number, settings=settings)
     response = ui.redirect("/desk/service", notice="applicant_ready")
     _write_cookie(
+        ui.request,
         response,
         DESK_COOKIE,
         {

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken
 
 from tongban.config import Settings, get_settings
 
@@ -71,6 +71,20 @@ def _load(key_dir: Path) -> IdentityKeys:
     secret_hex = _read_or_create(key_dir / "identity-hmac.key", secrets.token_hex(32).encode())
     fernet_key = _read_or_create(key_dir / "identity-fernet.key", Fernet.generate_key())
     return IdentityKeys(hmac_secret=bytes.fromhex(secret_hex.decode()), fernet=Fernet(fernet_key))
+
+
+def seal(value: str, *, settings: Settings | None = None) -> str:
+    """Encrypt and authenticate a value that must travel through the browser (e.g. a cookie)."""
+    return identity_keys(settings).encrypt(value)
+
+
+def unseal(token: str, *, max_age_seconds: int, settings: Settings | None = None) -> str | None:
+    """The sealed value, or None when it was tampered with, is foreign or older than max_age."""
+    try:
+        raw = identity_keys(settings).fernet.decrypt(token.encode("ascii"), ttl=max_age_seconds)
+    except (InvalidToken, ValueError):
+        return None
+    return raw.decode("utf-8")
 
 
 def identity_keys(settings: Settings | None = None) -> IdentityKeys:

@@ -53,6 +53,7 @@ from tongban.identity.departments import (
     get_department_by_code,
     list_departments,
 )
+from tongban.identity.keys import seal, unseal
 from tongban.identity.models import (
     Account,
     ApiToken,
@@ -143,6 +144,8 @@ __all__ = [
     "revoke_all_sessions",
     "revoke_api_token",
     "revoke_proxy",
+    "seal",
+    "unseal",
     "update_account",
     "update_preferences",
     "validate_phone",
