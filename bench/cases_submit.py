@@ -1,20 +1,25 @@
 """Cases benchmarks through HTTP on loopback with the real server (uvicorn as a subprocess).
 
-1. Submissions without files (a 即办件 by a citizen with an Idempotency-Key), from a concurrent
-   httpx client: throughput and p50/p99 latency. Targets: >= 300/s, p99 <= 100 ms.
+1. Submissions without files (a citizen's application with a unique Idempotency-Key each), from
+   a load generator in its own process (`wrk` with a Lua script when installed, `apt-get install
+   wrk`; else an httpx client in a subprocess): throughput and p50/p99 latency.
+   Targets: >= 300/s, p99 <= 100 ms. The server runs `--workers` uvicorn processes (default 2,
+   one per core of the reference machine), as `tongban serve --workers N` does.
 2. An official's queue page with N synthetic cases bulk-inserted by SQL (default 1,000,000):
    p50/p95 latency of GET /api/v1/queue. Target: p95 <= 50 ms.
 
 Run: `python -m bench cases_submit`, or `python -m bench.cases_submit --backend postgresql
---queue-cases 1000000`. Loopback only; counts and durations are bounded.
+--queue-cases 1000000 --workers 2 --duration 20`. Loopback only; counts and durations are bounded.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -134,22 +139,18 @@ def _seed(target: Target, settings: Settings) -> dict[str, Any]:
     return {"tokens": tokens, "department_id": department_id, "citizen_id": citizen.id}
 
 
-# The server process. With immediate=True, SQLite transactions start with BEGIN IMMEDIATE
-# (the fix proposed for tongban.db._sqlite_begin): a deferred BEGIN lets two requests read, then
-# fails the second writer at once with "database is locked" instead of waiting its turn.
+# The server process: uvicorn with N worker processes, as `tongban serve --workers N` runs it.
 _SERVE = """
-import sys, uvicorn, tongban.db as db
-if {immediate}:
-    db._sqlite_begin = lambda connection: connection.exec_driver_sql("BEGIN IMMEDIATE")
+import sys, uvicorn
 uvicorn.run("tongban.app:create_app", factory=True, host="127.0.0.1", port=int(sys.argv[1]),
-            log_level="warning", access_log=False)
+            workers=int(sys.argv[2]), log_level="warning", access_log=False)
 """
 
 
 class Server:
     """uvicorn serving tongban.app:create_app on a loopback port."""
 
-    def __init__(self, target: Target, data_dir: Path, *, immediate_begin: bool = False) -> None:
+    def __init__(self, target: Target, data_dir: Path, *, workers: int = 2) -> None:
         self.port = _free_port()
         env = {
             **os.environ,
@@ -158,7 +159,7 @@ class Server:
             "TONGBAN_LEDGER_INTEGRATE_IN_PROCESS": "false",
         }
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _SERVE.format(immediate=immediate_begin), str(self.port)],
+            [sys.executable, "-c", _SERVE, str(self.port), str(workers)],
             env=env,
         )
         self.base = f"http://127.0.0.1:{self.port}"
@@ -179,6 +180,89 @@ class Server:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+
+
+_WRK_SCRIPT = r"""
+-- One POST /api/v1/cases per request, each with its own Idempotency-Key; counts statuses.
+local threads = {}
+function setup(thread)
+  thread:set("tid", #threads + 1)
+  table.insert(threads, thread)
+end
+function init(args)
+  token, run, counter, statuses = args[1], args[2], 0, {}
+end
+function request()
+  counter = counter + 1
+  local body = '{"implementation":"TEST-HUJI-440305","form":{"n":' .. counter .. '}}'
+  return wrk.format("POST", "/api/v1/cases", {
+    ["Content-Type"] = "application/json",
+    ["Authorization"] = "Bearer " .. token,
+    ["Idempotency-Key"] = run .. "-" .. tid .. "-" .. counter,
+  }, body)
+end
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+function done(summary, latency, requests)
+  local out = {}
+  for _, t in ipairs(threads) do
+    for status, n in pairs(t:get("statuses")) do out[status] = (out[status] or 0) + n end
+  end
+  io.write(string.format("RESULT %d %d %d %d %d\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), summary.errors.timeout
+      + summary.errors.connect + summary.errors.read + summary.errors.write))
+  for status, n in pairs(out) do io.write(string.format("STATUS %d %d\n", status, n)) end
+end
+"""
+
+
+def _submissions_wrk(base: str, token: str, duration: float, concurrency: int) -> dict[str, Any]:
+    """wrk (C, one thread) as the load generator: it costs the server's cores almost nothing."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(_WRK_SCRIPT)
+    try:
+        out = subprocess.run(
+            [
+                "wrk",
+                "-t1",
+                f"-c{concurrency}",
+                f"-d{max(1, round(duration))}s",
+                "--timeout",
+                "30s",
+                "-s",
+                f.name,
+                base,
+                "--",
+                token,
+                uuid.uuid4().hex[:8],
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=duration + 120,
+        ).stdout
+    finally:
+        os.unlink(f.name)
+    fields = next(line for line in out.splitlines() if line.startswith("RESULT")).split()
+    requests, micros, p50, p99, socket_errors = (int(x) for x in fields[1:])
+    failures: dict[int, int] = {}
+    for line in out.splitlines():
+        if line.startswith("STATUS"):
+            _, status, n = line.split()
+            if int(status) != 201:
+                failures[int(status)] = int(n)
+    if socket_errors:
+        failures[0] = socket_errors
+    return {
+        "client": "wrk",
+        "count": requests,
+        "concurrency": concurrency,
+        "per_second": requests / (micros / 1e6),
+        "p50_ms": p50 / 1000,
+        "p99_ms": p99 / 1000,
+        "failures": failures,
+    }
 
 
 async def _submissions(base: str, token: str, count: int, concurrency: int) -> dict[str, Any]:
@@ -212,6 +296,7 @@ async def _submissions(base: str, token: str, count: int, concurrency: int) -> d
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
     return {
+        "client": "httpx",
         "count": count,
         "concurrency": concurrency,
         "per_second": count / elapsed,
@@ -219,6 +304,35 @@ async def _submissions(base: str, token: str, count: int, concurrency: int) -> d
         "p99_ms": _pct(latencies, 99) * 1000,
         "failures": failures,
     }
+
+
+def _httpx_client_process(base: str, token: str, count: int, concurrency: int) -> dict[str, Any]:
+    """The httpx client in its own process, so its CPU is not the server's."""
+    code = (
+        "import json, sys, asyncio; from bench.cases_submit import _submissions; "
+        "print(json.dumps(asyncio.run(_submissions(sys.argv[1], sys.argv[2], "
+        "int(sys.argv[3]), int(sys.argv[4])))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, base, token, str(count), str(concurrency)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        timeout=600,
+    ).stdout
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    result["failures"] = {int(k): v for k, v in result["failures"].items()}
+    return result
+
+
+def submissions(
+    base: str, token: str, *, client: str, count: int, duration: float, concurrency: int
+) -> dict[str, Any]:
+    """Measure submissions with the chosen load generator ("wrk" or "httpx")."""
+    if client == "wrk":
+        return _submissions_wrk(base, token, duration, concurrency)
+    return _httpx_client_process(base, token, count, concurrency)
 
 
 def _bulk_cases(target: Target, *, total: int, department_id: int, citizen_id: int) -> float:
@@ -311,26 +425,38 @@ def _queue_latency(base: str, token: str, requests: int) -> dict[str, Any]:
 def run(
     backend: str,
     *,
-    submissions: int,
+    submissions_count: int,
+    duration: float,
     concurrency: int,
     queue_cases: int,
-    immediate_begin: bool = False,
+    workers: int = 2,
+    client: str = "wrk",
 ) -> dict[str, Any]:
     """One backend: submissions, then the queue with bulk-inserted cases."""
-    result: dict[str, Any] = {"backend": backend}
+    result: dict[str, Any] = {"backend": backend, "workers": workers}
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         target = Target(backend, tmp_path)
         try:
             settings = Settings(data_dir=tmp_path / "var", database_url=target.url)
             seeded = _seed(target, settings)
-            server = Server(target, tmp_path / "var", immediate_begin=immediate_begin)
+            server = Server(target, tmp_path / "var", workers=workers)
             try:
-                asyncio.run(_submissions(server.base, seeded["tokens"]["citizen"], 50, 4))
-                result["submit"] = asyncio.run(
-                    _submissions(server.base, seeded["tokens"]["citizen"], submissions, concurrency)
+                token = seeded["tokens"]["citizen"]
+                # Warm-up: every worker imports lazily and fills its caches.
+                submissions(server.base, token, client=client, count=100, duration=2, concurrency=4)
+                result["submit"] = submissions(
+                    server.base,
+                    token,
+                    client=client,
+                    count=submissions_count,
+                    duration=duration,
+                    concurrency=concurrency,
                 )
                 if queue_cases:
+                    # wrk stops at its deadline with requests in flight: let them finish before
+                    # the bulk insert takes the database's write lock for minutes.
+                    time.sleep(3)
                     result["bulk_insert_s"] = _bulk_cases(
                         target,
                         total=queue_cases,
@@ -351,36 +477,47 @@ def main(argv: list[str] | None = None) -> None:
     """Run the cases benchmarks and print the figures."""
     parser = argparse.ArgumentParser(prog="bench.cases_submit")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--submissions", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--queue-cases", type=int, default=1_000_000)
     parser.add_argument(
-        "--sqlite-begin",
-        choices=["deferred", "immediate"],
-        default="deferred",
-        help="SQLite only: how transactions begin in the server (see _SERVE)",
+        "--client",
+        choices=["wrk", "httpx"],
+        default="wrk" if shutil.which("wrk") else "httpx",
+        help="load generator, in its own process (default: wrk when installed)",
     )
+    parser.add_argument("--duration", type=float, default=20, help="seconds of submissions (wrk)")
+    parser.add_argument(
+        "--submissions", type=int, default=2000, help="number of submissions (httpx)"
+    )
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--workers", type=int, default=2, help="uvicorn worker processes of the server"
+    )
+    parser.add_argument("--queue-cases", type=int, default=1_000_000)
     args = parser.parse_args(argv if argv is not None else [])
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     for backend in backends:
         r = run(
             backend,
-            submissions=args.submissions,
+            submissions_count=args.submissions,
+            duration=args.duration,
             concurrency=args.concurrency,
             queue_cases=args.queue_cases,
-            immediate_begin=args.sqlite_begin == "immediate",
+            workers=args.workers,
+            client=args.client,
         )
         s = r["submit"]
         print(
-            f"{backend}: submit {s['count']} x{s['concurrency']}: {s['per_second']:.0f}/s, "
-            f"p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms, failures {s['failures']}"
+            f"{backend}: submit {s['count']} x{s['concurrency']} ({s['client']}, "
+            f"{r['workers']} workers): {s['per_second']:.0f}/s, "
+            f"p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms, failures {s['failures']}",
+            flush=True,
         )
         if "queue" in r:
             q = r["queue"]
             print(
                 f"{backend}: queue with {r['queue_cases']:,} cases "
                 f"(bulk insert {r['bulk_insert_s']:.0f} s): p50 {q['p50_ms']:.1f} ms, "
-                f"p95 {q['p95_ms']:.1f} ms ({q['requests']} requests, {q['page_size']} rows/page)"
+                f"p95 {q['p95_ms']:.1f} ms ({q['requests']} requests, {q['page_size']} rows/page)",
+                flush=True,
             )
 
 

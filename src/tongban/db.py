@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: threads of a process still queue
+    fcntl = None  # type: ignore[assignment]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -64,20 +72,89 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin(connection: Any) -> None:
-    # IMMEDIATE: a transaction that reads and then writes must not fail with "database is
-    # locked" when another writer got in between (SQLite cannot upgrade a stale read lock).
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+_GATE = "tongban_sqlite_gate"
+
+
+class _SqliteGate:
+    """One transaction at a time per SQLite database file, taken in turn, across processes.
+
+    SQLite admits one writer; a connection that finds the lock taken polls with sleeps that grow
+    to 100 ms (its busy handler), so under concurrent requests the slowest waited seconds.
+    Threads of a process queue on a lock, and processes (uvicorn workers) on an advisory file
+    lock polled every half millisecond: the next transaction starts as soon as one ends.
+    """
+
+    def __init__(self, database: str | None) -> None:
+        self.lock = threading.Lock()
+        self.fd: int | None = None
+        if fcntl is not None and database and database != ":memory:":
+            try:
+                self.fd = os.open(f"{database}-gate", os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError:
+                self.fd = None  # e.g. a read-only directory: threads still queue
+
+    def _file_lock(self, deadline: float) -> bool:
+        if self.fd is None or fcntl is None:
+            return False
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    return False  # SQLite's busy timeout decides, as without the gate
+                time.sleep(0.0005)
+
+    def begin(self, connection: Any) -> None:
+        deadline = time.monotonic() + _SQLITE_TIMEOUT_S
+        # A thread holding another transaction on this engine (nested sessions) must not wait
+        # for itself forever: after the busy timeout it goes on and SQLite decides, as before.
+        held = self.lock.acquire(timeout=_SQLITE_TIMEOUT_S)
+        filed = held and self._file_lock(deadline)
+        try:
+            # IMMEDIATE: a transaction that reads and then writes must not fail with "database
+            # is locked" when another writer got in between (SQLite cannot upgrade a stale read
+            # lock).
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            self._release(held, filed)
+            raise
+        connection.info[_GATE] = (held, filed)
+
+    def commit(self, connection: Any) -> None:
+        # The "commit" event comes before the driver commits: commit here, so the next
+        # transaction does not find the database still locked. The driver's own commit then
+        # has nothing left to do.
+        try:
+            connection.connection.driver_connection.execute("COMMIT")
+        finally:
+            self.end(connection)
+
+    def end(self, connection: Any) -> None:
+        held, filed = connection.info.pop(_GATE, (False, False))
+        self._release(held, filed)
+
+    def _release(self, held: bool, filed: bool) -> None:
+        if filed and self.fd is not None and fcntl is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+        if held:
+            self.lock.release()
+
+
+_SQLITE_TIMEOUT_S = 10
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a busy timeout."""
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 10}, **kwargs
+            url, connect_args={"check_same_thread": False, "timeout": _SQLITE_TIMEOUT_S}, **kwargs
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        gate = _SqliteGate(make_url(url).database)
+        event.listen(engine, "begin", gate.begin)
+        event.listen(engine, "commit", gate.commit)
+        event.listen(engine, "rollback", gate.end)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)

@@ -61,7 +61,7 @@ def submit_case(
     case, created = cases.submit(
         session, actor=actor, data=body, settings=settings, idempotency_key=idempotency_key
     )
-    read = cases.read_case(session, actor=actor, number=case.number, settings=settings)
+    read = cases.describe_case(session, actor=actor, case=case, settings=settings)
     return JSONResponse(
         read.model_dump(mode="json"),
         status_code=201 if created else 200,

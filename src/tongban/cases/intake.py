@@ -437,6 +437,10 @@ def _new_case(
         missing=[],
         created_at=now,
         updated_at=now,
+        # Empty collections on a new case: reading them after the INSERT then needs no query.
+        materials=[],
+        steps=[],
+        pauses=[],
     )
     return case
 

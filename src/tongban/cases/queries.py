@@ -87,7 +87,13 @@ def read_case(session: Session, *, actor: Actor, number: str, settings: Settings
     """Everything about one case the caller may see."""
     from tongban.cases.handling import get_case
 
-    case = get_case(session, number=number)
+    return describe_case(
+        session, actor=actor, case=get_case(session, number=number), settings=settings
+    )
+
+
+def describe_case(session: Session, *, actor: Actor, case: Case, settings: Settings) -> CaseRead:
+    """Everything about a case already in hand (e.g. just submitted) the caller may see."""
     authorize_read(session, actor=actor, case=case)
     calendar = load_calendar(session)
     day = today()

@@ -41,7 +41,14 @@ from tongban.cases.notify import (
     load_gateway,
     mark_read,
 )
-from tongban.cases.queries import case_for_receipt, my_cases, queue, read_case, receipt_facts
+from tongban.cases.queries import (
+    case_for_receipt,
+    describe_case,
+    my_cases,
+    queue,
+    read_case,
+    receipt_facts,
+)
 from tongban.cases.receipts import qr_svg, receipt_html, receipt_pdf, tracking_url
 from tongban.cases.states import (
     FINAL_STATES,
@@ -84,6 +91,7 @@ __all__ = [
     "case_for_receipt",
     "check_materials",
     "deadlines",
+    "describe_case",
     "find_offer",
     "get_case",
     "inspect",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 
 from sqlalchemy import select
@@ -16,10 +17,48 @@ from tongban.workdays.models import CalendarDay
 __all__ = ["WorkingCalendar", "load_calendar", "set_day"]
 
 
+class _MemoCalendar(WorkingCalendar):
+    """A calendar shared by the requests of a process: is_workday is remembered per date.
+
+    chinese_calendar's lookup is the costly part of every deadline; a calendar built from the
+    same operator entries always answers the same, so the answers can be kept.
+    """
+
+    def __init__(self, overrides: dict[date, bool]) -> None:
+        super().__init__(overrides)
+        self._days: dict[date, bool] = {}
+
+    def is_workday(self, day: date) -> bool:
+        """Whether government offices work on this day (remembered)."""
+        known = self._days.get(day)
+        if known is None:
+            known = super().is_workday(day)
+            if len(self._days) < _MEMO_DAYS:
+                self._days[day] = known
+        return known
+
+
+_MEMO_DAYS = 50_000  # > a century of dates: bounds memory whatever dates callers ask about
+_CALENDARS_KEPT = 4
+# Calendars by their operator entries: the entries are read on every load (one small query),
+# so an entry set or changed by any process or transaction is seen at once; only the
+# Python-side work is reused.
+_calendars: dict[tuple[tuple[date, bool], ...], _MemoCalendar] = {}
+_calendars_lock = threading.Lock()
+
+
 def load_calendar(session: Session) -> WorkingCalendar:
     """The working calendar with every operator override applied."""
     rows = session.execute(select(CalendarDay.day, CalendarDay.is_workday)).all()
-    return WorkingCalendar({row.day: row.is_workday for row in rows})
+    key = tuple(sorted((row.day, bool(row.is_workday)) for row in rows))
+    calendar = _calendars.get(key)
+    if calendar is None:
+        calendar = _MemoCalendar(dict(key))
+        with _calendars_lock:
+            if len(_calendars) >= _CALENDARS_KEPT:
+                _calendars.clear()
+            _calendars[key] = calendar
+    return calendar
 
 
 def set_day(
