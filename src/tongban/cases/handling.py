@@ -212,7 +212,10 @@ def current_clock(
         "paused": pause is not None,
         "paused_working_days": paused_wd,
         "urgency": urgency,
-        "provisional": bool(current and calendar.is_provisional(current)),
+        # A deadline in a year whose holiday arrangement is not loaded may still move.
+        "provisional": any(
+            calendar.is_provisional(day) for day in (acceptance, promised, statutory) if day
+        ),
     }
 
 

@@ -107,6 +107,7 @@ def describe_case(session: Session, *, actor: Actor, case: Case, settings: Setti
     clock = current_clock(case, calendar, today=day, warn_days=warn)
     timeline = [
         EventRead(
+            uid=e.uid,
             at=e.occurred_at,
             action=e.action,
             actor_role=e.actor_role,
@@ -114,6 +115,7 @@ def describe_case(session: Session, *, actor: Actor, case: Case, settings: Setti
             service_point=e.service_point,
             reason=e.reason,
             data=e.data,
+            ledger_receipt=f"/api/v1/ledger/receipts/{e.uid}",
         )
         for e in events.for_resource(session, resource_type="case", resource_id=case.number)
     ]

@@ -111,8 +111,9 @@ class StepRead(BaseModel):
 
 
 class EventRead(BaseModel):
-    """One step of the timeline."""
+    """One step of the timeline, with where to fetch its ledger receipt (proof it happened)."""
 
+    uid: str
     at: datetime
     action: str
     actor_role: str | None
@@ -120,6 +121,7 @@ class EventRead(BaseModel):
     service_point: str | None
     reason: str | None
     data: dict[str, Any]
+    ledger_receipt: str
 
 
 class CaseSummary(BaseModel):
