@@ -12,14 +12,17 @@ from tongban.config import Settings
 from tongban.db import Database
 from tongban.identity import service as identity
 
+# The light dependencies are `async def` so that FastAPI does not hop to a worker thread for
+# them; the ones that touch the database stay sync and run in the thread pool.
 
-def get_database(request: Request) -> Database:
+
+async def get_database(request: Request) -> Database:
     """The app's database (built in create_app, never at import time)."""
     database: Database = request.app.state.database
     return database
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     """The app's settings."""
     settings: Settings = request.app.state.settings
     return settings
@@ -27,7 +30,7 @@ def get_settings_dep(request: Request) -> Settings:
 
 def db_session(request: Request) -> Iterator[Session]:
     """One request, one transaction: commit after the handler, roll back on any error."""
-    session = get_database(request).sessions()
+    session = request.app.state.database.sessions()
     try:
         yield session
         session.commit()
@@ -53,7 +56,7 @@ def optional_actor(request: Request, session: DbSession) -> identity.Actor | Non
     )
 
 
-def required_actor(
+async def required_actor(
     actor: Annotated[identity.Actor | None, Depends(optional_actor)],
 ) -> identity.Actor:
     """The caller, or 401 when anonymous."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -15,9 +16,7 @@ from tongban.config import Settings
 from tongban.ledger import service as ledger
 
 
-def test_every_step_of_a_case_has_a_receipt_that_verifies_offline(
-    client: TestClient, world: World, db: Session, settings: Settings, tmp_path: Path
-) -> None:
+def _clerk_files_pension_transfer(client: TestClient, world: World) -> Response:
     id_card = upload(client, world, "clerk", PNG_BYTES, "id.png")
     form = upload(client, world, "clerk", pdf_bytes(1), "application.pdf")
     r = client.post(
@@ -34,6 +33,13 @@ def test_every_step_of_a_case_has_a_receipt_that_verifies_offline(
         },
     )
     assert r.status_code == 201, r.text
+    return r
+
+
+def test_every_step_of_a_case_has_a_receipt_that_verifies_offline(
+    client: TestClient, world: World, db: Session, settings: Settings, tmp_path: Path
+) -> None:
+    r = _clerk_files_pension_transfer(client, world)
     number = r.json()["number"]
     act(client, world, "official", number, "accept")
 
@@ -70,22 +76,7 @@ def test_deadlines_in_a_year_without_a_loaded_calendar_are_marked_provisional(
     # Accepted in late December 2026: the statutory limit runs into 2027, whose holidays
     # (春节, 调休) the built-in calendar does not know yet.
     clock.set(2026, 12, 21)
-    id_card = upload(client, world, "clerk", PNG_BYTES, "id.png")
-    form = upload(client, world, "clerk", pdf_bytes(1), "application.pdf")
-    r = client.post(
-        "/api/v1/cases",
-        headers=world.h("clerk"),
-        json={
-            "implementation": "TEST-PENSION-511602",
-            "form": {"transfer_reason": "跨省就业", "new_city": "深圳"},
-            "materials": [
-                {"name": "居民身份证", "sha256": id_card},
-                {"name": "转移申请表", "sha256": form},
-            ],
-            "applicant": {"resident_id": MIGRANT_ID, "name": "李建国", "identity_confirmed": True},
-        },
-    )
-    assert r.status_code == 201, r.text
+    r = _clerk_files_pension_transfer(client, world)
     assert r.json()["deadlines"]["provisional"] is False
     accepted = act(client, world, "official", r.json()["number"], "accept")
     assert accepted["deadlines"]["statutory"] > "2027-01-01"

@@ -282,6 +282,7 @@ ROLE_PAGES = {
     ],
     "clerk": ["/desk", "/desk/cases"],
     WORK_OFFICIAL: ["/work", "/work?state=received"],
+    "admin": ["/insight"],
 }
 
 
@@ -319,5 +320,6 @@ def test_every_page_has_no_axe_violations(
         for path in paths:
             page.goto(live.url + path)
             assert_accessible(browser, page)
+        page.goto(live.url + "/")
         page.click("nav form button")  # log out
     context.close()

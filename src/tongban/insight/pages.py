@@ -11,6 +11,7 @@ from tongban.deps import AppSettings, DbSession, OptionalActor
 from tongban.insight import report as reports
 from tongban.insight import service
 from tongban.reviews import service as reviews
+from tongban.web.rendering import static_url
 
 router = APIRouter(tags=["insight"])
 
@@ -47,5 +48,6 @@ def dashboard(
         today=data["today"],
         charts=reports.chart_set(data["report"]),
         region=region or "",
+        css_url=static_url("insight.css"),
     )
     return HTMLResponse(html)

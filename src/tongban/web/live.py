@@ -73,6 +73,10 @@ def live_server(data_dir: Path) -> Iterator[LiveServer]:
     upgrade_database(url)
     database = Database(url)
     prepare_demo(database)
+    # A small simulated workload, so the operators' insight dashboard has data to show.
+    from tongban.insight.simulate import simulate
+
+    simulate(cases=20_000, seed=1, out=data_dir / "analytics")
     port = _free_port()
     settings = Settings(
         data_dir=data_dir, database_url=url, public_base_url=f"http://127.0.0.1:{port}"
