@@ -200,6 +200,13 @@ MATRIX: tuple[Route, ...] = (
     ),
     Route(
         "GET",
+        "/api/v1/cases/{number}/materials/{sha256}",
+        _roles("citizen", "clerk", "official"),
+        hides_resources=True,
+        params={"sha256": "0" * 64},
+    ),
+    Route(
+        "GET",
         "/api/v1/cases/{number}/receipt.pdf",
         _roles("citizen", "clerk", "official"),
         hides_resources=True,

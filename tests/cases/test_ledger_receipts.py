@@ -81,3 +81,32 @@ def test_deadlines_in_a_year_without_a_loaded_calendar_are_marked_provisional(
     accepted = act(client, world, "official", r.json()["number"], "accept")
     assert accepted["deadlines"]["statutory"] > "2027-01-01"
     assert accepted["deadlines"]["provisional"] is True
+
+
+def test_opening_a_material_is_allowed_to_the_parties_and_recorded(
+    client: TestClient, world: World
+) -> None:
+    r = _clerk_files_pension_transfer(client, world)
+    number = r.json()["number"]
+    lines = {line["name"]: line for line in r.json()["checklist"]}
+    sha = lines["居民身份证"]["files"][0]
+    url = f"/api/v1/cases/{number}/materials/{sha}"
+
+    opened = client.get(url, headers=world.h("official"))
+    assert opened.status_code == 200
+    assert opened.headers["content-type"] == "image/png"
+    assert opened.content == PNG_BYTES
+    assert client.get(url, headers=world.h("migrant")).status_code == 200
+
+    # Not a party, another department, or no such file: refused, and nothing recorded.
+    for who in ("stranger", "other_dept", "far_clerk"):
+        assert client.get(url, headers=world.h(who)).status_code in (403, 404), who
+    assert client.get(url).status_code == 401
+    missing = f"/api/v1/cases/{number}/materials/{'0' * 64}"
+    assert client.get(missing, headers=world.h("official")).status_code == 404
+
+    # The citizen sees who opened his papers, step by step, each in the ledger.
+    timeline = client.get(f"/api/v1/cases/{number}", headers=world.h("migrant")).json()["timeline"]
+    viewed = [step for step in timeline if step["action"] == "case.material_viewed"]
+    assert [step["actor_role"] for step in viewed] == ["official", "citizen"]
+    assert all(step["ledger_receipt"].endswith(step["uid"]) for step in viewed)

@@ -106,6 +106,28 @@ def supplement_materials(
     return cases.read_case(session, actor=actor, number=number, settings=settings)
 
 
+@router.get("/cases/{number}/materials/{sha256}", response_class=Response)
+def material_file(
+    number: str, sha256: str, session: DbSession, actor: CurrentActor, settings: AppSettings
+) -> Response:
+    """One attached file, for the case's parties and officials; each access is recorded."""
+    material, data = cases.open_material(
+        session, actor=actor, number=number, sha256=sha256, settings=settings
+    )
+    extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}.get(
+        material.media_type, "ofd"
+    )
+    return Response(
+        data,
+        media_type=material.media_type,
+        headers={
+            "Content-Disposition": f'inline; filename="{material.sha256[:12]}.{extension}"',
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
 @router.get("/cases/{number}/receipt.pdf", response_class=Response)
 def receipt_pdf(
     number: str, session: DbSession, actor: CurrentActor, settings: AppSettings

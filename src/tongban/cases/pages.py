@@ -95,6 +95,7 @@ TIMELINE: dict[str, str] = {
     "case.reject": N_("Refused"),
     "case.complete": N_("Completed"),
     "case.withdraw": N_("Withdrawn"),
+    "case.material_viewed": N_("Papers opened"),
 }
 REQUIRED_MESSAGE = N_("Fill in this field.")
 NUMBER_MESSAGE = N_("Enter a number.")

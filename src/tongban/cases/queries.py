@@ -10,8 +10,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from tongban.cases import clocks
-from tongban.cases.handling import authorize_read, current_clock, find_offer
-from tongban.cases.models import Case, CaseStep
+from tongban.cases.handling import authorize_read, current_clock, find_offer, get_case
+from tongban.cases.intake import blob_store
+from tongban.cases.models import Case, CaseMaterial, CaseStep
 from tongban.cases.schemas import (
     CasePage,
     CaseRead,
@@ -25,6 +26,7 @@ from tongban.cases.states import OPEN_STATES, actions_from
 from tongban.config import Settings
 from tongban.errors import FieldError, Invalid, NotFound
 from tongban.events import service as events
+from tongban.events.service import Channel
 from tongban.identity import service as identity
 from tongban.identity.service import Actor
 from tongban.regions import service as regions
@@ -272,3 +274,27 @@ def receipt_facts(case: Case) -> dict[str, Any]:
         "service_point": case.service_point or "",
         "materials": [m.name for m in case.materials],
     }
+
+
+def open_material(
+    session: Session, *, actor: Actor, number: str, sha256: str, settings: Settings
+) -> tuple[CaseMaterial, bytes]:
+    """One attached file of a case, for whoever may read the case; the access is recorded."""
+    case = get_case(session, number=number)
+    authorize_read(session, actor=actor, case=case)
+    material = next((m for m in case.materials if m.sha256 == sha256.lower()), None)
+    if material is None:
+        raise NotFound(f"Case {number} has no such material.")
+    data = blob_store(settings).get(material.sha256)
+    # Reading someone's documents is a data access: it goes to the ledger like any step.
+    events.record(
+        session,
+        action="case.material_viewed",
+        resource_type="case",
+        resource_id=case.number,
+        channel=Channel.API,
+        actor_id=actor.account_id,
+        actor_role=str(actor.role),
+        data={"material": material.name, "sha256": material.sha256},
+    )
+    return material, data
