@@ -38,14 +38,30 @@ def today() -> date:
     return clocks.local_date(clocks.now())
 
 
-def _urgency(case: Case, calendar: WorkingCalendar, day: date, warn: int) -> str:
+# The columns a list row needs: the queue selects only these (no ORM objects to build).
+_SUMMARY_COLUMNS = (
+    Case.number,
+    Case.kind,
+    Case.item_name,
+    Case.implementation_code,
+    Case.authority_name,
+    Case.authority_region,
+    Case.applicant_name,
+    Case.state,
+    Case.received_at,
+    Case.due_date,
+    Case.version,
+)
+
+
+def _urgency(case: Any, calendar: WorkingCalendar, day: date, warn: int) -> str:
     if case.state in ("supplement_requested", "special_procedure"):
         return "paused"
     return clocks.urgency(calendar, today=day, due=case.due_date, warn_days=warn)
 
 
-def summary(case: Case, calendar: WorkingCalendar, *, day: date, warn: int) -> CaseSummary:
-    """A case as a list row, with its overdue / due-soon flag."""
+def summary(case: Any, calendar: WorkingCalendar, *, day: date, warn: int) -> CaseSummary:
+    """A case (or a row of its summary columns) as a list row, with its overdue / due-soon flag."""
     return CaseSummary(
         number=case.number,
         kind=case.kind,
@@ -183,7 +199,7 @@ def queue(
     prefix = regions.significant_prefix(actor.jurisdiction)
     if view == "co-handling":
         stmt = (
-            select(Case)
+            select(*_SUMMARY_COLUMNS)
             .join(CaseStep, CaseStep.case_id == Case.id)
             .where(
                 CaseStep.department_id == actor.department_id,
@@ -193,7 +209,7 @@ def queue(
             )
         )
     elif view == "handling":
-        stmt = select(Case).where(
+        stmt = select(*_SUMMARY_COLUMNS).where(
             Case.department_id == actor.department_id,
             Case.due_date.is_not(None),
             Case.authority_region.like(prefix + "%"),
@@ -205,7 +221,7 @@ def queue(
     if item:
         stmt = stmt.where(or_(Case.item_code == item, Case.implementation_code == item))
     stmt = stmt.order_by(Case.due_date, Case.id).limit(limit + 1).offset(offset)
-    rows = session.scalars(stmt).all()
+    rows = session.execute(stmt).all()
     calendar = load_calendar(session)
     day = today()
     warn = settings.deadline_warning_working_days
