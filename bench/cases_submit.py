@@ -141,9 +141,10 @@ def _seed(target: Target, settings: Settings) -> dict[str, Any]:
 
 # The server process: uvicorn with N worker processes, as `tongban serve --workers N` runs it.
 _SERVE = """
-import sys, uvicorn
-uvicorn.run("tongban.app:create_app", factory=True, host="127.0.0.1", port=int(sys.argv[1]),
-            workers=int(sys.argv[2]), log_level="warning", access_log=False)
+import sys
+from tongban.cli import run_server
+run_server("tongban.app:create_app", host="127.0.0.1", port=int(sys.argv[1]),
+           workers=int(sys.argv[2]), log_level="warning")
 """
 
 

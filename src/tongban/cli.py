@@ -77,18 +77,40 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
 ) -> None:
     """Serve the platform over HTTP."""
-    import uvicorn
-
     _settings()
-    uvicorn.run(
-        "tongban.app:create_served_app",
+    run_server("tongban.app:create_served_app", host=host, port=port, workers=workers)
+
+
+def run_server(
+    factory: str, *, host: str, port: int, workers: int = 1, log_level: str = "info"
+) -> None:
+    """Serve an app factory with uvicorn; several workers share a socket bound here."""
+    import socket
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(
+        factory,
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        log_level="info",
+        log_level=log_level,
         access_log=False,
     )
+    if workers <= 1:
+        uvicorn.Server(config).run()
+        return
+    # uvicorn binds the shared socket with protocol 0, and asyncio turns TCP_NODELAY on only for
+    # sockets whose protocol is IPPROTO_TCP: every response then waited ~40 ms for a delayed
+    # ACK (Nagle). Binding it ourselves with the protocol set keeps responses immediate.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    Multiprocess(config, sockets=[sock]).run()
 
 
 @app.command()
