@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -85,8 +86,6 @@ def run_server(
     factory: str, *, host: str, port: int, workers: int = 1, log_level: str = "info"
 ) -> None:
     """Serve an app factory with uvicorn; several workers share a socket bound here."""
-    import socket
-
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
@@ -102,15 +101,22 @@ def run_server(
     if workers <= 1:
         uvicorn.Server(config).run()
         return
-    # uvicorn binds the shared socket with protocol 0, and asyncio turns TCP_NODELAY on only for
-    # sockets whose protocol is IPPROTO_TCP: every response then waited ~40 ms for a delayed
-    # ACK (Nagle). Binding it ourselves with the protocol set keeps responses immediate.
+    Multiprocess(config, sockets=[bind_shared_socket(host=host, port=port)]).run()
+
+
+def bind_shared_socket(*, host: str, port: int) -> socket.socket:
+    """A listening TCP socket for several worker processes to share.
+
+    uvicorn binds its shared socket with protocol 0, and asyncio turns TCP_NODELAY on only for
+    sockets whose protocol is IPPROTO_TCP: every response then waited ~40 ms for a delayed ACK
+    (Nagle). Binding it here with the protocol set keeps responses immediate.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.set_inheritable(True)
-    Multiprocess(config, sockets=[sock]).run()
+    return sock
 
 
 @app.command()
