@@ -386,8 +386,7 @@ def test_load_seed(regions_db: Session, tmp_path: Path) -> None:
 
 
 def test_shipped_seed_imports_cleanly(regions_db: Session) -> None:
-    if not catalog.SEED_PATH.exists():
-        pytest.skip("no seed catalog shipped yet")
+    assert catalog.SEED_PATH.exists(), "the seed catalog ships with the package"
     count = catalog.load_seed(regions_db)
     assert count > 0
     assert counts(regions_db)["catalog_items"] == count
