@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -73,15 +74,28 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 _GATE = "tongban_sqlite_gate"
+_READING = "reading"  # a deferred transaction that has only read so far: holds no lock
+
+
+def _is_read(statement: str) -> bool:
+    return statement.lstrip()[:6].upper() == "SELECT"
 
 
 class _SqliteGate:
-    """One transaction at a time per SQLite database file, taken in turn, across processes.
+    """One writing transaction at a time per SQLite database file, across processes.
 
     SQLite admits one writer; a connection that finds the lock taken polls with sleeps that grow
     to 100 ms (its busy handler), so under concurrent requests the slowest waited seconds.
-    Threads of a process queue on a lock, and processes (uvicorn workers) on an advisory file
-    lock polled every half millisecond: the next transaction starts as soon as one ends.
+    Writers therefore queue here instead: threads of a process on a lock, processes (uvicorn
+    workers) on an advisory file lock polled every half millisecond.
+
+    Reading takes no lock: a transaction begins deferred and reads in parallel with everyone
+    else. At its first write (any statement but a SELECT, a SAVEPOINT, or a SELECT ... FOR
+    UPDATE) it takes the gate, ends its read snapshot and begins IMMEDIATE, so the write can
+    never fail on a stale snapshot. What it read before that is then as PostgreSQL's READ
+    COMMITTED would have it: the writes that depend on a read are guarded there the same way
+    (version columns, unique keys, a lock taken by an UPDATE first), so both databases behave
+    alike, and the second core is no longer idle while one request holds the write lock.
     """
 
     def __init__(self, database: str | None) -> None:
@@ -106,33 +120,59 @@ class _SqliteGate:
                 time.sleep(0.0005)
 
     def begin(self, connection: Any) -> None:
+        """SQLAlchemy's "begin": a deferred transaction, reading without any lock."""
+        connection.connection.driver_connection.execute("BEGIN")
+        connection.info[_GATE] = _READING
+
+    def before_execute(self, connection: Any, clause: Any, *_: Any) -> None:
+        """SELECT ... FOR UPDATE, which SQLite cannot say, takes the write lock instead."""
+        if (
+            connection.info.get(_GATE) is _READING
+            and getattr(clause, "_for_update_arg", None) is not None
+        ):
+            self._start_writing(connection)
+
+    def before_cursor_execute(self, connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        """The first statement that may write takes the write lock before it runs."""
+        if connection.info.get(_GATE) is _READING and not _is_read(statement):
+            self._start_writing(connection)
+
+    def _start_writing(self, connection: Any) -> None:
         deadline = time.monotonic() + _SQLITE_TIMEOUT_S
         # A thread holding another transaction on this engine (nested sessions) must not wait
         # for itself forever: after the busy timeout it goes on and SQLite decides, as before.
         held = self.lock.acquire(timeout=_SQLITE_TIMEOUT_S)
         filed = held and self._file_lock(deadline)
+        raw = connection.connection.driver_connection
         try:
-            # IMMEDIATE: a transaction that reads and then writes must not fail with "database
-            # is locked" when another writer got in between (SQLite cannot upgrade a stale read
-            # lock).
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                raw.execute("COMMIT")  # end the read snapshot: it may be older than the last write
+            except sqlite3.OperationalError:
+                # A result still being read keeps the snapshot open: write in it, and SQLite
+                # refuses only if another writer committed since it began.
+                pass
+            else:
+                raw.execute("BEGIN IMMEDIATE")
         except BaseException:
             self._release(held, filed)
+            connection.info[_GATE] = _READING
             raise
         connection.info[_GATE] = (held, filed)
 
     def commit(self, connection: Any) -> None:
-        # The "commit" event comes before the driver commits: commit here, so the next
-        # transaction does not find the database still locked. The driver's own commit then
-        # has nothing left to do.
+        """SQLAlchemy's "commit": commit here and open the gate to the next writer."""
+        # The event comes before the driver commits: committing here means the next writer
+        # does not find the database still locked. The driver's own commit has nothing left.
         try:
             connection.connection.driver_connection.execute("COMMIT")
         finally:
             self.end(connection)
 
     def end(self, connection: Any) -> None:
-        held, filed = connection.info.pop(_GATE, (False, False))
-        self._release(held, filed)
+        """After a commit or a rollback: release what the transaction held."""
+        state = connection.info.pop(_GATE, _READING)
+        if state is not _READING:
+            self._release(*state)
 
     def _release(self, held: bool, filed: bool) -> None:
         if filed and self.fd is not None and fcntl is not None:
@@ -153,6 +193,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         gate = _SqliteGate(make_url(url).database)
         event.listen(engine, "begin", gate.begin)
+        event.listen(engine, "before_execute", gate.before_execute)
+        event.listen(engine, "before_cursor_execute", gate.before_cursor_execute)
         event.listen(engine, "commit", gate.commit)
         event.listen(engine, "rollback", gate.end)
         return engine
