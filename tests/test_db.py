@@ -67,7 +67,7 @@ def test_concurrent_writers_all_succeed_and_lose_nothing(engine: Engine) -> None
                 with engine.begin() as conn:
                     conn.execute(select(counters.c.value)).scalar_one()
                     conn.execute(update(counters).values(value=counters.c.value + 1))
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+        except BaseException as exc:  # collected and asserted below
             errors.append(exc)
 
     threads = [threading.Thread(target=work) for _ in range(6)]
