@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
-from tongban.db import make_engine
+from tongban.db import after_commit, make_engine, transaction_memo
 
 metadata = MetaData()
 counters = Table(
@@ -108,3 +109,56 @@ def test_a_failed_write_transaction_releases_the_gate(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(counters.insert().values(id=3, name="c", value=0))
     assert time.monotonic() - started < 1
+
+
+def test_transaction_memo_lasts_one_transaction_across_flushes_and_savepoints(
+    engine: Engine,
+) -> None:
+    session = Session(engine)
+    memo = transaction_memo(session)
+    memo["fact"] = 1
+    session.execute(update(counters).values(value=1))
+    session.flush()  # a flush runs in a subtransaction of its own: the memo stays
+    with session.begin_nested():
+        session.execute(update(counters).values(value=2))
+    assert transaction_memo(session) == {"fact": 1}
+    session.commit()
+    assert transaction_memo(session) == {}  # a new transaction reads afresh
+    transaction_memo(session)["fact"] = 2
+    session.rollback()
+    assert transaction_memo(session) == {}
+    session.close()
+
+
+def test_after_commit_actions_run_once_after_the_commit_and_never_after_a_rollback(
+    engine: Engine,
+) -> None:
+    ran: list[str] = []
+    session = Session(engine)
+    session.execute(update(counters).values(value=5))
+    after_commit(session, lambda: ran.append("committed"))
+    session.flush()
+    assert ran == []
+    session.commit()
+    assert ran == ["committed"]
+    session.commit()
+    assert ran == ["committed"]  # once
+
+    session.execute(update(counters).values(value=6))
+    after_commit(session, lambda: ran.append("rolled back"))
+    session.rollback()
+    session.execute(update(counters).values(value=7))
+    session.commit()
+    assert ran == ["committed"]
+
+    def failing() -> None:
+        raise RuntimeError("gateway down")
+
+    session.execute(update(counters).values(value=8))
+    after_commit(session, failing)
+    after_commit(session, lambda: ran.append("still runs"))
+    session.commit()  # a failing action neither raises nor undoes the commit
+    assert ran == ["committed", "still runs"]
+    with engine.connect() as conn:
+        assert conn.execute(select(counters.c.value)).scalar_one() == 8
+    session.close()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,8 @@ try:
     import fcntl
 except ImportError:  # not on Windows: threads of a process still queue
     fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -59,6 +62,57 @@ class UTCDateTime(TypeDecorator[datetime]):
 def utcnow() -> datetime:
     """The current time, timezone-aware, in UTC."""
     return datetime.now(UTC)
+
+
+_MEMO = "tongban_transaction_memo"
+
+
+def transaction_memo(session: Session) -> dict[str, Any]:
+    """A dict for facts read once per transaction (the catalog revision, the calendar).
+
+    It is emptied when the session's transaction ends and when any savepoint rolls back, so
+    nothing read in it outlives what it was read in; code that changes such a fact in the
+    transaction pops its key.
+    """
+    if not session.in_transaction():
+        session.begin()  # the memo belongs to a transaction, even before its first query
+    memo: dict[str, Any] = session.info.setdefault(_MEMO, {})
+    return memo
+
+
+_AFTER_COMMIT = "tongban_after_commit"
+
+
+def after_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run `action` once the session's transaction has committed; never if it rolls back.
+
+    For what cannot be taken back, such as an SMS: a text about a case that was never stored
+    must not go out. A failing action is logged and does not undo the commit.
+    """
+    if not session.in_transaction():
+        session.begin()  # the action belongs to a transaction, even before its first statement
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    for action in session.info.pop(_AFTER_COMMIT, []):
+        try:
+            action()
+        except Exception:
+            log.exception("an after-commit action failed")
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_transaction_end(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the session's own transaction, not a flush or savepoint
+        session.info.pop(_MEMO, None)
+        session.info.pop(_AFTER_COMMIT, None)  # rolled back: the actions never run
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_at_rollback(session: Session, _previous: Any) -> None:
+    session.info.pop(_MEMO, None)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

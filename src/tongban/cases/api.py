@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Header, Query, UploadFile
+from fastapi import APIRouter, File, Header, Query, Request, UploadFile
+from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, Response
 
 from tongban.cases import service as cases
@@ -18,9 +19,10 @@ from tongban.cases.schemas import (
     MessageRead,
     UploadRead,
 )
-from tongban.deps import AppSettings, CurrentActor, DbSession
+from tongban.deps import AppSettings, CurrentActor, DbSession, run_unit
 from tongban.errors import PayloadTooLarge
 from tongban.identity import service as identity
+from tongban.identity.service import Actor
 
 router = APIRouter(tags=["cases"])
 
@@ -50,23 +52,30 @@ def upload_file(
     response_model=CaseRead,
     responses={200: {"description": "A retry with the same Idempotency-Key: the first case"}},
 )
-def submit_case(
+async def submit_case(
+    request: Request,
     body: CaseCreate,
-    session: DbSession,
-    actor: CurrentActor,
     settings: AppSettings,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Response:
     """Submit an application or a bundle; a clerk names the applicant, a relative `on_behalf_of`."""
-    case, created = cases.submit(
-        session, actor=actor, data=body, settings=settings, idempotency_key=idempotency_key
-    )
-    read = cases.describe_case(session, actor=actor, case=case, settings=settings)
-    return JSONResponse(
-        read.model_dump(mode="json"),
-        status_code=201 if created else 200,
-        headers={"Location": f"/api/v1/cases/{case.number}", "ETag": f'"{case.version}"'},
-    )
+
+    def work(session: Session, actor: Actor) -> Response:
+        done = cases.file_application(
+            session, actor=actor, data=body, settings=settings, idempotency_key=idempotency_key
+        )
+        case = done.case
+        read = cases.describe_case(
+            session, actor=actor, case=case, settings=settings, timeline=done.timeline
+        )
+        return Response(
+            read.model_dump_json(),
+            status_code=201 if done.created else 200,
+            media_type="application/json",
+            headers={"Location": f"/api/v1/cases/{case.number}", "ETag": f'"{case.version}"'},
+        )
+
+    return await run_unit(request, work)
 
 
 @router.get("/cases/{number}", response_model=CaseRead)

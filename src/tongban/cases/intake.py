@@ -29,6 +29,7 @@ from tongban.catalog import service as catalog
 from tongban.config import Settings
 from tongban.errors import Conflict, FieldError, Invalid, NotFound
 from tongban.events import service as events
+from tongban.events.models import Event
 from tongban.events.service import Channel
 from tongban.identity import service as identity
 from tongban.identity.service import Actor, Role
@@ -365,15 +366,15 @@ def _applicant(
             identity_confirmed=False,
             phone=principal.phone,
         )
-    account = identity.get_account(session, account_id=actor.account_id)
+    card = identity.account_card(session, account_id=actor.account_id)
     return Applicant(
-        account_id=account.id,
-        name=account.display_name,
-        id_masked=account.resident_id_masked,
+        account_id=card.id,
+        name=card.display_name,
+        id_masked=card.resident_id_masked,
         channel=Channel.API if actor.token_id else Channel.ONLINE,
         service_point=None,
         identity_confirmed=False,
-        phone=account.phone,
+        phone=card.phone,
     )
 
 
@@ -475,9 +476,25 @@ def _attach(
 
 
 def _existing(session: Session, *, actor: Actor, key: str) -> Case | None:
-    return session.scalar(
-        select(Case).where(Case.filed_by_id == actor.account_id, Case.idempotency_key == key)
+    # Looked up on every keyed submission and almost never found: a bare id lookup first.
+    case_id = (
+        session.connection()
+        .execute(
+            select(Case.id).where(Case.filed_by_id == actor.account_id, Case.idempotency_key == key)
+        )
+        .scalar()
     )
+    return None if case_id is None else session.get(Case, case_id)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """The case a submission made (or found again), and the events it recorded for it."""
+
+    case: Case
+    created: bool
+    # The case's timeline so far when created now; None for a retry (read it from the store).
+    timeline: list[Event] | None = None
 
 
 def submit(
@@ -493,6 +510,21 @@ def submit(
     A retry with the same Idempotency-Key returns the first case; the same key with a
     different body is a Conflict.
     """
+    done = file_application(
+        session, actor=actor, data=data, settings=settings, idempotency_key=idempotency_key
+    )
+    return done.case, done.created
+
+
+def file_application(
+    session: Session,
+    *,
+    actor: Actor,
+    data: CaseCreate,
+    settings: Settings,
+    idempotency_key: str | None = None,
+) -> Submission:
+    """`submit`, also returning the events recorded, so the answer needs no read-back."""
     identity.authorize(actor, "case.submit")
     digest = request_digest(data)
     if idempotency_key:
@@ -500,7 +532,7 @@ def submit(
             raise _invalid("Idempotency-Key", "at most 100 characters")
         found = _existing(session, actor=actor, key=idempotency_key)
         if found is not None:
-            return _replay(found, digest), False
+            return Submission(_replay(found, digest), False)
     chosen = [bool(data.bundle), bool(data.implementation or data.item)]
     if sum(chosen) != 1:
         raise _invalid("implementation", "Give either a bundle or an implementation (or item).")
@@ -597,50 +629,57 @@ def submit(
             subs.append(sub)
     case.idempotency_key = idempotency_key
     case.request_digest = digest
+
+    def stage() -> list[Event]:
+        session.add(case)
+        if subs:
+            session.flush()  # the bundle's id, for its sub-cases
+            for sub in subs:
+                sub.parent_id = case.id
+            session.add_all(subs)
+        return [
+            events.record(
+                session,
+                action="case.submitted",
+                resource_type="case",
+                resource_id=row.number,
+                channel=applicant.channel,
+                actor_id=actor.account_id,
+                actor_role=actor.role.value,
+                on_behalf_of_id=applicant.account_id
+                if applicant.account_id != actor.account_id
+                else None,
+                service_point=applicant.service_point,
+                data={
+                    "state": row.state,
+                    "implementation": row.implementation_code,
+                    "bundle": row.bundle_code,
+                    "parent": number if row is not case else None,
+                    "authority": row.authority_code,
+                    "authority_region": row.authority_region,
+                    "materials": [m.name for m in row.materials],
+                    "acceptance_due": row.acceptance_due.isoformat(),
+                },
+                personal=applicant.personal,
+                flush=False,
+            )
+            for row in [case, *subs]
+        ]
+
     if idempotency_key:
         try:
+            # The case and its events in one flush; the savepoint keeps the transaction usable
+            # when a concurrent retry with the same key inserted first.
             with session.begin_nested():
-                session.add(case)
-                session.flush()
+                recorded = stage()
         except IntegrityError:
-            # A concurrent retry with the same key won the race: answer with its case.
             found = _existing(session, actor=actor, key=idempotency_key)
             if found is None:
                 raise
-            return _replay(found, digest), False
+            return Submission(_replay(found, digest), False)
     else:
-        session.add(case)
+        recorded = stage()
         session.flush()
-    for sub in subs:
-        sub.parent_id = case.id
-        session.add(sub)
-    if subs:
-        session.flush()
-    for row in [case, *subs]:
-        events.record(
-            session,
-            action="case.submitted",
-            resource_type="case",
-            resource_id=row.number,
-            channel=applicant.channel,
-            actor_id=actor.account_id,
-            actor_role=actor.role.value,
-            on_behalf_of_id=applicant.account_id
-            if applicant.account_id != actor.account_id
-            else None,
-            service_point=applicant.service_point,
-            data={
-                "state": row.state,
-                "implementation": row.implementation_code,
-                "bundle": row.bundle_code,
-                "parent": number if row is not case else None,
-                "authority": row.authority_code,
-                "authority_region": row.authority_region,
-                "materials": [m.name for m in row.materials],
-                "acceptance_due": row.acceptance_due.isoformat(),
-            },
-            personal=applicant.personal,
-        )
     phones = {applicant.account_id: applicant.phone} if applicant.account_id else {}
     notify_case(
         session,
@@ -650,7 +689,7 @@ def submit(
         gateway_path=settings.sms_gateway,
         extra={"due": case.acceptance_due.isoformat()},
     )
-    return case, True
+    return Submission(case, True, [e for e in recorded if e.resource_id == case.number])
 
 
 def _replay(found: Case, digest: str) -> Case:

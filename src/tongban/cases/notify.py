@@ -1,6 +1,7 @@
 """Notifications: in-app messages (rows, same transaction) and a pluggable SMS gateway.
 
 The gateway is chosen by `TONGBAN_SMS_GATEWAY=module:Class` (docs/sms-gateway.md). SMS is sent
+once the transaction has committed (a text about a change that was rolled back never goes out),
 best effort: a failing gateway is logged and never breaks the case transition.
 """
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from tongban.cases import clocks
 from tongban.cases.models import Case, Message
+from tongban.db import after_commit
 from tongban.errors import NotFound
 
 log = logging.getLogger(__name__)
@@ -100,11 +102,16 @@ def notify_case(
     session.add_all(rows)
     phone = phones.get(case.applicant_id) if case.applicant_id else None
     if phone:
-        try:
-            load_gateway(gateway_path).send(phone, text)
-        except Exception:
-            # Why: the decision stands even when the SMS provider is down.
-            log.exception("sms to %s failed for case %s", mask_phone(phone), case.number)
+        number = case.number
+
+        def send() -> None:
+            try:
+                load_gateway(gateway_path).send(phone, text)
+            except Exception:
+                # Why: the decision stands even when the SMS provider is down.
+                log.exception("sms to %s failed for case %s", mask_phone(phone), number)
+
+        after_commit(session, send)
     return rows
 
 

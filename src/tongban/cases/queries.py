@@ -26,6 +26,7 @@ from tongban.cases.states import OPEN_STATES, actions_from
 from tongban.config import Settings
 from tongban.errors import FieldError, Invalid, NotFound
 from tongban.events import service as events
+from tongban.events.models import Event
 from tongban.events.service import Channel
 from tongban.identity import service as identity
 from tongban.identity.service import Actor
@@ -110,8 +111,19 @@ def read_case(session: Session, *, actor: Actor, number: str, settings: Settings
     )
 
 
-def describe_case(session: Session, *, actor: Actor, case: Case, settings: Settings) -> CaseRead:
-    """Everything about a case already in hand (e.g. just submitted) the caller may see."""
+def describe_case(
+    session: Session,
+    *,
+    actor: Actor,
+    case: Case,
+    settings: Settings,
+    timeline: Sequence[Event] | None = None,
+) -> CaseRead:
+    """Everything about a case already in hand (e.g. just submitted) the caller may see.
+
+    `timeline`: the case's events when the caller holds them all (a submission just recorded
+    them); otherwise they are read.
+    """
     authorize_read(session, actor=actor, case=case)
     calendar = load_calendar(session)
     day = today()
@@ -123,7 +135,9 @@ def describe_case(session: Session, *, actor: Actor, case: Case, settings: Setti
     )
     parent = session.get(Case, case.parent_id) if case.parent_id else None
     clock = current_clock(case, calendar, today=day, warn_days=warn)
-    timeline = [
+    if timeline is None:
+        timeline = events.for_resource(session, resource_type="case", resource_id=case.number)
+    timeline_read = [
         EventRead(
             uid=e.uid,
             at=e.occurred_at,
@@ -135,7 +149,7 @@ def describe_case(session: Session, *, actor: Actor, case: Case, settings: Setti
             data=e.data,
             ledger_receipt=f"/api/v1/ledger/receipts/{e.uid}",
         )
-        for e in events.for_resource(session, resource_type="case", resource_id=case.number)
+        for e in timeline
     ]
     base = summary(case, calendar, day=day, warn=warn).model_dump()
     base["urgency"] = clock["urgency"]
@@ -170,7 +184,7 @@ def describe_case(session: Session, *, actor: Actor, case: Case, settings: Setti
         ],
         sub_cases=[summary(s, calendar, day=day, warn=warn) for s in subs],
         actions=[a for a in actions_from(case.state) if case.kind == "single"],
-        timeline=timeline,
+        timeline=timeline_read,
         receipt_url=f"/api/v1/cases/{case.number}/receipt.pdf",
     )
 

@@ -25,8 +25,10 @@ from tongban.cases.clocks import SHANGHAI, Deadlines, deadlines, limit_due, loca
 from tongban.cases.handling import act, authorize_action, authorize_read, get_case, recompute
 from tongban.cases.intake import (
     Offer,
+    Submission,
     blob_store,
     check_materials,
+    file_application,
     find_offer,
     new_case_number,
     submit,
@@ -83,6 +85,7 @@ __all__ = [
     "Party",
     "SmsGateway",
     "State",
+    "Submission",
     "Transition",
     "Upload",
     "act",
@@ -93,6 +96,7 @@ __all__ = [
     "check_materials",
     "deadlines",
     "describe_case",
+    "file_application",
     "find_offer",
     "get_case",
     "inspect",

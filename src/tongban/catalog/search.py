@@ -36,6 +36,7 @@ from tongban.catalog.models import (
     ItemType,
     TongbanRange,
 )
+from tongban.db import transaction_memo
 from tongban.errors import AppError, FieldError, Invalid, NotFound
 from tongban.regions import service as regions
 
@@ -304,11 +305,24 @@ _cache_lock = threading.Lock()
 _CACHE_SIZE = 8
 
 
+REVISION_MEMO = "catalog_revision"
+
+
 def current_revision(session: Session) -> str | None:
-    """The token of the catalog's latest import, or None before any import."""
-    return session.scalar(
-        select(CatalogRevision.token).order_by(CatalogRevision.id.desc()).limit(1)
-    )
+    """The token of the catalog's latest import, or None before any import.
+
+    Read once per transaction (a submission asks three times); an import pops it from the
+    transaction memo when it writes a new one.
+    """
+    memo = transaction_memo(session)
+    if REVISION_MEMO not in memo:
+        memo[REVISION_MEMO] = (
+            session.connection()
+            .execute(select(CatalogRevision.token).order_by(CatalogRevision.id.desc()).limit(1))
+            .scalar()
+        )
+    token: str | None = memo[REVISION_MEMO]
+    return token
 
 
 def _load(session: Session) -> _Index:

@@ -48,8 +48,9 @@ def record(
     reason: str | None = None,
     data: dict[str, Any] | None = None,
     personal: dict[str, Any] | None = None,
+    flush: bool = True,
 ) -> Event:
-    """Append one event in the caller's transaction and return it."""
+    """Append one event in the caller's transaction and return it (flushed unless told not)."""
     salt = secrets.token_hex(16) if personal is not None else None
     event = Event(
         uid=str(uuid.uuid4()),
@@ -69,7 +70,8 @@ def record(
         personal_commitment=commitment(personal, salt) if personal is not None and salt else None,
     )
     session.add(event)
-    session.flush()
+    if flush:
+        session.flush()
     return event
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from math import ceil
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -19,7 +20,7 @@ from tongban.config import Settings, get_settings
 from tongban.db import utcnow
 from tongban.errors import FieldError, Invalid, NotFound, TooManyRequests, Unauthorized
 from tongban.events import service as events
-from tongban.identity.models import Account, ApiToken, LoginAttempt, LoginSession
+from tongban.identity.models import Account, ApiToken, Department, LoginAttempt, LoginSession
 from tongban.identity.policy import Actor, Role
 
 SESSION_COOKIE = "tb_session"
@@ -373,27 +374,66 @@ def actor_for(
     )
 
 
+# One query per request finds the credential, its account and the account's department: the
+# ORM's three loads (credential, account, department) cost more than the rest of a small request.
+_ACTOR_COLUMNS = (
+    Account.id.label("account_id"),
+    Account.username,
+    Account.role,
+    Account.department_id,
+    Account.region_code,
+    Account.display_name,
+    Account.active,
+    Department.code.label("department_code"),
+)
+
+
+def _credential_row(
+    session: Session, credential: type[LoginSession] | type[ApiToken], token: str, now: datetime
+) -> Any:
+    columns: list[Any] = [credential.id, credential.revoked_at, credential.expires_at]
+    if credential is ApiToken:
+        columns.append(ApiToken.last_used_at)
+    stmt = (
+        select(*columns, *_ACTOR_COLUMNS)
+        .join(Account, Account.id == credential.account_id)
+        .outerjoin(Department, Department.id == Account.department_id)
+        .where(credential.token_hash == token_digest(token))
+    )
+    row = session.connection().execute(stmt).one_or_none()
+    if row is None or row.revoked_at is not None or row.expires_at <= now or not row.active:
+        return None
+    return row
+
+
+def _actor_of(row: Any, *, session_id: int | None = None, token_id: int | None = None) -> Actor:
+    role = Role(row.role)
+    return Actor(
+        account_id=row.account_id,
+        username=row.username,
+        role=role,
+        department_id=row.department_id,
+        jurisdiction=row.region_code if role in (Role.OFFICIAL, Role.STEWARD) else None,
+        service_point=row.region_code if role is Role.CLERK else None,
+        session_id=str(session_id) if session_id is not None else None,
+        department_code=row.department_code,
+        display_name=row.display_name,
+        token_id=token_id,
+    )
+
+
 def _session_actor(session: Session, token: str, now: datetime) -> Actor | None:
-    row = session.scalar(select(LoginSession).where(LoginSession.token_hash == token_digest(token)))
-    if row is None or row.revoked_at is not None or row.expires_at <= now:
-        return None
-    account = session.get(Account, row.account_id)
-    if account is None or not account.active:
-        return None
-    return actor_for(account, session_id=row.id)
+    row = _credential_row(session, LoginSession, token, now)
+    return None if row is None else _actor_of(row, session_id=row.id)
 
 
 def _token_actor(session: Session, token: str, now: datetime) -> Actor | None:
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
-    if row is None or row.revoked_at is not None or row.expires_at <= now:
-        return None
-    account = session.get(Account, row.account_id)
-    if account is None or not account.active:
+    row = _credential_row(session, ApiToken, token, now)
+    if row is None:
         return None
     if row.last_used_at is None or now - row.last_used_at > _LAST_USED_RESOLUTION:
-        row.last_used_at = now
-        session.flush()
-    return actor_for(account, token_id=row.id)
+        session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+    return _actor_of(row, token_id=row.id)
 
 
 def resolve_actor(

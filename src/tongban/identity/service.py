@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from tongban.identity.accounts import (
     SUPPORTED_LOCALES,
+    AccountCard,
+    account_card,
     change_password,
     create_account,
     deactivate_account,
@@ -90,6 +92,7 @@ __all__ = [
     "SESSION_COOKIE",
     "SUPPORTED_LOCALES",
     "Account",
+    "AccountCard",
     "Actor",
     "ApiToken",
     "Department",
@@ -103,6 +106,7 @@ __all__ = [
     "Role",
     "Rule",
     "Scope",
+    "account_card",
     "actor_for",
     "allowed",
     "authenticate",

@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tongban.db import utcnow
+from tongban.db import transaction_memo, utcnow
 from tongban.errors import FieldError, Invalid
 from tongban.events import service as events
 from tongban.workdays.calendar import WorkingCalendar
@@ -47,9 +47,20 @@ _calendars: dict[tuple[tuple[date, bool], ...], _MemoCalendar] = {}
 _calendars_lock = threading.Lock()
 
 
+_CALENDAR_MEMO = "working_calendar"
+
+
 def load_calendar(session: Session) -> WorkingCalendar:
-    """The working calendar with every operator override applied."""
-    rows = session.execute(select(CalendarDay.day, CalendarDay.is_workday)).all()
+    """The working calendar with every operator override applied (read once per transaction)."""
+    memo = transaction_memo(session)
+    known: WorkingCalendar | None = memo.get(_CALENDAR_MEMO)
+    if known is None:
+        known = memo[_CALENDAR_MEMO] = _calendar_of(session)
+    return known
+
+
+def _calendar_of(session: Session) -> WorkingCalendar:
+    rows = session.connection().execute(select(CalendarDay.day, CalendarDay.is_workday)).all()
     key = tuple(sorted((row.day, bool(row.is_workday)) for row in rows))
     calendar = _calendars.get(key)
     if calendar is None:
@@ -81,6 +92,7 @@ def set_day(
         entry.is_workday = is_workday
         entry.name = name
     session.flush()
+    transaction_memo(session).pop(_CALENDAR_MEMO, None)
     events.record(
         session,
         action="calendar.day_set",
