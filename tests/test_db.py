@@ -7,11 +7,13 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from tongban.db import after_commit, make_engine, transaction_memo
+from tongban.cases.models import Case
+from tongban.db import after_commit, insert_now, make_engine, transaction_memo, utcnow
+from tongban.events.models import Event
 
 metadata = MetaData()
 counters = Table(
@@ -162,3 +164,49 @@ def test_after_commit_actions_run_once_after_the_commit_and_never_after_a_rollba
     with engine.connect() as conn:
         assert conn.execute(select(counters.c.value)).scalar_one() == 8
     session.close()
+
+
+def _event(uid: str) -> Event:
+    return Event(
+        uid=uid,
+        occurred_at=utcnow(),
+        action="probe.made",
+        resource_type="probe",
+        resource_id="1",
+        channel="system",
+        data={"n": 1},
+    )
+
+
+def test_insert_now_stores_at_once_and_attaches_the_object(db: Session) -> None:
+    event = _event("insert-now-1")
+    assert insert_now(db, event) is True
+    assert event.id is not None and event in db and not db.new  # persistent, nothing pending
+    stored = db.connection().execute(select(Event.uid).where(Event.id == event.id)).scalar()
+    assert stored == "insert-now-1"
+    assert event.personal is None and event.reason is None  # unset columns: NULL, known
+    event.reason = "changed later"
+    db.flush()  # an ordinary UPDATE from here on
+    assert db.scalar(select(Event.reason).where(Event.id == event.id)) == "changed later"
+
+
+def test_insert_now_skips_a_duplicate_and_the_transaction_goes_on(db: Session) -> None:
+    assert insert_now(db, _event("insert-now-2"), unless_duplicate=("uid",)) is True
+    twin = _event("insert-now-2")
+    assert insert_now(db, twin, unless_duplicate=("uid",)) is False
+    assert twin not in db and twin.id is None
+    # No failed statement: PostgreSQL would refuse everything after one until a rollback.
+    assert insert_now(db, _event("insert-now-3")) is True
+    count = db.scalar(select(func.count()).select_from(Event).where(Event.resource_type == "probe"))
+    assert count == 2
+
+
+def test_insert_now_starts_the_version_column_at_one(db: Session) -> None:
+    from tests.cases.conftest import build_world, submit_pension
+    from tongban.config import Settings
+
+    settings = Settings(data_dir=Path("/nonexistent"), database_url="sqlite://")
+    world = build_world(db, settings)
+    case = submit_pension(db, world, settings)
+    assert case.version == 1
+    assert db.scalar(select(Case.version).where(Case.id == case.id)) == 1

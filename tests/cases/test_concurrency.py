@@ -1,18 +1,24 @@
-"""Two officials accept the same case at once: one wins, the other gets 409, never both."""
+"""Races: two officials accepting one case, and retries of one submission arriving together."""
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from tests.cases.conftest import build_world, submit_pension
 from tongban.app import create_app
+from tongban.cases import intake
 from tongban.cases import service as cases
+from tongban.cases.schemas import CaseCreate
 from tongban.config import Settings
 from tongban.db import Database
 from tongban.events import service as events
+from tongban.identity.service import Actor
 
 
 def test_concurrent_accepts_one_wins(fresh_database: Database, tmp_path: Path) -> None:
@@ -48,3 +54,62 @@ def test_concurrent_accepts_one_wins(fresh_database: Database, tmp_path: Path) -
         assert case.state == "accepted" and case.version == 2
         timeline = events.for_resource(session, resource_type="case", resource_id=number)
         assert [e.action for e in timeline] == ["case.submitted", "case.accept"]
+
+
+def test_simultaneous_retries_make_one_case(fresh_database: Database, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "var", database_url=fresh_database.url)
+    with fresh_database.session_scope() as session:
+        world = build_world(session, settings)
+    app = create_app(settings, fresh_database)
+    body = {"implementation": "TEST-HUJI-440305", "form": {}}
+    headers = world.h("migrant", **{"Idempotency-Key": "same-key"})
+    barrier = threading.Barrier(6)
+    answers: list[tuple[int, str]] = []
+
+    def submit() -> None:
+        with TestClient(app) as client:
+            barrier.wait()
+            r = client.post("/api/v1/cases", headers=headers, json=body)
+            answers.append((r.status_code, r.json()["number"]))
+
+    threads = [threading.Thread(target=submit) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(status for status, _ in answers) == [200] * 5 + [201]
+    assert len({number for _, number in answers}) == 1
+    with fresh_database.session_scope() as session:
+        stored = session.scalars(
+            select(cases.Case).where(cases.Case.idempotency_key == "same-key")
+        ).all()
+        assert len(stored) == 1
+
+
+def test_a_retry_that_loses_the_race_answers_with_the_winner(
+    fresh_database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The retry checked for its key before the first request stored its case."""
+    settings = Settings(data_dir=tmp_path / "var", database_url=fresh_database.url)
+    data = CaseCreate.model_validate({"implementation": "TEST-HUJI-440305", "form": {}})
+    with fresh_database.session_scope() as session:
+        world = build_world(session, settings)
+        first, created = cases.submit(
+            session, actor=world.actor("migrant"), data=data, settings=settings, idempotency_key="k"
+        )
+        assert created
+    real_existing = intake._existing
+    looks: list[bool] = []
+
+    def late_look(session: Session, *, actor: Actor, key: str) -> cases.Case | None:
+        looks.append(True)
+        return None if len(looks) == 1 else real_existing(session, actor=actor, key=key)
+
+    monkeypatch.setattr(intake, "_existing", late_look)
+    with fresh_database.session_scope() as session:
+        again, created = cases.submit(
+            session, actor=world.actor("migrant"), data=data, settings=settings, idempotency_key="k"
+        )
+        assert not created and again.number == first.number
+        assert session.scalar(select(func.count()).select_from(cases.Case)) == 1
+    assert len(looks) == 2

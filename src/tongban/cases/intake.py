@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tongban.cases import clocks
@@ -27,6 +26,7 @@ from tongban.cases.schemas import CaseCreate
 from tongban.cases.states import State
 from tongban.catalog import service as catalog
 from tongban.config import Settings
+from tongban.db import insert_now
 from tongban.errors import Conflict, FieldError, Invalid, NotFound
 from tongban.events import service as events
 from tongban.events.models import Event
@@ -630,56 +630,52 @@ def file_application(
     case.idempotency_key = idempotency_key
     case.request_digest = digest
 
-    def stage() -> list[Event]:
-        session.add(case)
-        if subs:
-            session.flush()  # the bundle's id, for its sub-cases
-            for sub in subs:
-                sub.parent_id = case.id
-            session.add_all(subs)
-        return [
-            events.record(
-                session,
-                action="case.submitted",
-                resource_type="case",
-                resource_id=row.number,
-                channel=applicant.channel,
-                actor_id=actor.account_id,
-                actor_role=actor.role.value,
-                on_behalf_of_id=applicant.account_id
-                if applicant.account_id != actor.account_id
-                else None,
-                service_point=applicant.service_point,
-                data={
-                    "state": row.state,
-                    "implementation": row.implementation_code,
-                    "bundle": row.bundle_code,
-                    "parent": number if row is not case else None,
-                    "authority": row.authority_code,
-                    "authority_region": row.authority_region,
-                    "materials": [m.name for m in row.materials],
-                    "acceptance_due": row.acceptance_due.isoformat(),
-                },
-                personal=applicant.personal,
-                flush=False,
-            )
-            for row in [case, *subs]
-        ]
-
-    if idempotency_key:
-        try:
-            # The case and its events in one flush; the savepoint keeps the transaction usable
-            # when a concurrent retry with the same key inserted first.
-            with session.begin_nested():
-                recorded = stage()
-        except IntegrityError:
-            found = _existing(session, actor=actor, key=idempotency_key)
-            if found is None:
-                raise
-            return Submission(_replay(found, digest), False)
-    else:
-        recorded = stage()
-        session.flush()
+    # A concurrent retry with the same key may have stored its case since _existing looked:
+    # then nothing is inserted and the answer is that case.
+    if not insert_now(
+        session,
+        case,
+        unless_duplicate=("filed_by_id", "idempotency_key") if idempotency_key else (),
+    ):
+        found = _existing(session, actor=actor, key=str(idempotency_key))
+        if found is None:
+            raise Conflict("The submission collided with another; send it again.")
+        return Submission(_replay(found, digest), False)
+    for sub in subs:
+        sub.parent_id = case.id
+        insert_now(session, sub)
+    for row in [case, *subs]:
+        children: list[CaseMaterial | CaseStep] = [*row.materials, *row.steps]
+        for child in children:
+            child.case_id = row.id
+            session.add(child)
+    recorded = [
+        events.record(
+            session,
+            action="case.submitted",
+            resource_type="case",
+            resource_id=row.number,
+            channel=applicant.channel,
+            actor_id=actor.account_id,
+            actor_role=actor.role.value,
+            on_behalf_of_id=applicant.account_id
+            if applicant.account_id != actor.account_id
+            else None,
+            service_point=applicant.service_point,
+            data={
+                "state": row.state,
+                "implementation": row.implementation_code,
+                "bundle": row.bundle_code,
+                "parent": number if row is not case else None,
+                "authority": row.authority_code,
+                "authority_region": row.authority_region,
+                "materials": [m.name for m in row.materials],
+                "acceptance_due": row.acceptance_due.isoformat(),
+            },
+            personal=applicant.personal,
+        )
+        for row in [case, *subs]
+    ]
     phones = {applicant.account_id: applicant.phone} if applicant.account_id else {}
     notify_case(
         session,

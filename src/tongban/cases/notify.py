@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from tongban.cases import clocks
 from tongban.cases.models import Case, Message
-from tongban.db import after_commit
+from tongban.db import after_commit, insert_now
 from tongban.errors import NotFound
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,8 @@ def notify_case(
         Message(account_id=a, case_number=case.number, kind=kind, text=text, created_at=now)
         for a in recipients
     ]
-    session.add_all(rows)
+    for row in rows:
+        insert_now(session, row)
     phone = phones.get(case.applicant_id) if case.applicant_id else None
     if phone:
         number = case.number

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tongban.db import utcnow
+from tongban.db import insert_now, utcnow
 from tongban.events.models import Event
 
 
@@ -48,9 +48,8 @@ def record(
     reason: str | None = None,
     data: dict[str, Any] | None = None,
     personal: dict[str, Any] | None = None,
-    flush: bool = True,
 ) -> Event:
-    """Append one event in the caller's transaction and return it (flushed unless told not)."""
+    """Append one event in the caller's transaction and return it, stored (with its id)."""
     salt = secrets.token_hex(16) if personal is not None else None
     event = Event(
         uid=str(uuid.uuid4()),
@@ -69,9 +68,9 @@ def record(
         personal_salt=salt,
         personal_commitment=commitment(personal, salt) if personal is not None and salt else None,
     )
-    session.add(event)
-    if flush:
-        session.flush()
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # what the caller changed before the event is stored before it
+    insert_now(session, event)
     return event
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -67,32 +66,6 @@ def get_account(session: Session, *, account_id: int) -> Account:
     if row is None:
         raise NotFound(f"No account {account_id}.")
     return row
-
-
-@dataclass(frozen=True)
-class AccountCard:
-    """What an application copies from its applicant's account."""
-
-    id: int
-    display_name: str
-    resident_id_masked: str | None
-    phone: str | None
-
-
-def account_card(session: Session, *, account_id: int) -> AccountCard:
-    """The applicant facts of an account (one narrow query, no ORM load), or NotFound."""
-    row = (
-        session.connection()
-        .execute(
-            select(
-                Account.id, Account.display_name, Account.resident_id_masked, Account.phone
-            ).where(Account.id == account_id)
-        )
-        .one_or_none()
-    )
-    if row is None:
-        raise NotFound(f"No account {account_id}.")
-    return AccountCard(*row)
 
 
 def find_account_by_username(session: Session, *, username: str) -> Account | None:

@@ -20,6 +20,7 @@ from tongban.config import Settings, get_settings
 from tongban.db import utcnow
 from tongban.errors import FieldError, Invalid, NotFound, TooManyRequests, Unauthorized
 from tongban.events import service as events
+from tongban.identity.cards import AccountCard, remember_card
 from tongban.identity.models import Account, ApiToken, Department, LoginAttempt, LoginSession
 from tongban.identity.policy import Actor, Role
 
@@ -384,6 +385,8 @@ _ACTOR_COLUMNS = (
     Account.region_code,
     Account.display_name,
     Account.active,
+    Account.resident_id_masked,
+    Account.phone,
     Department.code.label("department_code"),
 )
 
@@ -403,6 +406,11 @@ def _credential_row(
     row = session.connection().execute(stmt).one_or_none()
     if row is None or row.revoked_at is not None or row.expires_at <= now or not row.active:
         return None
+    # The caller's own applicant facts come with it: applying for oneself needs no other read.
+    remember_card(
+        session,
+        AccountCard(row.account_id, row.display_name, row.resident_id_masked, row.phone),
+    )
     return row
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from tongban.identity.accounts import (
     SUPPORTED_LOCALES,
-    AccountCard,
-    account_card,
     change_password,
     create_account,
     deactivate_account,
@@ -26,6 +24,7 @@ from tongban.identity.accounts import (
     update_preferences,
     validate_username,
 )
+from tongban.identity.cards import AccountCard, account_card
 from tongban.identity.credentials import (
     SESSION_COOKIE,
     IssuedToken,
