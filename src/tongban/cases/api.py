@@ -65,8 +65,16 @@ async def submit_case(
             session, actor=actor, data=body, settings=settings, idempotency_key=idempotency_key
         )
         case = done.case
+        # Commit before building the answer: on SQLite the write lock is held until then.
+        session.commit()
         read = cases.describe_case(
-            session, actor=actor, case=case, settings=settings, timeline=done.timeline
+            session,
+            actor=actor,
+            case=case,
+            settings=settings,
+            timeline=done.timeline,
+            calendar=done.calendar,
+            offers=done.offers,
         )
         return Response(
             read.model_dump_json(),

@@ -495,6 +495,9 @@ class Submission:
     created: bool
     # The case's timeline so far when created now; None for a retry (read it from the store).
     timeline: list[Event] | None = None
+    # What the submission read, to describe the case without reading it again.
+    calendar: WorkingCalendar | None = None
+    offers: dict[str, Offer] = field(default_factory=dict)
 
 
 def submit(
@@ -685,7 +688,13 @@ def file_application(
         gateway_path=settings.sms_gateway,
         extra={"due": case.acceptance_due.isoformat()},
     )
-    return Submission(case, True, [e for e in recorded if e.resource_id == case.number])
+    return Submission(
+        case,
+        True,
+        timeline=[e for e in recorded if e.resource_id == case.number],
+        calendar=calendar,
+        offers={o.code: o for o in offers},
+    )
 
 
 def _replay(found: Case, digest: str) -> Case:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from tongban.cases import clocks
 from tongban.cases.handling import authorize_read, current_clock, find_offer, get_case
-from tongban.cases.intake import blob_store
+from tongban.cases.intake import Offer, blob_store
 from tongban.cases.models import Case, CaseMaterial, CaseStep
 from tongban.cases.schemas import (
     CasePage,
@@ -79,14 +79,18 @@ def summary(case: Any, calendar: WorkingCalendar, *, day: date, warn: int) -> Ca
     )
 
 
-def _checklist(session: Session, case: Case, subs: Sequence[Case]) -> list[ChecklistLine]:
+def _checklist(
+    session: Session, case: Case, subs: Sequence[Case], offers: Mapping[str, Offer]
+) -> list[ChecklistLine]:
     codes = [c.implementation_code for c in ([case] if case.kind == "single" else subs)]
     lines: dict[str, ChecklistLine] = {}
     for code in codes:
         if not code:
             continue
         try:
-            offer = find_offer(session, implementation=code, item=None, region=None)
+            offer = offers.get(code) or find_offer(
+                session, implementation=code, item=None, region=None
+            )
         except Invalid:
             continue  # the implementation left the catalog; the attached files still show
         for m in offer.materials:
@@ -118,14 +122,16 @@ def describe_case(
     case: Case,
     settings: Settings,
     timeline: Sequence[Event] | None = None,
+    calendar: WorkingCalendar | None = None,
+    offers: Mapping[str, Offer] | None = None,
 ) -> CaseRead:
     """Everything about a case already in hand (e.g. just submitted) the caller may see.
 
-    `timeline`: the case's events when the caller holds them all (a submission just recorded
-    them); otherwise they are read.
+    What the caller already holds is not read again: the case's whole `timeline` (a submission
+    just recorded it), the `calendar` and the `offers` (by implementation code) it used.
     """
     authorize_read(session, actor=actor, case=case)
-    calendar = load_calendar(session)
+    calendar = calendar or load_calendar(session)
     day = today()
     warn = settings.deadline_warning_working_days
     subs = (
@@ -170,7 +176,7 @@ def describe_case(
         result_document=case.result_document,
         reason=case.reason,
         missing=list(case.missing or []),
-        checklist=_checklist(session, case, subs),
+        checklist=_checklist(session, case, subs, offers or {}),
         steps=[
             StepRead(
                 authority_name=s.authority_name,
