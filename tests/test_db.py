@@ -210,3 +210,16 @@ def test_insert_now_starts_the_version_column_at_one(db: Session) -> None:
     case = submit_pension(db, world, settings)
     assert case.version == 1
     assert db.scalar(select(Case.version).where(Case.id == case.id)) == 1
+
+
+def test_the_wal_is_checkpointed_by_the_writers(engine: Engine, tmp_path: Path) -> None:
+    database_file = tmp_path / "gate.db"
+    engine.dispose()  # the last connection closing checkpointed the setup rows
+    before = database_file.stat().st_size
+    for n in range(250):
+        with engine.begin() as conn:
+            conn.execute(counters.insert().values(id=100 + n, name="x" * 2000, value=n))
+        if n == 40:
+            # SQLite's own checkpoint after 1,000 pages is off: nothing copied yet.
+            assert database_file.stat().st_size == before
+    assert database_file.stat().st_size > before + 100 * 2000  # copied into the database

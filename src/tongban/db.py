@@ -193,6 +193,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # Checkpoints run outside the write lock instead (_SqliteGate.commit): left to SQLite, the
+    # commit that crosses 1,000 pages copies them and syncs the file while every writer waits.
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
 
 
@@ -223,6 +226,8 @@ class _SqliteGate:
 
     def __init__(self, database: str | None) -> None:
         self.lock = threading.Lock()
+        self.lock_for_count = threading.Lock()
+        self.commits = 0
         self.fd: int | None = None
         if fcntl is not None and database and database != ":memory:":
             try:
@@ -286,10 +291,27 @@ class _SqliteGate:
         """SQLAlchemy's "commit": commit here and open the gate to the next writer."""
         # The event comes before the driver commits: committing here means the next writer
         # does not find the database still locked. The driver's own commit has nothing left.
+        raw = connection.connection.driver_connection
+        wrote = connection.info.get(_GATE, _READING) is not _READING
         try:
-            connection.connection.driver_connection.execute("COMMIT")
+            raw.execute("COMMIT")
         finally:
             self.end(connection)
+        if wrote:
+            self._checkpoint_now_and_then(raw)
+
+    def _checkpoint_now_and_then(self, raw: Any) -> None:
+        # A PASSIVE checkpoint copies what no reader still needs from the WAL into the database
+        # without taking the write lock: writers go on meanwhile. Every so many commits of this
+        # process keeps the WAL small (it would otherwise grow until the last connection closes).
+        with self.lock_for_count:
+            self.commits += 1
+            due = self.commits % _CHECKPOINT_EVERY == 0
+        if due:
+            try:
+                raw.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+            except sqlite3.Error:
+                log.warning("WAL checkpoint failed; the next one will try again", exc_info=True)
 
     def end(self, connection: Any) -> None:
         """After a commit or a rollback: release what the transaction held."""
@@ -305,6 +327,7 @@ class _SqliteGate:
 
 
 _SQLITE_TIMEOUT_S = 10
+_CHECKPOINT_EVERY = 100  # writing commits of a process between two checkpoints
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

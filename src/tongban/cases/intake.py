@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from tongban.cases import clocks
 from tongban.cases.materials import BlobStore, inspect
 from tongban.cases.models import Case, CaseMaterial, CaseStep, Upload
-from tongban.cases.notify import notify_case
+from tongban.cases.notify import compose, deliver
 from tongban.cases.schemas import CaseCreate
 from tongban.cases.states import State
 from tongban.catalog import service as catalog
@@ -633,28 +633,10 @@ def file_application(
     case.idempotency_key = idempotency_key
     case.request_digest = digest
 
-    # A concurrent retry with the same key may have stored its case since _existing looked:
-    # then nothing is inserted and the answer is that case.
-    if not insert_now(
-        session,
-        case,
-        unless_duplicate=("filed_by_id", "idempotency_key") if idempotency_key else (),
-    ):
-        found = _existing(session, actor=actor, key=str(idempotency_key))
-        if found is None:
-            raise Conflict("The submission collided with another; send it again.")
-        return Submission(_replay(found, digest), False)
-    for sub in subs:
-        sub.parent_id = case.id
-        insert_now(session, sub)
-    for row in [case, *subs]:
-        children: list[CaseMaterial | CaseStep] = [*row.materials, *row.steps]
-        for child in children:
-            child.case_id = row.id
-            session.add(child)
-    recorded = [
-        events.record(
-            session,
+    # Everything to store is made first, so that the writing (on SQLite, under the database's
+    # one write lock) is a few INSERTs in a row and the commit follows at once.
+    submitted = [
+        events.new_event(
             action="case.submitted",
             resource_type="case",
             resource_id=row.number,
@@ -679,15 +661,31 @@ def file_application(
         )
         for row in [case, *subs]
     ]
-    phones = {applicant.account_id: applicant.phone} if applicant.account_id else {}
-    notify_case(
-        session,
+    notice = compose(
         case=case,
         kind="submitted",
-        phones=phones,
+        phones={applicant.account_id: applicant.phone} if applicant.account_id else {},
         gateway_path=settings.sms_gateway,
         extra={"due": case.acceptance_due.isoformat()},
     )
+    # A concurrent retry with the same key may have stored its case since _existing looked:
+    # then nothing is inserted and the answer is that case.
+    key_columns = ("filed_by_id", "idempotency_key") if idempotency_key else ()
+    if not insert_now(session, case, unless_duplicate=key_columns):
+        found = _existing(session, actor=actor, key=str(idempotency_key))
+        if found is None:
+            raise Conflict("The submission collided with another; send it again.")
+        return Submission(_replay(found, digest), False)
+    for sub in subs:
+        sub.parent_id = case.id
+        insert_now(session, sub)
+    for row in [case, *subs]:
+        children: list[CaseMaterial | CaseStep] = [*row.materials, *row.steps]
+        for child in children:
+            child.case_id = row.id
+            session.add(child)
+    recorded = [events.store(session, event) for event in submitted]
+    deliver(session, notice)
     return Submission(
         case,
         True,

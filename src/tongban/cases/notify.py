@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Protocol, runtime_checkable
@@ -82,6 +83,54 @@ def _text(kind: str, case: Case, extra: dict[str, str]) -> str:
     return TEXTS[kind].format(**values)
 
 
+@dataclass(frozen=True)
+class Notice:
+    """The messages of one change, and the SMS to send once it has committed."""
+
+    messages: list[Message]
+    sms: Callable[[], None] | None
+
+
+def compose(
+    *,
+    case: Case,
+    kind: str,
+    phones: dict[int, str | None],
+    gateway_path: str,
+    extra: dict[str, str] | None = None,
+) -> Notice:
+    """The applicant's and the filer's messages about a change, and the applicant's SMS."""
+    text = _text(kind, case, extra or {})
+    recipients = [a for a in dict.fromkeys((case.applicant_id, case.filed_by_id)) if a]
+    now = clocks.now()
+    messages = [
+        Message(account_id=a, case_number=case.number, kind=kind, text=text, created_at=now)
+        for a in recipients
+    ]
+    phone = phones.get(case.applicant_id) if case.applicant_id else None
+    if not phone:
+        return Notice(messages, None)
+    number = case.number
+
+    def send() -> None:
+        try:
+            load_gateway(gateway_path).send(phone, text)
+        except Exception:
+            # Why: the decision stands even when the SMS provider is down.
+            log.exception("sms to %s failed for case %s", mask_phone(phone), number)
+
+    return Notice(messages, send)
+
+
+def deliver(session: Session, notice: Notice) -> list[Message]:
+    """Store the messages in the caller's transaction; the SMS goes after its commit."""
+    for message in notice.messages:
+        insert_now(session, message)
+    if notice.sms is not None:
+        after_commit(session, notice.sms)
+    return notice.messages
+
+
 def notify_case(
     session: Session,
     *,
@@ -92,28 +141,8 @@ def notify_case(
     extra: dict[str, str] | None = None,
 ) -> list[Message]:
     """Message the applicant and whoever filed for them; SMS to the applicant's phone."""
-    text = _text(kind, case, extra or {})
-    recipients = [a for a in dict.fromkeys((case.applicant_id, case.filed_by_id)) if a]
-    now = clocks.now()
-    rows = [
-        Message(account_id=a, case_number=case.number, kind=kind, text=text, created_at=now)
-        for a in recipients
-    ]
-    for row in rows:
-        insert_now(session, row)
-    phone = phones.get(case.applicant_id) if case.applicant_id else None
-    if phone:
-        number = case.number
-
-        def send() -> None:
-            try:
-                load_gateway(gateway_path).send(phone, text)
-            except Exception:
-                # Why: the decision stands even when the SMS provider is down.
-                log.exception("sms to %s failed for case %s", mask_phone(phone), number)
-
-        after_commit(session, send)
-    return rows
+    notice = compose(case=case, kind=kind, phones=phones, gateway_path=gateway_path, extra=extra)
+    return deliver(session, notice)
 
 
 def list_messages(

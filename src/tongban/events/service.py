@@ -34,8 +34,7 @@ def commitment(personal: dict[str, Any], salt: str) -> str:
     return hashlib.sha256(bytes.fromhex(salt) + canonical.encode("utf-8")).hexdigest()
 
 
-def record(
-    session: Session,
+def new_event(
     *,
     action: str,
     resource_type: str,
@@ -49,9 +48,9 @@ def record(
     data: dict[str, Any] | None = None,
     personal: dict[str, Any] | None = None,
 ) -> Event:
-    """Append one event in the caller's transaction and return it, stored (with its id)."""
+    """An event ready to store (its personal part committed to with a fresh salt)."""
     salt = secrets.token_hex(16) if personal is not None else None
-    event = Event(
+    return Event(
         uid=str(uuid.uuid4()),
         occurred_at=utcnow(),
         actor_id=actor_id,
@@ -68,10 +67,46 @@ def record(
         personal_salt=salt,
         personal_commitment=commitment(personal, salt) if personal is not None and salt else None,
     )
+
+
+def store(session: Session, event: Event) -> Event:
+    """Append a new event in the caller's transaction, after what the caller changed."""
     if session.new or session.dirty or session.deleted:
-        session.flush()  # what the caller changed before the event is stored before it
+        session.flush()
     insert_now(session, event)
     return event
+
+
+def record(
+    session: Session,
+    *,
+    action: str,
+    resource_type: str,
+    resource_id: str,
+    channel: Channel | str,
+    actor_id: int | None = None,
+    actor_role: str | None = None,
+    on_behalf_of_id: int | None = None,
+    service_point: str | None = None,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+    personal: dict[str, Any] | None = None,
+) -> Event:
+    """Append one event in the caller's transaction and return it, stored (with its id)."""
+    event = new_event(
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        channel=channel,
+        actor_id=actor_id,
+        actor_role=actor_role,
+        on_behalf_of_id=on_behalf_of_id,
+        service_point=service_point,
+        reason=reason,
+        data=data,
+        personal=personal,
+    )
+    return store(session, event)
 
 
 def for_resource(session: Session, *, resource_type: str, resource_id: str) -> Sequence[Event]:
