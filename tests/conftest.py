@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tongban.app import create_app
 from tongban.config import Settings
 from tongban.db import Database, make_engine, upgrade_database
+from tongban.facts import forget_all
 
 POSTGRES_URL = os.environ.get(
     "TONGBAN_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test"
@@ -74,6 +75,14 @@ class TestDatabases:
             for schema in self.schemas:
                 conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _no_shared_facts_between_tests() -> Iterator[None]:
+    """Each test's data is rolled back: a fact one test read must not reach the next."""
+    forget_all()
+    yield
+    forget_all()
 
 
 @pytest.fixture(scope="session")

@@ -36,8 +36,8 @@ from tongban.catalog.models import (
     ItemType,
     TongbanRange,
 )
-from tongban.db import transaction_memo
 from tongban.errors import AppError, FieldError, Invalid, NotFound
+from tongban.facts import SharedFact
 from tongban.regions import service as regions
 
 # Everyday abbreviations of official terms (社保卡 for 社会保障卡): a citizen types the short
@@ -305,24 +305,21 @@ _cache_lock = threading.Lock()
 _CACHE_SIZE = 8
 
 
-REVISION_MEMO = "catalog_revision"
+def _latest_revision(session: Session) -> str | None:
+    token: str | None = (
+        session.connection()
+        .execute(select(CatalogRevision.token).order_by(CatalogRevision.id.desc()).limit(1))
+        .scalar()
+    )
+    return token
+
+
+REVISION = SharedFact("catalog_revision", _latest_revision)
 
 
 def current_revision(session: Session) -> str | None:
-    """The token of the catalog's latest import, or None before any import.
-
-    Read once per transaction (a submission asks three times); an import pops it from the
-    transaction memo when it writes a new one.
-    """
-    memo = transaction_memo(session)
-    if REVISION_MEMO not in memo:
-        memo[REVISION_MEMO] = (
-            session.connection()
-            .execute(select(CatalogRevision.token).order_by(CatalogRevision.id.desc()).limit(1))
-            .scalar()
-        )
-    token: str | None = memo[REVISION_MEMO]
-    return token
+    """The token of the catalog's latest import, or None before any import (tongban.facts)."""
+    return REVISION.get(session)
 
 
 def _load(session: Session) -> _Index:

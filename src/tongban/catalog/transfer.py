@@ -30,10 +30,10 @@ from tongban.catalog.models import (
     Material,
 )
 from tongban.catalog.schemas import BundleIn, DocumentIn, ImplementationIn, ItemIn
-from tongban.catalog.search import REVISION_MEMO, build_terms
+from tongban.catalog.search import REVISION, build_terms
 from tongban.catalog.validation import Issue, validate_document
 from tongban.config import get_settings
-from tongban.db import transaction_memo, utcnow
+from tongban.db import utcnow
 from tongban.errors import FieldError, Invalid, PayloadTooLarge
 from tongban.events import service as events
 from tongban.identity import service as identity
@@ -330,7 +330,7 @@ def apply_document(
             CatalogRevision(token=token, source=source[:200], summary=counts, created_at=utcnow())
         )
         session.flush()
-        transaction_memo(session).pop(REVISION_MEMO, None)
+        REVISION.changed(session)
     events.record(
         session,
         action="catalog.imported",

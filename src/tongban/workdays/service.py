@@ -8,9 +8,10 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tongban.db import transaction_memo, utcnow
+from tongban.db import utcnow
 from tongban.errors import FieldError, Invalid
 from tongban.events import service as events
+from tongban.facts import SharedFact
 from tongban.workdays.calendar import WorkingCalendar
 from tongban.workdays.models import CalendarDay
 
@@ -40,23 +41,15 @@ class _MemoCalendar(WorkingCalendar):
 
 _MEMO_DAYS = 50_000  # > a century of dates: bounds memory whatever dates callers ask about
 _CALENDARS_KEPT = 4
-# Calendars by their operator entries: the entries are read on every load (one small query),
-# so an entry set or changed by any process or transaction is seen at once; only the
-# Python-side work is reused.
+# Calendars by their operator entries: a calendar built from the same entries is reused, with
+# the answers it has memoised. How often the entries are read: CALENDAR below (tongban.facts).
 _calendars: dict[tuple[tuple[date, bool], ...], _MemoCalendar] = {}
 _calendars_lock = threading.Lock()
 
 
-_CALENDAR_MEMO = "working_calendar"
-
-
 def load_calendar(session: Session) -> WorkingCalendar:
-    """The working calendar with every operator override applied (read once per transaction)."""
-    memo = transaction_memo(session)
-    known: WorkingCalendar | None = memo.get(_CALENDAR_MEMO)
-    if known is None:
-        known = memo[_CALENDAR_MEMO] = _calendar_of(session)
-    return known
+    """The working calendar with every operator override applied (tongban.facts)."""
+    return CALENDAR.get(session)
 
 
 def _calendar_of(session: Session) -> WorkingCalendar:
@@ -70,6 +63,9 @@ def _calendar_of(session: Session) -> WorkingCalendar:
                 _calendars.clear()
             _calendars[key] = calendar
     return calendar
+
+
+CALENDAR = SharedFact("working_calendar", _calendar_of)
 
 
 def set_day(
@@ -92,7 +88,7 @@ def set_day(
         entry.is_workday = is_workday
         entry.name = name
     session.flush()
-    transaction_memo(session).pop(_CALENDAR_MEMO, None)
+    CALENDAR.changed(session)
     events.record(
         session,
         action="calendar.day_set",
