@@ -4,15 +4,36 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, select, update
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from tests import conftest
+from tests.conftest import BACKENDS, REQUIRE_POSTGRES, _postgres_reachable
 from tongban.cases.models import Case
-from tongban.db import after_commit, insert_now, make_engine, transaction_memo, utcnow
+from tongban.db import (
+    Database,
+    after_commit,
+    insert_now,
+    make_engine,
+    transaction_memo,
+    utcnow,
+)
 from tongban.events.models import Event
 
 metadata = MetaData()
@@ -223,3 +244,31 @@ def test_the_wal_is_checkpointed_by_the_writers(engine: Engine, tmp_path: Path) 
             # SQLite's own checkpoint after 1,000 pages is off: nothing copied yet.
             assert database_file.stat().st_size == before
     assert database_file.stat().st_size > before + 100 * 2000  # copied into the database
+
+
+@pytest.fixture
+def postgres_database(test_databases: conftest.TestDatabases) -> Iterator[Database]:
+    """A PostgreSQL database of its own (SQLite has no server to close connections)."""
+    if "postgresql" not in BACKENDS or not (REQUIRE_POSTGRES or _postgres_reachable()):
+        pytest.skip("PostgreSQL is not among the backends under test")
+    database = test_databases.create("postgresql")
+    yield database
+    database.dispose()
+
+
+def test_a_connection_the_server_closed_is_replaced_before_use(
+    postgres_database: Database,
+) -> None:
+    fresh_database = postgres_database
+    with fresh_database.session_scope() as session:
+        first = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    with fresh_database.session_scope() as session:  # a healthy connection is reused
+        assert session.execute(text("SELECT pg_backend_pid()")).scalar_one() == first
+    other = create_engine(fresh_database.engine.url)  # not the pool under test
+    with other.connect() as admin:
+        admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        admin.commit()
+    other.dispose()
+    time.sleep(0.2)  # the server's goodbye reaches the pooled connection's socket
+    with fresh_database.session_scope() as session:  # no error: the pool replaced it
+        assert session.execute(text("SELECT pg_backend_pid()")).scalar_one() != first
