@@ -160,3 +160,71 @@ def test_immediate_case_is_due_the_day_it_is_accepted(
     assert case["urgency"] == "overdue"
     queue = client.get("/api/v1/queue", headers=world.h("huji_official")).json()["items"]
     assert queue[0]["urgency"] == "overdue"
+
+
+def test_withdrawing_a_bundle_withdraws_the_parts_not_yet_decided(
+    client: TestClient, world: World, clock: Clock
+) -> None:
+    clock.set(2026, 4, 7)
+    sha = client.post(
+        "/api/v1/uploads", headers=world.h("migrant"), files={"file": ("ids.png", PNG_BYTES)}
+    ).json()["sha256"]
+    body = {"bundle": "BUNDLE-NEWBORN-TEST", "materials": [{"name": "父母身份证", "sha256": sha}]}
+    parent = client.post("/api/v1/cases", headers=world.h("migrant"), json=body).json()
+    number = parent["number"]
+    assert parent["actions"] == ["withdraw"]
+    birth, hukou, medins = (s["number"] for s in parent["sub_cases"])
+    act(client, world, "birth_official", birth, "accept")
+    act(client, world, "birth_official", birth, "approve", decision_text="准予")
+    act(client, world, "hukou_official", hukou, "accept")
+    url = f"/api/v1/cases/{number}/actions/withdraw"
+    current = client.get(f"/api/v1/cases/{number}", headers=world.h("migrant")).json()
+
+    assert client.post(url, headers=world.h("stranger"), json={"version": 1}).status_code in (
+        403,
+        404,
+    )
+    assert (
+        client.post(url, headers=world.h("hukou_official"), json={"version": 1}).status_code == 403
+    )
+    stale = client.post(url, headers=world.h("migrant"), json={"version": current["version"] + 1})
+    assert stale.status_code == 412
+    r = client.post(
+        url, headers=world.h("migrant"), json={"version": current["version"], "reason": "不办了"}
+    )
+    assert r.status_code == 200, r.text
+    done = r.json()
+    states = {s["number"]: s["state"] for s in done["sub_cases"]}
+    # The birth certificate was decided: it stands, and its department still completes it.
+    assert states == {birth: "approved", hukou: "withdrawn", medins: "withdrawn"}
+    assert done["state"] == "in_progress" and done["actions"] == []
+    again = client.post(url, headers=world.h("migrant"), json={"version": done["version"]})
+    assert again.status_code == 409
+    act(client, world, "birth_official", birth, "complete")
+    settled = client.get(f"/api/v1/cases/{number}", headers=world.h("migrant")).json()
+    assert settled["state"] == "partially_completed"
+    withdrawn = client.get(f"/api/v1/cases/{hukou}", headers=world.h("migrant")).json()
+    assert withdrawn["timeline"][-1]["action"] == "case.withdraw"
+    assert withdrawn["reason"] == "不办了"
+
+
+def test_a_bundle_withdrawn_whole_is_withdrawn(
+    client: TestClient, world: World, clock: Clock
+) -> None:
+    clock.set(2026, 4, 7)
+    sha = client.post(
+        "/api/v1/uploads", headers=world.h("migrant"), files={"file": ("ids.png", PNG_BYTES)}
+    ).json()["sha256"]
+    body = {"bundle": "BUNDLE-NEWBORN-TEST", "materials": [{"name": "父母身份证", "sha256": sha}]}
+    parent = client.post("/api/v1/cases", headers=world.h("migrant"), json=body).json()
+    r = client.post(
+        f"/api/v1/cases/{parent['number']}/actions/withdraw",
+        headers=world.h("migrant"),
+        json={"version": parent["version"]},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "withdrawn"
+    assert {s["state"] for s in r.json()["sub_cases"]} == {"withdrawn"}
+    inbox = client.get("/api/v1/my/messages", headers=world.h("migrant")).json()["items"]
+    about_bundle = [m for m in inbox if m["case_number"] == parent["number"]]
+    assert about_bundle[0]["kind"] == "withdrawn"

@@ -308,6 +308,8 @@ def act(
         ) from None
     case = get_case(session, number=number)
     if case.kind == "bundle":
+        if the_action is Action.WITHDRAW:
+            return _withdraw_bundle(session, actor=actor, bundle=case, body=body, settings=settings)
         raise Conflict("A bundle moves with its sub-cases; act on a sub-case.")
     authorize_action(session, actor=actor, case=case, action=the_action)
     if body.version != case.version:
@@ -452,11 +454,47 @@ def _channel(actor: Actor, case: Case) -> str:
     return Channel.API if actor.token_id else Channel.ONLINE
 
 
+def _withdraw_bundle(
+    session: Session, *, actor: Actor, bundle: Case, body: ActionIn, settings: Settings
+) -> Case:
+    """Withdraw a bundle (一件事): every sub-case not yet decided is withdrawn.
+
+    Sub-cases already decided stand (a birth certificate issued is not taken back); the bundle
+    then settles as usual. Nothing left to withdraw is a Conflict.
+    """
+    authorize_action(session, actor=actor, case=bundle, action=Action.WITHDRAW)
+    if body.version != bundle.version:
+        raise PreconditionFailed(
+            f"The bundle changed (version {bundle.version}, you sent {body.version}); reload it.",
+            errors=[FieldError("version", f"current version is {bundle.version}")],
+        )
+    subs = session.scalars(
+        select(Case).where(Case.parent_id == bundle.id).order_by(Case.number)
+    ).all()
+    open_subs = [s for s in subs if transition(s.state, Action.WITHDRAW) is not None]
+    if not open_subs:
+        raise Conflict(
+            "Every part of this bundle has been decided; there is nothing left to withdraw.",
+            errors=[FieldError("action", f"not allowed in state {bundle.state}")],
+        )
+    for sub in open_subs:
+        act(
+            session,
+            actor=actor,
+            number=sub.number,
+            action=Action.WITHDRAW.value,
+            body=body.model_copy(update={"version": sub.version}),
+            settings=settings,
+        )
+    return bundle
+
+
 def _settle_bundle(session: Session, *, case: Case, settings: Settings) -> None:
     """A bundle is completed when every sub-case is; partially completed when some were not.
 
     Sub-cases that were refused, rejected or withdrawn leave the bundle `partially_completed`
     once every sub-case has finished: the applicant sees what was granted and what was not.
+    A bundle whose every sub-case was withdrawn is `withdrawn`.
     """
     parent = session.get(Case, case.parent_id)
     if parent is None:
@@ -465,7 +503,14 @@ def _settle_bundle(session: Session, *, case: Case, settings: Settings) -> None:
     if any(s.state not in (State.COMPLETED, State.NOT_ACCEPTED, State.WITHDRAWN) for s in subs):
         return
     all_granted = all(s.state == State.COMPLETED and s.decision == "approved" for s in subs)
-    parent.state = (State.COMPLETED if all_granted else State.PARTIALLY_COMPLETED).value
+    all_withdrawn = all(s.state == State.WITHDRAWN for s in subs)
+    parent.state = (
+        State.COMPLETED
+        if all_granted
+        else State.WITHDRAWN
+        if all_withdrawn
+        else State.PARTIALLY_COMPLETED
+    ).value
     parent.closed_at = clocks.now()
     parent.updated_at = parent.closed_at
     parent.due_date = None
@@ -485,5 +530,9 @@ def _settle_bundle(session: Session, *, case: Case, settings: Settings) -> None:
         },
     )
     notify_case(
-        session, case=parent, kind="completed", phones={}, gateway_path=settings.sms_gateway
+        session,
+        case=parent,
+        kind="withdrawn" if all_withdrawn else "completed",
+        phones={},
+        gateway_path=settings.sms_gateway,
     )

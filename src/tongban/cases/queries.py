@@ -22,7 +22,7 @@ from tongban.cases.schemas import (
     EventRead,
     StepRead,
 )
-from tongban.cases.states import OPEN_STATES, actions_from
+from tongban.cases.states import OPEN_STATES, Action, actions_from, transition
 from tongban.config import Settings
 from tongban.errors import FieldError, Invalid, NotFound
 from tongban.events import service as events
@@ -104,6 +104,15 @@ def _checklist(
                     files=files,
                 )
     return list(lines.values())
+
+
+def _actions(case: Case, subs: Sequence[Case]) -> list[str]:
+    """What can be done next: a case's transitions; for a bundle, withdrawing its open parts."""
+    if case.kind == "single":
+        return actions_from(case.state)
+    if any(transition(s.state, Action.WITHDRAW) is not None for s in subs):
+        return [Action.WITHDRAW.value]
+    return []
 
 
 def read_case(session: Session, *, actor: Actor, number: str, settings: Settings) -> CaseRead:
@@ -189,7 +198,7 @@ def describe_case(
             for s in case.steps
         ],
         sub_cases=[summary(s, calendar, day=day, warn=warn) for s in subs],
-        actions=[a for a in actions_from(case.state) if case.kind == "single"],
+        actions=_actions(case, subs),
         timeline=timeline_read,
         receipt_url=f"/api/v1/cases/{case.number}/receipt.pdf",
     )
