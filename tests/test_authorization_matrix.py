@@ -206,6 +206,13 @@ MATRIX: tuple[Route, ...] = (
         params={"sha256": "0" * 64},
     ),
     Route(
+        "POST",
+        "/api/v1/cases/{number}/applicant-id",
+        _roles("official"),
+        lambda ctx: {"purpose": "矩阵测试"},
+        hides_resources=True,
+    ),
+    Route(
         "GET",
         "/api/v1/cases/{number}/receipt.pdf",
         _roles("citizen", "clerk", "official"),

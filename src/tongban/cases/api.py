@@ -11,12 +11,14 @@ from starlette.responses import JSONResponse, Response
 from tongban.cases import service as cases
 from tongban.cases.schemas import (
     ActionIn,
+    ApplicantIdentity,
     CaseCreate,
     CasePage,
     CaseRead,
     MarkReadIn,
     MessagePage,
     MessageRead,
+    RevealIn,
     UploadRead,
 )
 from tongban.deps import AppSettings, CurrentActor, DbSession, run_unit
@@ -142,6 +144,21 @@ def material_file(
             "Cache-Control": "private, no-store",
             "X-Content-Type-Options": "nosniff",
         },
+    )
+
+
+@router.post("/cases/{number}/applicant-id", response_model=ApplicantIdentity)
+def applicant_id(
+    number: str, body: RevealIn, session: DbSession, actor: CurrentActor, settings: AppSettings
+) -> Response:
+    """The applicant's full resident ID, for the deciding officials; the look and its purpose
+    go on the case's timeline (and the ledger), where the applicant sees them."""
+    resident_id, name = cases.reveal_applicant_id(
+        session, actor=actor, number=number, purpose=body.purpose, settings=settings
+    )
+    return JSONResponse(
+        ApplicantIdentity(resident_id=resident_id, name=name).model_dump(),
+        headers={"Cache-Control": "no-store"},
     )
 
 

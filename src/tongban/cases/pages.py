@@ -96,6 +96,7 @@ TIMELINE: dict[str, str] = {
     "case.complete": N_("Completed"),
     "case.withdraw": N_("Withdrawn"),
     "case.material_viewed": N_("Papers opened"),
+    "case.applicant_id_viewed": N_("ID number viewed"),
 }
 REQUIRED_MESSAGE = N_("Fill in this field.")
 NUMBER_MESSAGE = N_("Enter a number.")

@@ -24,7 +24,7 @@ from tongban.cases.schemas import (
 )
 from tongban.cases.states import OPEN_STATES, Action, actions_from, transition
 from tongban.config import Settings
-from tongban.errors import FieldError, Invalid, NotFound
+from tongban.errors import FieldError, Forbidden, Invalid, NotFound
 from tongban.events import service as events
 from tongban.events.models import Event
 from tongban.events.service import Channel
@@ -343,3 +343,59 @@ def open_material(
         data={"material": material.name, "sha256": material.sha256},
     )
     return material, data
+
+
+def reveal_applicant_id(
+    session: Session, *, actor: Actor, number: str, purpose: str, settings: Settings
+) -> tuple[str, str]:
+    """The applicant's full resident ID and name, for the deciding officials; recorded.
+
+    Cases show resident IDs masked. An official who must check the number (against a register
+    the platform does not share yet, say) asks for it with a purpose; the look is an event on
+    the case's timeline, so the applicant sees who looked and why.
+    """
+    case = get_case(session, number=number)
+    if case.kind == "bundle":
+        raise Forbidden("Officials see the sub-cases of a bundle, not the bundle.")
+    identity.authorize(actor, "case.reveal_applicant_id")
+    identity.authorize(
+        actor,
+        "case.reveal_applicant_id",
+        {"department_id": case.department_id, "region_code": case.authority_region},
+    )
+    purpose = purpose.strip()
+    if not 2 <= len(purpose) <= 200:
+        raise Invalid(
+            "Say why you need the full number (2 to 200 characters).",
+            errors=[FieldError("purpose", "2 to 200 characters")],
+        )
+    number_in_full: str | None = None
+    if case.applicant_id is not None:
+        number_in_full = identity.reveal_resident_id(
+            session, account_id=case.applicant_id, settings=settings
+        )
+    if number_in_full is None:
+        # Filed at a counter for someone with no account: the number came with the application.
+        submitted = session.scalars(
+            select(Event).where(
+                Event.resource_type == "case",
+                Event.resource_id == case.number,
+                Event.action == "case.submitted",
+            )
+        ).first()
+        personal = submitted.personal if submitted is not None else None
+        number_in_full = (personal or {}).get("resident_id")
+    if not number_in_full:
+        raise NotFound("No resident ID is on record for this applicant.")
+    events.record(
+        session,
+        action="case.applicant_id_viewed",
+        resource_type="case",
+        resource_id=case.number,
+        channel=Channel.API if actor.token_id else Channel.ONLINE,
+        actor_id=actor.account_id,
+        actor_role=str(actor.role),
+        reason=purpose,
+        data={"department": actor.department_code},
+    )
+    return number_in_full, case.applicant_name

@@ -200,3 +200,16 @@ class MarkReadIn(_In):
     """Which messages to mark read (all when omitted)."""
 
     ids: list[int] | None = Field(default=None, max_length=500)
+
+
+class RevealIn(_In):
+    """Why the official needs the applicant's full resident ID (recorded, shown to them)."""
+
+    purpose: str = Field(min_length=2, max_length=200, examples=["核对社保缴费记录"])
+
+
+class ApplicantIdentity(BaseModel):
+    """The applicant's full resident ID and name (never cached; each look is recorded)."""
+
+    resident_id: str
+    name: str

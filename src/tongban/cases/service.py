@@ -51,6 +51,7 @@ from tongban.cases.queries import (
     queue,
     read_case,
     receipt_facts,
+    reveal_applicant_id,
 )
 from tongban.cases.receipts import qr_svg, receipt_html, receipt_pdf, tracking_url
 from tongban.cases.states import (
@@ -115,6 +116,7 @@ __all__ = [
     "receipt_html",
     "receipt_pdf",
     "recompute",
+    "reveal_applicant_id",
     "sniff",
     "submit",
     "tracking_url",

@@ -98,6 +98,9 @@ POLICY: dict[str, Rule] = {
             "complete",
         )
     },
+    # The full resident ID of an applicant, for the officials deciding the case, each look
+    # recorded with its purpose on the case's timeline (cases/queries.py).
+    "case.reveal_applicant_id": Rule.of(official="department"),
     "case.supplement": Rule.of(citizen="own", clerk="jurisdiction"),
     "case.withdraw": Rule.of(citizen="own", clerk="jurisdiction"),
     # 好差评 (reviews/): the applicant (or whoever filed the case) rates it; a clerk records a
