@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from starlette.responses import JSONResponse
 
-from tongban import __version__
+from tongban import __version__, heap
 from tongban.config import Settings, get_settings
 from tongban.db import Database
 from tongban.errors import install_error_handlers
@@ -66,6 +66,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stoppers = [start(app) for start in starters]
+        heap.settle_after_startup()  # what startup built stays: no full collection walks it
         try:
             yield
         finally:

@@ -29,6 +29,7 @@ from functools import lru_cache
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tongban import heap
 from tongban.catalog.models import (
     BasicItem,
     CatalogRevision,
@@ -104,6 +105,7 @@ def _cut(text: str) -> tuple[str, ...]:
             if not _jieba_ready:
                 jieba.setLogLevel(60)
                 jieba.initialize()
+                heap.settle()  # the dictionary is kept for the process's life
                 _jieba_ready = True
     return tuple(w.strip() for w in jieba.cut_for_search(text) if w.strip())
 
