@@ -26,15 +26,9 @@ from sqlalchemy.orm import Session
 from tests import conftest
 from tests.conftest import BACKENDS, REQUIRE_POSTGRES, _postgres_reachable
 from tongban.cases.models import Case
-from tongban.db import (
-    Database,
-    after_commit,
-    insert_now,
-    make_engine,
-    transaction_memo,
-    utcnow,
-)
+from tongban.db import Database, make_engine, utcnow
 from tongban.events.models import Event
+from tongban.unit_of_work import after_commit, insert_now, transaction_memo
 
 metadata = MetaData()
 counters = Table(

@@ -21,7 +21,7 @@ from typing import Generic, TypeVar
 
 from sqlalchemy.orm import Session
 
-from tongban.db import after_commit, transaction_memo
+from tongban.unit_of_work import after_commit, transaction_memo
 
 T = TypeVar("T")
 

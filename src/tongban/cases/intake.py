@@ -26,13 +26,13 @@ from tongban.cases.schemas import CaseCreate
 from tongban.cases.states import State
 from tongban.catalog import service as catalog
 from tongban.config import Settings
-from tongban.db import insert_now
 from tongban.errors import Conflict, FieldError, Invalid, NotFound
 from tongban.events import service as events
 from tongban.events.models import Event
 from tongban.events.service import Channel
 from tongban.identity import service as identity
 from tongban.identity.service import Actor, Role
+from tongban.unit_of_work import insert_now
 from tongban.workdays.service import WorkingCalendar, load_calendar
 
 # Crockford's base32 without I, L, O, U: no look-alikes when read aloud at a counter.

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from tongban.cases import clocks
 from tongban.cases.models import Case, Message
-from tongban.db import after_commit, insert_now
 from tongban.errors import NotFound
+from tongban.unit_of_work import after_commit, insert_now
 
 log = logging.getLogger(__name__)
 

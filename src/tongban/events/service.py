@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tongban.db import insert_now, utcnow
+from tongban.db import utcnow
 from tongban.events.models import Event
+from tongban.unit_of_work import insert_now
 
 
 class Channel(StrEnum):
