@@ -49,7 +49,8 @@ class Case(Base):
     applicant_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     applicant_name: Mapped[str] = mapped_column(String(100))
     applicant_id_masked: Mapped[str | None] = mapped_column(String(18))
-    filed_by_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    # Looked up through the unique (filed_by_id, idempotency_key) below: no index of its own.
+    filed_by_id: Mapped[int | None] = mapped_column(BigInteger)
     filed_by_role: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(16))
     service_point: Mapped[str | None] = mapped_column(String(12))

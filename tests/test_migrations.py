@@ -1,0 +1,16 @@
+"""The migrations build exactly the schema the models describe, on both databases."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+import tongban.all_models  # noqa: F401 - every table on Base.metadata
+from tongban.db import Base, Database
+
+
+def test_migrated_schema_matches_the_models(fresh_database: Database) -> None:
+    with fresh_database.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": False})
+        differences = compare_metadata(context, Base.metadata)
+    assert differences == []
