@@ -79,8 +79,8 @@ async def run_unit(request: Request, work: Callable[[Session, identity.Actor], T
     """Authenticate, do `work` and commit in one transaction on one worker thread.
 
     The dependencies above cost a thread hop each (open, find the caller, the handler, commit),
-    and each hop is a wake-up and a context switch: on the busiest routes (submitting, reading
-    and acting on cases) those hops cost as much as the work. 401 when anonymous, as CurrentActor.
+    and each hop is a wake-up and a context switch: on the busiest route (submitting a case)
+    those hops cost as much as the work. 401 when anonymous, as CurrentActor.
     """
 
     def unit() -> T:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -162,15 +164,23 @@ def test_immediate_case_is_due_the_day_it_is_accepted(
     assert queue[0]["urgency"] == "overdue"
 
 
-def test_withdrawing_a_bundle_withdraws_the_parts_not_yet_decided(
-    client: TestClient, world: World, clock: Clock
-) -> None:
-    clock.set(2026, 4, 7)
+def _apply_for_newborn(client: TestClient, world: World) -> dict[str, Any]:
+    """The migrant applies for the newborn bundle with one set of papers; the answer."""
     sha = client.post(
         "/api/v1/uploads", headers=world.h("migrant"), files={"file": ("ids.png", PNG_BYTES)}
     ).json()["sha256"]
     body = {"bundle": "BUNDLE-NEWBORN-TEST", "materials": [{"name": "父母身份证", "sha256": sha}]}
-    parent = client.post("/api/v1/cases", headers=world.h("migrant"), json=body).json()
+    r = client.post("/api/v1/cases", headers=world.h("migrant"), json=body)
+    assert r.status_code == 201, r.text
+    answer: dict[str, Any] = r.json()
+    return answer
+
+
+def test_withdrawing_a_bundle_withdraws_the_parts_not_yet_decided(
+    client: TestClient, world: World, clock: Clock
+) -> None:
+    clock.set(2026, 4, 7)
+    parent = _apply_for_newborn(client, world)
     number = parent["number"]
     assert parent["actions"] == ["withdraw"]
     birth, hukou, medins = (s["number"] for s in parent["sub_cases"])
@@ -212,11 +222,7 @@ def test_a_bundle_withdrawn_whole_is_withdrawn(
     client: TestClient, world: World, clock: Clock
 ) -> None:
     clock.set(2026, 4, 7)
-    sha = client.post(
-        "/api/v1/uploads", headers=world.h("migrant"), files={"file": ("ids.png", PNG_BYTES)}
-    ).json()["sha256"]
-    body = {"bundle": "BUNDLE-NEWBORN-TEST", "materials": [{"name": "父母身份证", "sha256": sha}]}
-    parent = client.post("/api/v1/cases", headers=world.h("migrant"), json=body).json()
+    parent = _apply_for_newborn(client, world)
     r = client.post(
         f"/api/v1/cases/{parent['number']}/actions/withdraw",
         headers=world.h("migrant"),

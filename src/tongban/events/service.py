@@ -8,7 +8,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,35 +35,39 @@ def commitment(personal: dict[str, Any], salt: str) -> str:
     return hashlib.sha256(bytes.fromhex(salt) + canonical.encode("utf-8")).hexdigest()
 
 
-def new_event(
-    *,
-    action: str,
-    resource_type: str,
-    resource_id: str,
-    channel: Channel | str,
-    actor_id: int | None = None,
-    actor_role: str | None = None,
-    on_behalf_of_id: int | None = None,
-    service_point: str | None = None,
-    reason: str | None = None,
-    data: dict[str, Any] | None = None,
-    personal: dict[str, Any] | None = None,
-) -> Event:
+class EventFields(TypedDict, total=False):
+    """What a step says: who, on whose behalf, what, through which channel, and why."""
+
+    action: Required[str]
+    resource_type: Required[str]
+    resource_id: Required[str]
+    channel: Required[Channel | str]
+    actor_id: int | None
+    actor_role: str | None
+    on_behalf_of_id: int | None
+    service_point: str | None
+    reason: str | None
+    data: dict[str, Any] | None
+    personal: dict[str, Any] | None
+
+
+def new_event(**fields: Unpack[EventFields]) -> Event:
     """An event ready to store (its personal part committed to with a fresh salt)."""
+    personal = fields.get("personal")
     salt = secrets.token_hex(16) if personal is not None else None
     return Event(
         uid=str(uuid.uuid4()),
         occurred_at=utcnow(),
-        actor_id=actor_id,
-        actor_role=actor_role,
-        on_behalf_of_id=on_behalf_of_id,
-        action=action,
-        resource_type=resource_type,
-        resource_id=str(resource_id),
-        channel=str(channel),
-        service_point=service_point,
-        reason=reason,
-        data=data or {},
+        actor_id=fields.get("actor_id"),
+        actor_role=fields.get("actor_role"),
+        on_behalf_of_id=fields.get("on_behalf_of_id"),
+        action=fields["action"],
+        resource_type=fields["resource_type"],
+        resource_id=str(fields["resource_id"]),
+        channel=str(fields["channel"]),
+        service_point=fields.get("service_point"),
+        reason=fields.get("reason"),
+        data=fields.get("data") or {},
         personal=personal,
         personal_salt=salt,
         personal_commitment=commitment(personal, salt) if personal is not None and salt else None,
@@ -78,36 +82,9 @@ def store(session: Session, event: Event) -> Event:
     return event
 
 
-def record(
-    session: Session,
-    *,
-    action: str,
-    resource_type: str,
-    resource_id: str,
-    channel: Channel | str,
-    actor_id: int | None = None,
-    actor_role: str | None = None,
-    on_behalf_of_id: int | None = None,
-    service_point: str | None = None,
-    reason: str | None = None,
-    data: dict[str, Any] | None = None,
-    personal: dict[str, Any] | None = None,
-) -> Event:
+def record(session: Session, **fields: Unpack[EventFields]) -> Event:
     """Append one event in the caller's transaction and return it, stored (with its id)."""
-    event = new_event(
-        action=action,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        channel=channel,
-        actor_id=actor_id,
-        actor_role=actor_role,
-        on_behalf_of_id=on_behalf_of_id,
-        service_point=service_point,
-        reason=reason,
-        data=data,
-        personal=personal,
-    )
-    return store(session, event)
+    return store(session, new_event(**fields))
 
 
 def for_resource(session: Session, *, resource_type: str, resource_id: str) -> Sequence[Event]:
