@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.cases.conftest import MIGRANT_ID, PNG_BYTES, World, pension_request
+from tests.cases.conftest import MIGRANT_ID, PASSWORD, PNG_BYTES, World, pension_request
 from tongban.identity import service as identity
+
+HTML = {"Accept": "text/html"}
 
 
 def _file(client: TestClient, world: World, **applicant: object) -> str:
@@ -69,3 +73,48 @@ def test_an_applicant_without_an_account_has_the_number_filed_at_the_counter(
     )
     assert r.status_code == 200, r.text
     assert r.json() == {"resident_id": newcomer, "name": "王秀英"}
+
+
+def _page_login(app: FastAPI, username: str) -> TestClient:
+    browser = TestClient(app)
+    html = browser.get("/login", headers=HTML).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert token
+    r = browser.post(
+        "/login",
+        data={"csrf_token": token.group(1), "username": username, "password": PASSWORD},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    return browser
+
+
+def test_the_workbench_page_shows_the_number_for_a_stated_purpose(
+    app: FastAPI, client: TestClient, world: World
+) -> None:
+    number = _file(client, world)
+    official = _page_login(app, "t-official")
+    case_page = official.get(f"/cases/{number}", headers=HTML).text
+    assert f'href="/cases/{number}/applicant-id"' in case_page
+    assert MIGRANT_ID not in case_page
+    form = official.get(f"/cases/{number}/applicant-id", headers=HTML)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert form.status_code == 200 and token
+    empty = official.post(
+        f"/cases/{number}/applicant-id",
+        data={"csrf_token": token.group(1), "purpose": " "},
+        headers=HTML,
+    )
+    assert empty.status_code == 422 and MIGRANT_ID not in empty.text
+    shown = official.post(
+        f"/cases/{number}/applicant-id",
+        data={"csrf_token": token.group(1), "purpose": "核对养老保险缴费记录"},
+        headers=HTML,
+    )
+    assert shown.status_code == 200 and MIGRANT_ID in shown.text
+    assert shown.headers["cache-control"] == "no-store"
+
+    applicant = _page_login(app, "t-migrant")
+    own_page = applicant.get(f"/cases/{number}", headers=HTML).text
+    assert "/applicant-id" not in own_page
+    assert applicant.get(f"/cases/{number}/applicant-id", headers=HTML).status_code == 403

@@ -521,8 +521,59 @@ def case_page(number: str, ui: PageUi, session: DbSession, settings: AppSettings
         case=read,
         field_labels=labels,
         allowed=_allowed_actions(session, actor, number, read.actions),
+        may_reveal=cases.may_reveal_applicant_id(actor, cases.get_case(session, number=number)),
         **_labels(ui),
     )
+
+
+def _reveal_page(
+    ui: Ui,
+    session: DbSession,
+    settings: Settings,
+    number: str,
+    form: FormState,
+    status_code: int = 200,
+    shown: tuple[str, str] | None = None,
+) -> Response:
+    actor = ui.require_actor()
+    read = cases.read_case(session, actor=actor, number=number, settings=settings)
+    if not cases.may_reveal_applicant_id(actor, cases.get_case(session, number=number)):
+        raise Forbidden("Only the deciding department's officials see the full ID number.")
+    response = ui.render(
+        "cases/reveal.html",
+        title=ui.gettext("The applicant's full ID number"),
+        case=read,
+        form=form,
+        resident_id=shown[0] if shown else None,
+        applicant_name=shown[1] if shown else None,
+        status_code=status_code,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/cases/{number}/applicant-id")
+def reveal_page(number: str, ui: PageUi, session: DbSession, settings: AppSettings) -> Response:
+    """Ask for the applicant's full ID number, with a purpose (officials of the case)."""
+    return _reveal_page(ui, session, settings, number, FormState())
+
+
+@router.post("/cases/{number}/applicant-id")
+async def reveal_submit(
+    number: str, request: Request, ui: PageUi, session: DbSession, settings: AppSettings
+) -> Response:
+    """Show the full number once; the look and its purpose go on the case's timeline."""
+    actor = ui.require_actor()
+    posted = await request.form()
+    form = FormState.of((k, v) for k, v in posted.multi_items() if isinstance(v, str))
+    purpose = form.value("purpose").strip()
+    if len(purpose) < 2:
+        form.add("purpose", ui.gettext(REQUIRED_MESSAGE))
+        return _reveal_page(ui, session, settings, number, form, 422)
+    shown = cases.reveal_applicant_id(
+        session, actor=actor, number=number, purpose=purpose[:200], settings=settings
+    )
+    return _reveal_page(ui, session, settings, number, form, shown=shown)
 
 
 def _action_page(

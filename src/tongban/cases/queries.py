@@ -345,6 +345,14 @@ def open_material(
     return material, data
 
 
+def may_reveal_applicant_id(actor: Actor, case: Case) -> bool:
+    """Whether this caller may ask for the case's applicant's full resident ID."""
+    if case.kind == "bundle":
+        return False
+    resource = {"department_id": case.department_id, "region_code": case.authority_region}
+    return identity.allowed(actor, "case.reveal_applicant_id", resource)
+
+
 def reveal_applicant_id(
     session: Session, *, actor: Actor, number: str, purpose: str, settings: Settings
 ) -> tuple[str, str]:

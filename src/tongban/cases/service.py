@@ -46,6 +46,7 @@ from tongban.cases.notify import (
 from tongban.cases.queries import (
     case_for_receipt,
     describe_case,
+    may_reveal_applicant_id,
     my_cases,
     open_material,
     queue,
@@ -106,6 +107,7 @@ __all__ = [
     "load_gateway",
     "local_date",
     "mark_read",
+    "may_reveal_applicant_id",
     "my_cases",
     "new_case_number",
     "open_material",
