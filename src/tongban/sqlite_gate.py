@@ -53,8 +53,8 @@ class _SqliteGate:
     workers) on an advisory file lock polled every half millisecond.
 
     Reading takes no lock: a transaction begins deferred and reads in parallel with everyone
-    else. At its first write (any statement but a SELECT, a SAVEPOINT, or a SELECT ... FOR
-    UPDATE) it takes the gate, ends its read snapshot and begins IMMEDIATE, so the write can
+    else. At its first write (any statement but a plain SELECT, so a SAVEPOINT too, or a
+    SELECT ... FOR UPDATE) it takes the gate, ends its read snapshot and begins IMMEDIATE, so the write can
     never fail on a stale snapshot. What it read before that is then as PostgreSQL's READ
     COMMITTED would have it: the writes that depend on a read are guarded there the same way
     (version columns, unique keys, a lock taken by an UPDATE first), so both databases behave
