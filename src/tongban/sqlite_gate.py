@@ -54,11 +54,12 @@ class _SqliteGate:
 
     Reading takes no lock: a transaction begins deferred and reads in parallel with everyone
     else. At its first write (any statement but a plain SELECT, so a SAVEPOINT too, or a
-    SELECT ... FOR UPDATE) it takes the gate, ends its read snapshot and begins IMMEDIATE, so the write can
-    never fail on a stale snapshot. What it read before that is then as PostgreSQL's READ
-    COMMITTED would have it: the writes that depend on a read are guarded there the same way
-    (version columns, unique keys, a lock taken by an UPDATE first), so both databases behave
-    alike, and the second core is no longer idle while one request holds the write lock.
+    SELECT ... FOR UPDATE) it takes the gate, ends its read snapshot and begins IMMEDIATE, so
+    the write can never fail on a stale snapshot. What it read before that is then as
+    PostgreSQL's READ COMMITTED would have it: the writes that depend on a read are guarded
+    there the same way (version columns, unique keys, a lock taken by an UPDATE first), so both
+    databases behave alike, and the second core is no longer idle while one request holds the
+    write lock.
     """
 
     def __init__(self, database: str | None) -> None:
