@@ -41,7 +41,7 @@ counters = Table(
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
+def engine(tmp_path: Path) -> Iterator[Engine]:
     engine = make_engine(f"sqlite:///{tmp_path / 'gate.db'}")
     metadata.create_all(engine)
     with engine.begin() as conn:
