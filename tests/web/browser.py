@@ -63,5 +63,15 @@ def login(page: Page, base: str, username: str, password: str = "tongban-demo") 
     page.goto(f"{base}/login")
     page.fill("#f-username", username)
     page.fill("#f-password", password)
-    page.click("main form button")
+    click(page, "main form button")
     assert "/login" not in page.url, page.content()[:2000]
+
+
+def click(page: Page, selector: str) -> None:
+    """Click, then wait until any page the click opened has loaded.
+
+    Playwright returns from a click once a navigation has committed; the new document may
+    still be empty then, so reading it at once is a race.
+    """
+    page.click(selector)
+    page.wait_for_load_state("load")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.web.browser import assert_accessible, login, new_context
+from tests.web.browser import assert_accessible, click, login, new_context
 from tongban.identity.demo import DEMO_CITIZEN_ID
 from tongban.web.live import DEMO_IMPLEMENTATION, WORK_OFFICIAL, LiveServer
 
@@ -67,7 +67,7 @@ def test_citizen_applies_online_in_elderly_mode_without_javascript(
     assert page.locator("html").get_attribute("lang") == "zh-CN"
     assert_accessible(browser, page)
     # The prominent entry on the home page.
-    page.click("text=切换到长辈版")
+    click(page, "text=切换到长辈版")
     assert "elderly" in (page.locator("body").get_attribute("class") or "")
     # The read-aloud control stays hidden without JavaScript.
     assert page.locator("[data-read-aloud]").is_hidden()
@@ -77,20 +77,20 @@ def test_citizen_applies_online_in_elderly_mode_without_javascript(
     login(page, live.url, "citizen")
     page.goto(live.url + "/")
     page.fill("#f-q", "失业登记")
-    page.click("main form[role=search] button")
+    click(page, "main form[role=search] button")
     assert_accessible(browser, page)
-    page.click("main .cards a >> nth=0")
+    click(page, "main .cards a >> nth=0")
     assert_accessible(browser, page)
     page.goto(f"{live.url}/guide/{DEMO_IMPLEMENTATION}")
     assert "办事指南" in page.content()
     assert_accessible(browser, page)
     _check_elderly_layout(page)
-    page.click("text=在线办理")
+    click(page, "text=在线办理")
 
     # Step 1 with a mistake: the form comes back with the input kept and messages.
     page.fill("#f-form\\.residence", "四川省广安市广安区")
     page.fill("#f-form\\.unemployed_since", "")
-    page.click("button:has-text('下一步')")
+    click(page, "button:has-text('下一步')")
     assert page.locator(".error-summary").is_visible()
     assert page.input_value("#f-form\\.residence") == "四川省广安市广安区"
     described = page.get_attribute("#f-form\\.unemployed_since", "aria-describedby") or ""
@@ -101,26 +101,26 @@ def test_citizen_applies_online_in_elderly_mode_without_javascript(
 
     # Save and resume later.
     page.fill("#f-form\\.unemployed_since", "2026-01-05")
-    page.click("button:has-text('保存，稍后继续')")
+    click(page, "button:has-text('保存，稍后继续')")
     assert "/my/cases" in page.url
     assert_accessible(browser, page)
-    page.click("a:has-text('继续填写')")
+    click(page, "a:has-text('继续填写')")
     assert page.input_value("#f-form\\.unemployed_since") == "2026-01-05"
-    page.click("button:has-text('下一步')")
+    click(page, "button:has-text('下一步')")
 
     # Step 2: upload the ID card.
     assert "/materials" in page.url
     assert_accessible(browser, page)
     page.select_option("#f-material", "居民身份证")
     page.set_input_files("#f-file", str(png_file))
-    page.click("button:has-text('上传')")
+    click(page, "button:has-text('上传')")
     assert "已上传" in page.content()
-    page.click("a.button:has-text('下一步')")
+    click(page, "a.button:has-text('下一步')")
 
     # Step 3: check and send.
     assert_accessible(browser, page)
     _check_elderly_layout(page)
-    page.click("button:has-text('提交申请')")
+    click(page, "button:has-text('提交申请')")
     number = _case_number(page)
     assert "申请已提交" in page.content()
     assert_accessible(browser, page)
@@ -142,22 +142,22 @@ def test_clerk_applies_for_a_citizen_and_prints_the_receipt(
     # Forgetting the ID check is caught, with the input kept.
     page.fill("#f-resident_id", DEMO_CITIZEN_ID)
     page.fill("#f-name", "王建国")
-    page.click("main button:has-text('下一步')")
+    click(page, "main button:has-text('下一步')")
     assert page.locator("#f-confirmed-error").is_visible()
     assert page.input_value("#f-resident_id") == DEMO_CITIZEN_ID
     assert_accessible(browser, page)
     page.check("#f-confirmed")
-    page.click("main button:has-text('下一步')")
+    click(page, "main button:has-text('下一步')")
     assert "/desk/service" in page.url
     page.fill("#f-q", "失业登记")
-    page.click("main form[role=search] button")
+    click(page, "main form[role=search] button")
     assert_accessible(browser, page)
-    page.click(f"a[href='/desk/apply/{DEMO_IMPLEMENTATION}']")
+    click(page, f"a[href='/desk/apply/{DEMO_IMPLEMENTATION}']")
     assert_accessible(browser, page)
     page.fill("#f-form\\.residence", "四川省广安市广安区")
     page.fill("#f-form\\.unemployed_since", "2026-01-05")
     page.set_input_files("#f-file0", str(png_file))
-    page.click("button:has-text('代为提交')")
+    click(page, "button:has-text('代为提交')")
     assert "/receipt" in page.url
     content = page.content()
     assert "受理回执" in content and "1101" not in content.split("王建国")[0][-5:]
@@ -179,12 +179,12 @@ def _submit_as_citizen(live: LiveServer, browser: Browser, png: Path) -> str:
     page.goto(f"{live.url}/apply/{DEMO_IMPLEMENTATION}")
     page.fill("#f-form\\.residence", "广安区")
     page.fill("#f-form\\.unemployed_since", "2026-01-05")
-    page.click("button:has-text('下一步')")
+    click(page, "button:has-text('下一步')")
     page.select_option("#f-material", "居民身份证")
     page.set_input_files("#f-file", str(png))
-    page.click("button:has-text('上传')")
+    click(page, "button:has-text('上传')")
     page.goto(f"{live.url}/apply/{DEMO_IMPLEMENTATION}/check")
-    page.click("button:has-text('提交申请')")
+    click(page, "button:has-text('提交申请')")
     number = _case_number(page)
     context.close()
     return number
@@ -201,14 +201,14 @@ def test_official_requests_supplement_citizen_supplies_official_approves(
     # Deadline marks carry text, not colour alone.
     assert official.locator("td .tag").first.inner_text().strip() != ""
     assert_accessible(browser, official)
-    official.click(f"a[href='/cases/{number}']")
+    click(official, f"a[href='/cases/{number}']")
     assert_accessible(browser, official)
-    official.click("a[href$='/act/request-supplement']")
-    official.click("main form button.primary")  # nothing listed: an error, not a crash
+    click(official, "a[href$='/act/request-supplement']")
+    click(official, "main form button.primary")  # nothing listed: an error, not a crash
     assert official.locator("#f-missing-error").is_visible()
     assert_accessible(browser, official)
     official.fill("#f-missing", "解除或终止劳动关系证明")
-    official.click("main form button.primary")
+    click(official, "main form button.primary")
     assert "材料需补正" in official.content()
 
     citizen = new_context(browser, js=False).new_page()
@@ -216,21 +216,21 @@ def test_official_requests_supplement_citizen_supplies_official_approves(
     citizen.goto(f"{live.url}/cases/{number}")
     assert "解除或终止劳动关系证明" in citizen.content()
     assert_accessible(browser, citizen)
-    citizen.click("a[href$='/act/supplement']")
+    click(citizen, "a[href$='/act/supplement']")
     assert_accessible(browser, citizen)
     citizen.select_option("#f-material", "解除或终止劳动关系证明")
     citizen.set_input_files("#f-file", str(png_file))
-    citizen.click("main form button.primary")
+    click(citizen, "main form button.primary")
     assert "补正材料已提交" in citizen.content()
     citizen.goto(live.url + "/my/messages")
     assert_accessible(browser, citizen)
 
     official.goto(f"{live.url}/cases/{number}")
-    official.click("a[href$='/act/accept']")
-    official.click("main form button.primary")
-    official.click("a[href$='/act/approve']")
+    click(official, "a[href$='/act/accept']")
+    click(official, "main form button.primary")
+    click(official, "a[href$='/act/approve']")
     official.fill("#f-decision_text", "准予登记失业。")
-    official.click("main form button.primary")
+    click(official, "main form button.primary")
     assert "准予许可" in official.content()
     assert_accessible(browser, official)
 
@@ -248,11 +248,11 @@ def test_expired_session_returns_to_the_form_with_its_input(
     cookies = [c for c in context.cookies() if c["name"] != "tb_session"]
     context.clear_cookies()
     context.add_cookies(cookies)  # type: ignore[arg-type]
-    page.click("button:has-text('下一步')")
+    click(page, "button:has-text('下一步')")
     assert "/login" in page.url
     page.fill("#f-username", "citizen")
     page.fill("#f-password", "tongban-demo")
-    page.click("main form button")
+    click(page, "main form button")
     assert page.url.endswith(f"/apply/{DEMO_IMPLEMENTATION}")
     assert page.input_value("#f-form\\.residence") == "四川省广安市广安区协兴镇"
     assert page.input_value("#f-form\\.unemployed_since") == "2026-02-01"
@@ -306,13 +306,13 @@ def test_every_page_has_no_axe_violations(
     page.goto(live.url + "/register")
     page.fill("#f-resident_id", "123")
     page.fill("#f-phone", "12")
-    page.click("main form button")
+    click(page, "main form button")
     assert page.locator(".error-summary a").count() >= 3
     assert_accessible(browser, page)
     page.goto(live.url + "/login")
     page.fill("#f-username", "citizen")
     page.fill("#f-password", "wrong-password")
-    page.click("main form button")
+    click(page, "main form button")
     assert page.locator("#f-username-error").is_visible()
     assert_accessible(browser, page)
     for username, paths in ROLE_PAGES.items():
@@ -321,5 +321,5 @@ def test_every_page_has_no_axe_violations(
             page.goto(live.url + path)
             assert_accessible(browser, page)
         page.goto(live.url + "/")
-        page.click("nav form button")  # log out
+        click(page, "nav form button")  # log out
     context.close()
