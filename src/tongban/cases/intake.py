@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from tongban.cases import clocks
@@ -475,14 +475,16 @@ def _attach(
         )
 
 
+# Looked up on every keyed submission and almost never found: a bare id lookup first,
+# with the statement built once.
+_CASE_BY_KEY = select(Case.id).where(
+    Case.filed_by_id == bindparam("filer"), Case.idempotency_key == bindparam("key")
+)
+
+
 def _existing(session: Session, *, actor: Actor, key: str) -> Case | None:
-    # Looked up on every keyed submission and almost never found: a bare id lookup first.
     case_id = (
-        session.connection()
-        .execute(
-            select(Case.id).where(Case.filed_by_id == actor.account_id, Case.idempotency_key == key)
-        )
-        .scalar()
+        session.connection().execute(_CASE_BY_KEY, {"filer": actor.account_id, "key": key}).scalar()
     )
     return None if case_id is None else session.get(Case, case_id)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from tongban.config import Settings, get_settings
@@ -391,19 +391,28 @@ _ACTOR_COLUMNS = (
 )
 
 
-def _credential_row(
-    session: Session, credential: type[LoginSession] | type[ApiToken], token: str, now: datetime
-) -> Any:
+def _credential_query(credential: type[LoginSession] | type[ApiToken]) -> Select[Any]:
     columns: list[Any] = [credential.id, credential.revoked_at, credential.expires_at]
     if credential is ApiToken:
         columns.append(ApiToken.last_used_at)
-    stmt = (
+    return (
         select(*columns, *_ACTOR_COLUMNS)
         .join(Account, Account.id == credential.account_id)
         .outerjoin(Department, Department.id == Account.department_id)
-        .where(credential.token_hash == token_digest(token))
+        .where(credential.token_hash == bindparam("digest"))
     )
-    row = session.connection().execute(stmt).one_or_none()
+
+
+# Built once: every request runs one of these, and building a statement and its cache key
+# anew each time cost about a tenth of a submission's CPU.
+_CREDENTIAL_QUERIES = {kind: _credential_query(kind) for kind in (LoginSession, ApiToken)}
+
+
+def _credential_row(
+    session: Session, credential: type[LoginSession] | type[ApiToken], token: str, now: datetime
+) -> Any:
+    query = _CREDENTIAL_QUERIES[credential]
+    row = session.connection().execute(query, {"digest": token_digest(token)}).one_or_none()
     if row is None or row.revoked_at is not None or row.expires_at <= now or not row.active:
         return None
     # The caller's own applicant facts come with it: applying for oneself needs no other read.
