@@ -14,11 +14,13 @@ from tests.cases.conftest import build_world, submit_pension
 from tongban.app import create_app
 from tongban.cases import intake
 from tongban.cases import service as cases
+from tongban.cases.models import Message
 from tongban.cases.schemas import CaseCreate
 from tongban.config import Settings
 from tongban.db import Database
+from tongban.errors import Conflict, NotFound
 from tongban.events import service as events
-from tongban.identity.service import Actor
+from tongban.events.models import Event
 
 
 def test_concurrent_accepts_one_wins(fresh_database: Database, tmp_path: Path) -> None:
@@ -86,10 +88,10 @@ def test_simultaneous_retries_make_one_case(fresh_database: Database, tmp_path: 
         assert len(stored) == 1
 
 
-def test_a_retry_that_loses_the_race_answers_with_the_winner(
-    fresh_database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_retry_is_found_by_its_insert_and_writes_nothing(
+    fresh_database: Database, tmp_path: Path
 ) -> None:
-    """The retry checked for its key before the first request stored its case."""
+    """The retry's INSERT meets the stored key: no second case, event or message."""
     settings = Settings(data_dir=tmp_path / "var", database_url=fresh_database.url)
     data = CaseCreate.model_validate({"implementation": "TEST-HUJI-440305", "form": {}})
     with fresh_database.session_scope() as session:
@@ -98,18 +100,57 @@ def test_a_retry_that_loses_the_race_answers_with_the_winner(
             session, actor=world.actor("migrant"), data=data, settings=settings, idempotency_key="k"
         )
         assert created
-    real_existing = intake._existing
-    looks: list[bool] = []
+    counted = (cases.Case, Event, Message)
 
-    def late_look(session: Session, *, actor: Actor, key: str) -> cases.Case | None:
-        looks.append(True)
-        return None if len(looks) == 1 else real_existing(session, actor=actor, key=key)
+    def counts(session: Session) -> list[int]:
+        return [session.scalar(select(func.count()).select_from(m)) or 0 for m in counted]
 
-    monkeypatch.setattr(intake, "_existing", late_look)
+    with fresh_database.session_scope() as session:
+        before = counts(session)
+        again, created = cases.submit(
+            session, actor=world.actor("migrant"), data=data, settings=settings, idempotency_key="k"
+        )
+        assert not created and again.number == first.number
+    with fresh_database.session_scope() as session:
+        assert counts(session) == before
+
+
+def test_a_retry_that_no_longer_passes_answers_with_its_case(
+    fresh_database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stored, then the item was withdrawn: the retry still gets the case it made."""
+    settings = Settings(data_dir=tmp_path / "var", database_url=fresh_database.url)
+    data = CaseCreate.model_validate({"implementation": "TEST-HUJI-440305", "form": {}})
+    with fresh_database.session_scope() as session:
+        world = build_world(session, settings)
+        first, _ = cases.submit(
+            session, actor=world.actor("migrant"), data=data, settings=settings, idempotency_key="k"
+        )
+
+    def withdrawn(session: Session, **_: object) -> None:
+        raise NotFound("There is no implementation 'TEST-HUJI-440305'.")
+
+    monkeypatch.setattr(intake, "find_offer", withdrawn)
     with fresh_database.session_scope() as session:
         again, created = cases.submit(
             session, actor=world.actor("migrant"), data=data, settings=settings, idempotency_key="k"
         )
         assert not created and again.number == first.number
-        assert session.scalar(select(func.count()).select_from(cases.Case)) == 1
-    assert len(looks) == 2
+        # Without a stored case the error stands, and a changed body is still a conflict.
+        with pytest.raises(NotFound):
+            cases.submit(
+                session,
+                actor=world.actor("migrant"),
+                data=data,
+                settings=settings,
+                idempotency_key="other",
+            )
+        changed = data.model_copy(update={"form": {"x": 1}})
+        with pytest.raises(Conflict):
+            cases.submit(
+                session,
+                actor=world.actor("migrant"),
+                data=changed,
+                settings=settings,
+                idempotency_key="k",
+            )

@@ -26,7 +26,7 @@ from tongban.cases.schemas import CaseCreate
 from tongban.cases.states import State
 from tongban.catalog import service as catalog
 from tongban.config import Settings
-from tongban.errors import Conflict, FieldError, Invalid, NotFound
+from tongban.errors import AppError, Conflict, FieldError, Invalid, NotFound
 from tongban.events import service as events
 from tongban.events.models import Event
 from tongban.events.service import Channel
@@ -529,15 +529,44 @@ def file_application(
     settings: Settings,
     idempotency_key: str | None = None,
 ) -> Submission:
-    """`submit`, also returning the events recorded, so the answer needs no read-back."""
+    """`submit`, also returning the events recorded, so the answer needs no read-back.
+
+    A retry is found by its INSERT (the key is unique per filer), not by a read before it:
+    nearly every keyed submission is new, and the read was a seventh of a submission's work.
+    """
     identity.authorize(actor, "case.submit")
     digest = request_digest(data)
-    if idempotency_key:
-        if len(idempotency_key) > 100:
-            raise _invalid("Idempotency-Key", "at most 100 characters")
-        found = _existing(session, actor=actor, key=idempotency_key)
-        if found is not None:
-            return Submission(_replay(found, digest), False)
+    if idempotency_key and len(idempotency_key) > 100:
+        raise _invalid("Idempotency-Key", "at most 100 characters")
+    try:
+        return _file_new(
+            session,
+            actor=actor,
+            data=data,
+            settings=settings,
+            idempotency_key=idempotency_key,
+            digest=digest,
+        )
+    except Conflict:
+        raise
+    except AppError:
+        # A retry of a stored submission may no longer pass (the item was withdrawn, the
+        # authorisation expired): the case it made is still its answer.
+        found = _existing(session, actor=actor, key=idempotency_key) if idempotency_key else None
+        if found is None:
+            raise
+        return Submission(_replay(found, digest), False)
+
+
+def _file_new(
+    session: Session,
+    *,
+    actor: Actor,
+    data: CaseCreate,
+    settings: Settings,
+    idempotency_key: str | None,
+    digest: str,
+) -> Submission:
     chosen = [bool(data.bundle), bool(data.implementation or data.item)]
     if sum(chosen) != 1:
         raise _invalid("implementation", "Give either a bundle or an implementation (or item).")
@@ -670,8 +699,8 @@ def file_application(
         gateway_path=settings.sms_gateway,
         extra={"due": case.acceptance_due.isoformat()},
     )
-    # A concurrent retry with the same key may have stored its case since _existing looked:
-    # then nothing is inserted and the answer is that case.
+    # A retry (or a concurrent twin) with the same key stored its case first: then nothing is
+    # inserted and the answer is that case.
     key_columns = ("filed_by_id", "idempotency_key") if idempotency_key else ()
     if not insert_now(session, case, unless_duplicate=key_columns):
         found = _existing(session, actor=actor, key=str(idempotency_key))
