@@ -34,6 +34,7 @@ import httpx
 import yaml
 from sqlalchemy import create_engine, insert, text
 
+from bench._cpu import cpu_seconds, postgres_processes, reference_loop_seconds, tree_of
 from tongban.config import Settings
 from tongban.db import Database, make_engine, upgrade_database
 
@@ -423,6 +424,13 @@ def _queue_latency(base: str, token: str, requests: int) -> dict[str, Any]:
     }
 
 
+def _per_request(before: float | None, after: float | None, count: int) -> float | None:
+    """CPU milliseconds per request between two readings (None without /proc)."""
+    if before is None or after is None or not count:
+        return None
+    return (after - before) * 1000 / count
+
+
 def run(
     backend: str,
     *,
@@ -446,7 +454,9 @@ def run(
                 token = seeded["tokens"]["citizen"]
                 # Warm-up: every worker imports lazily and fills its caches.
                 submissions(server.base, token, client=client, count=100, duration=2, concurrency=4)
-                result["submit"] = submissions(
+                server_cpu = cpu_seconds(tree_of(server.process.pid))
+                database_cpu = cpu_seconds(postgres_processes) if backend != "sqlite" else None
+                result["submit"] = submit = submissions(
                     server.base,
                     token,
                     client=client,
@@ -454,6 +464,13 @@ def run(
                     duration=duration,
                     concurrency=concurrency,
                 )
+                submit["server_cpu_ms"] = _per_request(
+                    server_cpu, cpu_seconds(tree_of(server.process.pid)), submit["count"]
+                )
+                if database_cpu is not None:
+                    submit["database_cpu_ms"] = _per_request(
+                        database_cpu, cpu_seconds(postgres_processes), submit["count"]
+                    )
                 if queue_cases:
                     # wrk stops at its deadline with requests in flight: let them finish before
                     # the bulk insert takes the database's write lock for minutes.
@@ -472,6 +489,15 @@ def run(
         finally:
             target.drop()
     return result
+
+
+def _cpu_note(submit: dict[str, Any]) -> str:
+    parts = [
+        f"{label} {submit[key]:.2f} ms"
+        for label, key in (("server", "server_cpu_ms"), ("database", "database_cpu_ms"))
+        if submit.get(key) is not None
+    ]
+    return f"; CPU per submission: {', '.join(parts)}" if parts else ""
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -495,6 +521,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--queue-cases", type=int, default=1_000_000)
     args = parser.parse_args(argv if argv is not None else [])
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    print(
+        f"machine: 10M pure-Python additions take {reference_loop_seconds():.2f} s; "
+        f"load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
     for backend in backends:
         r = run(
             backend,
@@ -509,7 +540,8 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"{backend}: submit {s['count']} x{s['concurrency']} ({s['client']}, "
             f"{r['workers']} workers): {s['per_second']:.0f}/s, "
-            f"p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms, failures {s['failures']}",
+            f"p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms, failures {s['failures']}"
+            + _cpu_note(s),
             flush=True,
         )
         if "queue" in r:
