@@ -10,6 +10,7 @@ from tongban.deps import AppSettings, CurrentActor, DbSession, OptionalActor
 from tongban.errors import FieldError, Invalid
 from tongban.events.service import Channel
 from tongban.identity import service as identity
+from tongban.identity.cookies import clear_session_cookie, set_session_cookie
 from tongban.identity.schemas import (
     AccountCreate,
     AccountPage,
@@ -85,15 +86,7 @@ def login(
 ) -> LoginRead:
     """Log in; the session token is set as an HttpOnly, SameSite=Lax cookie."""
     result = _login(request, session, settings, body)
-    response.set_cookie(
-        identity.SESSION_COOKIE,
-        result.token,
-        max_age=settings.session_ttl_hours * 3600,
-        httponly=True,
-        samesite="lax",
-        secure=settings.cookie_secure,
-        path="/",
-    )
+    set_session_cookie(response, result.token, settings)
     return LoginRead(
         username=result.account.username,
         role=result.account.role,
@@ -118,13 +111,7 @@ def logout(
         if cookie:
             identity.logout(session, session_token=cookie)
     result = Response(status_code=status.HTTP_204_NO_CONTENT)
-    result.delete_cookie(
-        identity.SESSION_COOKIE,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=settings.cookie_secure,
-    )
+    clear_session_cookie(result, settings)
     return result
 
 

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from tongban.deps import AppSettings, DbSession
 from tongban.errors import Conflict, Invalid, TooManyRequests
 from tongban.identity import service as identity
+from tongban.identity.cookies import clear_session_cookie, set_session_cookie
 from tongban.web.rendering import N_, NOTICES, SHANGHAI, FormState, PageUi, Ui, safe_next
 
 router = APIRouter(tags=["identity pages"], include_in_schema=False)
@@ -38,18 +39,6 @@ PASSWORDS_DIFFER = N_("The two passwords must be the same.")
 
 def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
-
-
-def _set_session_cookie(response: Response, token: str, settings: AppSettings) -> None:
-    response.set_cookie(
-        identity.SESSION_COOKIE,
-        token,
-        max_age=settings.session_ttl_hours * 3600,
-        httponly=True,
-        samesite="lax",
-        secure=settings.cookie_secure,
-        path="/",
-    )
 
 
 def _login_page(ui: Ui, form: FormState, next_path: str, status_code: int = 200) -> Response:
@@ -106,19 +95,21 @@ def login_submit(
     except Invalid as exc:
         return _login_page(ui, ui.form_errors(form, exc), target, 422)
     response = ui.redirect(target, notice="logged_in")
-    _set_session_cookie(response, result.token, settings)
+    set_session_cookie(response, result.token, settings)
     return response
 
 
 @router.post("/logout")
-def logout_submit(ui: PageUi, session: DbSession, request: Request) -> Response:
+def logout_submit(
+    ui: PageUi, session: DbSession, request: Request, settings: AppSettings
+) -> Response:
     """End the session and clear its cookie."""
     token = request.cookies.get(identity.SESSION_COOKIE)
     if token:
         identity.logout(session, session_token=token)
     ui.actor = None
     response = ui.redirect("/", notice="logged_out")
-    response.delete_cookie(identity.SESSION_COOKIE, path="/")
+    clear_session_cookie(response, settings)
     return response
 
 
@@ -180,7 +171,7 @@ def register_submit(
         settings=settings,
     )
     response = ui.redirect("/", notice="registered")
-    _set_session_cookie(response, result.token, settings)
+    set_session_cookie(response, result.token, settings)
     return response
 
 
