@@ -59,6 +59,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+# The largest integer a BIGINT column (PostgreSQL) or an INTEGER (SQLite) holds: every id,
+# version or offset a client sends is bounded by it, so a larger one is a 422, never a
+# driver overflow (a 500).
+MAX_ROW_ID = 2**63 - 1
+
+
 def utcnow() -> datetime:
     """The current time, timezone-aware, in UTC."""
     return datetime.now(UTC)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from tongban.config import Settings
-from tongban.db import Database
+from tongban.db import MAX_ROW_ID, Database
 from tongban.identity import service as identity
 
 # The light dependencies are `async def` so that FastAPI does not hop to a worker thread for
@@ -70,6 +70,13 @@ async def required_actor(
 
 OptionalActor = Annotated[identity.Actor | None, Depends(optional_actor)]
 CurrentActor = Annotated[identity.Actor, Depends(required_actor)]
+
+
+# A row id in a path or a query, within what the database can hold.
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+RowIdQuery = Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)]
+# How many rows a listing skips.
+SkipQuery = Annotated[int, Query(ge=0, le=MAX_ROW_ID)]
 
 
 T = TypeVar("T")

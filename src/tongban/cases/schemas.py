@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from tongban.db import MAX_ROW_ID
+
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$")]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
@@ -43,7 +45,10 @@ class CaseCreate(_In):
     materials: list[MaterialRef] = Field(default_factory=list, max_length=100)
     applicant: ApplicantIn | None = None
     on_behalf_of: int | None = Field(
-        default=None, description="The principal's account id, when a relative acts by proxy."
+        default=None,
+        ge=1,
+        le=MAX_ROW_ID,
+        description="The principal's account id, when a relative acts by proxy.",
     )
 
     @field_validator("form")
@@ -57,7 +62,7 @@ class CaseCreate(_In):
 class ActionIn(_In):
     """The body of POST /cases/{number}/actions/{action}; `version` is the one you read."""
 
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_ROW_ID)
     reason: LongText | None = None
     decision_text: LongText | None = None
     result_document: Sha256 | None = None
@@ -199,7 +204,9 @@ class MessagePage(BaseModel):
 class MarkReadIn(_In):
     """Which messages to mark read (all when omitted)."""
 
-    ids: list[int] | None = Field(default=None, max_length=500)
+    ids: list[Annotated[int, Field(ge=1, le=MAX_ROW_ID)]] | None = Field(
+        default=None, max_length=500
+    )
 
 
 class RevealIn(_In):

@@ -23,7 +23,7 @@ from tongban.catalog.schemas import (
     LimitRead,
     MaterialRead,
 )
-from tongban.deps import AppSettings, CurrentActor, DbSession
+from tongban.deps import AppSettings, CurrentActor, DbSession, SkipQuery
 from tongban.errors import FieldError, Invalid, PayloadTooLarge
 from tongban.identity import service as identity
 
@@ -120,7 +120,7 @@ def search_items(
     region: RegionParam = None,
     range: Annotated[str | None, Query(description="通办 range, e.g. 跨省.")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: SkipQuery = 0,
 ) -> ItemListRead:
     """Search basic items (public): Chinese words, pinyin and initials, with filters."""
     hits, total = catalog.search_items(

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from tongban.deps import AppSettings, CurrentActor, DbSession, OptionalActor
+from tongban.deps import AppSettings, CurrentActor, DbSession, OptionalActor, RowId, SkipQuery
 from tongban.errors import FieldError, Invalid
 from tongban.events.service import Channel
 from tongban.identity import service as identity
@@ -183,7 +183,7 @@ def list_accounts(
     q: Annotated[str | None, Query(max_length=64)] = None,
     active: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: SkipQuery = 0,
 ) -> AccountPage:
     """Accounts, filtered by role, activity and a name fragment (administrators)."""
     identity.authorize(actor, "accounts.manage")
@@ -219,7 +219,7 @@ def create_account(
 
 
 @router.get("/accounts/{account_id}", response_model=AccountRead)
-def get_account(account_id: int, actor: CurrentActor, session: DbSession) -> AccountRead:
+def get_account(account_id: RowId, actor: CurrentActor, session: DbSession) -> AccountRead:
     """One account (administrators)."""
     identity.authorize(actor, "accounts.manage")
     return AccountRead.of(identity.get_account(session, account_id=account_id))
@@ -227,7 +227,7 @@ def get_account(account_id: int, actor: CurrentActor, session: DbSession) -> Acc
 
 @router.patch("/accounts/{account_id}", response_model=AccountRead)
 def update_account(
-    account_id: int, body: AccountUpdate, actor: CurrentActor, session: DbSession
+    account_id: RowId, body: AccountUpdate, actor: CurrentActor, session: DbSession
 ) -> AccountRead:
     """Change an account; active=false deactivates it and ends its sessions and tokens."""
     identity.authorize(actor, "accounts.manage")
@@ -254,7 +254,7 @@ def list_departments(
     session: DbSession,
     region_code: Annotated[str | None, Query(max_length=12)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: SkipQuery = 0,
 ) -> list[DepartmentRead]:
     """Government departments (public information), optionally of one region."""
     rows = identity.list_departments(session, region_code=region_code, limit=limit, offset=offset)
@@ -316,7 +316,7 @@ def grant_proxy(body: ProxyCreate, actor: CurrentActor, session: DbSession) -> P
 
 
 @router.delete("/me/proxies/{proxy_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_proxy(proxy_id: int, actor: CurrentActor, session: DbSession) -> Response:
+def revoke_proxy(proxy_id: RowId, actor: CurrentActor, session: DbSession) -> Response:
     """Withdraw an authorisation the caller granted."""
     identity.authorize(actor, "proxies.manage_own")
     identity.revoke_proxy(
@@ -356,7 +356,7 @@ def issue_my_token(
 
 
 @router.delete("/me/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_my_token(token_id: int, actor: CurrentActor, session: DbSession) -> Response:
+def revoke_my_token(token_id: RowId, actor: CurrentActor, session: DbSession) -> Response:
     """Revoke one of the caller's API tokens."""
     identity.authorize(actor, "tokens.manage_own")
     identity.revoke_api_token(

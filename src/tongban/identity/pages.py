@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
-from tongban.deps import AppSettings, DbSession
+from tongban.deps import AppSettings, DbSession, RowId
 from tongban.errors import Conflict, Invalid, TooManyRequests
 from tongban.identity import service as identity
 from tongban.identity.cookies import clear_session_cookie, set_session_cookie
@@ -250,7 +250,7 @@ def proxies_grant(
 
 
 @router.post("/account/proxies/{proxy_id}/revoke")
-def proxies_revoke(proxy_id: int, ui: PageUi, session: DbSession) -> Response:
+def proxies_revoke(proxy_id: RowId, ui: PageUi, session: DbSession) -> Response:
     """Withdraw an authorisation I gave."""
     actor = ui.require_actor()
     identity.authorize(actor, "proxies.manage_own", {"owner_id": actor.account_id})

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from tongban.deps import AppSettings, CurrentActor, DbSession
+from tongban.deps import AppSettings, CurrentActor, DbSession, RowId, RowIdQuery, SkipQuery
 from tongban.reviews import service
 from tongban.reviews.models import Rectification, Review
 from tongban.reviews.schemas import (
@@ -58,7 +58,7 @@ def create_review(
 @router.get("/reviews/stats", response_model=ReviewStats)
 def review_statistics(
     session: DbSession,
-    department_id: int | None = None,
+    department_id: RowIdQuery = None,
     region: str | None = None,
     start: date | None = None,
     end: date | None = None,
@@ -80,7 +80,7 @@ def list_case_reviews(
 
 
 @router.get("/reviews/{review_id}", response_model=ReviewRead)
-def read_review(review_id: int, session: DbSession, actor: CurrentActor) -> ReviewRead:
+def read_review(review_id: RowId, session: DbSession, actor: CurrentActor) -> ReviewRead:
     """One rating."""
     review = service.get_review(session, review_id=review_id)
     service.authorize_review_read(session, actor=actor, review=review)
@@ -94,7 +94,7 @@ def list_rectifications(
     state: str | None = None,
     overdue: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: SkipQuery = 0,
 ) -> RectificationPage:
     """The department's rectification tasks (all of them for operators), due first."""
     rows, total = service.list_rectifications(
@@ -105,7 +105,7 @@ def list_rectifications(
 
 @router.get("/rectifications/{rectification_id}", response_model=RectificationRead)
 def read_rectification(
-    rectification_id: int, session: DbSession, actor: CurrentActor
+    rectification_id: RowId, session: DbSession, actor: CurrentActor
 ) -> RectificationRead:
     """One rectification task."""
     task = service.get_rectification(session, rectification_id=rectification_id)
@@ -115,7 +115,7 @@ def read_rectification(
 
 @router.post("/rectifications/{rectification_id}/follow-up", response_model=RectificationRead)
 def follow_up(
-    rectification_id: int, body: FollowUpIn, session: DbSession, actor: CurrentActor
+    rectification_id: RowId, body: FollowUpIn, session: DbSession, actor: CurrentActor
 ) -> RectificationRead:
     """Record the follow-up contact (回访)."""
     task = service.follow_up(
@@ -126,7 +126,7 @@ def follow_up(
 
 @router.post("/rectifications/{rectification_id}/fix", response_model=RectificationRead)
 def describe_fix(
-    rectification_id: int, body: FixIn, session: DbSession, actor: CurrentActor
+    rectification_id: RowId, body: FixIn, session: DbSession, actor: CurrentActor
 ) -> RectificationRead:
     """Describe the fix (整改); the rater is asked to re-rate."""
     task = service.describe_fix(
@@ -141,7 +141,7 @@ def describe_fix(
     response_model=ReviewRead,
 )
 def rerate(
-    rectification_id: int,
+    rectification_id: RowId,
     body: RerateCreate,
     session: DbSession,
     actor: CurrentActor,
@@ -156,7 +156,7 @@ def rerate(
 
 @router.post("/rectifications/{rectification_id}/appeal", response_model=RectificationRead)
 def appeal(
-    rectification_id: int, body: AppealIn, session: DbSession, actor: CurrentActor
+    rectification_id: RowId, body: AppealIn, session: DbSession, actor: CurrentActor
 ) -> RectificationRead:
     """The department appeals a mistaken or malicious review (申诉)."""
     task = service.appeal(
@@ -171,7 +171,7 @@ def appeal(
 
 @router.post("/rectifications/{rectification_id}/appeal/decision", response_model=RectificationRead)
 def decide_appeal(
-    rectification_id: int, body: AppealDecisionIn, session: DbSession, actor: CurrentActor
+    rectification_id: RowId, body: AppealDecisionIn, session: DbSession, actor: CurrentActor
 ) -> RectificationRead:
     """An operator upholds or rejects the appeal (复核)."""
     task = service.decide_appeal(
