@@ -88,18 +88,36 @@ def test_simultaneous_retries_make_one_case(fresh_database: Database, tmp_path: 
         assert len(stored) == 1
 
 
+class Filed:
+    """A world and one keyed submission already stored, to be retried."""
+
+    def __init__(self, database: Database, tmp_path: Path) -> None:
+        self.database = database
+        self.settings = Settings(data_dir=tmp_path / "var", database_url=database.url)
+        self.data = CaseCreate.model_validate({"implementation": "TEST-HUJI-440305", "form": {}})
+        with database.session_scope() as session:
+            self.world = build_world(session, self.settings)
+            self.first, created = self.retry(session)
+            assert created
+
+    def retry(
+        self, session: Session, *, key: str = "k", data: CaseCreate | None = None
+    ) -> tuple[cases.Case, bool]:
+        """Submit again as the same citizen (the same body and key unless told)."""
+        return cases.submit(
+            session,
+            actor=self.world.actor("migrant"),
+            data=data or self.data,
+            settings=self.settings,
+            idempotency_key=key,
+        )
+
+
 def test_a_retry_is_found_by_its_insert_and_writes_nothing(
     fresh_database: Database, tmp_path: Path
 ) -> None:
     """The retry's INSERT meets the stored key: no second case, event or message."""
-    settings = Settings(data_dir=tmp_path / "var", database_url=fresh_database.url)
-    data = CaseCreate.model_validate({"implementation": "TEST-HUJI-440305", "form": {}})
-    with fresh_database.session_scope() as session:
-        world = build_world(session, settings)
-        first, created = cases.submit(
-            session, actor=world.actor("migrant"), data=data, settings=settings, idempotency_key="k"
-        )
-        assert created
+    filed = Filed(fresh_database, tmp_path)
     counted = (cases.Case, Event, Message)
 
     def counts(session: Session) -> list[int]:
@@ -107,10 +125,8 @@ def test_a_retry_is_found_by_its_insert_and_writes_nothing(
 
     with fresh_database.session_scope() as session:
         before = counts(session)
-        again, created = cases.submit(
-            session, actor=world.actor("migrant"), data=data, settings=settings, idempotency_key="k"
-        )
-        assert not created and again.number == first.number
+        again, created = filed.retry(session)
+        assert not created and again.number == filed.first.number
     with fresh_database.session_scope() as session:
         assert counts(session) == before
 
@@ -119,38 +135,17 @@ def test_a_retry_that_no_longer_passes_answers_with_its_case(
     fresh_database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Stored, then the item was withdrawn: the retry still gets the case it made."""
-    settings = Settings(data_dir=tmp_path / "var", database_url=fresh_database.url)
-    data = CaseCreate.model_validate({"implementation": "TEST-HUJI-440305", "form": {}})
-    with fresh_database.session_scope() as session:
-        world = build_world(session, settings)
-        first, _ = cases.submit(
-            session, actor=world.actor("migrant"), data=data, settings=settings, idempotency_key="k"
-        )
+    filed = Filed(fresh_database, tmp_path)
 
     def withdrawn(session: Session, **_: object) -> None:
         raise NotFound("There is no implementation 'TEST-HUJI-440305'.")
 
     monkeypatch.setattr(intake, "find_offer", withdrawn)
     with fresh_database.session_scope() as session:
-        again, created = cases.submit(
-            session, actor=world.actor("migrant"), data=data, settings=settings, idempotency_key="k"
-        )
-        assert not created and again.number == first.number
+        again, created = filed.retry(session)
+        assert not created and again.number == filed.first.number
         # Without a stored case the error stands, and a changed body is still a conflict.
         with pytest.raises(NotFound):
-            cases.submit(
-                session,
-                actor=world.actor("migrant"),
-                data=data,
-                settings=settings,
-                idempotency_key="other",
-            )
-        changed = data.model_copy(update={"form": {"x": 1}})
+            filed.retry(session, key="other")
         with pytest.raises(Conflict):
-            cases.submit(
-                session,
-                actor=world.actor("migrant"),
-                data=changed,
-                settings=settings,
-                idempotency_key="k",
-            )
+            filed.retry(session, data=filed.data.model_copy(update={"form": {"x": 1}}))
