@@ -118,3 +118,32 @@ def test_the_workbench_page_shows_the_number_for_a_stated_purpose(
     own_page = applicant.get(f"/cases/{number}", headers=HTML).text
     assert "/applicant-id" not in own_page
     assert applicant.get(f"/cases/{number}/applicant-id", headers=HTML).status_code == 403
+
+
+def test_an_action_form_without_a_valid_version_is_answered_as_stale(
+    app: FastAPI, client: TestClient, world: World
+) -> None:
+    """A tampered or truncated form (no version, letters, a number past BIGINT) is a 412 page."""
+    number = _file(client, world)
+    official = _page_login(app, "t-official")
+    form = official.get(f"/cases/{number}/act/accept", headers=HTML)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert form.status_code == 200 and token
+    for version in ("", "abc", "０１", str(2**63), "0"):
+        r = official.post(
+            f"/cases/{number}/act/accept",
+            data={"csrf_token": token.group(1), "version": version},
+            headers=HTML,
+        )
+        assert r.status_code == 412, (version, r.status_code)
+        assert "text/html" in r.headers["content-type"]
+    accepted = official.post(
+        f"/cases/{number}/act/accept",
+        data={"csrf_token": token.group(1), "version": "1"},
+        headers=HTML,
+        follow_redirects=False,
+    )
+    assert accepted.status_code == 303
+    assert client.get(f"/api/v1/cases/{number}", headers=world.h("official")).json()["state"] == (
+        "accepted"
+    )

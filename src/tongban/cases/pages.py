@@ -16,8 +16,16 @@ from tongban.cases import service as cases
 from tongban.cases.schemas import ActionIn, ApplicantIn, CaseCreate, MaterialRef
 from tongban.catalog import service as catalog
 from tongban.config import Settings
+from tongban.db import MAX_ROW_ID
 from tongban.deps import AppSettings, DbSession
-from tongban.errors import Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge
+from tongban.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    PayloadTooLarge,
+    PreconditionFailed,
+)
 from tongban.identity import service as identity
 from tongban.web.rendering import N_, NOTICES, FormState, PageUi, Ui
 
@@ -104,6 +112,14 @@ DATE_MESSAGE = N_("Enter the date as year-month-day, e.g. 2026-03-01.")
 CHOICE_MESSAGE = N_("Choose one of the options.")
 FILE_MESSAGE = N_("Upload a PDF, JPEG, PNG or OFD file.")
 MATERIAL_MISSING = N_("Upload this paper before you send the application.")
+
+
+def _posted_version(raw: str) -> int:
+    """The case version the form was built from; one that is missing or not a version means a
+    page we did not serve, answered as a stale one (412: reload and try again)."""
+    if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_ROW_ID:
+        return int(raw)
+    raise PreconditionFailed("The form carries no valid case version; reload the case.")
 
 
 def _labels(ui: Ui) -> dict[str, Any]:
@@ -641,7 +657,7 @@ async def action_submit(
         return _action_page(ui, session, settings, number, action, form, 422)
     try:
         body = ActionIn(
-            version=int(values.get("version", "0") or 0),
+            version=_posted_version(values.get("version", "")),
             reason=values.get("reason") or None,
             decision_text=values.get("decision_text") or None,
             missing=missing or None,
