@@ -33,11 +33,13 @@ def _include_routers(app: FastAPI) -> None:
     from tongban.regions.api import router as regions_api
     from tongban.reviews.api import router as reviews_api
 
+    # Starlette tries routes in order and FastAPI matches each included router's routes twice
+    # (once to choose it, once to handle): the busiest routes (cases) come first.
     for router in (
+        cases_api,
         regions_api,
         identity_api,
         catalog_api,
-        cases_api,
         ledger_api,
         reviews_api,
         insight_api,

@@ -7,11 +7,12 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, event, insert
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from tongban.db import Base
 
@@ -106,6 +107,28 @@ def _insert_plan(cls: type[Base]) -> _InsertPlan:
         pk_attribute=mapper.get_property_by_column(pk).key,
         pk_column=pk.name,
     )
+
+
+RowT = TypeVar("RowT", bound=Base)
+
+
+def new_row(cls: type[RowT], /, **values: Any) -> RowT:
+    """A new `cls` object with `values` set as if loaded, for insert_now to store at once.
+
+    What `cls(**values)` makes, without an attribute event per value: insert_now sends every
+    attribute that is set and then forgets the changes, so there is nothing to track. On a case
+    with its forty columns this is half the cost of the constructor. Collections given (a
+    relationship's empty list) are set loaded too, so reading them needs no query.
+    """
+    obj: RowT = cls.__mapper__.class_manager.new_instance()
+    relationships = cls.__mapper__.relationships
+    known = sa_inspect(obj).dict
+    for key, value in values.items():
+        if key in relationships:
+            set_committed_value(obj, key, value)
+        else:
+            known[key] = value
+    return obj
 
 
 def insert_now(session: Session, obj: Base, *, unless_duplicate: Sequence[str] = ()) -> bool:

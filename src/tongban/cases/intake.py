@@ -32,7 +32,7 @@ from tongban.events.models import Event
 from tongban.events.service import Channel
 from tongban.identity import service as identity
 from tongban.identity.service import Actor, Role
-from tongban.unit_of_work import insert_now
+from tongban.unit_of_work import insert_now, new_row
 from tongban.workdays.service import WorkingCalendar, load_calendar
 
 # Crockford's base32 without I, L, O, U: no look-alikes when read aloud at a counter.
@@ -402,7 +402,8 @@ def _new_case(
         value=settings.acceptance_limit_working_days,
         unit=clocks.WORKING_DAYS,
     )
-    case = Case(
+    case = new_row(
+        Case,
         number=number,
         kind="single",
         item_code=offer.item_code,

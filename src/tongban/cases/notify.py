@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from tongban.cases import clocks
 from tongban.cases.models import Case, Message
 from tongban.errors import NotFound
-from tongban.unit_of_work import after_commit, insert_now
+from tongban.unit_of_work import after_commit, insert_now, new_row
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,9 @@ def compose(
     recipients = [a for a in dict.fromkeys((case.applicant_id, case.filed_by_id)) if a]
     now = clocks.now()
     messages = [
-        Message(account_id=a, case_number=case.number, kind=kind, text=text, created_at=now)
+        new_row(
+            Message, account_id=a, case_number=case.number, kind=kind, text=text, created_at=now
+        )
         for a in recipients
     ]
     phone = phones.get(case.applicant_id) if case.applicant_id else None

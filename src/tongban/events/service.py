@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from tongban.db import utcnow
 from tongban.events.models import Event
-from tongban.unit_of_work import insert_now
+from tongban.unit_of_work import insert_now, new_row
 
 
 class Channel(StrEnum):
@@ -55,7 +55,8 @@ def new_event(**fields: Unpack[EventFields]) -> Event:
     """An event ready to store (its personal part committed to with a fresh salt)."""
     personal = fields.get("personal")
     salt = secrets.token_hex(16) if personal is not None else None
-    return Event(
+    return new_row(
+        Event,
         uid=str(uuid.uuid4()),
         occurred_at=utcnow(),
         actor_id=fields.get("actor_id"),
