@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,9 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tests import conftest
@@ -28,7 +31,7 @@ from tests.conftest import BACKENDS, REQUIRE_POSTGRES, _postgres_reachable
 from tongban.cases.models import Case
 from tongban.db import Database, make_engine, utcnow
 from tongban.events.models import Event
-from tongban.unit_of_work import after_commit, insert_now, transaction_memo
+from tongban.unit_of_work import after_commit, insert_now, new_row, transaction_memo
 
 metadata = MetaData()
 counters = Table(
@@ -214,6 +217,49 @@ def test_insert_now_skips_a_duplicate_and_the_transaction_goes_on(db: Session) -
     assert insert_now(db, _event("insert-now-3")) is True
     count = db.scalar(select(func.count()).select_from(Event).where(Event.resource_type == "probe"))
     assert count == 2
+
+
+def test_insert_now_stores_what_the_unit_of_work_would(db: Session) -> None:
+    # On PostgreSQL insert_now runs the compiled INSERT on the driver's cursor itself: every
+    # type's conversion (JSON, timestamps with zones, NULLs) must come out as the ORM's does.
+    values = {
+        "resource_type": "probe-same",
+        "resource_id": "r-1",
+        "channel": "counter",
+        "action": "case.submitted",
+        "occurred_at": datetime(2026, 2, 16, 23, 30, tzinfo=timezone(timedelta(hours=8))),
+        "data": {"名字": "张三", "n": [1, 2.5, None], "ok": True},
+        "personal": {"resident_id": "110101199003077777"},
+        "reason": None,
+    }
+    direct = new_row(Event, uid="same-direct", **values)
+    assert insert_now(db, direct) is True
+    ordinary = Event(uid="same-orm", **values)
+    db.add(ordinary)
+    db.flush()
+    db.expire_all()
+    rows = db.scalars(select(Event).where(Event.resource_type == "probe-same").order_by(Event.uid))
+    stored = [{column: getattr(row, column) for column in values} for row in rows.all()]
+    assert len(stored) == 2 and stored[0] == stored[1]
+    assert stored[0]["occurred_at"] == values["occurred_at"]
+
+
+def test_insert_now_raises_a_refused_row_as_sqlalchemy_does(db: Session) -> None:
+    assert insert_now(db, _event("insert-now-twin")) is True
+    savepoint = db.begin_nested()
+    with pytest.raises(IntegrityError):
+        insert_now(db, _event("insert-now-twin"))  # the uid is unique
+    savepoint.rollback()
+    assert insert_now(db, _event("insert-now-after")) is True  # the transaction goes on
+    uids = db.scalars(select(Event.uid).where(Event.uid.like("insert-now-%"))).all()
+    assert sorted(uids) == ["insert-now-after", "insert-now-twin"]
+
+
+def test_new_row_is_the_constructor_without_change_events(db: Session) -> None:
+    case = new_row(Case, number="NEW-ROW-1", state="received", materials=[], steps=[])
+    assert case.number == "NEW-ROW-1" and case.state == "received"
+    assert case.materials == [] and case.steps == []  # loaded: no query, no session needed
+    assert sa_inspect(case).transient and not sa_inspect(case).modified
 
 
 def test_insert_now_starts_the_version_column_at_one(db: Session) -> None:

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, event, insert
+from sqlalchemy import Connection, Table, event, insert
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -109,6 +111,69 @@ def _insert_plan(cls: type[Base]) -> _InsertPlan:
     )
 
 
+@dataclass(frozen=True)
+class _DirectInsert:
+    """A compiled INSERT ... RETURNING run on the driver's cursor (PostgreSQL only).
+
+    Why not Connection.execute: for these few-row INSERTs SQLAlchemy's execution (a context,
+    its parameters, a result object) cost as much CPU as psycopg sending the statement and
+    reading the answer. The SQL and the bind processors are SQLAlchemy's own, compiled once;
+    only the execution is done here, and a driver error is raised as SQLAlchemy's.
+    """
+
+    sql: str
+    processors: tuple[tuple[str, Callable[[Any], Any] | None], ...]
+
+    def run(self, connection: Connection, values: dict[str, Any]) -> Any:
+        """Execute with `values` (by column name) and return the first column of the row."""
+        params = {
+            name: values[name] if process is None else process(values[name])
+            for name, process in self.processors
+        }
+        driver_error = connection.dialect.loaded_dbapi.Error
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(self.sql, params)
+            row = cursor.fetchone()
+        except driver_error as exc:
+            raise DBAPIError.instance(
+                self.sql, params, exc, driver_error, dialect=connection.dialect
+            ) from exc
+        finally:
+            cursor.close()
+        return None if row is None else row[0]
+
+
+_DIRECT: dict[tuple[Any, ...], _DirectInsert | None] = {}
+
+
+def _direct_insert(
+    key: tuple[Any, ...], statement: Any, names: tuple[str, ...], dialect: Dialect
+) -> _DirectInsert | None:
+    """The direct form of `statement` for these column names, or None to leave it to
+    SQLAlchemy (not psycopg, or the statement needs defaults computed or names escaped)."""
+    cache_key = (*key, names)
+    if cache_key in _DIRECT:
+        return _DIRECT[cache_key]
+    direct = None
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        compiled = statement.compile(dialect=dialect, column_keys=list(names))
+        if (
+            not compiled.positional
+            and not compiled.escaped_bind_names
+            and set(compiled.binds) == set(names)
+        ):
+            direct = _DirectInsert(
+                sql=compiled.string,
+                processors=tuple(
+                    (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+                    for name in names
+                ),
+            )
+    _DIRECT[cache_key] = direct
+    return direct
+
+
 RowT = TypeVar("RowT", bound=Base)
 
 
@@ -170,7 +235,12 @@ def insert_now(session: Session, obj: Base, *, unless_duplicate: Sequence[str] =
         else:
             statement = insert(plan.table)
         statement = _INSERTS[key] = statement.returning(plan.table.c[plan.pk_column])
-    new_key = session.connection().execute(statement, values).scalar()
+    connection = session.connection()
+    direct = _direct_insert(key, statement, tuple(values), connection.dialect)
+    if direct is None:
+        new_key = connection.execute(statement, values).scalar()
+    else:
+        new_key = direct.run(connection, values)
     if new_key is None:
         return False
     known[plan.pk_attribute] = new_key
