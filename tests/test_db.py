@@ -31,7 +31,13 @@ from tests.conftest import BACKENDS, REQUIRE_POSTGRES, _postgres_reachable
 from tongban.cases.models import Case
 from tongban.db import Database, make_engine, utcnow
 from tongban.events.models import Event
-from tongban.unit_of_work import after_commit, insert_now, new_row, transaction_memo
+from tongban.unit_of_work import (
+    after_commit,
+    insert_now,
+    insert_together,
+    new_row,
+    transaction_memo,
+)
 
 metadata = MetaData()
 counters = Table(
@@ -234,13 +240,15 @@ def test_insert_now_stores_what_the_unit_of_work_would(db: Session) -> None:
     }
     direct = new_row(Event, uid="same-direct", **values)
     assert insert_now(db, direct) is True
+    first, follower = _event("same-first"), new_row(Event, uid="same-follower", **values)
+    assert insert_together(db, first, [follower]) is True  # one statement on PostgreSQL
     ordinary = Event(uid="same-orm", **values)
     db.add(ordinary)
     db.flush()
     db.expire_all()
     rows = db.scalars(select(Event).where(Event.resource_type == "probe-same").order_by(Event.uid))
     stored = [{column: getattr(row, column) for column in values} for row in rows.all()]
-    assert len(stored) == 2 and stored[0] == stored[1]
+    assert len(stored) == 3 and stored[0] == stored[1] == stored[2]
     assert stored[0]["occurred_at"] == values["occurred_at"]
 
 
@@ -253,6 +261,41 @@ def test_insert_now_raises_a_refused_row_as_sqlalchemy_does(db: Session) -> None
     assert insert_now(db, _event("insert-now-after")) is True  # the transaction goes on
     uids = db.scalars(select(Event.uid).where(Event.uid.like("insert-now-%"))).all()
     assert sorted(uids) == ["insert-now-after", "insert-now-twin"]
+
+
+def test_insert_together_stores_the_followers_only_with_the_first(db: Session) -> None:
+    first, then = _event("together-1"), [_event("together-1a"), _event("together-1b")]
+    assert insert_together(db, first, then, unless_duplicate=("uid",)) is True
+    assert all(row.id is not None and row in db for row in [first, *then]) and not db.new
+    twin, followers = _event("together-1"), [_event("together-2a")]
+    assert insert_together(db, twin, followers, unless_duplicate=("uid",)) is False
+    assert twin.id is None and followers[0].id is None and twin not in db
+    uids = db.scalars(select(Event.uid).where(Event.uid.like("together-%"))).all()
+    assert sorted(uids) == ["together-1", "together-1a", "together-1b"]  # nothing of the twin's
+    stored = db.get(Event, then[1].id)
+    assert stored is then[1] and stored.data == {"n": 1}
+
+
+def test_the_direct_path_is_taken_on_postgresql_only(db: Session, backend: str) -> None:
+    # A statement SQLAlchemy would compile with defaults to compute, or with escaped names,
+    # falls back to Connection.execute: the hot inserts must not (on PostgreSQL); SQLite's
+    # go through SQLAlchemy and its write gate.
+    from tongban import unit_of_work
+
+    insert_now(db, _event("direct-1"))
+    insert_together(db, _event("direct-2"), [_event("direct-3")], unless_duplicate=("uid",))
+    uses = [
+        direct
+        for cache in (unit_of_work._DIRECT, unit_of_work._TOGETHER)
+        for key, direct in cache.items()
+        if "events" in str(key) and backend in key
+    ]
+    assert len(uses) >= 2
+    if backend == "postgresql":
+        assert all(direct is not None and "$1" in direct.sql for direct in uses)
+        assert all(direct is not None and "%(" not in direct.sql for direct in uses)
+    else:
+        assert all(direct is None for direct in uses)
 
 
 def test_new_row_is_the_constructor_without_change_events(db: Session) -> None:

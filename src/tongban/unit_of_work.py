@@ -4,10 +4,11 @@ storing new rows at once (insert_now)."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, Table, event, insert
 from sqlalchemy import inspect as sa_inspect
@@ -113,35 +114,62 @@ def _insert_plan(cls: type[Base]) -> _InsertPlan:
 
 @dataclass(frozen=True)
 class _DirectInsert:
-    """A compiled INSERT ... RETURNING run on the driver's cursor (PostgreSQL only).
+    """A compiled INSERT ... RETURNING run on psycopg's raw cursor (PostgreSQL only).
 
     Why not Connection.execute: for these few-row INSERTs SQLAlchemy's execution (a context,
     its parameters, a result object) cost as much CPU as psycopg sending the statement and
-    reading the answer. The SQL and the bind processors are SQLAlchemy's own, compiled once;
-    only the execution is done here, and a driver error is raised as SQLAlchemy's.
+    reading the answer. The SQL and the bind processors are SQLAlchemy's own, compiled once,
+    with its `%(name)s` placeholders turned into PostgreSQL's `$1`: psycopg's RawCursor sends
+    that as it is, where its ordinary cursor parses the query on every execution once it has
+    more than 50 parameters. Only the execution is done here; a driver error is raised as
+    SQLAlchemy's.
     """
 
     sql: str
     processors: tuple[tuple[str, Callable[[Any], Any] | None], ...]
 
-    def run(self, connection: Connection, values: dict[str, Any]) -> Any:
-        """Execute with `values` (by column name) and return the first column of the row."""
-        params = {
-            name: values[name] if process is None else process(values[name])
+    def run(
+        self, connection: Connection, values: dict[str, Any], *, whole_row: bool = False
+    ) -> Any:
+        """Execute with `values` (by bind name); the first column of the row (or the row)."""
+        import psycopg
+
+        params = [
+            values[name] if process is None else process(values[name])
             for name, process in self.processors
-        }
-        driver_error = connection.dialect.loaded_dbapi.Error
-        cursor = connection.connection.cursor()
+        ]
+        driver = cast(psycopg.Connection[Any], connection.connection.driver_connection)
         try:
-            cursor.execute(self.sql, params)
-            row = cursor.fetchone()
-        except driver_error as exc:
+            with psycopg.RawCursor(driver) as cursor:
+                cursor.execute(self.sql, params)
+                row = cursor.fetchone()
+        except psycopg.Error as exc:
             raise DBAPIError.instance(
-                self.sql, params, exc, driver_error, dialect=connection.dialect
+                self.sql, params, exc, psycopg.Error, dialect=connection.dialect
             ) from exc
-        finally:
-            cursor.close()
-        return None if row is None else row[0]
+        if row is None or whole_row:
+            return row
+        return row[0]
+
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def _compiled_direct(compiled: Any, names: Sequence[str], dialect: Dialect) -> _DirectInsert | None:
+    """The direct form of a compiled statement whose binds are exactly `names`, or None."""
+    if compiled.positional or compiled.escaped_bind_names or set(compiled.binds) != set(names):
+        return None
+    position = {name: number for number, name in enumerate(names, start=1)}
+    sql: str = compiled.string
+    if "%%" in sql or any(name not in position for name in _PLACEHOLDER.findall(sql)):
+        return None  # an escaped percent sign or a bind we do not send: leave it to SQLAlchemy
+    return _DirectInsert(
+        sql=_PLACEHOLDER.sub(lambda found: f"${position[found.group(1)]}", sql),
+        processors=tuple(
+            (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+            for name in names
+        ),
+    )
 
 
 _DIRECT: dict[tuple[Any, ...], _DirectInsert | None] = {}
@@ -158,18 +186,7 @@ def _direct_insert(
     direct = None
     if dialect.name == "postgresql" and dialect.driver == "psycopg":
         compiled = statement.compile(dialect=dialect, column_keys=list(names))
-        if (
-            not compiled.positional
-            and not compiled.escaped_bind_names
-            and set(compiled.binds) == set(names)
-        ):
-            direct = _DirectInsert(
-                sql=compiled.string,
-                processors=tuple(
-                    (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
-                    for name in names
-                ),
-            )
+        direct = _compiled_direct(compiled, names, dialect)
     _DIRECT[cache_key] = direct
     return direct
 
@@ -196,6 +213,35 @@ def new_row(cls: type[RowT], /, **values: Any) -> RowT:
     return obj
 
 
+def _values_of(obj: Base) -> tuple[_InsertPlan, dict[str, Any], dict[str, Any]]:
+    """The plan of obj's table, obj's state dict and the column values to INSERT.
+
+    Unset columns without a default are NULL: noted as known so that reading them needs no
+    query. The version column starts at 1.
+    """
+    plan = _insert_plan(type(obj))
+    known = sa_inspect(obj).dict
+    values: dict[str, Any] = {}
+    for attribute, column, null_when_unset in plan.columns:
+        if attribute in known:
+            values[column] = known[attribute]
+        elif null_when_unset:
+            known[attribute] = None
+    if plan.version is not None and known.get(plan.version[0]) is None:
+        known[plan.version[0]] = values[plan.version[1]] = 1
+    if values.get(plan.pk_column) is None:
+        values.pop(plan.pk_column, None)
+    return plan, known, values
+
+
+def _attach(
+    session: Session, obj: Base, plan: _InsertPlan, known: dict[str, Any], key: Any
+) -> None:
+    known[plan.pk_attribute] = key
+    make_transient_to_detached(obj)
+    session.add(obj)
+
+
 def insert_now(session: Session, obj: Base, *, unless_duplicate: Sequence[str] = ()) -> bool:
     """INSERT one new ORM object at once and attach it to the session as persistent.
 
@@ -208,19 +254,7 @@ def insert_now(session: Session, obj: Base, *, unless_duplicate: Sequence[str] =
     `obj` stays transient and the result is False: a race is answered without a failed
     statement, so no savepoint is needed.
     """
-    plan = _insert_plan(type(obj))
-    state = sa_inspect(obj)
-    known = state.dict
-    values: dict[str, Any] = {}
-    for attribute, column, null_when_unset in plan.columns:
-        if attribute in known:
-            values[column] = known[attribute]
-        elif null_when_unset:
-            known[attribute] = None  # stored as NULL: known without reading it back
-    if plan.version is not None and known.get(plan.version[0]) is None:
-        known[plan.version[0]] = values[plan.version[1]] = 1
-    if values.get(plan.pk_column) is None:
-        values.pop(plan.pk_column, None)
+    plan, known, values = _values_of(obj)
     dialect = session.get_bind().dialect.name
     key = (plan.table.name, tuple(unless_duplicate), dialect)
     statement = _INSERTS.get(key)
@@ -243,7 +277,90 @@ def insert_now(session: Session, obj: Base, *, unless_duplicate: Sequence[str] =
         new_key = direct.run(connection, values)
     if new_key is None:
         return False
-    known[plan.pk_attribute] = new_key
-    make_transient_to_detached(obj)
-    session.add(obj)
+    _attach(session, obj, plan, known, new_key)
     return True
+
+
+def insert_together(
+    session: Session, first: Base, then: Sequence[Base], *, unless_duplicate: Sequence[str] = ()
+) -> bool:
+    """insert_now(first, unless_duplicate=...) and, when it was stored, insert_now of each of
+    `then`; on PostgreSQL in one statement.
+
+    For a new case with its event and messages: one round trip instead of one per row, which
+    costs the server and the database more than the INSERTs themselves. The rows of `then`
+    must not refer to `first` (its key is not known to them). False, with nothing stored,
+    when `first` would duplicate a stored row.
+    """
+    connection = session.connection()
+    rows = [first, *then]
+    prepared = [_values_of(row) for row in rows]
+    key = (
+        "together",
+        connection.dialect.name,
+        tuple(unless_duplicate),
+        tuple((plan.table.name, tuple(values)) for plan, _, values in prepared),
+    )
+    if key not in _TOGETHER:
+        _TOGETHER[key] = _together_statement(prepared, unless_duplicate, connection.dialect)
+    direct = _TOGETHER[key]
+    if direct is None:  # not PostgreSQL: one INSERT after another
+        if not insert_now(session, first, unless_duplicate=unless_duplicate):
+            return False
+        for row in then:
+            insert_now(session, row)
+        return True
+    params = {
+        f"r{position}_{column}": value
+        for position, (_, _, values) in enumerate(prepared)
+        for column, value in values.items()
+    }
+    keys = direct.run(connection, params, whole_row=True)
+    if keys is None or keys[0] is None:
+        return False
+    for row, (plan, known, _), new_key in zip(rows, prepared, keys, strict=True):
+        _attach(session, row, plan, known, new_key)
+    return True
+
+
+_TOGETHER: dict[tuple[Any, ...], _DirectInsert | None] = {}
+
+
+def _together_statement(
+    prepared: list[tuple[_InsertPlan, dict[str, Any], dict[str, Any]]],
+    unless_duplicate: Sequence[str],
+    dialect: Dialect,
+) -> _DirectInsert | None:
+    """WITH r0 AS (INSERT ... ON CONFLICT DO NOTHING RETURNING id), r1 AS (INSERT ... SELECT
+    ... FROM r0 RETURNING id), ... SELECT the ids: the others are inserted only with the first."""
+    if not (dialect.name == "postgresql" and dialect.driver == "psycopg"):
+        return None
+    from sqlalchemy import bindparam, select
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    def binds(position: int, plan: _InsertPlan, values: dict[str, Any]) -> list[Any]:
+        return [
+            bindparam(f"r{position}_{column}", type_=plan.table.c[column].type) for column in values
+        ]
+
+    plan, _, values = prepared[0]
+    head = pg_insert(plan.table).values(dict(zip(values, binds(0, plan, values), strict=True)))
+    if unless_duplicate:
+        head = head.on_conflict_do_nothing(index_elements=list(unless_duplicate))
+    anchor = head.returning(plan.table.c[plan.pk_column].label("id")).cte("r0")
+    steps = [anchor]
+    for position, (plan, _, values) in enumerate(prepared[1:], start=1):
+        rows = select(*binds(position, plan, values)).select_from(anchor)
+        step = (
+            insert(plan.table)
+            .from_select(list(values), rows)
+            .returning(plan.table.c[plan.pk_column].label("id"))
+        )
+        steps.append(step.cte(f"r{position}"))
+    statement = select(*(select(step.c.id).scalar_subquery() for step in steps))
+    names = [
+        f"r{position}_{column}"
+        for position, (_, _, values) in enumerate(prepared)
+        for column in values
+    ]
+    return _compiled_direct(statement.compile(dialect=dialect), names, dialect)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from tongban.cases import clocks
 from tongban.cases.materials import BlobStore, inspect
 from tongban.cases.models import Case, CaseMaterial, CaseStep, Upload
-from tongban.cases.notify import compose, deliver
+from tongban.cases.notify import compose, text_after_commit
 from tongban.cases.schemas import CaseCreate
 from tongban.cases.states import State
 from tongban.catalog import service as catalog
@@ -32,7 +32,7 @@ from tongban.events.models import Event
 from tongban.events.service import Channel
 from tongban.identity import service as identity
 from tongban.identity.service import Actor, Role
-from tongban.unit_of_work import insert_now, new_row
+from tongban.unit_of_work import insert_now, insert_together, new_row
 from tongban.workdays.service import WorkingCalendar, load_calendar
 
 # Crockford's base32 without I, L, O, U: no look-alikes when read aloud at a counter.
@@ -701,9 +701,12 @@ def _file_new(
         extra={"due": case.acceptance_due.isoformat()},
     )
     # A retry (or a concurrent twin) with the same key stored its case first: then nothing is
-    # inserted and the answer is that case.
+    # inserted and the answer is that case. The case, its events and its messages go in
+    # together (one statement on PostgreSQL).
     key_columns = ("filed_by_id", "idempotency_key") if idempotency_key else ()
-    if not insert_now(session, case, unless_duplicate=key_columns):
+    if not insert_together(
+        session, case, [*submitted, *notice.messages], unless_duplicate=key_columns
+    ):
         found = _existing(session, actor=actor, key=str(idempotency_key))
         if found is None:
             raise Conflict("The submission collided with another; send it again.")
@@ -716,12 +719,11 @@ def _file_new(
         for child in children:
             child.case_id = row.id
             session.add(child)
-    recorded = [events.store(session, event) for event in submitted]
-    deliver(session, notice)
+    text_after_commit(session, notice)
     return Submission(
         case,
         True,
-        timeline=[e for e in recorded if e.resource_id == case.number],
+        timeline=[e for e in submitted if e.resource_id == case.number],
         calendar=calendar,
         offers={o.code: o for o in offers},
     )

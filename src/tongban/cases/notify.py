@@ -128,9 +128,14 @@ def deliver(session: Session, notice: Notice) -> list[Message]:
     """Store the messages in the caller's transaction; the SMS goes after its commit."""
     for message in notice.messages:
         insert_now(session, message)
+    text_after_commit(session, notice)
+    return notice.messages
+
+
+def text_after_commit(session: Session, notice: Notice) -> None:
+    """Send the notice's SMS once the caller's transaction has committed (never otherwise)."""
     if notice.sms is not None:
         after_commit(session, notice.sms)
-    return notice.messages
 
 
 def notify_case(
