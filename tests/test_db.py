@@ -15,6 +15,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    bindparam,
     create_engine,
     func,
     select,
@@ -33,6 +34,7 @@ from tongban.db import Database, make_engine, utcnow
 from tongban.events.models import Event
 from tongban.unit_of_work import (
     after_commit,
+    fetch_one,
     insert_now,
     insert_together,
     new_row,
@@ -296,6 +298,24 @@ def test_the_direct_path_is_taken_on_postgresql_only(db: Session, backend: str) 
         assert all(direct is not None and "%(" not in direct.sql for direct in uses)
     else:
         assert all(direct is None for direct in uses)
+
+
+def test_fetch_one_answers_as_sqlalchemy_does(db: Session, backend: str) -> None:
+    # On PostgreSQL the caller's SELECT runs on psycopg's raw cursor: same row, same fields.
+    stored = _event("fetch-one-1")
+    insert_now(db, stored)
+    statement = select(Event.id, Event.uid, Event.occurred_at, Event.data).where(
+        Event.uid == bindparam("uid")
+    )
+    row = fetch_one(db, statement, {"uid": "fetch-one-1"})
+    expected = db.connection().execute(statement, {"uid": "fetch-one-1"}).one()
+    assert tuple(row) == tuple(expected) and row.uid == "fetch-one-1"
+    assert row.occurred_at == stored.occurred_at and row.occurred_at.utcoffset() == timedelta(0)
+    assert fetch_one(db, statement, {"uid": "no-such-event"}) is None
+    from tongban import unit_of_work
+
+    direct = unit_of_work._QUERIES[(statement, backend, ("uid",))]
+    assert (direct is not None) == (backend == "postgresql")
 
 
 def test_new_row_is_the_constructor_without_change_events(db: Session) -> None:

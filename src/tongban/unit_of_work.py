@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import namedtuple
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, Table, event, insert
+from sqlalchemy import Connection, Select, Table, event, insert
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
@@ -113,10 +114,11 @@ def _insert_plan(cls: type[Base]) -> _InsertPlan:
 
 
 @dataclass(frozen=True)
-class _DirectInsert:
-    """A compiled INSERT ... RETURNING run on psycopg's raw cursor (PostgreSQL only).
+class _DirectStatement:
+    """A compiled statement (an INSERT ... RETURNING, or the caller's SELECT) run on psycopg's
+    raw cursor (PostgreSQL only).
 
-    Why not Connection.execute: for these few-row INSERTs SQLAlchemy's execution (a context,
+    Why not Connection.execute: for these one-row statements SQLAlchemy's execution (a context,
     its parameters, a result object) cost as much CPU as psycopg sending the statement and
     reading the answer. The SQL and the bind processors are SQLAlchemy's own, compiled once,
     with its `%(name)s` placeholders turned into PostgreSQL's `$1`: psycopg's RawCursor sends
@@ -127,6 +129,9 @@ class _DirectInsert:
 
     sql: str
     processors: tuple[tuple[str, Callable[[Any], Any] | None], ...]
+    # For a SELECT: each column's result processor, and the row's type (named fields).
+    results: tuple[Callable[[Any], Any] | None, ...] = ()
+    row_type: Callable[..., Any] | None = None
 
     def run(
         self, connection: Connection, values: dict[str, Any], *, whole_row: bool = False
@@ -147,6 +152,13 @@ class _DirectInsert:
             raise DBAPIError.instance(
                 self.sql, params, exc, psycopg.Error, dialect=connection.dialect
             ) from exc
+        if row is not None and self.row_type is not None:
+            return self.row_type(
+                *(
+                    value if process is None else process(value)
+                    for value, process in zip(row, self.results, strict=True)
+                )
+            )
         if row is None or whole_row:
             return row
         return row[0]
@@ -155,7 +167,9 @@ class _DirectInsert:
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
-def _compiled_direct(compiled: Any, names: Sequence[str], dialect: Dialect) -> _DirectInsert | None:
+def _compiled_direct(
+    compiled: Any, names: Sequence[str], dialect: Dialect
+) -> _DirectStatement | None:
     """The direct form of a compiled statement whose binds are exactly `names`, or None."""
     if compiled.positional or compiled.escaped_bind_names or set(compiled.binds) != set(names):
         return None
@@ -163,7 +177,7 @@ def _compiled_direct(compiled: Any, names: Sequence[str], dialect: Dialect) -> _
     sql: str = compiled.string
     if "%%" in sql or any(name not in position for name in _PLACEHOLDER.findall(sql)):
         return None  # an escaped percent sign or a bind we do not send: leave it to SQLAlchemy
-    return _DirectInsert(
+    return _DirectStatement(
         sql=_PLACEHOLDER.sub(lambda found: f"${position[found.group(1)]}", sql),
         processors=tuple(
             (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
@@ -172,12 +186,12 @@ def _compiled_direct(compiled: Any, names: Sequence[str], dialect: Dialect) -> _
     )
 
 
-_DIRECT: dict[tuple[Any, ...], _DirectInsert | None] = {}
+_DIRECT: dict[tuple[Any, ...], _DirectStatement | None] = {}
 
 
 def _direct_insert(
     key: tuple[Any, ...], statement: Any, names: tuple[str, ...], dialect: Dialect
-) -> _DirectInsert | None:
+) -> _DirectStatement | None:
     """The direct form of `statement` for these column names, or None to leave it to
     SQLAlchemy (not psycopg, or the statement needs defaults computed or names escaped)."""
     cache_key = (*key, names)
@@ -189,6 +203,47 @@ def _direct_insert(
         direct = _compiled_direct(compiled, names, dialect)
     _DIRECT[cache_key] = direct
     return direct
+
+
+_QUERIES: dict[tuple[Any, ...], _DirectStatement | None] = {}
+
+
+def fetch_one(session: Session, statement: Select[Any], params: dict[str, Any]) -> Any:
+    """The row of a prebuilt SELECT by a unique key (or None), its columns by name.
+
+    For the query every request runs (the caller by their credential): on PostgreSQL it is run
+    on psycopg's raw cursor, with SQLAlchemy's SQL and its result processors, as insert_now
+    runs INSERTs and for the same reason.
+    """
+    connection = session.connection()
+    key = (statement, connection.dialect.name, tuple(params))  # kept alive: prebuilt ones only
+    if key not in _QUERIES:
+        _QUERIES[key] = _direct_query(statement, tuple(params), connection.dialect)
+    direct = _QUERIES[key]
+    if direct is None:
+        return connection.execute(statement, params).one_or_none()
+    return direct.run(connection, params)
+
+
+def _direct_query(
+    statement: Select[Any], names: tuple[str, ...], dialect: Dialect
+) -> _DirectStatement | None:
+    if not (dialect.name == "postgresql" and dialect.driver == "psycopg"):
+        return None
+    direct = _compiled_direct(statement.compile(dialect=dialect), names, dialect)
+    if direct is None:
+        return None
+    columns = list(statement.selected_columns)
+    fields = list(statement.selected_columns.keys())
+    if len(set(fields)) != len(fields) or not all(field.isidentifier() for field in fields):
+        return None  # rows by position only: leave them to SQLAlchemy
+    return replace(
+        direct,
+        results=tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+        ),
+        row_type=namedtuple("Row", fields),
+    )
 
 
 RowT = TypeVar("RowT", bound=Base)
@@ -323,14 +378,14 @@ def insert_together(
     return True
 
 
-_TOGETHER: dict[tuple[Any, ...], _DirectInsert | None] = {}
+_TOGETHER: dict[tuple[Any, ...], _DirectStatement | None] = {}
 
 
 def _together_statement(
     prepared: list[tuple[_InsertPlan, dict[str, Any], dict[str, Any]]],
     unless_duplicate: Sequence[str],
     dialect: Dialect,
-) -> _DirectInsert | None:
+) -> _DirectStatement | None:
     """WITH r0 AS (INSERT ... ON CONFLICT DO NOTHING RETURNING id), r1 AS (INSERT ... SELECT
     ... FROM r0 RETURNING id), ... SELECT the ids: the others are inserted only with the first."""
     if not (dialect.name == "postgresql" and dialect.driver == "psycopg"):

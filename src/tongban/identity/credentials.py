@@ -23,6 +23,7 @@ from tongban.events import service as events
 from tongban.identity.cards import AccountCard, remember_card
 from tongban.identity.models import Account, ApiToken, Department, LoginAttempt, LoginSession
 from tongban.identity.policy import Actor, Role
+from tongban.unit_of_work import fetch_one
 
 SESSION_COOKIE = "tb_session"
 PASSWORD_MIN_LENGTH = 8
@@ -412,7 +413,7 @@ def _credential_row(
     session: Session, credential: type[LoginSession] | type[ApiToken], token: str, now: datetime
 ) -> Any:
     query = _CREDENTIAL_QUERIES[credential]
-    row = session.connection().execute(query, {"digest": token_digest(token)}).one_or_none()
+    row = fetch_one(session, query, {"digest": token_digest(token)})
     if row is None or row.revoked_at is not None or row.expires_at <= now or not row.active:
         return None
     # The caller's own applicant facts come with it: applying for oneself needs no other read.
