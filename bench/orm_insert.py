@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from bench.cases_submit import Target, _seed
 from tongban.config import Settings
-from tongban.unit_of_work import insert_now
+from tongban.rows import insert_now
 
 
 def _case_values(target: Target, settings: Settings, citizen_id: int) -> dict[str, Any]:

@@ -31,15 +31,10 @@ from tests import conftest
 from tests.conftest import BACKENDS, REQUIRE_POSTGRES, _postgres_reachable
 from tongban.cases.models import Case
 from tongban.db import Database, make_engine, utcnow
+from tongban.direct_sql import fetch_one
 from tongban.events.models import Event
-from tongban.unit_of_work import (
-    after_commit,
-    fetch_one,
-    insert_now,
-    insert_together,
-    new_row,
-    transaction_memo,
-)
+from tongban.rows import insert_now, insert_together, new_row
+from tongban.unit_of_work import after_commit, transaction_memo
 
 metadata = MetaData()
 counters = Table(
@@ -282,13 +277,13 @@ def test_the_direct_path_is_taken_on_postgresql_only(db: Session, backend: str) 
     # A statement SQLAlchemy would compile with defaults to compute, or with escaped names,
     # falls back to Connection.execute: the hot inserts must not (on PostgreSQL); SQLite's
     # go through SQLAlchemy and its write gate.
-    from tongban import unit_of_work
+    from tongban import rows
 
     insert_now(db, _event("direct-1"))
     insert_together(db, _event("direct-2"), [_event("direct-3")], unless_duplicate=("uid",))
     uses = [
         direct
-        for cache in (unit_of_work._DIRECT, unit_of_work._TOGETHER)
+        for cache in (rows._DIRECT, rows._TOGETHER)
         for key, direct in cache.items()
         if "events" in str(key) and backend in key
     ]
@@ -312,9 +307,9 @@ def test_fetch_one_answers_as_sqlalchemy_does(db: Session, backend: str) -> None
     assert tuple(row) == tuple(expected) and row.uid == "fetch-one-1"
     assert row.occurred_at == stored.occurred_at and row.occurred_at.utcoffset() == timedelta(0)
     assert fetch_one(db, statement, {"uid": "no-such-event"}) is None
-    from tongban import unit_of_work
+    from tongban import direct_sql
 
-    direct = unit_of_work._QUERIES[(statement, backend, ("uid",))]
+    direct = direct_sql._QUERIES[(statement, backend, ("uid",))]
     assert (direct is not None) == (backend == "postgresql")
 
 

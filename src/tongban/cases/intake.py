@@ -32,7 +32,7 @@ from tongban.events.models import Event
 from tongban.events.service import Channel
 from tongban.identity import service as identity
 from tongban.identity.service import Actor, Role
-from tongban.unit_of_work import insert_now, insert_together, new_row
+from tongban.rows import insert_now, insert_together, new_row
 from tongban.workdays.service import WorkingCalendar, load_calendar
 
 # Crockford's base32 without I, L, O, U: no look-alikes when read aloud at a counter.

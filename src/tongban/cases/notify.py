@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from tongban.cases import clocks
 from tongban.cases.models import Case, Message
 from tongban.errors import NotFound
-from tongban.unit_of_work import after_commit, insert_now, new_row
+from tongban.rows import insert_now, new_row
+from tongban.unit_of_work import after_commit
 
 log = logging.getLogger(__name__)
 

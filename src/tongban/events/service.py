@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from tongban.db import utcnow
 from tongban.events.models import Event
-from tongban.unit_of_work import insert_now, new_row
+from tongban.rows import insert_now, new_row
 
 
 class Channel(StrEnum):

@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session
 
 from tongban.config import Settings, get_settings
 from tongban.db import utcnow
+from tongban.direct_sql import fetch_one
 from tongban.errors import FieldError, Invalid, NotFound, TooManyRequests, Unauthorized
 from tongban.events import service as events
 from tongban.identity.cards import AccountCard, remember_card
 from tongban.identity.models import Account, ApiToken, Department, LoginAttempt, LoginSession
 from tongban.identity.policy import Actor, Role
-from tongban.unit_of_work import fetch_one
 
 SESSION_COOKIE = "tb_session"
 PASSWORD_MIN_LENGTH = 8

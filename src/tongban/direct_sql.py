@@ -1,0 +1,133 @@
+"""SQLAlchemy-compiled statements run on psycopg's raw cursor: the few that every request or
+every submission runs, where SQLAlchemy's execution costs as much as the statement."""
+
+from __future__ import annotations
+
+import re
+from collections import namedtuple
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, cast
+
+import psycopg
+from sqlalchemy import Connection, Select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+
+def runs_direct(dialect: Dialect) -> bool:
+    """Whether statements on this dialect can run directly (PostgreSQL through psycopg)."""
+    return dialect.name == "postgresql" and dialect.driver == "psycopg"
+
+
+@dataclass(frozen=True)
+class DirectStatement:
+    """A compiled statement (an INSERT ... RETURNING, or the caller's SELECT) run on psycopg's
+    raw cursor (PostgreSQL only).
+
+    Why not Connection.execute: for these one-row statements SQLAlchemy's execution (a context,
+    its parameters, a result object) cost as much CPU as psycopg sending the statement and
+    reading the answer. The SQL and the bind processors are SQLAlchemy's own, compiled once,
+    with its `%(name)s` placeholders turned into PostgreSQL's `$1`: psycopg's RawCursor sends
+    that as it is, where its ordinary cursor parses the query on every execution once it has
+    more than 50 parameters. Only the execution is done here; a driver error is raised as
+    SQLAlchemy's.
+    """
+
+    sql: str
+    processors: tuple[tuple[str, Callable[[Any], Any] | None], ...]
+    # For a SELECT: each column's result processor, and the row's type (named fields).
+    results: tuple[Callable[[Any], Any] | None, ...] = ()
+    row_type: Callable[..., Any] | None = None
+
+    def run(
+        self, connection: Connection, values: dict[str, Any], *, whole_row: bool = False
+    ) -> Any:
+        """Execute with `values` (by bind name); the first column of the row (or the row)."""
+        params = [
+            values[name] if process is None else process(values[name])
+            for name, process in self.processors
+        ]
+        driver = cast(psycopg.Connection[Any], connection.connection.driver_connection)
+        try:
+            with psycopg.RawCursor(driver) as cursor:
+                cursor.execute(self.sql, params)
+                row = cursor.fetchone()
+        except psycopg.Error as exc:
+            raise DBAPIError.instance(
+                self.sql, params, exc, psycopg.Error, dialect=connection.dialect
+            ) from exc
+        if row is not None and self.row_type is not None:
+            return self.row_type(
+                *(
+                    value if process is None else process(value)
+                    for value, process in zip(row, self.results, strict=True)
+                )
+            )
+        if row is None or whole_row:
+            return row
+        return row[0]
+
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def compiled_direct(
+    compiled: Any, names: Sequence[str], dialect: Dialect
+) -> DirectStatement | None:
+    """The direct form of a compiled statement whose binds are exactly `names`, or None."""
+    if compiled.positional or compiled.escaped_bind_names or set(compiled.binds) != set(names):
+        return None
+    position = {name: number for number, name in enumerate(names, start=1)}
+    sql: str = compiled.string
+    if "%%" in sql or any(name not in position for name in _PLACEHOLDER.findall(sql)):
+        return None  # an escaped percent sign or a bind we do not send: leave it to SQLAlchemy
+    return DirectStatement(
+        sql=_PLACEHOLDER.sub(lambda found: f"${position[found.group(1)]}", sql),
+        processors=tuple(
+            (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+            for name in names
+        ),
+    )
+
+
+_QUERIES: dict[tuple[Any, ...], DirectStatement | None] = {}
+
+
+def fetch_one(session: Session, statement: Select[Any], params: dict[str, Any]) -> Any:
+    """The row of a prebuilt SELECT by a unique key (or None), its columns by name.
+
+    For the query every request runs (the caller by their credential): on PostgreSQL it is run
+    on psycopg's raw cursor, with SQLAlchemy's SQL and its result processors, as insert_now
+    runs INSERTs and for the same reason.
+    """
+    connection = session.connection()
+    key = (statement, connection.dialect.name, tuple(params))  # kept alive: prebuilt ones only
+    if key not in _QUERIES:
+        _QUERIES[key] = _direct_query(statement, tuple(params), connection.dialect)
+    direct = _QUERIES[key]
+    if direct is None:
+        return connection.execute(statement, params).one_or_none()
+    return direct.run(connection, params)
+
+
+def _direct_query(
+    statement: Select[Any], names: tuple[str, ...], dialect: Dialect
+) -> DirectStatement | None:
+    if not runs_direct(dialect):
+        return None
+    direct = compiled_direct(statement.compile(dialect=dialect), names, dialect)
+    if direct is None:
+        return None
+    columns = list(statement.selected_columns)
+    fields = list(statement.selected_columns.keys())
+    if len(set(fields)) != len(fields) or not all(field.isidentifier() for field in fields):
+        return None  # rows by position only: leave them to SQLAlchemy
+    return replace(
+        direct,
+        results=tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+        ),
+        row_type=namedtuple("Row", fields),
+    )
