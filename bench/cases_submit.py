@@ -32,7 +32,7 @@ from typing import Any
 
 import httpx
 import yaml
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import Table, create_engine, insert, text
 
 from bench._cpu import cpu_seconds, postgres_processes, reference_loop_seconds, tree_of
 from tongban.config import Settings
@@ -342,7 +342,7 @@ def _bulk_cases(target: Target, *, total: int, department_id: int, citizen_id: i
     from tongban.cases.models import Case
 
     rng = random.Random(7)
-    table = Case.__table__
+    table: Table = Case.__table__  # type: ignore[assignment]
     now = datetime.now(UTC)
     today = now.date()
     states = ["received", "accepted", "accepted", "supplement_requested", "completed", "completed"]

@@ -135,7 +135,7 @@ def _fill_leaves(db: Database, n: int) -> bytes:
                     if level >= store.STORED_LEVEL:
                         nodes.append((level, index, node))
             if pg:
-                with cur.copy(  # type: ignore[attr-defined]
+                with cur.copy(
                     "COPY ledger_leaves (idx, event_id, leaf_hash, data) FROM STDIN"
                 ) as copy:
                     for row in leaves:
