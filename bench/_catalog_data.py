@@ -7,8 +7,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tongban.db import Database, upgrade_database
 from tongban.identity import service as identity
+from tongban.platform.db import Database, upgrade_database
 from tongban.regions import service as regions
 
 SUBJECTS = [

@@ -35,8 +35,8 @@ import yaml
 from sqlalchemy import Table, create_engine, insert, text
 
 from bench._cpu import cpu_seconds, postgres_processes, reference_loop_seconds, tree_of
-from tongban.config import Settings
-from tongban.db import Database, make_engine, upgrade_database
+from tongban.platform.config import Settings
+from tongban.platform.db import Database, make_engine, upgrade_database
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = ROOT / "tests" / "cases" / "fixture_catalog.yaml"
@@ -143,14 +143,14 @@ def _seed(target: Target, settings: Settings) -> dict[str, Any]:
 # The server process: uvicorn with N worker processes, as `tongban serve --workers N` runs it.
 _SERVE = """
 import sys
-from tongban.cli import run_server
-run_server("tongban.app:create_app", host="127.0.0.1", port=int(sys.argv[1]),
+from tongban.shell.cli import run_server
+run_server("tongban.shell.app:create_app", host="127.0.0.1", port=int(sys.argv[1]),
            workers=int(sys.argv[2]), log_level="warning")
 """
 
 
 class Server:
-    """uvicorn serving tongban.app:create_app on a loopback port."""
+    """uvicorn serving tongban.shell.app:create_app on a loopback port."""
 
     def __init__(self, target: Target, data_dir: Path, *, workers: int = 2) -> None:
         self.port = _free_port()

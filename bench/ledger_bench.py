@@ -22,10 +22,10 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import create_engine, insert, text
 
-from tongban.db import Database, make_engine, upgrade_database
 from tongban.events.models import Event
 from tongban.ledger import integrator, merkle, notes, store
 from tongban.ledger.models import LedgerNode, LedgerState
+from tongban.platform.db import Database, make_engine, upgrade_database
 
 PG_URL = os.environ.get(
     "TONGBAN_BENCH_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test"

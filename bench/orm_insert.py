@@ -24,8 +24,8 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from bench.cases_submit import Target, _seed
-from tongban.config import Settings
-from tongban.rows import insert_now
+from tongban.platform.config import Settings
+from tongban.platform.db.fastpath.rows import insert_now
 
 
 def _case_values(target: Target, settings: Settings, citizen_id: int) -> dict[str, Any]:

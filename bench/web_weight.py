@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tongban.web.live import (
+from tests.support.live import (
     CHROMIUM,
     CHROMIUM_ARGS,
     DEMO_IMPLEMENTATION,

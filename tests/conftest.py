@@ -18,10 +18,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from tongban.app import create_app
-from tongban.config import Settings
-from tongban.db import Database, make_engine, upgrade_database
-from tongban.facts import forget_all
+from tongban.platform.config import Settings
+from tongban.platform.db import Database, make_engine, upgrade_database
+from tongban.platform.db.facts import forget_all
+from tongban.shell.app import create_app
 
 POSTGRES_URL = os.environ.get(
     "TONGBAN_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test"

@@ -40,5 +40,5 @@ def test_what_startup_built_is_out_of_the_collectors_reach(client: TestClient) -
 
     assert client.get("/healthz").status_code == 200
     # An app has started in this process: its routes and models are frozen, so a full
-    # collection walks only what requests left behind (tongban.heap).
+    # collection walks only what requests left behind (tongban.platform.heap).
     assert gc.get_freeze_count() > 10_000

@@ -30,11 +30,11 @@ from sqlalchemy.orm import Session
 from tests import conftest
 from tests.conftest import BACKENDS, REQUIRE_POSTGRES, _postgres_reachable
 from tongban.cases.models import Case
-from tongban.db import Database, make_engine, utcnow
-from tongban.direct_sql import fetch_one
 from tongban.events.models import Event
-from tongban.rows import insert_now, insert_together, new_row
-from tongban.unit_of_work import after_commit, transaction_memo
+from tongban.platform.db import Database, make_engine, utcnow
+from tongban.platform.db.fastpath.direct_sql import fetch_one
+from tongban.platform.db.fastpath.rows import insert_now, insert_together, new_row
+from tongban.platform.db.uow import after_commit, transaction_memo
 
 metadata = MetaData()
 counters = Table(
@@ -277,7 +277,7 @@ def test_the_direct_path_is_taken_on_postgresql_only(db: Session, backend: str) 
     # A statement SQLAlchemy would compile with defaults to compute, or with escaped names,
     # falls back to Connection.execute: the hot inserts must not (on PostgreSQL); SQLite's
     # go through SQLAlchemy and its write gate.
-    from tongban import rows
+    from tongban.platform.db.fastpath import rows
 
     insert_now(db, _event("direct-1"))
     insert_together(db, _event("direct-2"), [_event("direct-3")], unless_duplicate=("uid",))
@@ -307,7 +307,7 @@ def test_fetch_one_answers_as_sqlalchemy_does(db: Session, backend: str) -> None
     assert tuple(row) == tuple(expected) and row.uid == "fetch-one-1"
     assert row.occurred_at == stored.occurred_at and row.occurred_at.utcoffset() == timedelta(0)
     assert fetch_one(db, statement, {"uid": "no-such-event"}) is None
-    from tongban import direct_sql
+    from tongban.platform.db.fastpath import direct_sql
 
     direct = direct_sql._QUERIES[(statement, backend, ("uid",))]
     assert (direct is not None) == (backend == "postgresql")
@@ -322,7 +322,7 @@ def test_new_row_is_the_constructor_without_change_events(db: Session) -> None:
 
 def test_insert_now_starts_the_version_column_at_one(db: Session) -> None:
     from tests.cases.conftest import build_world, submit_pension
-    from tongban.config import Settings
+    from tongban.platform.config import Settings
 
     settings = Settings(data_dir=Path("/nonexistent"), database_url="sqlite://")
     world = build_world(db, settings)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from tongban.db import Database
-from tongban.facts import SharedFact
+from tongban.platform.db import Database
+from tongban.platform.db.facts import SharedFact
 
 
 def _count(session: Session) -> int:

@@ -12,8 +12,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tongban.db import MAX_ROW_ID
 from tongban.identity import service as identity
+from tongban.platform.db import MAX_ROW_ID
 from tongban.regions import service as regions
 
 

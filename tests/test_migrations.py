@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-import tongban.all_models  # noqa: F401 - every table on Base.metadata
-from tongban.db import Base, Database
+import tongban.shell.models  # noqa: F401 - every table on Base.metadata
+from tongban.platform.db import Base, Database
 
 
 def test_migrated_schema_matches_the_models(fresh_database: Database) -> None:

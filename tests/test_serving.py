@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from tongban.cli import bind_shared_socket
+from tongban.shell.cli import bind_shared_socket
 
 
 def test_connections_on_the_shared_socket_get_tcp_nodelay() -> None:

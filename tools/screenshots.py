@@ -11,9 +11,7 @@ import tempfile
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
-
-from tongban.identity.demo import DEMO_CITIZEN_ID
-from tongban.web.live import (
+from tests.support.live import (
     CHROMIUM,
     CHROMIUM_ARGS,
     DEMO_IMPLEMENTATION,
@@ -21,6 +19,8 @@ from tongban.web.live import (
     WORK_OFFICIAL,
     live_server,
 )
+
+from tongban.identity.demo import DEMO_CITIZEN_ID
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 PNG = bytes.fromhex(

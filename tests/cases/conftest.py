@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from tongban.cases import clocks
 from tongban.catalog import service as catalog
-from tongban.config import Settings
 from tongban.identity import credentials
 from tongban.identity import service as identity
+from tongban.platform.config import Settings
 from tongban.regions import service as regions
 
 FIXTURE = Path(__file__).parent / "fixture_catalog.yaml"

@@ -11,16 +11,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.cases.conftest import build_world, submit_pension
-from tongban.app import create_app
 from tongban.cases import intake
 from tongban.cases import service as cases
 from tongban.cases.models import Message
 from tongban.cases.schemas import CaseCreate
-from tongban.config import Settings
-from tongban.db import Database
-from tongban.errors import Conflict, NotFound
 from tongban.events import service as events
 from tongban.events.models import Event
+from tongban.platform.config import Settings
+from tongban.platform.db import Database
+from tongban.platform.errors import Conflict, NotFound
+from tongban.shell.app import create_app
 
 
 def test_concurrent_accepts_one_wins(fresh_database: Database, tmp_path: Path) -> None:

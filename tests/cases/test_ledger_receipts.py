@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from tests.cases.conftest import MIGRANT_ID, PNG_BYTES, Clock, World, pdf_bytes
 from tests.cases.test_story import act, upload
-from tongban.cli import app as cli
-from tongban.config import Settings
 from tongban.ledger import service as ledger
+from tongban.platform.config import Settings
+from tongban.shell.cli import app as cli
 
 
 def _clerk_files_pension_transfer(client: TestClient, world: World) -> Response:

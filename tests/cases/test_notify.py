@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from tests.cases.conftest import PNG_BYTES, World, pension_request
 from tongban.cases.models import Case
 from tongban.cases.notify import load_gateway, notify_case
-from tongban.config import Settings
-from tongban.db import Database
+from tongban.platform.config import Settings
+from tongban.platform.db import Database
 
 
 class RecordingGateway:

@@ -17,8 +17,8 @@ from tests.cases.conftest import (
     submit_pension,
 )
 from tongban.cases import service as cases
-from tongban.config import Settings
 from tongban.events.models import Event
+from tongban.platform.config import Settings
 
 ACTORS = [
     "migrant",

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 
 from tests.cases.conftest import PNG_BYTES, World, pdf_bytes
 from tongban.cases import materials
-from tongban.config import Settings
-from tongban.errors import Invalid, PayloadTooLarge
+from tongban.platform.config import Settings
+from tongban.platform.errors import Invalid, PayloadTooLarge
 
 
 def _ofd(pages: int = 2) -> bytes:

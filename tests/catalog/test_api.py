@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from tests.catalog.conftest import FIXTURE
-from tongban.config import Settings
 from tongban.identity import service as identity
+from tongban.platform.config import Settings
 
 PASSWORD = "correct horse battery"
 

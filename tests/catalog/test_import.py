@@ -27,9 +27,9 @@ from tongban.catalog.models import (
     Implementation,
     Material,
 )
-from tongban.db import Database
-from tongban.errors import AppError, Invalid, PayloadTooLarge
 from tongban.events.models import Event
+from tongban.platform.db import Database
+from tongban.platform.errors import AppError, Invalid, PayloadTooLarge
 from tongban.regions import service as regions
 
 TABLES = (BasicItem, Implementation, Material, Fee, CoHandler, Bundle, BundleComponent)

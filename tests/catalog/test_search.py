@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from tongban.catalog import service as catalog
-from tongban.errors import Invalid
+from tongban.platform.errors import Invalid
 from tongban.regions import service as regions
 
 SSC = ["社会保障卡申领", "电子社会保障卡申领"]

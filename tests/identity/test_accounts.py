@@ -9,11 +9,11 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tongban.config import Settings
-from tongban.errors import Conflict, Invalid
 from tongban.events.models import Event
 from tongban.identity import service as identity
 from tongban.identity.models import Account, ProxyAuthorisation
+from tongban.platform.config import Settings
+from tongban.platform.errors import Conflict, Invalid
 
 from .conftest import PASSWORD, MakeAccount, new_resident_id, new_uscc
 

@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tongban.config import Settings
-from tongban.errors import TooManyRequests
 from tongban.identity import service as identity
 from tongban.identity.models import Account
+from tongban.platform.config import Settings
+from tongban.platform.errors import TooManyRequests
 
 from .conftest import PASSWORD, MakeAccount, new_resident_id, new_uscc
 

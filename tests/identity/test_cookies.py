@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from starlette.responses import Response
 
-from tongban.config import Settings
 from tongban.identity.cookies import clear_session_cookie, set_session_cookie
 from tongban.identity.service import SESSION_COOKIE
+from tongban.platform.config import Settings
 
 
 def _attributes(header: str) -> set[str]:

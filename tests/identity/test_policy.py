@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from tongban.errors import Forbidden, Unauthorized
 from tongban.identity.service import POLICY, Actor, Role, Rule, allowed, authorize
+from tongban.platform.errors import Forbidden, Unauthorized
 
 ACTORS = {
     Role.CITIZEN: Actor(account_id=1, username="c", role=Role.CITIZEN),

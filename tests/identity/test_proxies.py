@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tongban.db import utcnow
-from tongban.errors import Forbidden, Invalid
 from tongban.events.models import Event
 from tongban.identity import service as identity
+from tongban.platform.db import utcnow
+from tongban.platform.errors import Forbidden, Invalid
 
 from .conftest import MakeAccount
 

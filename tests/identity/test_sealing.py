@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tongban.config import Settings
 from tongban.identity import service as identity
+from tongban.platform.config import Settings
 
 
 def test_sealed_value_round_trips_and_hides_the_resident_id(tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tongban.errors import Invalid
 from tongban.identity.resident_id import (
     USCC_CHARSET,
     make_resident_id,
@@ -20,6 +19,7 @@ from tongban.identity.resident_id import (
     validate_resident_id,
     validate_uscc,
 )
+from tongban.platform.errors import Invalid
 
 PREFIXES = ["110105", "440305", "511602", "650102", "820000"]
 resident_ids = st.builds(

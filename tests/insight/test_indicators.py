@@ -7,11 +7,11 @@ import math
 
 import pytest
 
-from tongban.errors import Invalid
 from tongban.insight import indicators as ind
 from tongban.insight import indices, standardization
 from tongban.insight.engine import Snapshot
 from tongban.insight.periods import parse_period
+from tongban.platform.errors import Invalid
 
 Q3 = parse_period("2026-Q3")
 

@@ -9,9 +9,9 @@ import os
 import sys
 from pathlib import Path
 
-from tongban.db import Database, make_engine
 from tongban.events import service as events
 from tongban.ledger import integrator, notes
+from tongban.platform.db import Database, make_engine
 
 
 def main() -> None:

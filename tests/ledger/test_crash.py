@@ -11,10 +11,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select, text
 
-from tongban.db import Database
 from tongban.events.models import Event
 from tongban.ledger import integrator, merkle, notes, store
 from tongban.ledger.models import LedgerCheckpoint, LedgerLeaf
+from tongban.platform.db import Database
 
 
 def _check_log(database: Database, key: notes.Verifier) -> tuple[int, bytes]:

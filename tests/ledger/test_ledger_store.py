@@ -11,14 +11,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tongban.config import Settings
-from tongban.db import utcnow
-from tongban.errors import Conflict, Invalid, NotFound
 from tongban.events import service as events
 from tongban.events.models import Event
 from tongban.ledger import integrator, merkle, notes, store
 from tongban.ledger import service as ledger
 from tongban.ledger.models import LedgerLeaf, LedgerNode
+from tongban.platform.config import Settings
+from tongban.platform.db import utcnow
+from tongban.platform.errors import Conflict, Invalid, NotFound
 
 
 def _record(session: Session, n: int, *, personal: bool = False) -> list[Event]:

@@ -12,8 +12,6 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from tests.conftest import BoundDatabase
-from tongban.cli import app as cli
-from tongban.config import Settings
 from tongban.events import service as events
 from tongban.ledger import merkle, notes
 from tongban.ledger import service as ledger
@@ -24,6 +22,8 @@ from tongban.ledger.witness import (
     add_checkpoint_request,
     create_witness_app,
 )
+from tongban.platform.config import Settings
+from tongban.shell.cli import app as cli
 
 ORIGIN = "province-a.example/ledger"
 

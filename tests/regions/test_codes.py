@@ -6,7 +6,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from tongban.errors import Invalid
+from tongban.platform.errors import Invalid
 from tongban.regions.codes import (
     ancestor_codes,
     contains,

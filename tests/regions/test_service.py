@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
-from tongban.errors import Conflict, Invalid, NotFound
 from tongban.events.models import Event
+from tongban.platform.errors import Conflict, Invalid, NotFound
 from tongban.regions import service
 from tongban.regions.models import Region
 

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from tongban.cases import service as cases
-from tongban.config import Settings
 from tongban.identity import service as identity
+from tongban.platform.config import Settings
 from tongban.regions import service as regions
 
 PASSWORD = "correct horse battery"

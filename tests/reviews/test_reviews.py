@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tongban.cases import service as cases
-from tongban.config import Settings
 from tongban.events.models import Event
+from tongban.platform.config import Settings
 from tongban.reviews import service
 from tongban.reviews.models import Rectification, Review
 from tongban.reviews.schemas import RatingChannel, RerateCreate

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tongban.web.live import CHROMIUM, CHROMIUM_ARGS, LiveServer, live_server
+from tests.support.live import CHROMIUM, CHROMIUM_ARGS, LiveServer, live_server
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
+from tests.support.live import DEMO_IMPLEMENTATION, WORK_OFFICIAL, LiveServer
 from tests.web.browser import assert_accessible, click, login, new_context
 from tongban.identity.demo import DEMO_CITIZEN_ID
-from tongban.web.live import DEMO_IMPLEMENTATION, WORK_OFFICIAL, LiveServer
 
 pytestmark = pytest.mark.browser
 

@@ -11,10 +11,10 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tongban.cli import load_demo_data
 from tongban.identity import service as identity
-from tongban.web import i18n
-from tongban.web.rendering import STASH_COOKIE
+from tongban.platform.web import i18n
+from tongban.platform.web.rendering import STASH_COOKIE
+from tongban.shell.cli import load_demo_data
 
 HTML = {"accept": "text/html"}
 
@@ -69,7 +69,7 @@ def test_every_form_post_is_rejected_without_the_csrf_token(client: TestClient) 
     from tongban.cases.pages import router as cases_pages
     from tongban.catalog.pages import router as catalog_pages
     from tongban.identity.pages import router as identity_pages
-    from tongban.web.pages import router as web_pages
+    from tongban.shell.pages import router as web_pages
 
     posts = [
         route.path
@@ -135,7 +135,7 @@ def test_every_message_has_a_chinese_translation(tmp_path: Path) -> None:
             "babel.messages.frontend",
             "extract",
             "-F",
-            str(root / "src/tongban/web/babel.cfg"),
+            str(root / "src/tongban/platform/web/babel.cfg"),
             "-k",
             "N_",
             "--no-location",
@@ -284,7 +284,7 @@ def test_clerk_pages_refuse_citizens(demo: TestClient) -> None:
 
 
 def test_demo_loader_is_idempotent_for_the_web_fixture(fresh_database) -> None:  # type: ignore[no-untyped-def]
-    from tongban.web.live import WORK_OFFICIAL, prepare_demo
+    from tests.support.live import WORK_OFFICIAL, prepare_demo
 
     prepare_demo(fresh_database)
     prepare_demo(fresh_database)

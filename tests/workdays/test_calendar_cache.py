@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from tongban.db import Database
+from tongban.platform.db import Database
 from tongban.workdays.service import load_calendar, set_day
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, Response
 
 from tongban.cases import service as cases
+from tongban.cases.intake import Submission
 from tongban.cases.schemas import (
     ActionIn,
     ApplicantIdentity,
@@ -21,11 +22,12 @@ from tongban.cases.schemas import (
     RevealIn,
     UploadRead,
 )
-from tongban.config import Settings
-from tongban.deps import AppSettings, CurrentActor, DbSession, run_unit
-from tongban.errors import PayloadTooLarge
 from tongban.identity import service as identity
+from tongban.identity.deps import CurrentActor, run_unit
 from tongban.identity.service import Actor
+from tongban.platform.config import Settings
+from tongban.platform.errors import PayloadTooLarge
+from tongban.platform.web.deps import AppSettings, DbSession
 
 router = APIRouter(tags=["cases"])
 
@@ -73,13 +75,14 @@ async def submit_case(request: Request, body: CaseCreate) -> Response:
     settings: Settings = request.app.state.settings
     idempotency_key = request.headers.get("idempotency-key")
 
-    def work(session: Session, actor: Actor) -> Response:
-        done = cases.file_application(
+    def work(session: Session, actor: Actor) -> Submission:
+        return cases.file_application(
             session, actor=actor, data=body, settings=settings, idempotency_key=idempotency_key
         )
+
+    def answer(session: Session, actor: Actor, done: Submission) -> Response:
+        # Built after the commit: on SQLite the write lock is held until then.
         case = done.case
-        # Commit before building the answer: on SQLite the write lock is held until then.
-        session.commit()
         read = cases.describe_case(
             session,
             actor=actor,
@@ -96,7 +99,7 @@ async def submit_case(request: Request, body: CaseCreate) -> Response:
             headers={"Location": f"/api/v1/cases/{case.number}", "ETag": f'"{case.version}"'},
         )
 
-    return await run_unit(request, work)
+    return await run_unit(request, work, answer)
 
 
 @router.get("/cases/{number}", response_model=CaseRead)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from tongban.db import utcnow
+from tongban.platform.db import utcnow
 from tongban.workdays.service import WorkingCalendar
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -25,12 +25,19 @@ from tongban.cases.states import (
     State,
     transition,
 )
-from tongban.config import Settings
-from tongban.errors import Conflict, FieldError, Forbidden, Invalid, NotFound, PreconditionFailed
 from tongban.events import service as events
 from tongban.events.service import Channel
 from tongban.identity import service as identity
 from tongban.identity.service import Actor, Role
+from tongban.platform.config import Settings
+from tongban.platform.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    PreconditionFailed,
+)
 from tongban.workdays.service import WorkingCalendar, load_calendar
 
 # Which message the applicant gets after each action (None: nothing they need to know).

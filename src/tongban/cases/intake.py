@@ -25,14 +25,14 @@ from tongban.cases.notify import compose, text_after_commit
 from tongban.cases.schemas import CaseCreate
 from tongban.cases.states import State
 from tongban.catalog import service as catalog
-from tongban.config import Settings
-from tongban.errors import AppError, Conflict, FieldError, Invalid, NotFound
 from tongban.events import service as events
 from tongban.events.models import Event
 from tongban.events.service import Channel
 from tongban.identity import service as identity
 from tongban.identity.service import Actor, Role
-from tongban.rows import insert_now, insert_together, new_row
+from tongban.platform.config import Settings
+from tongban.platform.db.fastpath.rows import insert_now, insert_together, new_row
+from tongban.platform.errors import AppError, Conflict, FieldError, Invalid, NotFound
 from tongban.workdays.service import WorkingCalendar, load_calendar
 
 # Crockford's base32 without I, L, O, U: no look-alikes when read aloud at a counter.

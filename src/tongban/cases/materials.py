@@ -17,7 +17,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tongban.errors import FieldError, Invalid, PayloadTooLarge
+from tongban.platform.errors import FieldError, Invalid, PayloadTooLarge
 
 log = logging.getLogger(__name__)
 

@@ -7,57 +7,22 @@ best effort: a failing gateway is logged and never breaks the case transition.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from typing import Protocol, runtime_checkable
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from tongban.adapters.sms import load_gateway, mask_phone
 from tongban.cases import clocks
 from tongban.cases.models import Case, Message
-from tongban.errors import NotFound
-from tongban.rows import insert_now, new_row
-from tongban.unit_of_work import after_commit
+from tongban.platform.db.fastpath.rows import insert_now, new_row
+from tongban.platform.db.uow import after_commit
+from tongban.platform.errors import NotFound
 
 log = logging.getLogger(__name__)
-
-
-@runtime_checkable
-class SmsGateway(Protocol):
-    """What a real SMS gateway implements: send one text to one mainland mobile number."""
-
-    def send(self, phone: str, text: str) -> None:
-        """Send the text; raise on failure (the caller logs it and carries on)."""
-
-
-def mask_phone(phone: str) -> str:
-    """138****5678: enough to tell numbers apart in a log, not enough to call."""
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "****"
-
-
-class LoggingSmsGateway:
-    """The default gateway: writes each message to the log, with the phone number masked."""
-
-    def send(self, phone: str, text: str) -> None:
-        """Log instead of sending."""
-        log.info("sms to %s: %s", mask_phone(phone), text)
-
-
-@lru_cache(maxsize=8)
-def load_gateway(path: str) -> SmsGateway:
-    """Instantiate the gateway class named `module:Class`."""
-    module_name, _, class_name = path.partition(":")
-    if not module_name or not class_name:
-        raise ValueError(f"TONGBAN_SMS_GATEWAY must be module:Class, got {path!r}")
-    gateway = getattr(importlib.import_module(module_name), class_name)()
-    if not isinstance(gateway, SmsGateway):
-        raise TypeError(f"{path} has no send(phone, text) method")
-    return gateway
 
 
 # Texts per event, zh-CN (the applicant's language on the SMS channel).

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -15,10 +16,11 @@ from starlette.responses import Response
 from tongban.cases import service as cases
 from tongban.cases.schemas import ActionIn, ApplicantIn, CaseCreate, MaterialRef
 from tongban.catalog import service as catalog
-from tongban.config import Settings
-from tongban.db import MAX_ROW_ID
-from tongban.deps import AppSettings, DbSession
-from tongban.errors import (
+from tongban.identity import service as identity
+from tongban.identity.deps import PageUi
+from tongban.platform.config import Settings
+from tongban.platform.db import MAX_ROW_ID, uow
+from tongban.platform.errors import (
     Conflict,
     Forbidden,
     Invalid,
@@ -26,10 +28,11 @@ from tongban.errors import (
     PayloadTooLarge,
     PreconditionFailed,
 )
-from tongban.identity import service as identity
-from tongban.web.rendering import N_, NOTICES, FormState, PageUi, Ui
+from tongban.platform.web.deps import AppSettings, DbSession, PostedForm
+from tongban.platform.web.rendering import N_, NOTICES, FormState, Ui, add_templates
 
 router = APIRouter(tags=["cases pages"], include_in_schema=False)
+add_templates(Path(__file__).parent / "templates")
 
 DRAFT_COOKIE = "tb_draft"
 DESK_COOKIE = "tb_desk"
@@ -325,14 +328,13 @@ def apply_details(code: str, request: Request, ui: PageUi, session: DbSession) -
 
 
 @router.post("/apply/{code}")
-async def apply_details_submit(
-    code: str, request: Request, ui: PageUi, session: DbSession
+def apply_details_submit(
+    code: str, request: Request, ui: PageUi, session: DbSession, posted: PostedForm
 ) -> Response:
     """Check and keep the details, then go to the papers (or save and stop for now)."""
     actor = ui.require_actor()
     identity.authorize(actor, "case.submit")
     ctx = _apply_context(ui, session, code)
-    posted = await request.form()
     values = {k: v for k, v in posted.items() if isinstance(v, str)}
     form = FormState.of(values.items())
     typed = _check_fields(
@@ -460,9 +462,9 @@ def apply_submit(
     )
     form = FormState()
     try:
-        case, _created = cases.submit(session, actor=actor, data=data, settings=settings)
+        with uow.attempt(session):
+            case, _created = cases.submit(session, actor=actor, data=data, settings=settings)
     except Invalid as exc:
-        session.rollback()
         for error in exc.errors:
             if error.field.startswith("materials"):
                 form.add("materials", ui.gettext(MATERIAL_MISSING))
@@ -575,12 +577,16 @@ def reveal_page(number: str, ui: PageUi, session: DbSession, settings: AppSettin
 
 
 @router.post("/cases/{number}/applicant-id")
-async def reveal_submit(
-    number: str, request: Request, ui: PageUi, session: DbSession, settings: AppSettings
+def reveal_submit(
+    number: str,
+    request: Request,
+    ui: PageUi,
+    session: DbSession,
+    posted: PostedForm,
+    settings: AppSettings,
 ) -> Response:
     """Show the full number once; the look and its purpose go on the case's timeline."""
     actor = ui.require_actor()
-    posted = await request.form()
     form = FormState.of((k, v) for k, v in posted.multi_items() if isinstance(v, str))
     purpose = form.value("purpose").strip()
     if len(purpose) < 2:
@@ -631,17 +637,17 @@ def action_page(
 
 
 @router.post("/cases/{number}/act/{action}")
-async def action_submit(
+def action_submit(
     number: str,
     action: str,
     request: Request,
     ui: PageUi,
     session: DbSession,
+    posted: PostedForm,
     settings: AppSettings,
 ) -> Response:
     """Take the action; bad input re-renders the form with the user's input and messages."""
     actor = ui.require_actor()
-    posted = await request.form()
     values = {k: v for k, v in posted.multi_items() if isinstance(v, str)}
     form = FormState.of((k, v) for k, v in posted.multi_items() if isinstance(v, str))
     missing = [line.strip() for line in values.get("missing", "").splitlines() if line.strip()]
@@ -671,9 +677,11 @@ async def action_submit(
         form.add("expected_end", ui.gettext(DATE_MESSAGE))
         return _action_page(ui, session, settings, number, action, form, 422)
     try:
-        cases.act(session, actor=actor, number=number, action=action, body=body, settings=settings)
+        with uow.attempt(session):
+            cases.act(
+                session, actor=actor, number=number, action=action, body=body, settings=settings
+            )
     except Invalid as exc:
-        session.rollback()
         ui.form_errors(form, exc, aliases={"materials": "file", "materials[0].name": "material"})
         return _action_page(ui, session, settings, number, action, form, 422)
     notice = "supplied" if action == "supplement" else "action_done"
@@ -854,8 +862,13 @@ def desk_apply(code: str, request: Request, ui: PageUi, session: DbSession) -> R
 
 
 @router.post("/desk/apply/{code}")
-async def desk_apply_submit(
-    code: str, request: Request, ui: PageUi, session: DbSession, settings: AppSettings
+def desk_apply_submit(
+    code: str,
+    request: Request,
+    ui: PageUi,
+    session: DbSession,
+    posted: PostedForm,
+    settings: AppSettings,
 ) -> Response:
     """Submit on the citizen's behalf (代收代办), then show the receipt to print."""
     actor = _require_clerk(ui)
@@ -863,7 +876,6 @@ async def desk_apply_submit(
     if not applicant:
         return ui.redirect("/desk")
     impl = catalog.get_implementation(session, code=code)
-    posted = await request.form()
     values = {k: v for k, v in posted.items() if isinstance(v, str)}
     form = FormState.of(values.items())
     typed = _check_fields(
@@ -892,9 +904,9 @@ async def desk_apply_submit(
         ),
     )
     try:
-        case, _created = cases.submit(session, actor=actor, data=data, settings=settings)
+        with uow.attempt(session):
+            case, _created = cases.submit(session, actor=actor, data=data, settings=settings)
     except Invalid as exc:
-        session.rollback()
         ui.form_errors(form, exc)
         return _desk_apply_page(ui, request, session, code, form, 422)
     response = ui.redirect(f"/cases/{case.number}/receipt", notice="submitted")

@@ -23,13 +23,13 @@ from tongban.cases.schemas import (
     StepRead,
 )
 from tongban.cases.states import OPEN_STATES, Action, actions_from, transition
-from tongban.config import Settings
-from tongban.errors import FieldError, Forbidden, Invalid, NotFound
 from tongban.events import service as events
 from tongban.events.models import Event
 from tongban.events.service import Channel
 from tongban.identity import service as identity
 from tongban.identity.service import Actor
+from tongban.platform.config import Settings
+from tongban.platform.errors import FieldError, Forbidden, Invalid, NotFound
 from tongban.regions import service as regions
 from tongban.workdays.service import WorkingCalendar, load_calendar
 

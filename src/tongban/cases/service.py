@@ -36,13 +36,7 @@ from tongban.cases.intake import (
 )
 from tongban.cases.materials import BlobStore, Detected, inspect, sniff
 from tongban.cases.models import Case, CaseMaterial, CasePause, CaseStep, Message, Upload
-from tongban.cases.notify import (
-    LoggingSmsGateway,
-    SmsGateway,
-    list_messages,
-    load_gateway,
-    mark_read,
-)
+from tongban.cases.notify import list_messages, mark_read
 from tongban.cases.queries import (
     case_for_receipt,
     describe_case,
@@ -81,11 +75,9 @@ __all__ = [
     "Clock",
     "Deadlines",
     "Detected",
-    "LoggingSmsGateway",
     "Message",
     "Offer",
     "Party",
-    "SmsGateway",
     "State",
     "Submission",
     "Transition",
@@ -104,7 +96,6 @@ __all__ = [
     "inspect",
     "limit_due",
     "list_messages",
-    "load_gateway",
     "local_date",
     "mark_read",
     "may_reveal_applicant_id",

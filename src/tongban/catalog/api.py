@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
@@ -23,9 +23,11 @@ from tongban.catalog.schemas import (
     LimitRead,
     MaterialRead,
 )
-from tongban.deps import AppSettings, CurrentActor, DbSession, SkipQuery
-from tongban.errors import FieldError, Invalid, PayloadTooLarge
 from tongban.identity import service as identity
+from tongban.identity.deps import CurrentActor, run_unit
+from tongban.platform.config import Settings
+from tongban.platform.errors import FieldError, Invalid, PayloadTooLarge
+from tongban.platform.web.deps import DbSession, SkipQuery
 
 router = APIRouter(tags=["catalog"])
 
@@ -208,17 +210,20 @@ async def _read_upload(request: Request, limit: int) -> tuple[bytes, str]:
 
 
 @router.post("/catalog/import")
-async def import_catalog(
-    request: Request, session: DbSession, actor: CurrentActor, settings: AppSettings
-) -> dict[str, Any]:
+async def import_catalog(request: Request) -> dict[str, Any]:
     """Import a catalog file (multipart `file`, or the raw JSON/YAML/xlsx body); all or nothing.
 
-    The format is recognized by content: a zip signature means Excel, else JSON or YAML.
+    The format is recognized by content: a zip signature means Excel, else JSON or YAML. The
+    body is read on the event loop (after the caller is known: a stranger's upload is never
+    read), the import runs as one unit of work on a worker thread.
     """
-    identity.authorize(actor, "catalog.import")
+    settings: Settings = request.app.state.settings
+    await run_unit(request, _may_import)
     content, name = await _read_upload(request, settings.import_max_bytes)
-    return await run_in_threadpool(
-        lambda: catalog.import_bytes(
+
+    def work(session: Session, actor: identity.Actor) -> dict[str, Any]:
+        identity.authorize(actor, "catalog.import")
+        return catalog.import_bytes(
             session,
             content=content,
             source=f"api:{name}",
@@ -227,7 +232,12 @@ async def import_catalog(
             actor_role=str(actor.role),
             channel="api",
         )
-    )
+
+    return await run_unit(request, work)
+
+
+def _may_import(session: Session, actor: identity.Actor) -> None:
+    identity.authorize(actor, "catalog.import")
 
 
 MEDIA = {

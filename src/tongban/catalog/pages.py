@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from tongban.catalog import service as catalog
-from tongban.deps import DbSession
-from tongban.errors import Invalid, NotFound
+from tongban.identity.deps import PageUi
+from tongban.platform.errors import Invalid, NotFound
+from tongban.platform.web.deps import DbSession
+from tongban.platform.web.rendering import N_, FormState, add_templates
 from tongban.regions import service as regions
-from tongban.web.rendering import N_, FormState, PageUi
 
 router = APIRouter(tags=["catalog pages"], include_in_schema=False)
+add_templates(Path(__file__).parent / "templates")
 
 PAGE_SIZE = 10
 CHANNELS: dict[str, str] = {

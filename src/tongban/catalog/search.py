@@ -29,7 +29,6 @@ from functools import lru_cache
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tongban import heap
 from tongban.catalog.models import (
     BasicItem,
     CatalogRevision,
@@ -37,8 +36,9 @@ from tongban.catalog.models import (
     ItemType,
     TongbanRange,
 )
-from tongban.errors import AppError, FieldError, Invalid, NotFound
-from tongban.facts import SharedFact
+from tongban.platform import heap
+from tongban.platform.db.facts import SharedFact
+from tongban.platform.errors import AppError, FieldError, Invalid, NotFound
 from tongban.regions import service as regions
 
 # Everyday abbreviations of official terms (社保卡 for 社会保障卡): a citizen types the short
@@ -320,7 +320,7 @@ REVISION = SharedFact("catalog_revision", _latest_revision)
 
 
 def current_revision(session: Session) -> str | None:
-    """The token of the catalog's latest import, or None before any import (tongban.facts)."""
+    """The token of the catalog's latest import, or None before any import (a shared fact)."""
     return REVISION.get(session)
 
 

@@ -26,7 +26,7 @@ from tongban.catalog.transfer import (
     load_seed,
 )
 from tongban.catalog.validation import limit_exceeds
-from tongban.errors import NotFound
+from tongban.platform.errors import NotFound
 
 __all__ = [
     "SEED_PATH",

@@ -32,11 +32,11 @@ from tongban.catalog.models import (
 from tongban.catalog.schemas import BundleIn, DocumentIn, ImplementationIn, ItemIn
 from tongban.catalog.search import REVISION, build_terms
 from tongban.catalog.validation import Issue, validate_document
-from tongban.config import get_settings
-from tongban.db import utcnow
-from tongban.errors import FieldError, Invalid, PayloadTooLarge
 from tongban.events import service as events
 from tongban.identity import service as identity
+from tongban.platform.config import get_settings
+from tongban.platform.db import utcnow
+from tongban.platform.errors import FieldError, Invalid, PayloadTooLarge
 
 SEED_PATH = Path(__file__).parent / "data" / "seed_catalog.yaml"
 ZIP_MAGIC = b"PK\x03\x04"

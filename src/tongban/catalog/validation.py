@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from tongban.catalog.models import Implementation
 from tongban.catalog.schemas import DocumentIn, LimitIn
-from tongban.errors import AppError, FieldError, Invalid, NotFound
 from tongban.identity import service as identity
+from tongban.platform.errors import AppError, FieldError, Invalid, NotFound
 from tongban.regions import service as regions
 
 MAX_ISSUES = 500

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 from tongban.catalog.validation import Issue
-from tongban.errors import FieldError, Invalid
+from tongban.platform.errors import FieldError, Invalid
 
 MAX_ROWS = 200_000
 

@@ -13,9 +13,9 @@ from typing import Any, Required, TypedDict, Unpack
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tongban.db import utcnow
 from tongban.events.models import Event
-from tongban.rows import insert_now, new_row
+from tongban.platform.db import utcnow
+from tongban.platform.db.fastpath.rows import insert_now, new_row
 
 
 class Channel(StrEnum):

@@ -9,9 +9,6 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tongban.config import Settings
-from tongban.db import utcnow
-from tongban.errors import Conflict, FieldError, NotFound
 from tongban.events import service as events
 from tongban.identity import credentials
 from tongban.identity.departments import check_region
@@ -26,6 +23,9 @@ from tongban.identity.resident_id import (
     validate_resident_id,
     validate_uscc,
 )
+from tongban.platform.config import Settings
+from tongban.platform.db import utcnow
+from tongban.platform.errors import Conflict, FieldError, NotFound
 
 USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._@-]{2,63}")
 SUPPORTED_LOCALES = ("zh-CN", "en")

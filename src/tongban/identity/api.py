@@ -6,11 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from tongban.deps import AppSettings, CurrentActor, DbSession, OptionalActor, RowId, SkipQuery
-from tongban.errors import FieldError, Invalid
 from tongban.events.service import Channel
 from tongban.identity import service as identity
 from tongban.identity.cookies import clear_session_cookie, set_session_cookie
+from tongban.identity.deps import CurrentActor, OptionalActor
 from tongban.identity.schemas import (
     AccountCreate,
     AccountPage,
@@ -33,6 +32,8 @@ from tongban.identity.schemas import (
     TokenRead,
     department_read,
 )
+from tongban.platform.errors import FieldError, Invalid
+from tongban.platform.web.deps import AppSettings, DbSession, RowId, SkipQuery
 
 router = APIRouter(tags=["identity"])
 
@@ -48,20 +49,15 @@ def _channel(actor: identity.Actor | None) -> str:
 def _login(
     request: Request, session: DbSession, settings: AppSettings, body: Credentials
 ) -> identity.LoginResult:
-    try:
-        return identity.login(
-            session,
-            username=body.username,
-            password=body.password,
-            client_ip=_client_ip(request),
-            user_agent=request.headers.get("user-agent"),
-            settings=settings,
-        )
-    except identity.LoginFailed:
-        # The error rolls the transaction back; the failed attempt must outlive it so that
-        # the rate limit sees it (this is the one place a route commits by itself).
-        session.commit()
-        raise
+    # A failed attempt outlives the error that answers it (LoginFailed.keeps_writes).
+    return identity.login(
+        session,
+        username=body.username,
+        password=body.password,
+        client_ip=_client_ip(request),
+        user_agent=request.headers.get("user-agent"),
+        settings=settings,
+    )
 
 
 # --- authentication ------------------------------------------------------------------------

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tongban.errors import NotFound
 from tongban.identity.models import Account
-from tongban.unit_of_work import transaction_memo
+from tongban.platform.db.uow import transaction_memo
+from tongban.platform.errors import NotFound
 
 
 @dataclass(frozen=True)

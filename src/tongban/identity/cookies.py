@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from tongban.config import Settings
 from tongban.identity.credentials import SESSION_COOKIE
+from tongban.platform.config import Settings
 
 
 def set_session_cookie(response: Response, token: str, settings: Settings) -> None:

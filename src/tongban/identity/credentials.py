@@ -16,14 +16,14 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from tongban.config import Settings, get_settings
-from tongban.db import utcnow
-from tongban.direct_sql import fetch_one
-from tongban.errors import FieldError, Invalid, NotFound, TooManyRequests, Unauthorized
 from tongban.events import service as events
 from tongban.identity.cards import AccountCard, remember_card
 from tongban.identity.models import Account, ApiToken, Department, LoginAttempt, LoginSession
 from tongban.identity.policy import Actor, Role
+from tongban.platform.config import Settings, get_settings
+from tongban.platform.db import utcnow
+from tongban.platform.db.fastpath.direct_sql import fetch_one
+from tongban.platform.errors import FieldError, Invalid, NotFound, TooManyRequests, Unauthorized
 
 SESSION_COOKIE = "tb_session"
 PASSWORD_MIN_LENGTH = 8
@@ -42,9 +42,11 @@ _DUMMY_HASH = _hasher.hash("tongban-no-such-user")
 class LoginFailed(Unauthorized):
     """Wrong username or password (the same error for both, on purpose).
 
-    The failed attempt was flushed; the caller must commit it before the error unwinds the
-    transaction, or the rate limit would never see it.
+    The failed attempt was flushed, and the unit of work commits it although the error unwinds
+    the request (`keeps_writes`): the rate limit must see it.
     """
+
+    keeps_writes = True
 
 
 def check_password_policy(password: object, *, field: str = "password") -> str:

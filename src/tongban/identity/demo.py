@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tongban.config import Settings
 from tongban.identity import proxies
 from tongban.identity.accounts import create_account, find_account_by_username
 from tongban.identity.departments import ensure_department
 from tongban.identity.policy import Role
 from tongban.identity.resident_id import make_resident_id, make_uscc
+from tongban.platform.config import Settings
 
 DEMO_PASSWORD = "tongban-demo"
 # The demo official works at the authority that the seed catalog names for the migrant-worker

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tongban.errors import Conflict, FieldError, Invalid, NotFound
 from tongban.events import service as events
 from tongban.identity.fields import FieldErrors, field_invalid
 from tongban.identity.models import Department
 from tongban.identity.policy import Actor
 from tongban.identity.resident_id import validate_uscc
+from tongban.platform.errors import Conflict, FieldError, Invalid, NotFound
 
 
 def check_region(session: Session, *, code: str, field_name: str = "region_code") -> str:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tongban.errors import FieldError, Invalid
+from tongban.platform.errors import FieldError, Invalid
 
 
 @dataclass

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from tongban.config import Settings, get_settings
+from tongban.platform.config import Settings, get_settings
 
 
 @dataclass(frozen=True)

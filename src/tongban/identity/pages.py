@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
-from tongban.deps import AppSettings, DbSession, RowId
-from tongban.errors import Conflict, Invalid, TooManyRequests
 from tongban.identity import service as identity
 from tongban.identity.cookies import clear_session_cookie, set_session_cookie
-from tongban.web.rendering import N_, NOTICES, SHANGHAI, FormState, PageUi, Ui, safe_next
+from tongban.identity.deps import PageUi
+from tongban.platform.db import uow
+from tongban.platform.errors import Conflict, Invalid, TooManyRequests
+from tongban.platform.web.deps import AppSettings, DbSession, RowId
+from tongban.platform.web.rendering import (
+    N_,
+    NOTICES,
+    SHANGHAI,
+    FormState,
+    Ui,
+    add_templates,
+    safe_next,
+)
 
 router = APIRouter(tags=["identity pages"], include_in_schema=False)
+add_templates(Path(__file__).parent / "templates")
 
 NOTICES.update(
     proxy_granted=N_("The authorisation is saved."),
@@ -144,6 +156,7 @@ def register_submit(
     form = FormState(
         values={"display_name": display_name, "resident_id": resident_id, "phone": phone}
     )
+    step = uow.savepoint(session)
     try:
         identity.register_citizen(
             session,
@@ -160,8 +173,9 @@ def register_submit(
     if password and password != password_confirm and not form.error("password"):
         form.add("password_confirm", ui.gettext(PASSWORDS_DIFFER))
     if form.has_errors:
-        session.rollback()
+        step.undo()
         return _register_page(ui, form, 422)
+    step.keep()
     result = identity.login(
         session,
         username=phone.strip(),
@@ -236,15 +250,15 @@ def proxies_grant(
     if form.has_errors or account is None:
         return _proxies_page(ui, session, form, 422)
     try:
-        identity.grant_proxy(
-            session,
-            principal_id=actor.account_id,
-            agent_id=account.id,
-            relation=relation,
-            expires_at=end or datetime.now(UTC) + timedelta(days=365),
-        )
+        with uow.attempt(session):
+            identity.grant_proxy(
+                session,
+                principal_id=actor.account_id,
+                agent_id=account.id,
+                relation=relation,
+                expires_at=end or datetime.now(UTC) + timedelta(days=365),
+            )
     except Invalid as exc:
-        session.rollback()
         return _proxies_page(ui, session, ui.form_errors(form, exc), 422)
     return ui.redirect("/account/proxies", notice="proxy_granted")
 

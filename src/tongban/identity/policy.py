@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from tongban.errors import Forbidden, Invalid, Unauthorized
+from tongban.platform.errors import Forbidden, Invalid, Unauthorized
 
 
 class Role(StrEnum):

@@ -9,11 +9,11 @@ from enum import StrEnum
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from tongban.db import utcnow
-from tongban.errors import FieldError, Forbidden, Invalid, NotFound
 from tongban.events import service as events
 from tongban.identity.models import Account, ProxyAuthorisation
 from tongban.identity.policy import Role
+from tongban.platform.db import utcnow
+from tongban.platform.errors import FieldError, Forbidden, Invalid, NotFound
 
 ALL_ITEMS = "all"
 DEFAULT_VALIDITY = timedelta(days=365)

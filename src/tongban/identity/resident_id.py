@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from tongban.errors import FieldError, Invalid
+from tongban.platform.errors import FieldError, Invalid
 
 # GB 11643-1999: ISO 7064 MOD 11-2 weights for the 17 body digits (2^(17-i) mod 11).
 _ID_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))

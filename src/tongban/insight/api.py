@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from tongban.deps import AppSettings, CurrentActor
+from tongban.identity.deps import CurrentActor
 from tongban.insight import indicators as ind
 from tongban.insight import service, standardization
+from tongban.platform.web.deps import AppSettings
 
 router = APIRouter(prefix="/insight", tags=["insight"])
 

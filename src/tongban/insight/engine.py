@@ -18,9 +18,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from ibis.backends import BaseBackend
 
-from tongban.config import Settings
-from tongban.errors import NotFound
 from tongban.insight.facts import TABLES
+from tongban.platform.config import Settings
+from tongban.platform.errors import NotFound
 
 
 @dataclass

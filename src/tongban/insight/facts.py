@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
-from tongban.db import Base
+from tongban.platform.db import Base
 from tongban.workdays.service import WorkingCalendar, load_calendar
 
 TABLES = ("case_facts", "review_facts", "implementations", "regions")
@@ -108,7 +108,7 @@ def _rows_to_table(name: str, rows: Iterable[dict[str, Any]]) -> pa.Table:
 
 
 def _t(name: str) -> Table:
-    import tongban.all_models  # noqa: F401  (fills Base.metadata)
+    import tongban.shell.models  # noqa: F401  (fills Base.metadata)
 
     return Base.metadata.tables[name]
 

@@ -14,10 +14,10 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from tongban.errors import FieldError, Invalid
 from tongban.insight import indices
 from tongban.insight.engine import Snapshot
 from tongban.insight.periods import Period
+from tongban.platform.errors import FieldError, Invalid
 
 LEVELS = ("province", "prefecture", "county", "service_point")
 GROUPS = ("zone", "urban_rural", "age_band", "channel")

@@ -7,11 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from starlette.responses import HTMLResponse
 
-from tongban.deps import AppSettings, DbSession, OptionalActor
+from tongban.identity.deps import OptionalActor
 from tongban.insight import report as reports
 from tongban.insight import service
+from tongban.platform.web.deps import AppSettings, DbSession
+from tongban.platform.web.rendering import static_url
 from tongban.reviews import service as reviews
-from tongban.web.rendering import static_url
 
 router = APIRouter(tags=["insight"])
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from tongban.errors import FieldError, Invalid
+from tongban.platform.errors import FieldError, Invalid
 
 
 @dataclass(frozen=True)

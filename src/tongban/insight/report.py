@@ -13,11 +13,11 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from tongban.errors import AppError
 from tongban.insight import charts, standardization
 from tongban.insight import indicators as ind
 from tongban.insight.engine import Snapshot
 from tongban.insight.periods import Period
+from tongban.platform.errors import AppError
 
 MIN_CASES = 30  # a county with fewer cases in the period is left out of the rankings
 

@@ -12,14 +12,14 @@ from typing import Any
 
 from ibis.backends import BaseBackend
 
-from tongban.config import Settings
-from tongban.db import Database
-from tongban.errors import FieldError, Invalid
 from tongban.insight import report as reports
 from tongban.insight.engine import Snapshot, connect, open_snapshot, snapshot_dir
 from tongban.insight.facts import export_platform
 from tongban.insight.periods import Period, parse_period
 from tongban.insight.simulate import SimulationResult, simulate
+from tongban.platform.config import Settings
+from tongban.platform.db import Database
+from tongban.platform.errors import FieldError, Invalid
 
 __all__ = [
     "Period",
@@ -62,7 +62,7 @@ def configured_snapshot(settings: Settings) -> Snapshot:
 def current_quarter() -> Period:
     """The quarter of today's date in Asia/Shanghai."""
     from tongban.cases import service as cases
-    from tongban.db import utcnow
+    from tongban.platform.db import utcnow
 
     day = cases.local_date(utcnow())
     return parse_period(f"{day.year}-Q{(day.month - 1) // 3 + 1}")

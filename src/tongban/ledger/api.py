@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from starlette.responses import PlainTextResponse
 
-from tongban.deps import AppSettings, DbSession
 from tongban.ledger import service as ledger
 from tongban.ledger.schemas import (
     ConsistencyProofRead,
@@ -16,6 +15,7 @@ from tongban.ledger.schemas import (
     KeyRead,
     ReceiptRead,
 )
+from tongban.platform.web.deps import AppSettings, DbSession
 
 router = APIRouter(prefix="/ledger", tags=["ledger"])
 

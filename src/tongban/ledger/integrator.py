@@ -29,11 +29,11 @@ import rfc8785
 from sqlalchemy import Table, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from tongban.db import Database, utcnow
 from tongban.events import service as events
 from tongban.ledger import merkle, notes
 from tongban.ledger.models import LedgerCheckpoint, LedgerLeaf, LedgerNode, LedgerState
 from tongban.ledger.store import STORED_LEVEL, latest_checkpoint
+from tongban.platform.db import Database, utcnow
 
 log = logging.getLogger(__name__)
 

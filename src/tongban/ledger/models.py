@@ -7,9 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tongban.db import Base, UTCDateTime
-
-BigId = BigInteger().with_variant(Integer(), "sqlite")
+from tongban.platform.db import Base, BigId, UTCDateTime
 
 
 class LedgerLeaf(Base):

@@ -15,15 +15,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tongban.config import Settings
-from tongban.db import Database
-from tongban.errors import Conflict, NotFound
 from tongban.events import service as events
 from tongban.ledger import integrator, merkle, notes, receipts, store
 from tongban.ledger.client import VerifyError, VerifyResult, verify_log
 from tongban.ledger.models import LedgerCheckpoint, LedgerLeaf
 from tongban.ledger.notes import Checkpoint, NoteError, Signer, Verifier
 from tongban.ledger.receipts import ReceiptError, VerifiedReceipt, verify_receipt
+from tongban.platform.config import Settings
+from tongban.platform.db import Database
+from tongban.platform.errors import Conflict, NotFound
 
 __all__ = [
     "Checkpoint",

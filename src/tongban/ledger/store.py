@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from tongban.errors import Conflict, Invalid, NotFound
-from tongban.errors import FieldError as FE
 from tongban.ledger import merkle
 from tongban.ledger.models import LedgerCheckpoint, LedgerLeaf, LedgerState
+from tongban.platform.errors import Conflict, Invalid, NotFound
+from tongban.platform.errors import FieldError as FE
 
 # Perfect subtrees at this level and above are stored in ledger_nodes (one row per 8 leaves);
 # below it they are hashed from at most 16 consecutive leaf hashes (one range read). Any proof

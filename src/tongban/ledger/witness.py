@@ -17,9 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.responses import PlainTextResponse
 
-from tongban.db import Database, utcnow
 from tongban.ledger import merkle, notes
 from tongban.ledger.models import WitnessState
+from tongban.platform.db import Database, utcnow
 
 _MAX_PROOF_LINES = 63
 _MAX_BODY = 64 * 1024

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, status
 
-from tongban.deps import CurrentActor, DbSession
 from tongban.events.service import Channel
 from tongban.identity import service as identity
+from tongban.identity.deps import CurrentActor
+from tongban.platform.web.deps import DbSession
 from tongban.regions import service
 from tongban.regions.schemas import RegionCreate, RegionList, RegionRead, RegionUpdate
 

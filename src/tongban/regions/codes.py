@@ -16,7 +16,7 @@ directly below the prefecture.
 
 from __future__ import annotations
 
-from tongban.errors import FieldError, Invalid
+from tongban.platform.errors import FieldError, Invalid
 from tongban.regions.models import Level
 
 # (start, end) of each segment in the 12-digit form, and the level it stands for.

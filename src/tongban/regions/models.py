@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tongban.db import Base, UTCDateTime, utcnow
+from tongban.platform.db import Base, UTCDateTime, utcnow
 
 
 class Level(StrEnum):

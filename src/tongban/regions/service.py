@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from tongban.db import utcnow
-from tongban.errors import Conflict, FieldError, Invalid, NotFound
 from tongban.events import service as events
 from tongban.events.service import Channel
+from tongban.platform.db import utcnow
+from tongban.platform.errors import Conflict, FieldError, Invalid, NotFound
 from tongban.regions.codes import (
     ancestor_codes,
     contains,

@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from tongban.deps import AppSettings, CurrentActor, DbSession, RowId, RowIdQuery, SkipQuery
+from tongban.identity.deps import CurrentActor
+from tongban.platform.web.deps import AppSettings, DbSession, RowId, RowIdQuery, SkipQuery
 from tongban.reviews import service
 from tongban.reviews.models import Rectification, Review
 from tongban.reviews.schemas import (

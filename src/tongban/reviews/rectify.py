@@ -10,13 +10,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tongban.cases import service as cases
-from tongban.config import Settings
-from tongban.db import utcnow
-from tongban.errors import Conflict, FieldError, Forbidden, NotFound
 from tongban.events import service as events
 from tongban.events.service import Channel
 from tongban.identity import service as identity
 from tongban.identity.service import Actor, Role
+from tongban.platform.config import Settings
+from tongban.platform.db import utcnow
+from tongban.platform.errors import Conflict, FieldError, Forbidden, NotFound
 from tongban.regions import service as regions
 from tongban.reviews.models import Rectification, Review
 from tongban.reviews.ratings import (

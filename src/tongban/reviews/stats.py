@@ -8,8 +8,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from tongban.cases import service as cases
-from tongban.errors import FieldError, Invalid, NotFound
 from tongban.identity import service as identity
+from tongban.platform.errors import FieldError, Invalid, NotFound
 from tongban.regions import service as regions
 from tongban.reviews.models import Rectification, Review
 from tongban.reviews.ratings import FIXED, PENDING_STATES, RERATED

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tongban.db import Base, UTCDateTime
+from tongban.platform.db import Base, UTCDateTime
 
 
 class CalendarDay(Base):

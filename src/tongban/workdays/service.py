@@ -8,10 +8,10 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tongban.db import utcnow
-from tongban.errors import FieldError, Invalid
 from tongban.events import service as events
-from tongban.facts import SharedFact
+from tongban.platform.db import utcnow
+from tongban.platform.db.facts import SharedFact
+from tongban.platform.errors import FieldError, Invalid
 from tongban.workdays.calendar import WorkingCalendar
 from tongban.workdays.models import CalendarDay
 
@@ -42,13 +42,13 @@ class _MemoCalendar(WorkingCalendar):
 _MEMO_DAYS = 50_000  # > a century of dates: bounds memory whatever dates callers ask about
 _CALENDARS_KEPT = 4
 # Calendars by their operator entries: a calendar built from the same entries is reused, with
-# the answers it has memoised. How often the entries are read: CALENDAR below (tongban.facts).
+# the answers it has memoised. How often the entries are read: CALENDAR below (a shared fact).
 _calendars: dict[tuple[tuple[date, bool], ...], _MemoCalendar] = {}
 _calendars_lock = threading.Lock()
 
 
 def load_calendar(session: Session) -> WorkingCalendar:
-    """The working calendar with every operator override applied (tongban.facts)."""
+    """The working calendar with every operator override applied (tongban.platform.db.facts)."""
     return CALENDAR.get(session)
 
 

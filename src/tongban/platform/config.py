@@ -1,0 +1,60 @@
+"""Typed settings, read from the environment with the prefix TONGBAN_."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob an operator may turn; defaults give a working embedded node."""
+
+    model_config = SettingsConfigDict(env_prefix="TONGBAN_", env_file=None, extra="ignore")
+
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    # Public identifiers (case numbers, ledger origin) carry this node's region code.
+    node_region: str = Field(default="440300", pattern=r"^\d{6}$")
+    node_name: str = "tongban.local"
+    session_ttl_hours: int = 12
+    api_token_ttl_days: int = 90
+    login_max_failures: int = 5
+    login_window_seconds: int = 900
+    acceptance_limit_working_days: int = 5
+    deadline_warning_working_days: int = 2
+    rectification_limit_working_days: int = 15
+    # Insight: the Ibis connection the analytics run on (duckdb:// in memory over the Parquet
+    # snapshot; postgres://… or trino://… to run the same expressions there), and where the
+    # snapshot lives (default: <data_dir>/analytics).
+    analytics_url: str = "duckdb://"
+    analytics_dir: Path | None = None
+    import_max_bytes: int = 20 * 1024 * 1024
+    upload_max_bytes: int = 10 * 1024 * 1024
+    upload_max_pages: int = 300
+    # Where receipts' QR codes point (the public address of this node's web front).
+    public_base_url: str = "http://localhost:8000"
+    # `module:Class` of the SMS gateway (see docs/sms-gateway.md).
+    sms_gateway: str = "tongban.adapters.sms:LoggingSmsGateway"
+    cookie_secure: bool = False
+    # Ledger: integration batches, how often the in-process integrator runs, and how often a
+    # checkpoint is re-signed even when nothing new arrived.
+    ledger_batch_size: int = Field(default=2000, ge=1, le=100_000)
+    ledger_integrate_interval_seconds: float = Field(default=1.0, gt=0)
+    ledger_checkpoint_interval_seconds: float = Field(default=60.0, gt=0)
+    ledger_settle_seconds: float = Field(default=300.0, ge=0)
+    ledger_integrate_in_process: bool = True
+
+    def resolved_database_url(self) -> str:
+        """The configured database URL, or a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'tongban.platform.db').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own Settings instead)."""
+    return Settings()

@@ -1,0 +1,179 @@
+"""SQLite as a server's database: WAL, one writer at a time across processes, checkpoints
+outside the write lock. make_engine (tongban.platform.db) installs it on every SQLite engine."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+import time
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: threads of a process still queue
+    fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite never sends BEGIN itself in this mode; the "begin" listener below does, so that
+    # transactions (and SAVEPOINTs, which tests and nested units of work rely on) are real.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    # Checkpoints run outside the write lock instead (_SqliteGate.commit): left to SQLite, the
+    # commit that crosses 1,000 pages copies them and syncs the file while every writer waits.
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
+    cursor.close()
+
+
+_GATE = "tongban_sqlite_gate"
+_READING = "reading"  # a deferred transaction that has only read so far: holds no lock
+
+
+def _is_read(statement: str) -> bool:
+    return statement.lstrip()[:6].upper() == "SELECT"
+
+
+class _SqliteGate:
+    """One writing transaction at a time per SQLite database file, across processes.
+
+    SQLite admits one writer; a connection that finds the lock taken polls with sleeps that grow
+    to 100 ms (its busy handler), so under concurrent requests the slowest waited seconds.
+    Writers therefore queue here instead: threads of a process on a lock, processes (uvicorn
+    workers) on an advisory file lock polled every half millisecond.
+
+    Reading takes no lock: a transaction begins deferred and reads in parallel with everyone
+    else. At its first write (any statement but a plain SELECT, so a SAVEPOINT too, or a
+    SELECT ... FOR UPDATE) it takes the gate, ends its read snapshot and begins IMMEDIATE, so
+    the write can never fail on a stale snapshot. What it read before that is then as
+    PostgreSQL's READ COMMITTED would have it: the writes that depend on a read are guarded
+    there the same way (version columns, unique keys, a lock taken by an UPDATE first), so both
+    databases behave alike, and the second core is no longer idle while one request holds the
+    write lock.
+    """
+
+    def __init__(self, database: str | None) -> None:
+        self.lock = threading.Lock()
+        self.lock_for_count = threading.Lock()
+        self.commits = 0
+        self.fd: int | None = None
+        if fcntl is not None and database and database != ":memory:":
+            try:
+                self.fd = os.open(f"{database}-gate", os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError:
+                self.fd = None  # e.g. a read-only directory: threads still queue
+
+    def _file_lock(self, deadline: float) -> bool:
+        if self.fd is None or fcntl is None:
+            return False
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    return False  # SQLite's busy timeout decides, as without the gate
+                time.sleep(0.0005)
+
+    def begin(self, connection: Any) -> None:
+        """SQLAlchemy's "begin": a deferred transaction, reading without any lock."""
+        connection.connection.driver_connection.execute("BEGIN")
+        connection.info[_GATE] = _READING
+
+    def before_execute(self, connection: Any, clause: Any, *_: Any) -> None:
+        """SELECT ... FOR UPDATE, which SQLite cannot say, takes the write lock instead."""
+        if (
+            connection.info.get(_GATE) is _READING
+            and getattr(clause, "_for_update_arg", None) is not None
+        ):
+            self._start_writing(connection)
+
+    def before_cursor_execute(self, connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        """The first statement that may write takes the write lock before it runs."""
+        if connection.info.get(_GATE) is _READING and not _is_read(statement):
+            self._start_writing(connection)
+
+    def _start_writing(self, connection: Any) -> None:
+        deadline = time.monotonic() + TIMEOUT_S
+        # A thread holding another transaction on this engine (nested sessions) must not wait
+        # for itself forever: after the busy timeout it goes on and SQLite decides, as before.
+        held = self.lock.acquire(timeout=TIMEOUT_S)
+        filed = held and self._file_lock(deadline)
+        raw = connection.connection.driver_connection
+        try:
+            try:
+                raw.execute("COMMIT")  # end the read snapshot: it may be older than the last write
+            except sqlite3.OperationalError:
+                # A result still being read keeps the snapshot open: write in it, and SQLite
+                # refuses only if another writer committed since it began.
+                pass
+            else:
+                raw.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._release(held, filed)
+            connection.info[_GATE] = _READING
+            raise
+        connection.info[_GATE] = (held, filed)
+
+    def commit(self, connection: Any) -> None:
+        """SQLAlchemy's "commit": commit here and open the gate to the next writer."""
+        # The event comes before the driver commits: committing here means the next writer
+        # does not find the database still locked. The driver's own commit has nothing left.
+        raw = connection.connection.driver_connection
+        wrote = connection.info.get(_GATE, _READING) is not _READING
+        try:
+            raw.execute("COMMIT")
+        finally:
+            self.end(connection)
+        if wrote:
+            self._checkpoint_now_and_then(raw)
+
+    def _checkpoint_now_and_then(self, raw: Any) -> None:
+        # A PASSIVE checkpoint copies what no reader still needs from the WAL into the database
+        # without taking the write lock: writers go on meanwhile. Every so many commits of this
+        # process keeps the WAL small (it would otherwise grow until the last connection closes).
+        with self.lock_for_count:
+            self.commits += 1
+            due = self.commits % _CHECKPOINT_EVERY == 0
+        if due:
+            try:
+                raw.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+            except sqlite3.Error:
+                log.warning("WAL checkpoint failed; the next one will try again", exc_info=True)
+
+    def end(self, connection: Any) -> None:
+        """After a commit or a rollback: release what the transaction held."""
+        state = connection.info.pop(_GATE, _READING)
+        if state is not _READING:
+            self._release(*state)
+
+    def _release(self, held: bool, filed: bool) -> None:
+        if filed and self.fd is not None and fcntl is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+        if held:
+            self.lock.release()
+
+
+TIMEOUT_S = 10
+_CHECKPOINT_EVERY = 100  # writing commits of a process between two checkpoints
+
+
+def install(engine: Engine, url: str) -> None:
+    """Pragmas on every new connection, and the write gate on every transaction."""
+    event.listen(engine, "connect", _sqlite_pragmas)
+    gate = _SqliteGate(make_url(url).database)
+    event.listen(engine, "begin", gate.begin)
+    event.listen(engine, "before_execute", gate.before_execute)
+    event.listen(engine, "before_cursor_execute", gate.before_cursor_execute)
+    event.listen(engine, "commit", gate.commit)
+    event.listen(engine, "rollback", gate.end)

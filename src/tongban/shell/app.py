@@ -1,0 +1,119 @@
+"""create_app(): routers, middleware and lifespan; nothing is built at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import text
+from starlette.responses import JSONResponse
+
+from tongban import __version__
+from tongban.platform import heap
+from tongban.platform.config import Settings, get_settings
+from tongban.platform.db import Database
+from tongban.platform.errors import install_error_handlers
+from tongban.platform.metrics import install_metrics
+
+log = logging.getLogger(__name__)
+
+# Background services started with the app (e.g. the ledger integrator); each returns a stopper.
+BackgroundStarter = Callable[[FastAPI], Callable[[], None]]
+
+
+def _include_routers(app: FastAPI) -> None:
+    # Imported here so that building the app, not importing this module, loads the domains.
+    from tongban.cases.api import router as cases_api
+    from tongban.catalog.api import router as catalog_api
+    from tongban.identity.api import router as identity_api
+    from tongban.insight.api import router as insight_api
+    from tongban.insight.pages import router as insight_pages
+    from tongban.ledger.api import router as ledger_api
+    from tongban.regions.api import router as regions_api
+    from tongban.reviews.api import router as reviews_api
+
+    # Starlette tries routes in order and FastAPI matches each included router's routes twice
+    # (once to choose it, once to handle): the busiest routes (cases) come first.
+    for router in (
+        cases_api,
+        regions_api,
+        identity_api,
+        catalog_api,
+        ledger_api,
+        reviews_api,
+        insight_api,
+    ):
+        app.include_router(router, prefix="/api/v1")
+    app.include_router(insight_pages)
+
+
+def _include_pages(app: FastAPI) -> None:
+    # HTML pages (every domain's pages.py), static files, CSRF, security headers, gzip.
+    from tongban.shell.web import install_web
+
+    install_web(app)
+
+
+def create_app(
+    settings: Settings | None = None,
+    database: Database | None = None,
+    *,
+    background: list[BackgroundStarter] | None = None,
+) -> FastAPI:
+    """Build the ASGI app for the given settings and database."""
+    settings = settings or get_settings()
+    starters = background or []
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stoppers = [start(app) for start in starters]
+        heap.settle_after_startup()  # what startup built stays: no full collection walks it
+        try:
+            yield
+        finally:
+            for stop in stoppers:
+                stop()
+            if database is None:
+                app.state.database.dispose()
+
+    app = FastAPI(
+        title="Tongban 通办",
+        version=__version__,
+        description="Equalized digital government services: any service, any place, same standard.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database or Database(settings.resolved_database_url())
+    install_error_handlers(app)
+    install_metrics(app)
+    _include_routers(app)
+    _include_pages(app)
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> JSONResponse:
+        """Liveness and database reachability."""
+        try:
+            with app.state.database.sessions() as session:
+                session.execute(text("SELECT 1"))
+        except Exception:
+            log.exception("health check failed")
+            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "up", "version": __version__})
+
+    return app
+
+
+def create_served_app() -> FastAPI:
+    """The app as `tongban serve`/`demo` run it: with the ledger integrator in a thread."""
+    settings = get_settings()
+    background: list[BackgroundStarter] = []
+    if settings.ledger_integrate_in_process:
+        from tongban.ledger import service as ledger
+
+        background.append(ledger.integrator_starter())
+    return create_app(settings, background=background)

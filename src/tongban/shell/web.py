@@ -1,0 +1,154 @@
+"""Mount the web front on the app: static files, page routers, middlewares, page errors."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.responses import RedirectResponse, Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from tongban.platform.errors import AppError, Unauthorized
+from tongban.platform.web.csrf import CsrfCookieMiddleware, CsrfFailed, verify_csrf
+from tongban.platform.web.rendering import N_, STATIC_DIR, Ui, build_ui, login_url, stash_form
+from tongban.platform.web.security import SecurityHeadersMiddleware
+
+log = logging.getLogger(__name__)
+
+_NOT_PAGES = ("/api", "/healthz", "/metrics", "/static")
+
+ERROR_TITLES: dict[int, str] = {
+    400: N_("Something is wrong with the request"),
+    403: N_("You cannot do this"),
+    404: N_("Page not found"),
+    405: N_("Page not found"),
+    409: N_("This cannot be done now"),
+    412: N_("Someone changed this in the meantime"),
+    413: N_("The file is too large"),
+    422: N_("Some entries are not right"),
+    429: N_("Too many attempts"),
+    500: N_("Sorry, something went wrong"),
+}
+ERROR_DETAILS: dict[int, str] = {
+    403: N_("Your account does not have the right to open this page."),
+    404: N_("Check the address, or start again from the home page."),
+    405: N_("Check the address, or start again from the home page."),
+    409: N_("The request clashes with the current state. Go back, reload the page and try again."),
+    412: N_("Reload the page to see the latest version, then try again."),
+    413: N_("Choose a smaller file and try again."),
+    422: N_("Go back and check what you entered."),
+    429: N_("Wait a few minutes, then try again."),
+    500: N_("The problem has been logged. Please try again later."),
+}
+CSRF_TITLE = N_("This form has expired")
+CSRF_DETAIL = N_(
+    "For your safety, forms stop working after a while. Go back, reload the page and send it again."
+)
+
+
+class CachedStatic(StaticFiles):
+    """Static files with a far-future cache: their URLs carry a content hash (static_url)."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["cache-control"] = "public, max-age=31536000, immutable"
+        return response
+
+
+def is_page(request: Request | Scope) -> bool:
+    """True for HTML page paths (not the JSON API, health, metrics or static files)."""
+    path = request.url.path if isinstance(request, Request) else request["path"]
+    return not path.startswith(_NOT_PAGES)
+
+
+def error_page(
+    request: Request, status: int, *, detail: str | None = None, csrf: bool = False
+) -> Response:
+    """A translated error page for HTML requests."""
+    ui: Ui[object] = build_ui(request)
+    title = ui.gettext(CSRF_TITLE if csrf else ERROR_TITLES.get(status, ERROR_TITLES[500]))
+    text = ui.gettext(CSRF_DETAIL) if csrf else None
+    if text is None and detail:
+        translated = ui.gettext(detail)
+        if translated != detail or ui.locale == "en":
+            text = translated
+    if text is None:
+        text = ui.gettext(ERROR_DETAILS.get(status, ERROR_DETAILS[500]))
+    return ui.render("error.html", status_code=status, title=title, detail=text)
+
+
+async def _delegate(handler: Any, request: Request, exc: Exception) -> Response:
+    """Call the API's own handler (sync or async) for non-page paths."""
+    result = handler(request, exc)
+    if inspect.isawaitable(result):
+        result = await result
+    assert isinstance(result, Response)
+    return result
+
+
+def _page_error_handlers(app: FastAPI) -> None:
+    api_app_error = app.exception_handlers[AppError]
+    api_validation = app.exception_handlers[RequestValidationError]
+    api_http = app.exception_handlers[StarletteHTTPException]
+    api_unexpected = app.exception_handlers[Exception]
+
+    async def app_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, AppError)
+        if not is_page(request):
+            return await _delegate(api_app_error, request, exc)
+        if isinstance(exc, Unauthorized):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            response = RedirectResponse(login_url(target), status_code=303)
+            if request.method == "POST":
+                stash_form(
+                    response,
+                    path=request.url.path,
+                    pairs=getattr(request.state, "form_pairs", []),
+                )
+            return response
+        return error_page(request, exc.status, detail=exc.detail, csrf=isinstance(exc, CsrfFailed))
+
+    async def validation(request: Request, exc: Exception) -> Response:
+        if not is_page(request):
+            return await _delegate(api_validation, request, exc)
+        return error_page(request, 422)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if not is_page(request):
+            return await _delegate(api_http, request, exc)
+        return error_page(request, exc.status_code)
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        if not is_page(request):
+            return await _delegate(api_unexpected, request, exc)
+        log.exception("unhandled error on page %s %s", request.method, request.url.path)
+        return error_page(request, 500)
+
+    app.add_exception_handler(AppError, app_error)
+    app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)
+
+
+def install_web(app: FastAPI) -> None:
+    """Add the web front: page routers (CSRF-checked), static files, headers, gzip, errors."""
+    from tongban.cases.pages import router as cases_pages
+    from tongban.catalog.pages import router as catalog_pages
+    from tongban.identity.pages import router as identity_pages
+    from tongban.shell.pages import router as web_pages
+
+    settings = app.state.settings
+    for router in (web_pages, identity_pages, catalog_pages, cases_pages):
+        app.include_router(router, dependencies=[Depends(verify_csrf)])
+    app.mount("/static", CachedStatic(directory=STATIC_DIR), name="static")
+    app.add_middleware(CsrfCookieMiddleware, secure=settings.cookie_secure)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(GZipMiddleware, minimum_size=500)
+    _page_error_handlers(app)
