@@ -1,0 +1,106 @@
+"""`tongban serve` and `tongban demo`: the platform over HTTP, with or without demo data."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from typing import Annotated
+
+import typer
+
+from tongban.platform.config import Settings
+from tongban.platform.db import Database, upgrade_database
+from tongban.shell.cli.common import load_settings, opened
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Serve the platform over HTTP."""
+    load_settings()
+    run_server("tongban.shell.app:create_served_app", host=host, port=port, workers=workers)
+
+
+def run_server(
+    factory: str, *, host: str, port: int, workers: int = 1, log_level: str = "info"
+) -> None:
+    """Serve an app factory with uvicorn; several workers share a socket bound here."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(
+        factory,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        access_log=False,
+    )
+    if workers <= 1:
+        uvicorn.Server(config).run()
+        return
+    Multiprocess(config, sockets=[bind_shared_socket(host=host, port=port)]).run()
+
+
+def bind_shared_socket(*, host: str, port: int) -> socket.socket:
+    """A listening TCP socket for several worker processes to share.
+
+    uvicorn binds its shared socket with protocol 0, and asyncio turns TCP_NODELAY on only for
+    sockets whose protocol is IPPROTO_TCP: every response then waited ~40 ms for a delayed ACK
+    (Nagle). Binding it here with the protocol set keeps responses immediate.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
+def load_demo_data(database: Database, *, settings: Settings | None = None) -> dict[str, int]:
+    """Load regions, the seed catalog and one account per role, where absent."""
+    from tongban.catalog import service as catalog
+    from tongban.identity import service as identity
+    from tongban.regions import service as regions
+
+    settings = settings or load_settings()
+    counts: dict[str, int] = {}
+    with database.session_scope() as session:
+        counts["regions"] = regions.load_builtin(session)
+    with database.session_scope() as session:
+        counts["catalog_items"] = catalog.load_seed(session)
+    with database.session_scope() as session:
+        counts["accounts"] = identity.create_demo_accounts(session, settings=settings)
+    return counts
+
+
+def demo_usernames() -> list[str]:
+    """The demo accounts' login names, in the order identity creates them."""
+    from tongban.identity import demo
+
+    return [spec["username"] for spec in demo._ACCOUNTS]
+
+
+def demo(
+    load_only: Annotated[
+        bool, typer.Option("--load-only", help="Load demo data, do not serve.")
+    ] = False,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+) -> None:
+    """Migrate, load demo data if absent, then serve."""
+    from tongban.identity.service import DEMO_PASSWORD
+
+    logging.basicConfig(level=logging.INFO)
+    settings = load_settings()
+    upgrade_database(settings.resolved_database_url())
+    with opened(settings) as database:
+        counts = load_demo_data(database, settings=settings)
+    typer.echo("demo data: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+    typer.echo(f"demo accounts (password '{DEMO_PASSWORD}'): " + ", ".join(demo_usernames()))
+    if not load_only:
+        typer.echo(f"serving on http://{host}:{port}  (API docs: /api/docs)")
+        serve(host=host, port=port, workers=1)
