@@ -26,12 +26,11 @@ from tongban.cases.schemas import CaseCreate
 from tongban.cases.states import State
 from tongban.catalog import service as catalog
 from tongban.events import service as events
-from tongban.events.models import Event
 from tongban.events.service import Channel
 from tongban.identity import service as identity
 from tongban.identity.service import Actor, Role
 from tongban.platform.config import Settings
-from tongban.platform.db.fastpath.rows import insert_now, insert_together, new_row
+from tongban.platform.db.fastpath.rows import insert_now, new_row
 from tongban.platform.errors import AppError, Conflict, FieldError, Invalid, NotFound
 from tongban.workdays.service import WorkingCalendar, load_calendar
 
@@ -497,7 +496,7 @@ class Submission:
     case: Case
     created: bool
     # The case's timeline so far when created now; None for a retry (read it from the store).
-    timeline: list[Event] | None = None
+    timeline: list[events.EventView] | None = None
     # What the submission read, to describe the case without reading it again.
     calendar: WorkingCalendar | None = None
     offers: dict[str, Offer] = field(default_factory=dict)
@@ -667,19 +666,19 @@ def _file_new(
 
     # Everything to store is made first, so that the writing (on SQLite, under the database's
     # one write lock) is a few INSERTs in a row and the commit follows at once.
-    submitted = [
-        events.new_event(
-            action="case.submitted",
-            resource_type="case",
-            resource_id=row.number,
-            channel=applicant.channel,
-            actor_id=actor.account_id,
-            actor_role=actor.role.value,
-            on_behalf_of_id=applicant.account_id
+    submitted: list[events.EventFields] = [
+        {
+            "action": "case.submitted",
+            "resource_type": "case",
+            "resource_id": row.number,
+            "channel": applicant.channel,
+            "actor_id": actor.account_id,
+            "actor_role": actor.role.value,
+            "on_behalf_of_id": applicant.account_id
             if applicant.account_id != actor.account_id
             else None,
-            service_point=applicant.service_point,
-            data={
+            "service_point": applicant.service_point,
+            "data": {
                 "state": row.state,
                 "implementation": row.implementation_code,
                 "bundle": row.bundle_code,
@@ -689,8 +688,8 @@ def _file_new(
                 "materials": [m.name for m in row.materials],
                 "acceptance_due": row.acceptance_due.isoformat(),
             },
-            personal=applicant.personal,
-        )
+            "personal": applicant.personal,
+        }
         for row in [case, *subs]
     ]
     notice = compose(
@@ -704,9 +703,10 @@ def _file_new(
     # inserted and the answer is that case. The case, its events and its messages go in
     # together (one statement on PostgreSQL).
     key_columns = ("filed_by_id", "idempotency_key") if idempotency_key else ()
-    if not insert_together(
-        session, case, [*submitted, *notice.messages], unless_duplicate=key_columns
-    ):
+    stored = events.insert_with_events(
+        session, case, events=submitted, also=notice.messages, unless_duplicate=key_columns
+    )
+    if stored is None:
         found = _existing(session, actor=actor, key=str(idempotency_key))
         if found is None:
             raise Conflict("The submission collided with another; send it again.")
@@ -723,7 +723,7 @@ def _file_new(
     return Submission(
         case,
         True,
-        timeline=[e for e in submitted if e.resource_id == case.number],
+        timeline=[e for e in stored if e.resource_id == case.number],
         calendar=calendar,
         offers={o.code: o for o in offers},
     )

@@ -24,7 +24,6 @@ from tongban.cases.schemas import (
 )
 from tongban.cases.states import OPEN_STATES, Action, actions_from, transition
 from tongban.events import service as events
-from tongban.events.models import Event
 from tongban.events.service import Channel
 from tongban.identity import service as identity
 from tongban.identity.service import Actor
@@ -130,7 +129,7 @@ def describe_case(
     actor: Actor,
     case: Case,
     settings: Settings,
-    timeline: Sequence[Event] | None = None,
+    timeline: Sequence[events.EventView] | None = None,
     calendar: WorkingCalendar | None = None,
     offers: Mapping[str, Offer] | None = None,
 ) -> CaseRead:
@@ -384,14 +383,9 @@ def reveal_applicant_id(
         )
     if number_in_full is None:
         # Filed at a counter for someone with no account: the number came with the application.
-        submitted = session.scalars(
-            select(Event).where(
-                Event.resource_type == "case",
-                Event.resource_id == case.number,
-                Event.action == "case.submitted",
-            )
-        ).first()
-        personal = submitted.personal if submitted is not None else None
+        personal = events.personal_of_first(
+            session, resource_type="case", resource_id=case.number, action="case.submitted"
+        )
         number_in_full = (personal or {}).get("resident_id")
     if not number_in_full:
         raise NotFound("No resident ID is on record for this applicant.")

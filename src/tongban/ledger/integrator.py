@@ -131,12 +131,12 @@ _NODES = cast(Table, LedgerNode.__table__)
 
 
 def _pending(session: Session, *, after: int, limit: int) -> list[Any]:
-    Event = events.Event
-    cols = [Event.id, *(getattr(Event, name) for name in LEAF_FIELDS)]
+    log = events.events_table().c
+    cols = [log.id, *(log[name] for name in LEAF_FIELDS)]
     stmt = (
         select(*cols)
-        .where(Event.id > after, ~exists().where(LedgerLeaf.event_id == Event.id))
-        .order_by(Event.id)
+        .where(log.id > after, ~exists().where(LedgerLeaf.event_id == log.id))
+        .order_by(log.id)
         .limit(limit)
     )
     return list(session.connection().execute(stmt).all())

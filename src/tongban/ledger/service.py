@@ -170,8 +170,8 @@ def consistency_proof(session: Session, *, old: int, new: int | None = None) -> 
 
 def receipt_for_event(session: Session, *, event_uid: str) -> dict[str, Any]:
     """A self-contained receipt for one event: entry, inclusion proof and signed checkpoint."""
-    Event = events.Event
-    event_id = session.scalar(select(Event.id).where(Event.uid == event_uid))
+    log = events.events_table().c
+    event_id = session.scalar(select(log.id).where(log.uid == event_uid))
     if event_id is None:
         raise NotFound(f"No event {event_uid}.")
     leaf: LedgerLeaf | None = store.leaf_for_event(session, event_id=int(event_id))
