@@ -12,7 +12,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tongban.identity import service as identity
+from tests.support import identity_internals as identity
 from tongban.platform.db import MAX_ROW_ID
 from tongban.regions import service as regions
 

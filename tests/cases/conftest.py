@@ -16,10 +16,10 @@ import pytest
 import yaml
 from sqlalchemy.orm import Session
 
+from tests.support import identity_internals as identity
 from tongban.cases import clocks
 from tongban.catalog import service as catalog
 from tongban.identity import credentials
-from tongban.identity import service as identity
 from tongban.platform.config import Settings
 from tongban.regions import service as regions
 

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.cases.conftest import MIGRANT_ID, PASSWORD, PNG_BYTES, World, pension_request
-from tongban.identity import service as identity
+from tests.support import identity_internals as identity
 
 HTML = {"Accept": "text/html"}
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from tests.catalog.conftest import FIXTURE
-from tongban.identity import service as identity
+from tests.support import identity_internals as identity
 from tongban.platform.config import Settings
 
 PASSWORD = "correct horse battery"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from tongban.identity import service as identity
+from tests.support import identity_internals as identity
 from tongban.platform.config import Settings
 from tongban.regions import service as regions
 

@@ -9,8 +9,8 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tests.support import identity_internals as identity
 from tongban.events.models import Event
-from tongban.identity import service as identity
 from tongban.identity.models import Account, ProxyAuthorisation
 from tongban.platform.config import Settings
 from tongban.platform.errors import Conflict, Invalid

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tongban.identity import service as identity
+from tests.support import identity_internals as identity
 from tongban.identity.models import Account
 from tongban.platform.config import Settings
 from tongban.platform.errors import TooManyRequests

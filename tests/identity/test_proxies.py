@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tests.support import identity_internals as identity
 from tongban.events.models import Event
-from tongban.identity import service as identity
 from tongban.platform.db import utcnow
 from tongban.platform.errors import Forbidden, Invalid
 

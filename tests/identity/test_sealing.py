@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tongban.identity import service as identity
+from tests.support import identity_internals as identity
 from tongban.platform.config import Settings
 
 

@@ -6,8 +6,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tests.support import identity_internals as identity
 from tongban.events.models import Event
-from tongban.identity import service as identity
 from tongban.regions.models import Region
 
 KEYS = {"code", "name", "level", "zone", "urban_rural", "parent", "population"}

@@ -160,7 +160,7 @@ def test_children(loaded: Session) -> None:
 
 
 def test_get_and_find(loaded: Session) -> None:
-    assert service.find(loaded, code="511602000000") is service.get(loaded, code="511602")
+    assert service.find(loaded, code="511602000000") == service.get(loaded, code="511602")
     assert service.find(loaded, code="511699") is None
     with pytest.raises(NotFound, match="No region with code 511699"):
         service.get(loaded, code="511699")

@@ -11,7 +11,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tongban.identity import service as identity
+from tests.support import identity_internals as identity
 from tongban.platform.web import i18n
 from tongban.platform.web.rendering import STASH_COOKIE
 from tongban.shell.cli import load_demo_data

@@ -119,7 +119,8 @@ def list_accounts(
 
 
 def _personal(account: Account) -> dict[str, str]:
-    data = {"display_name": account.display_name}
+    # The username is personal too: a citizen's is their phone number unless they chose one.
+    data = {"username": account.username, "display_name": account.display_name}
     if account.phone:
         data["phone"] = account.phone
     if account.resident_id_masked:
@@ -230,7 +231,6 @@ def create_account(
         actor_id=actor.account_id if actor else account.id,
         actor_role=actor.role if actor else account.role,
         data={
-            "username": account.username,
             "role": account.role,
             "department_id": account.department_id,
             "region_code": account.region_code,
@@ -300,8 +300,24 @@ def deactivate_account(
     account = get_account(session, account_id=account_id)
     if account.active:
         account.active = False
-        sessions = credentials.revoke_all_sessions(session, account_id=account.id)
-        tokens = credentials.revoke_all_api_tokens(session, account_id=account.id)
+        actor_id = actor.account_id if actor else None
+        actor_role = actor.role if actor else None
+        sessions = credentials.revoke_all_sessions(
+            session,
+            account_id=account.id,
+            reason="account_deactivated",
+            actor_id=actor_id,
+            actor_role=actor_role,
+            channel=channel,
+        )
+        tokens = credentials.revoke_all_api_tokens(
+            session,
+            account_id=account.id,
+            reason="account_deactivated",
+            actor_id=actor_id,
+            actor_role=actor_role,
+            channel=channel,
+        )
         session.flush()
         _record_change(
             session,
@@ -347,7 +363,8 @@ def update_account(
     errors.raise_if_any()
     changed: dict[str, object] = {}
     if label and label != account.display_name:
-        account.display_name = changed["display_name"] = label
+        account.display_name = label
+        changed["display_name"] = True  # the name itself is personal data
     if new_role and new_role.value != account.role:
         account.role = changed["role"] = new_role.value
     if department is not None and department.id != account.department_id:
@@ -360,9 +377,16 @@ def update_account(
     if password is not None:
         account.password_hash = credentials.hash_password(password)
         account.password_changed_at = utcnow()
-        credentials.revoke_all_sessions(session, account_id=account.id)
         session.flush()
         _record_change(session, account, "account.password_changed", actor, channel)
+        credentials.revoke_all_sessions(
+            session,
+            account_id=account.id,
+            reason="password_reset",
+            actor_id=actor.account_id if actor else None,
+            actor_role=actor.role if actor else None,
+            channel=channel,
+        )
     if active is False:
         deactivate_account(session, account_id=account.id, actor=actor, channel=channel)
     elif active is True and not account.active:
@@ -388,9 +412,6 @@ def change_password(
     credentials.check_password_policy(new_password, field="new_password")
     account.password_hash = credentials.hash_password(new_password)
     account.password_changed_at = utcnow()
-    credentials.revoke_all_sessions(
-        session, account_id=account.id, except_session_id=keep_session_id
-    )
     session.flush()
     events.record(
         session,
@@ -400,6 +421,15 @@ def change_password(
         channel=channel,
         actor_id=account.id,
         actor_role=account.role,
+    )
+    credentials.revoke_all_sessions(
+        session,
+        account_id=account.id,
+        reason="password_changed",
+        except_session_id=keep_session_id,
+        actor_id=account.id,
+        actor_role=account.role,
+        channel=channel,
     )
     return account
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from tongban.events.service import Channel
+from tongban.identity import accounts, credentials, departments, proxies
 from tongban.identity import service as identity
 from tongban.identity.cookies import clear_session_cookie, set_session_cookie
 from tongban.identity.deps import CurrentActor, OptionalActor
@@ -47,16 +48,17 @@ def _channel(actor: identity.Actor | None) -> str:
 
 
 def _login(
-    request: Request, session: DbSession, settings: AppSettings, body: Credentials
-) -> identity.LoginResult:
-    # A failed attempt outlives the error that answers it (LoginFailed.keeps_writes).
-    return identity.login(
+    request: Request, session: DbSession, settings: AppSettings, body: Credentials, channel: str
+) -> credentials.LoginResult:
+    # A refused attempt and its event outlive the error that answers it (keeps_writes).
+    return credentials.login(
         session,
         username=body.username,
         password=body.password,
         client_ip=_client_ip(request),
         user_agent=request.headers.get("user-agent"),
         settings=settings,
+        channel=channel,
     )
 
 
@@ -68,7 +70,7 @@ def issue_token(
     body: Credentials, request: Request, session: DbSession, settings: AppSettings
 ) -> TokenRead:
     """Exchange username and password for a bearer token (a server-side session)."""
-    result = _login(request, session, settings, body)
+    result = _login(request, session, settings, body, Channel.API)
     return TokenRead(access_token=result.token, expires_at=result.session.expires_at)
 
 
@@ -81,7 +83,7 @@ def login(
     settings: AppSettings,
 ) -> LoginRead:
     """Log in; the session token is set as an HttpOnly, SameSite=Lax cookie."""
-    result = _login(request, session, settings, body)
+    result = _login(request, session, settings, body, Channel.ONLINE)
     set_session_cookie(response, result.token, settings)
     return LoginRead(
         username=result.account.username,
@@ -101,11 +103,11 @@ def logout(
 ) -> Response:
     """End the current session (cookie or bearer session token) and clear the cookie."""
     if actor is not None and actor.session_id is not None:
-        identity.logout(session, session_id=int(actor.session_id))
+        credentials.logout(session, session_id=int(actor.session_id), channel=_channel(actor))
     else:
         cookie = request.cookies.get(identity.SESSION_COOKIE)
         if cookie:
-            identity.logout(session, session_token=cookie)
+            credentials.logout(session, session_token=cookie, channel=Channel.ONLINE)
     result = Response(status_code=status.HTTP_204_NO_CONTENT)
     clear_session_cookie(result, settings)
     return result
@@ -114,7 +116,7 @@ def logout(
 @router.post("/auth/register", response_model=AccountRead, status_code=status.HTTP_201_CREATED)
 def register(body: RegisterCreate, session: DbSession, settings: AppSettings) -> AccountRead:
     """Citizen self-registration with resident ID, mobile number and password."""
-    account = identity.register_citizen(
+    account = accounts.register_citizen(
         session,
         resident_id=body.resident_id,
         phone=body.phone,
@@ -134,7 +136,7 @@ def register(body: RegisterCreate, session: DbSession, settings: AppSettings) ->
 def me(actor: CurrentActor, session: DbSession) -> MeRead:
     """The caller's own account."""
     identity.authorize(actor, "accounts.read_self")
-    account = identity.get_account(session, account_id=actor.account_id)
+    account = accounts.get_account(session, account_id=actor.account_id)
     return MeRead.of_me(account, via="api_token" if actor.token_id is not None else "session")
 
 
@@ -142,7 +144,7 @@ def me(actor: CurrentActor, session: DbSession) -> MeRead:
 def update_me(body: PreferencesUpdate, actor: CurrentActor, session: DbSession) -> MeRead:
     """Change the caller's language, elderly mode (长辈版) or display name."""
     identity.authorize(actor, "accounts.read_self")
-    account = identity.update_preferences(
+    account = accounts.update_preferences(
         session,
         account_id=actor.account_id,
         locale=body.locale,
@@ -157,7 +159,7 @@ def update_me(body: PreferencesUpdate, actor: CurrentActor, session: DbSession) 
 def change_password(body: PasswordChange, actor: CurrentActor, session: DbSession) -> Response:
     """Change the caller's password; their other sessions end."""
     identity.authorize(actor, "accounts.read_self")
-    identity.change_password(
+    accounts.change_password(
         session,
         account_id=actor.account_id,
         current_password=body.current_password,
@@ -183,7 +185,7 @@ def list_accounts(
 ) -> AccountPage:
     """Accounts, filtered by role, activity and a name fragment (administrators)."""
     identity.authorize(actor, "accounts.manage")
-    rows, total = identity.list_accounts(
+    rows, total = accounts.list_accounts(
         session, role=role, q=q, active=active, limit=limit, offset=offset
     )
     return AccountPage(
@@ -197,7 +199,7 @@ def create_account(
 ) -> AccountRead:
     """Create an account of any role (administrators)."""
     identity.authorize(actor, "accounts.manage")
-    account = identity.create_account(
+    account = accounts.create_account(
         session,
         username=body.username,
         password=body.password,
@@ -218,7 +220,7 @@ def create_account(
 def get_account(account_id: RowId, actor: CurrentActor, session: DbSession) -> AccountRead:
     """One account (administrators)."""
     identity.authorize(actor, "accounts.manage")
-    return AccountRead.of(identity.get_account(session, account_id=account_id))
+    return AccountRead.of(accounts.get_account(session, account_id=account_id))
 
 
 @router.patch("/accounts/{account_id}", response_model=AccountRead)
@@ -227,7 +229,7 @@ def update_account(
 ) -> AccountRead:
     """Change an account; active=false deactivates it and ends its sessions and tokens."""
     identity.authorize(actor, "accounts.manage")
-    account = identity.update_account(
+    account = accounts.update_account(
         session,
         account_id=account_id,
         actor=actor,
@@ -253,7 +255,9 @@ def list_departments(
     offset: SkipQuery = 0,
 ) -> list[DepartmentRead]:
     """Government departments (public information), optionally of one region."""
-    rows = identity.list_departments(session, region_code=region_code, limit=limit, offset=offset)
+    rows = departments.list_departments(
+        session, region_code=region_code, limit=limit, offset=offset
+    )
     return [department_read(d) for d in rows]
 
 
@@ -263,7 +267,7 @@ def create_department(
 ) -> DepartmentRead:
     """Register a department by its unified social credit code (administrators)."""
     identity.authorize(actor, "departments.manage")
-    row = identity.create_department(
+    row = departments.create_department(
         session,
         code=body.code,
         name=body.name,
@@ -282,8 +286,8 @@ def create_department(
 def list_my_proxies(actor: CurrentActor, session: DbSession) -> ProxyList:
     """Authorisations the caller granted (as a citizen) and those they hold (as an agent)."""
     identity.authorize(actor, "accounts.read_self")
-    granted = identity.list_proxies(session, principal_id=actor.account_id)
-    held = identity.list_proxies(session, agent_id=actor.account_id)
+    granted = proxies.list_proxies(session, principal_id=actor.account_id)
+    held = proxies.list_proxies(session, agent_id=actor.account_id)
     return ProxyList(
         granted=[ProxyRead.of(p) for p in granted],
         held=[ProxyRead.of(p) for p in held if p.principal_id != actor.account_id],
@@ -294,11 +298,11 @@ def list_my_proxies(actor: CurrentActor, session: DbSession) -> ProxyList:
 def grant_proxy(body: ProxyCreate, actor: CurrentActor, session: DbSession) -> ProxyRead:
     """Authorise a relative (their username) or a service-point clerk to act for the caller."""
     identity.authorize(actor, "proxies.manage_own")
-    agent = identity.find_account_by_username(session, username=body.agent)
+    agent = accounts.find_account_by_username(session, username=body.agent)
     if agent is None:
         message = "No account with this username."
         raise Invalid(message, errors=[FieldError("agent", message)])
-    row = identity.grant_proxy(
+    row = proxies.grant_proxy(
         session,
         principal_id=actor.account_id,
         agent_id=agent.id,
@@ -315,7 +319,7 @@ def grant_proxy(body: ProxyCreate, actor: CurrentActor, session: DbSession) -> P
 def revoke_proxy(proxy_id: RowId, actor: CurrentActor, session: DbSession) -> Response:
     """Withdraw an authorisation the caller granted."""
     identity.authorize(actor, "proxies.manage_own")
-    identity.revoke_proxy(
+    proxies.revoke_proxy(
         session, proxy_id=proxy_id, principal_id=actor.account_id, channel=_channel(actor)
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -329,7 +333,8 @@ def list_my_tokens(actor: CurrentActor, session: DbSession) -> list[ApiTokenRead
     """The caller's API tokens (never their values)."""
     identity.authorize(actor, "tokens.manage_own")
     return [
-        ApiTokenRead.of(t) for t in identity.list_api_tokens(session, account_id=actor.account_id)
+        ApiTokenRead.of(t)
+        for t in credentials.list_api_tokens(session, account_id=actor.account_id)
     ]
 
 
@@ -339,7 +344,7 @@ def issue_my_token(
 ) -> ApiTokenIssued:
     """Issue an API token; its value is shown in this response only."""
     identity.authorize(actor, "tokens.manage_own")
-    issued = identity.issue_api_token(
+    issued = credentials.issue_api_token(
         session,
         account_id=actor.account_id,
         name=body.name,
@@ -355,7 +360,7 @@ def issue_my_token(
 def revoke_my_token(token_id: RowId, actor: CurrentActor, session: DbSession) -> Response:
     """Revoke one of the caller's API tokens."""
     identity.authorize(actor, "tokens.manage_own")
-    identity.revoke_api_token(
+    credentials.revoke_api_token(
         session,
         token_id=token_id,
         account_id=actor.account_id,

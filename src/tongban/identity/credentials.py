@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import secrets
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from tongban.events import service as events
 from tongban.identity.cards import AccountCard, remember_card
+from tongban.identity.keys import identity_keys
 from tongban.identity.models import Account, ApiToken, Department, LoginAttempt, LoginSession
 from tongban.identity.policy import Actor, Role
 from tongban.platform.config import Settings, get_settings
@@ -47,6 +50,22 @@ class LoginFailed(Unauthorized):
     """
 
     keeps_writes = True
+
+
+class LoginLocked(TooManyRequests):
+    """Too many recent failures for this username or client address: the login is refused
+    unchecked. Like LoginFailed, the refusal's event outlives the error (`keeps_writes`)."""
+
+    keeps_writes = True
+
+
+# Reason codes of the security events below (never free text).
+WRONG_PASSWORD = "wrong_password"
+UNKNOWN_ACCOUNT = "unknown_account"
+ACCOUNT_INACTIVE = "account_inactive"
+BAD_CREDENTIALS = "bad_credentials"
+RATE_LIMITED = "rate_limited"
+OWNER_REQUEST = "owner_request"
 
 
 def check_password_policy(password: object, *, field: str = "password") -> str:
@@ -93,11 +112,11 @@ def _retry_after(oldest: datetime, window: timedelta, now: datetime) -> int:
     return max(1, ceil((oldest + window - now).total_seconds()))
 
 
-def check_login_rate(
-    session: Session, *, username: str, client_ip: str, settings: Settings | None = None
-) -> None:
-    """Raise TooManyRequests (with Retry-After) when too many recent logins failed."""
-    settings = settings or get_settings()
+def _login_lock(
+    session: Session, *, username: str, client_ip: str, settings: Settings
+) -> tuple[str, int] | None:
+    """Which limit a new attempt would break ("username" or "client_address") and the
+    seconds until it may try again; None when it may try now."""
     now = utcnow()
     window = timedelta(seconds=settings.login_window_seconds)
     since = now - window
@@ -111,17 +130,19 @@ def check_login_rate(
     )
     checks = (
         (
+            "username",
             LoginAttempt.username == username,
             max(since, last_success or since),
             settings.login_max_failures,
         ),
         (
+            "client_address",
             LoginAttempt.client_ip == client_ip,
             since,
             settings.login_max_failures * CLIENT_IP_FACTOR,
         ),
     )
-    for condition, start, limit in checks:
+    for limit_name, condition, start, limit in checks:
         times = session.scalars(
             select(LoginAttempt.attempted_at)
             .where(condition, LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at > start)
@@ -129,23 +150,112 @@ def check_login_rate(
             .limit(limit)
         ).all()
         if len(times) >= limit:
-            seconds = _retry_after(times[-1], window, now)
-            raise TooManyRequests(
-                f"Too many failed logins; try again in {seconds} seconds.",
-                headers={"Retry-After": str(seconds)},
-            )
+            return limit_name, _retry_after(times[-1], window, now)
+    return None
 
 
-def _note_attempt(session: Session, *, username: str, client_ip: str, succeeded: bool) -> None:
-    session.add(
-        LoginAttempt(
-            username=username[:64],
-            client_ip=client_ip[:64],
-            succeeded=succeeded,
-            attempted_at=utcnow(),
-        )
+def _too_many(seconds: int) -> tuple[str, dict[str, str]]:
+    return (
+        f"Too many failed logins; try again in {seconds} seconds.",
+        {"Retry-After": str(seconds)},
     )
+
+
+def check_login_rate(
+    session: Session, *, username: str, client_ip: str, settings: Settings | None = None
+) -> None:
+    """Raise TooManyRequests (with Retry-After) when too many recent logins failed."""
+    lock = _login_lock(
+        session, username=username, client_ip=client_ip, settings=settings or get_settings()
+    )
+    if lock is not None:
+        detail, headers = _too_many(lock[1])
+        raise TooManyRequests(detail, headers=headers)
+
+
+def _note_attempt(
+    session: Session, *, username: str, client_ip: str, succeeded: bool
+) -> LoginAttempt:
+    row = LoginAttempt(
+        username=username[:64],
+        client_ip=client_ip[:64],
+        succeeded=succeeded,
+        attempted_at=utcnow(),
+    )
+    session.add(row)
     session.flush()
+    return row
+
+
+# --- security events -----------------------------------------------------------------------
+#
+# Events are public ledger leaves except their `personal` part (kept beside the event, only a
+# salted commitment in the leaf). A refused login must not tell the public whether the
+# username exists: the HTTP answer is the same for both on purpose, and the ledger is read by
+# anyone within seconds. So a refused login's public fields are the same whatever the cause
+# (its resource is the attempt itself, under a fresh random id); which account, the precise
+# cause, and keyed pseudonyms of the username and client address (to correlate attempts
+# without keeping them in clear) are in the personal part, for security monitoring.
+
+_PSEUDONYM_CONTEXT = b"tongban/identity/login-pseudonym/v1"
+
+
+def _pseudonym(settings: Settings, kind: str, value: str) -> str:
+    """A keyed hash of a username or client address: stable within the node, meaningless
+    without the node's identity key (separate from the resident-ID lookup hash)."""
+    key = hmac.new(identity_keys(settings).hmac_secret, _PSEUDONYM_CONTEXT, hashlib.sha256)
+    digest = hmac.new(key.digest(), f"{kind}\0{value}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:32]
+
+
+def _record_refusal(
+    session: Session,
+    *,
+    action: str,
+    reason: str,
+    channel: str,
+    settings: Settings,
+    username: str,
+    client_ip: str,
+    details: dict[str, Any],
+) -> None:
+    events.record(
+        session,
+        action=action,
+        resource_type="login",
+        resource_id=uuid.uuid4().hex,
+        channel=channel,
+        reason=reason,
+        personal={
+            **details,
+            "username_key": _pseudonym(settings, "username", username),
+            "client_key": _pseudonym(settings, "client", client_ip),
+        },
+    )
+
+
+def _record_session_event(
+    session: Session,
+    *,
+    action: str,
+    account_id: int,
+    session_id: int,
+    channel: str,
+    actor_id: int | None,
+    actor_role: str | None,
+    reason: str | None = None,
+) -> None:
+    events.record(
+        session,
+        action=action,
+        resource_type="account",
+        resource_id=str(account_id),
+        channel=channel,
+        actor_id=actor_id,
+        actor_role=actor_role,
+        reason=reason,
+        data={"session_id": session_id},
+    )
 
 
 # --- login and sessions --------------------------------------------------------------------
@@ -171,20 +281,56 @@ def authenticate(
     password: str,
     client_ip: str,
     settings: Settings | None = None,
+    channel: str = "online",
 ) -> Account:
-    """Check credentials under the rate limit; raise LoginFailed alike for any wrong pair."""
+    """Check credentials under the rate limit; raise LoginFailed alike for any wrong pair.
+
+    A refusal (LoginLocked, LoginFailed) records `auth.login_locked` or `auth.login_failed`,
+    kept although the error unwinds the request.
+    """
     settings = settings or get_settings()
     name = normalize_username(username)
-    check_login_rate(session, username=name, client_ip=client_ip, settings=settings)
+    lock = _login_lock(session, username=name, client_ip=client_ip, settings=settings)
+    if lock is not None:
+        limit_name, seconds = lock
+        _record_refusal(
+            session,
+            action="auth.login_locked",
+            reason=RATE_LIMITED,
+            channel=channel,
+            settings=settings,
+            username=name,
+            client_ip=client_ip,
+            details={"limit": limit_name, "retry_after": seconds},
+        )
+        detail, headers = _too_many(seconds)
+        raise LoginLocked(detail, headers=headers)
     account = session.scalar(select(Account).where(Account.username == name))
     if account is None:
         with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
-        ok = False
+        cause: str | None = UNKNOWN_ACCOUNT
+    elif not verify_password(account, password):
+        cause = WRONG_PASSWORD
     else:
-        ok = verify_password(account, password) and account.active
-    _note_attempt(session, username=name, client_ip=client_ip, succeeded=ok)
-    if not ok or account is None:
+        cause = None if account.active else ACCOUNT_INACTIVE
+    ok = cause is None
+    attempt = _note_attempt(session, username=name, client_ip=client_ip, succeeded=ok)
+    if cause is not None or account is None:
+        _record_refusal(
+            session,
+            action="auth.login_failed",
+            reason=BAD_CREDENTIALS,
+            channel=channel,
+            settings=settings,
+            username=name,
+            client_ip=client_ip,
+            details={
+                "account_id": account.id if account is not None else None,
+                "cause": cause,
+                "attempt_id": attempt.id,
+            },
+        )
         raise LoginFailed("Wrong username or password.", headers={"WWW-Authenticate": "Bearer"})
     return account
 
@@ -197,11 +343,18 @@ def login(
     client_ip: str,
     user_agent: str | None = None,
     settings: Settings | None = None,
+    channel: str = "online",
 ) -> LoginResult:
-    """Authenticate and open a server-side session; the clear token is returned only here."""
+    """Authenticate and open a server-side session (`auth.login`); the clear token is
+    returned only here."""
     settings = settings or get_settings()
     account = authenticate(
-        session, username=username, password=password, client_ip=client_ip, settings=settings
+        session,
+        username=username,
+        password=password,
+        client_ip=client_ip,
+        settings=settings,
+        channel=channel,
     )
     token = "tbs_" + secrets.token_urlsafe(32)
     now = utcnow()
@@ -215,13 +368,27 @@ def login(
     )
     session.add(row)
     session.flush()
+    _record_session_event(
+        session,
+        action="auth.login",
+        account_id=account.id,
+        session_id=row.id,
+        channel=channel,
+        actor_id=account.id,
+        actor_role=account.role,
+    )
     return LoginResult(account=account, session=row, token=token)
 
 
 def logout(
-    session: Session, *, session_token: str | None = None, session_id: int | None = None
+    session: Session,
+    *,
+    session_token: str | None = None,
+    session_id: int | None = None,
+    channel: str = "online",
 ) -> bool:
-    """Revoke one login session (by its token or id); True when one was open."""
+    """Revoke one login session (by its token or id) as its owner (`auth.logout`); True when
+    one was open."""
     stmt = select(LoginSession).where(LoginSession.revoked_at.is_(None))
     if session_token is not None:
         stmt = stmt.where(LoginSession.token_hash == token_digest(session_token))
@@ -234,24 +401,58 @@ def logout(
         return False
     row.revoked_at = utcnow()
     session.flush()
+    owner = session.get(Account, row.account_id)
+    _record_session_event(
+        session,
+        action="auth.logout",
+        account_id=row.account_id,
+        session_id=row.id,
+        channel=channel,
+        actor_id=row.account_id,
+        actor_role=owner.role if owner is not None else None,
+    )
     return True
 
 
 def revoke_all_sessions(
-    session: Session, *, account_id: int, except_session_id: int | None = None
+    session: Session,
+    *,
+    account_id: int,
+    reason: str,
+    except_session_id: int | None = None,
+    actor_id: int | None = None,
+    actor_role: str | None = None,
+    channel: str = "system",
 ) -> int:
-    """Revoke every open login session of the account; returns how many."""
+    """Revoke every live login session of the account, one `auth.session_revoked` event each
+    with the reason code (e.g. password_changed); returns how many."""
+    now = utcnow()
     stmt = (
         update(LoginSession)
-        .where(LoginSession.account_id == account_id, LoginSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+        .where(
+            LoginSession.account_id == account_id,
+            LoginSession.revoked_at.is_(None),
+            LoginSession.expires_at > now,
+        )
+        .values(revoked_at=now)
+        .returning(LoginSession.id)
         .execution_options(synchronize_session=False)
     )
     if except_session_id is not None:
         stmt = stmt.where(LoginSession.id != except_session_id)
-    result = session.execute(stmt)
-    session.flush()
-    return int(getattr(result, "rowcount", 0) or 0)
+    revoked = sorted(session.scalars(stmt).all())
+    for session_id in revoked:
+        _record_session_event(
+            session,
+            action="auth.session_revoked",
+            account_id=account_id,
+            session_id=session_id,
+            channel=channel,
+            actor_id=actor_id,
+            actor_role=actor_role,
+            reason=reason,
+        )
+    return len(revoked)
 
 
 # --- API tokens ----------------------------------------------------------------------------
@@ -296,6 +497,7 @@ def issue_api_token(
     )
     session.add(row)
     session.flush()
+    # The token's name is free text its owner wrote: it stays in api_tokens, out of the event.
     events.record(
         session,
         action="token.issued",
@@ -303,8 +505,8 @@ def issue_api_token(
         resource_id=str(row.id),
         channel=channel,
         actor_id=account_id,
-        actor_role=actor_role,
-        data={"name": label, "expires_at": row.expires_at.isoformat()},
+        actor_role=actor_role or _role_of(session, account_id),
+        data={"account_id": account_id, "expires_at": row.expires_at.isoformat()},
     )
     return IssuedToken(row=row, token=token)
 
@@ -323,35 +525,89 @@ def revoke_api_token(
     channel: str = "system",
     actor_role: str | None = None,
 ) -> ApiToken:
-    """Revoke one of the account's API tokens (NotFound when it is not theirs)."""
+    """Revoke one of the account's API tokens, as its owner (NotFound when it is not theirs)."""
     row = session.get(ApiToken, token_id)
     if row is None or row.account_id != account_id:
         raise NotFound(f"No API token {token_id}.")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         session.flush()
-        events.record(
+        _record_token_revoked(
             session,
-            action="token.revoked",
-            resource_type="api_token",
-            resource_id=str(row.id),
+            token_id=row.id,
+            account_id=account_id,
+            reason=OWNER_REQUEST,
             channel=channel,
             actor_id=account_id,
-            actor_role=actor_role,
+            actor_role=actor_role or _role_of(session, account_id),
         )
     return row
 
 
-def revoke_all_api_tokens(session: Session, *, account_id: int) -> int:
-    """Revoke every live API token of the account; returns how many."""
-    result = session.execute(
-        update(ApiToken)
-        .where(ApiToken.account_id == account_id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-        .execution_options(synchronize_session=False)
+def revoke_all_api_tokens(
+    session: Session,
+    *,
+    account_id: int,
+    reason: str,
+    actor_id: int | None = None,
+    actor_role: str | None = None,
+    channel: str = "system",
+) -> int:
+    """Revoke every live API token of the account, one `token.revoked` event each with the
+    reason code (e.g. account_deactivated); returns how many."""
+    now = utcnow()
+    revoked = sorted(
+        session.scalars(
+            update(ApiToken)
+            .where(
+                ApiToken.account_id == account_id,
+                ApiToken.revoked_at.is_(None),
+                ApiToken.expires_at > now,
+            )
+            .values(revoked_at=now)
+            .returning(ApiToken.id)
+            .execution_options(synchronize_session=False)
+        ).all()
     )
-    session.flush()
-    return int(getattr(result, "rowcount", 0) or 0)
+    for token_id in revoked:
+        _record_token_revoked(
+            session,
+            token_id=token_id,
+            account_id=account_id,
+            reason=reason,
+            channel=channel,
+            actor_id=actor_id,
+            actor_role=actor_role,
+        )
+    return len(revoked)
+
+
+def _role_of(session: Session, account_id: int) -> str | None:
+    account = session.get(Account, account_id)
+    return account.role if account is not None else None
+
+
+def _record_token_revoked(
+    session: Session,
+    *,
+    token_id: int,
+    account_id: int,
+    reason: str,
+    channel: str,
+    actor_id: int | None,
+    actor_role: str | None,
+) -> None:
+    events.record(
+        session,
+        action="token.revoked",
+        resource_type="api_token",
+        resource_id=str(token_id),
+        channel=channel,
+        actor_id=actor_id,
+        actor_role=actor_role,
+        reason=reason,
+        data={"account_id": account_id},
+    )
 
 
 # --- resolving the caller ------------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
+from tongban.identity import accounts, credentials, proxies
 from tongban.identity import service as identity
 from tongban.identity.cookies import clear_session_cookie, set_session_cookie
 from tongban.identity.deps import PageUi
@@ -89,7 +90,7 @@ def login_submit(
     if form.has_errors:
         return _login_page(ui, form, target, 422)
     try:
-        result = identity.login(
+        result = credentials.login(
             session,
             username=username,
             password=password,
@@ -97,7 +98,7 @@ def login_submit(
             user_agent=request.headers.get("user-agent"),
             settings=settings,
         )
-    except identity.LoginFailed:
+    except credentials.LoginFailed:
         # Returning normally commits the failed attempt, so the rate limit counts it.
         form.add("username", ui.gettext(LOGIN_FAILED))
         return _login_page(ui, form, target, 401)
@@ -118,7 +119,7 @@ def logout_submit(
     """End the session and clear its cookie."""
     token = request.cookies.get(identity.SESSION_COOKIE)
     if token:
-        identity.logout(session, session_token=token)
+        credentials.logout(session, session_token=token)
     ui.actor = None
     response = ui.redirect("/", notice="logged_out")
     clear_session_cookie(response, settings)
@@ -158,7 +159,7 @@ def register_submit(
     )
     step = uow.savepoint(session)
     try:
-        identity.register_citizen(
+        accounts.register_citizen(
             session,
             resident_id=resident_id.strip(),
             phone=phone.strip(),
@@ -176,7 +177,7 @@ def register_submit(
         step.undo()
         return _register_page(ui, form, 422)
     step.keep()
-    result = identity.login(
+    result = credentials.login(
         session,
         username=phone.strip(),
         password=password,
@@ -192,21 +193,21 @@ def register_submit(
 def _proxies_page(ui: Ui, session: DbSession, form: FormState, status_code: int = 200) -> Response:
     actor = ui.require_actor()
     identity.authorize(actor, "proxies.manage_own", {"owner_id": actor.account_id})
-    granted = identity.list_proxies(session, principal_id=actor.account_id)
-    held = identity.list_proxies(session, agent_id=actor.account_id)
+    granted = proxies.list_proxies(session, principal_id=actor.account_id)
+    held = proxies.list_proxies(session, agent_id=actor.account_id)
     names: dict[int, str] = {}
     for row in (*granted, *held):
         for account_id in (row.agent_id, row.principal_id):
             if account_id not in names:
-                names[account_id] = identity.get_account(
+                names[account_id] = accounts.get_account(
                     session, account_id=account_id
                 ).display_name
     return ui.render(
         "identity/proxies.html",
         title=ui.gettext("Family authorisations"),
         form=form,
-        granted=[(row, identity.proxy_status(row)) for row in granted],
-        held=[(row, identity.proxy_status(row)) for row in held],
+        granted=[(row, proxies.proxy_status(row)) for row in granted],
+        held=[(row, proxies.proxy_status(row)) for row in held],
         names=names,
         relations=[(value, ui.gettext(label)) for value, label in RELATIONS],
         relation_labels=dict(RELATIONS),
@@ -238,7 +239,7 @@ def proxies_grant(
     actor = ui.require_actor()
     identity.authorize(actor, "proxies.manage_own", {"owner_id": actor.account_id})
     form = FormState(values={"agent": agent, "relation": relation, "expires_at": expires_at})
-    account = identity.find_account_by_username(session, username=agent.strip()) if agent else None
+    account = accounts.find_account_by_username(session, username=agent.strip()) if agent else None
     if account is None:
         form.add("agent", ui.gettext("No account has this user name or phone number."))
     end: datetime | None = None
@@ -251,7 +252,7 @@ def proxies_grant(
         return _proxies_page(ui, session, form, 422)
     try:
         with uow.attempt(session):
-            identity.grant_proxy(
+            proxies.grant_proxy(
                 session,
                 principal_id=actor.account_id,
                 agent_id=account.id,
@@ -268,5 +269,5 @@ def proxies_revoke(proxy_id: RowId, ui: PageUi, session: DbSession) -> Response:
     """Withdraw an authorisation I gave."""
     actor = ui.require_actor()
     identity.authorize(actor, "proxies.manage_own", {"owner_id": actor.account_id})
-    identity.revoke_proxy(session, proxy_id=proxy_id, principal_id=actor.account_id)
+    proxies.revoke_proxy(session, proxy_id=proxy_id, principal_id=actor.account_id)
     return ui.redirect("/account/proxies", notice="proxy_revoked")

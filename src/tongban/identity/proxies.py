@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -180,7 +181,23 @@ def list_proxies(
     return session.scalars(stmt.order_by(ProxyAuthorisation.id.desc())).all()
 
 
-def proxy_status(row: ProxyAuthorisation, *, at: datetime | None = None) -> str:
+class Validity(Protocol):
+    """When an authorisation holds: a row, or identity.service's ProxyView."""
+
+    @property
+    def revoked_at(self) -> datetime | None:
+        """When it was withdrawn, if it was."""
+
+    @property
+    def valid_from(self) -> datetime:
+        """From when it holds."""
+
+    @property
+    def expires_at(self) -> datetime:
+        """Until when it holds."""
+
+
+def proxy_status(row: Validity, *, at: datetime | None = None) -> str:
     """active, revoked, expired or pending (not yet valid) at the given time."""
     at = at or utcnow()
     if row.revoked_at is not None and row.revoked_at <= at:

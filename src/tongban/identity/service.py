@@ -1,78 +1,39 @@
-"""Identity rules: accounts, sessions, tokens, proxies and the one authorize() function.
+"""Identity rules as other domains use them: accounts, departments, proxies and the one
+authorize() function, handed out as views (AccountView, DepartmentView, ProxyView), never rows.
 
-Other domains import identity only through this module; the work is split by sub-domain:
-policy.py (roles, Actor, authorize), resident_id.py (pure validators), keys.py (resident-ID
-keys in the data directory), credentials.py (passwords, login, sessions, API tokens),
-accounts.py, departments.py, fields.py (field-error collection), proxies.py (代办),
-demo.py (demo accounts).
+The work is split by sub-domain: policy.py (roles, Actor, authorize), resident_id.py (pure
+validators), keys.py (resident-ID keys in the data directory), credentials.py (passwords,
+login, sessions, API tokens), accounts.py, departments.py, fields.py (field-error
+collection), proxies.py (代办), demo.py (demo accounts). Identity's own routes (api.py,
+pages.py, deps.py) use those modules directly.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy.orm import Session
+
+from tongban.identity import accounts, departments, proxies
 from tongban.identity.accounts import (
     SUPPORTED_LOCALES,
-    change_password,
-    create_account,
-    deactivate_account,
-    find_account_by_resident_id,
-    find_account_by_username,
-    get_account,
-    list_accounts,
-    register_citizen,
     reveal_resident_id,
-    update_account,
-    update_preferences,
     validate_username,
 )
 from tongban.identity.cards import AccountCard, account_card
 from tongban.identity.credentials import (
     SESSION_COOKIE,
-    IssuedToken,
-    LoginFailed,
-    LoginResult,
-    actor_for,
-    authenticate,
-    check_login_rate,
     check_password_policy,
     hash_password,
-    issue_api_token,
-    list_api_tokens,
-    login,
-    logout,
     resolve_actor,
-    revoke_all_api_tokens,
-    revoke_all_sessions,
-    revoke_api_token,
-    verify_password,
 )
 from tongban.identity.demo import DEMO_PASSWORD, create_demo_accounts
-from tongban.identity.departments import (
-    check_region,
-    create_department,
-    ensure_department,
-    get_department,
-    get_department_by_code,
-    list_departments,
-)
+from tongban.identity.departments import check_region
 from tongban.identity.keys import seal, unseal
-from tongban.identity.models import (
-    Account,
-    ApiToken,
-    Department,
-    LoginAttempt,
-    LoginSession,
-    ProxyAuthorisation,
-)
+from tongban.identity.models import Account, Department, ProxyAuthorisation
 from tongban.identity.policy import POLICY, Actor, Role, Rule, Scope, allowed, authorize, within
-from tongban.identity.proxies import (
-    ALL_ITEMS,
-    Relation,
-    check_proxy,
-    grant_proxy,
-    list_proxies,
-    proxy_status,
-    revoke_proxy,
-)
+from tongban.identity.proxies import ALL_ITEMS, Relation
 from tongban.identity.resident_id import (
     make_resident_id,
     make_uscc,
@@ -83,6 +44,7 @@ from tongban.identity.resident_id import (
     validate_resident_id,
     validate_uscc,
 )
+from tongban.platform.config import Settings
 
 __all__ = [
     "ALL_ITEMS",
@@ -90,71 +52,287 @@ __all__ = [
     "POLICY",
     "SESSION_COOKIE",
     "SUPPORTED_LOCALES",
-    "Account",
     "AccountCard",
+    "AccountView",
     "Actor",
-    "ApiToken",
-    "Department",
-    "IssuedToken",
-    "LoginAttempt",
-    "LoginFailed",
-    "LoginResult",
-    "LoginSession",
-    "ProxyAuthorisation",
+    "DepartmentView",
+    "ProxyView",
     "Relation",
     "Role",
     "Rule",
     "Scope",
     "account_card",
-    "actor_for",
     "allowed",
-    "authenticate",
     "authorize",
-    "change_password",
-    "check_login_rate",
     "check_password_policy",
     "check_proxy",
     "check_region",
     "create_account",
     "create_demo_accounts",
-    "create_department",
-    "deactivate_account",
     "ensure_department",
     "find_account_by_resident_id",
     "find_account_by_username",
     "get_account",
     "get_department",
     "get_department_by_code",
-    "grant_proxy",
     "hash_password",
-    "issue_api_token",
-    "list_accounts",
-    "list_api_tokens",
-    "list_departments",
     "list_proxies",
-    "login",
-    "logout",
     "make_resident_id",
     "make_uscc",
     "mask_phone",
     "mask_resident_id",
     "proxy_status",
-    "register_citizen",
     "resident_facts",
     "resolve_actor",
     "reveal_resident_id",
-    "revoke_all_api_tokens",
-    "revoke_all_sessions",
-    "revoke_api_token",
-    "revoke_proxy",
     "seal",
     "unseal",
-    "update_account",
     "update_preferences",
     "validate_phone",
     "validate_resident_id",
     "validate_uscc",
     "validate_username",
-    "verify_password",
     "within",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class DepartmentView:
+    """A department: its unified social credit code, name and region."""
+
+    id: int
+    code: str
+    name: str
+    region_code: str
+    parent_id: int | None
+
+    @classmethod
+    def of(cls, row: Department) -> DepartmentView:
+        """The view of a row."""
+        return cls(
+            id=row.id,
+            code=row.code,
+            name=row.name,
+            region_code=row.region_code,
+            parent_id=row.parent_id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    """An account as other domains see it: no password hash, no resident ID but masked."""
+
+    id: int
+    username: str
+    role: str
+    display_name: str
+    phone: str | None
+    resident_id_masked: str | None
+    birth_date: date | None
+    sex: str | None
+    department_id: int | None
+    department_code: str | None
+    region_code: str | None
+    locale: str
+    elderly_mode: bool
+    active: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: Account) -> AccountView:
+        """The view of a row."""
+        return cls(
+            id=row.id,
+            username=row.username,
+            role=row.role,
+            display_name=row.display_name,
+            phone=row.phone,
+            resident_id_masked=row.resident_id_masked,
+            birth_date=row.birth_date,
+            sex=row.sex,
+            department_id=row.department_id,
+            department_code=row.department.code if row.department else None,
+            region_code=row.region_code,
+            locale=row.locale,
+            elderly_mode=bool(row.elderly_mode),
+            active=bool(row.active),
+            created_at=row.created_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyView:
+    """An authorisation to act for someone (代办): who, for whom, for what, and when."""
+
+    id: int
+    principal_id: int
+    agent_id: int
+    relation: str
+    all_items: bool
+    item_codes: tuple[str, ...]
+    valid_from: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, row: ProxyAuthorisation) -> ProxyView:
+        """The view of a row."""
+        return cls(
+            id=row.id,
+            principal_id=row.principal_id,
+            agent_id=row.agent_id,
+            relation=row.relation,
+            all_items=bool(row.all_items),
+            item_codes=tuple(str(code) for code in row.item_codes or ()),
+            valid_from=row.valid_from,
+            expires_at=row.expires_at,
+            revoked_at=row.revoked_at,
+        )
+
+
+def get_account(session: Session, *, account_id: int) -> AccountView:
+    """The account with this id (NotFound when absent)."""
+    return AccountView.of(accounts.get_account(session, account_id=account_id))
+
+
+def find_account_by_username(session: Session, *, username: str) -> AccountView | None:
+    """The account with this username (or phone number), or None."""
+    row = accounts.find_account_by_username(session, username=username)
+    return None if row is None else AccountView.of(row)
+
+
+def find_account_by_resident_id(
+    session: Session, *, resident_id: str, settings: Settings
+) -> AccountView | None:
+    """The account bound to this resident ID number, or None."""
+    row = accounts.find_account_by_resident_id(session, resident_id=resident_id, settings=settings)
+    return None if row is None else AccountView.of(row)
+
+
+def create_account(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: str | Role,
+    settings: Settings | None = None,
+    department_code: str | None = None,
+    region_code: str | None = None,
+    display_name: str | None = None,
+    phone: str | None = None,
+    resident_id: str | None = None,
+) -> AccountView:
+    """Create an account (operators, the CLI, tests); Invalid or Conflict explain refusals.
+
+    `settings` are needed when a resident ID is given (its key lives in the data directory)."""
+    return AccountView.of(
+        accounts.create_account(
+            session,
+            username=username,
+            password=password,
+            role=role,
+            settings=settings,
+            department_code=department_code,
+            region_code=region_code,
+            display_name=display_name,
+            phone=phone,
+            resident_id=resident_id,
+        )
+    )
+
+
+def update_preferences(
+    session: Session,
+    *,
+    account_id: int,
+    locale: str | None = None,
+    elderly_mode: bool | None = None,
+    display_name: str | None = None,
+    channel: str = "online",
+) -> AccountView:
+    """The owner changes their language, elderly mode (长辈版) or display name."""
+    return AccountView.of(
+        accounts.update_preferences(
+            session,
+            account_id=account_id,
+            locale=locale,
+            elderly_mode=elderly_mode,
+            display_name=display_name,
+            channel=channel,
+        )
+    )
+
+
+def get_department(session: Session, *, department_id: int) -> DepartmentView:
+    """The department with this id (NotFound when absent)."""
+    return DepartmentView.of(departments.get_department(session, department_id=department_id))
+
+
+def get_department_by_code(session: Session, *, code: str) -> DepartmentView:
+    """The department with this unified social credit code (NotFound when absent)."""
+    return DepartmentView.of(departments.get_department_by_code(session, code=code))
+
+
+def ensure_department(
+    session: Session,
+    *,
+    code: str,
+    name: str,
+    region_code: str,
+    parent_code: str | None = None,
+    actor: Actor | None = None,
+    channel: str = "system",
+) -> DepartmentView:
+    """The department with this code, created (validated) when absent."""
+    return DepartmentView.of(
+        departments.ensure_department(
+            session,
+            code=code,
+            name=name,
+            region_code=region_code,
+            parent_code=parent_code,
+            actor=actor,
+            channel=channel,
+        )
+    )
+
+
+def list_proxies(
+    session: Session,
+    *,
+    principal_id: int | None = None,
+    agent_id: int | None = None,
+    include_inactive: bool = True,
+) -> list[ProxyView]:
+    """Authorisations given by `principal_id` or to `agent_id`."""
+    return [
+        ProxyView.of(row)
+        for row in proxies.list_proxies(
+            session,
+            principal_id=principal_id,
+            agent_id=agent_id,
+            include_inactive=include_inactive,
+        )
+    ]
+
+
+def check_proxy(
+    session: Session,
+    *,
+    agent_id: int,
+    principal_id: int,
+    item_code: str | None,
+    at: datetime | None = None,
+) -> ProxyView:
+    """The authorisation letting the agent act for the principal on the item, else Forbidden
+    (saying why: none given, revoked, expired, not yet valid, or out of scope)."""
+    return ProxyView.of(
+        proxies.check_proxy(
+            session, agent_id=agent_id, principal_id=principal_id, item_code=item_code, at=at
+        )
+    )
+
+
+def proxy_status(proxy: ProxyView, *, at: datetime | None = None) -> str:
+    """active, revoked, expired or pending (not yet valid) at the given time."""
+    return proxies.proxy_status(proxy, at=at)

@@ -9,6 +9,8 @@ import base64
 import json
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ from sqlalchemy.orm import Session
 from tongban.events import service as events
 from tongban.ledger import integrator, merkle, notes, receipts, store
 from tongban.ledger.client import VerifyError, VerifyResult, verify_log
-from tongban.ledger.models import LedgerCheckpoint, LedgerLeaf
+from tongban.ledger.models import LedgerLeaf
 from tongban.ledger.notes import Checkpoint, NoteError, Signer, Verifier
 from tongban.ledger.receipts import ReceiptError, VerifiedReceipt, verify_receipt
 from tongban.platform.config import Settings
@@ -29,6 +31,7 @@ __all__ = [
     "Checkpoint",
     "NoteError",
     "ReceiptError",
+    "SignedCheckpoint",
     "Signer",
     "VerifiedReceipt",
     "Verifier",
@@ -122,12 +125,24 @@ def integrator_starter() -> Callable[[Any], Callable[[], None]]:
     return start
 
 
-def latest_checkpoint(session: Session) -> LedgerCheckpoint:
+@dataclass(frozen=True)
+class SignedCheckpoint:
+    """A signed tree head: its size, root hash, the signed note and when it was issued."""
+
+    size: int
+    root: bytes
+    note: str
+    issued_at: datetime
+
+
+def latest_checkpoint(session: Session) -> SignedCheckpoint:
     """The latest signed checkpoint, or NotFound before the first integration."""
     cp = store.latest_checkpoint(session)
     if cp is None:
         raise NotFound("The ledger has not issued a checkpoint yet.")
-    return cp
+    return SignedCheckpoint(
+        size=int(cp.size), root=bytes(cp.root), note=cp.note, issued_at=cp.issued_at
+    )
 
 
 def _b64(h: bytes) -> str:

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tongban.regions.models import Region
+from tongban.regions.service import RegionView
 
 UrbanRuralValue = Literal["urban", "rural"]
 
@@ -49,8 +49,8 @@ class RegionRead(RegionBase):
     population: int | None
 
     @classmethod
-    def of(cls, region: Region) -> RegionRead:
-        """The API shape of a Region row."""
+    def of(cls, region: RegionView) -> RegionRead:
+        """The API shape of a division."""
         return cls(
             code=region.code,
             name=region.name,
@@ -69,6 +69,6 @@ class RegionList(BaseModel):
     total: int
 
     @classmethod
-    def of(cls, regions: list[Region]) -> RegionList:
-        """The API shape of a list of Region rows."""
+    def of(cls, regions: list[RegionView]) -> RegionList:
+        """The API shape of a list of divisions."""
         return cls(items=[RegionRead.of(r) for r in regions], total=len(regions))

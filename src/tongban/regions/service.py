@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -31,7 +32,7 @@ __all__ = [
     "PROVINCE_POPULATION_2020",
     "ZONE_BY_PROVINCE",
     "Level",
-    "Region",
+    "RegionView",
     "UrbanRural",
     "Zone",
     "add_region",
@@ -260,13 +261,43 @@ def load_builtin(session: Session, *, channel: Channel | str = Channel.SYSTEM) -
     return _count_builtin(session)
 
 
-def find(session: Session, *, code: str) -> Region | None:
+@dataclass(frozen=True, slots=True)
+class RegionView:
+    """One division as other domains (and the API) see it."""
+
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
+    zone: str
+    urban_rural: str
+    urban_rural_overridden: bool
+    population: int | None
+    source: str
+
+    @classmethod
+    def of(cls, row: Region) -> RegionView:
+        """The view of a row."""
+        return cls(
+            code=row.code,
+            name=row.name,
+            level=row.level,
+            parent_code=row.parent_code,
+            zone=row.zone,
+            urban_rural=row.urban_rural,
+            urban_rural_overridden=bool(row.urban_rural_overridden),
+            population=row.population,
+            source=row.source,
+        )
+
+
+def find(session: Session, *, code: str) -> RegionView | None:
     """The division with this code, or None (Invalid when the code is malformed)."""
-    return session.get(Region, validate_code(code))
+    row = session.get(Region, validate_code(code))
+    return None if row is None else RegionView.of(row)
 
 
-def get(session: Session, *, code: str) -> Region:
-    """The division with this code; NotFound when absent, Invalid when malformed."""
+def _row(session: Session, *, code: str) -> Region:
     canonical = validate_code(code)
     region = session.get(Region, canonical)
     if region is None:
@@ -274,7 +305,12 @@ def get(session: Session, *, code: str) -> Region:
     return region
 
 
-def children(session: Session, *, parent_code: str | None) -> list[Region]:
+def get(session: Session, *, code: str) -> RegionView:
+    """The division with this code; NotFound when absent, Invalid when malformed."""
+    return RegionView.of(_row(session, code=code))
+
+
+def children(session: Session, *, parent_code: str | None) -> list[RegionView]:
     """The divisions directly below `parent_code` by code (provinces when None)."""
     if parent_code is None:
         stmt = select(Region).where(Region.level == Level.PROVINCE.value)
@@ -283,17 +319,17 @@ def children(session: Session, *, parent_code: str | None) -> list[Region]:
         if session.get(Region, parent) is None:
             raise NotFound(f"No region with code {parent}.")
         stmt = select(Region).where(Region.parent_code == parent)
-    return list(session.scalars(stmt.order_by(Region.code)))
+    return [RegionView.of(row) for row in session.scalars(stmt.order_by(Region.code))]
 
 
-def ancestors(session: Session, *, code: str) -> list[Region]:
+def ancestors(session: Session, *, code: str) -> list[RegionView]:
     """The divisions above `code`, province first, excluding itself."""
     region = get(session, code=code)
     codes = ancestor_codes(region.code)
     if not codes:
         return []
     found = {r.code: r for r in session.scalars(select(Region).where(Region.code.in_(codes)))}
-    return [found[c] for c in codes if c in found]
+    return [RegionView.of(found[c]) for c in codes if c in found]
 
 
 def _check_urban_rural(value: str | None, errors: list[FieldError], *, required: bool) -> None:
@@ -318,7 +354,7 @@ def add_region(
     actor_id: int | None = None,
     actor_role: str | None = None,
     channel: Channel | str = Channel.CLI,
-) -> Region:
+) -> RegionView:
     """Add a township (9-digit prefix) or village (12 digits) below an existing division."""
     errors: list[FieldError] = []
     canonical: str | None = None
@@ -406,7 +442,7 @@ def add_region(
             "urban_rural": value.value,
         },
     )
-    return region
+    return RegionView.of(region)
 
 
 def set_urban_rural(
@@ -417,15 +453,15 @@ def set_urban_rural(
     actor_id: int | None = None,
     actor_role: str | None = None,
     channel: Channel | str = Channel.CLI,
-) -> Region:
+) -> RegionView:
     """Override a division's urban/rural class; reloads of the built-in list keep it."""
     errors: list[FieldError] = []
     _check_urban_rural(urban_rural, errors, required=True)
     _raise_if(errors, "The urban/rural class cannot be set: some fields are wrong.")
-    region = get(session, code=code)
+    region = _row(session, code=code)
     previous = region.urban_rural
     if previous == urban_rural and region.urban_rural_overridden:
-        return region
+        return RegionView.of(region)
     region.urban_rural = UrbanRural(urban_rural).value
     region.urban_rural_overridden = True
     region.updated_at = utcnow()
@@ -440,4 +476,4 @@ def set_urban_rural(
         actor_role=actor_role,
         data={"from": previous, "to": region.urban_rural},
     )
-    return region
+    return RegionView.of(region)

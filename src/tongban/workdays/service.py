@@ -76,7 +76,7 @@ def set_day(
     name: str = "",
     actor_id: int | None = None,
     channel: str = "cli",
-) -> CalendarDay:
+) -> None:
     """Declare one date a working day or a day off (e.g. next year's holidays)."""
     if len(name) > 64:
         raise Invalid("Name too long.", errors=[FieldError("name", "at most 64 characters")])
@@ -98,4 +98,3 @@ def set_day(
         actor_id=actor_id,
         data={"is_workday": is_workday, "name": name},
     )
-    return entry

@@ -1,0 +1,24 @@
+"""The whole identity domain, rows included, for tests.
+
+Domains meet identity only through `tongban.identity.service` (views, never rows); tests also
+reach behind it: accounts as rows, sessions, tokens, login attempts.
+"""
+
+# ruff: noqa: F401, F403
+from tongban.identity.accounts import *
+from tongban.identity.accounts import SUPPORTED_LOCALES
+from tongban.identity.cards import *
+from tongban.identity.credentials import *
+from tongban.identity.credentials import SESSION_COOKIE
+from tongban.identity.demo import *
+from tongban.identity.departments import *
+from tongban.identity.keys import *
+from tongban.identity.models import *
+from tongban.identity.policy import *
+from tongban.identity.proxies import *
+from tongban.identity.resident_id import *
+from tongban.identity.service import (
+    AccountView,
+    DepartmentView,
+    ProxyView,
+)
