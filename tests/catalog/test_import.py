@@ -44,7 +44,7 @@ def counts(session: Session) -> dict[str, int]:
 
 
 def first_name(session: Session) -> str:
-    return catalog.get_item(session, code="000000000001").item.name
+    return catalog.get_item(session, code="000000000001").name
 
 
 def test_import_creates_everything(catalog_db: Session) -> None:
@@ -62,7 +62,7 @@ def test_import_creates_everything(catalog_db: Session) -> None:
     fee = catalog.get_implementation(catalog_db, code="440300-000000000001-01").fees[0]
     assert str(fee.amount) == "20.00"
     bundle = catalog.get_bundle(catalog_db, code="BUNDLE-NEWBORN")
-    assert [c.implementation.code for c in bundle.components] == [
+    assert [c.implementation_code for c in bundle.components] == [
         "350200-000000000004-01",
         "350200-000000000001-01",
     ]
@@ -104,7 +104,7 @@ def test_update_by_code_bumps_version(catalog_db: Session) -> None:
     result = catalog.import_document(catalog_db, data=doc, source="t")
     assert result["implementations_updated"] == 1 and result["implementations_unchanged"] == 7
     impl = catalog.get_implementation(catalog_db, code="510000-000000000001-01")
-    assert impl.version == 2 and impl.promised_limit_value == 8
+    assert impl.version == 2 and impl.promised_limit.value == 8
     assert len(impl.materials) == 1
 
 

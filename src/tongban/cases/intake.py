@@ -105,66 +105,31 @@ class Offer:
     form_fields: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _get(obj: Any, *names: str) -> Any:
-    for name in names:
-        current = obj
-        for part in name.split("."):
-            current = (
-                current.get(part) if isinstance(current, dict) else getattr(current, part, None)
-            )
-            if current is None:
-                break
-        if current is not None:
-            return current
-    return None
-
-
-def _offer_of(session: Session, impl: Any) -> Offer:
-    """An Offer from what catalog.get_implementation returns (ORM row or Read schema)."""
-    department_id = _get(impl, "department_id")
-    authority_code = str(_get(impl, "authority_code"))
+def _offer_of(session: Session, impl: catalog.ImplementationRead) -> Offer:
+    """An Offer from the catalog's implementation."""
+    department_id = impl.department_id
     if department_id is None:
         try:
-            department_id = identity.get_department_by_code(session, code=authority_code).id
+            department_id = identity.get_department_by_code(session, code=impl.authority_code).id
         except NotFound:
             department_id = None
-    materials = [
-        MaterialSpec(
-            name=str(_get(m, "name")),
-            required=str(_get(m, "required")),
-            source=str(_get(m, "source")),
-            condition=_get(m, "condition"),
-        )
-        for m in (_get(impl, "materials") or [])
-    ]
-    co = [
-        (
-            str(_get(c, "authority_name")),
-            str(_get(c, "authority_code")),
-            str(_get(c, "region_code")),
-        )
-        for c in (_get(impl, "co_handlers") or [])
-    ]
     return Offer(
-        code=str(_get(impl, "code")),
-        item_code=str(_get(impl, "item_code", "item.code")),
-        item_name=str(_get(impl, "item_name", "item.name")),
-        region_code=str(_get(impl, "region_code")),
-        authority_name=str(_get(impl, "authority_name")),
-        authority_code=authority_code,
+        code=impl.code,
+        item_code=impl.item_code,
+        item_name=impl.item_name,
+        region_code=impl.region_code,
+        authority_name=impl.authority_name,
+        authority_code=impl.authority_code,
         department_id=department_id,
-        case_type=str(_get(impl, "case_type")),
-        promised=(
-            int(_get(impl, "promised_limit.value", "promised_limit_value")),
-            str(_get(impl, "promised_limit.unit", "promised_limit_unit")),
-        ),
-        statutory=(
-            int(_get(impl, "statutory_limit.value", "statutory_limit_value")),
-            str(_get(impl, "statutory_limit.unit", "statutory_limit_unit")),
-        ),
-        materials=materials,
-        co_handlers=co,
-        form_fields=list(_get(impl, "form_fields") or []),
+        case_type=impl.case_type,
+        promised=(int(impl.promised_limit.value or 0), str(impl.promised_limit.unit)),
+        statutory=(int(impl.statutory_limit.value or 0), str(impl.statutory_limit.unit)),
+        materials=[
+            MaterialSpec(name=m.name, required=m.required, source=m.source, condition=m.condition)
+            for m in impl.materials
+        ],
+        co_handlers=[(c.authority_name, c.authority_code, c.region_code) for c in impl.co_handlers],
+        form_fields=list(impl.form_fields),
     )
 
 
@@ -212,7 +177,7 @@ def find_offer(
         basic = catalog.get_item(session, code=item)
     except NotFound:
         raise _invalid("item", f"There is no item {item!r} in the catalog.") from None
-    impls = list(_get(basic, "implementations") or [])
+    impls = basic.implementations
     if not impls:
         raise _invalid("item", f"Item {item!r} is not offered in any region yet.")
     candidates = impls
@@ -220,17 +185,13 @@ def find_offer(
         from tongban.regions import service as regions
 
         chain = [*regions.ancestor_codes(region), regions.validate_code(region, field="region")]
-        ranked = [
-            (chain.index(str(_get(i, "region_code"))), i)
-            for i in impls
-            if str(_get(i, "region_code")) in chain
-        ]
+        ranked = [(chain.index(i.region_code), i) for i in impls if i.region_code in chain]
         if not ranked:
             raise _invalid("region", f"Item {item!r} has no implementation for region {region}.")
         candidates = [max(ranked, key=lambda pair: pair[0])[1]]
     elif len(impls) > 1:
         raise _invalid("region", f"Item {item!r} has several implementations: give a region.")
-    return _offer_by_code(session, str(_get(candidates[0], "code")))
+    return _offer_by_code(session, candidates[0].code)
 
 
 # --- checks ----------------------------------------------------------------------------------
@@ -570,7 +531,7 @@ def _file_new(
     chosen = [bool(data.bundle), bool(data.implementation or data.item)]
     if sum(chosen) != 1:
         raise _invalid("implementation", "Give either a bundle or an implementation (or item).")
-    bundle: Any = None
+    bundle: catalog.BundleRead | None = None
     if data.bundle:
         try:
             bundle = catalog.get_bundle(session, code=data.bundle)
@@ -579,11 +540,11 @@ def _file_new(
         offers = [
             find_offer(
                 session,
-                implementation=str(_get(c, "implementation_code", "implementation.code")),
+                implementation=c.implementation_code,
                 item=None,
                 region=None,
             )
-            for c in (_get(bundle, "components") or [])
+            for c in bundle.components
         ]
     else:
         offers = [
@@ -635,14 +596,14 @@ def _file_new(
             settings=settings,
         )
         case.kind = "bundle"
-        case.bundle_code = str(_get(bundle, "code"))
+        case.bundle_code = bundle.code
         case.item_code = None
-        case.item_name = str(_get(bundle, "name"))
+        case.item_name = bundle.name
         case.implementation_code = None
         case.department_id = None
         case.authority_code = None
-        case.authority_name = str(_get(bundle, "name"))
-        case.authority_region = str(_get(bundle, "region_code"))
+        case.authority_name = bundle.name
+        case.authority_region = bundle.region_code
         case.state = State.IN_PROGRESS.value
         case.due_date = None
         _attach(case, offer=None, refs=refs, uploads=uploads, actor=actor, round_no=0, now=now)

@@ -303,7 +303,7 @@ def _principals(session: DbSession, actor: identity.Actor) -> list[tuple[str, st
 
 def _apply_context(ui: Ui, session: DbSession, code: str) -> dict[str, Any]:
     impl = catalog.get_implementation(session, code=code)
-    return {"impl": impl, "item": impl.item, "fields": _form_fields(impl)}
+    return {"impl": impl, "fields": _form_fields(impl)}
 
 
 @router.get("/apply/{code}")
@@ -844,7 +844,6 @@ def _desk_apply_page(
         title=ui.gettext("Apply for the citizen"),
         form=form,
         impl=impl,
-        item=impl.item,
         fields=_form_fields(impl),
         needed=_materials_needed(impl),
         applicant=_read_cookie(request, DESK_COOKIE),

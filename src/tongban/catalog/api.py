@@ -10,18 +10,12 @@ from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from tongban.catalog import service as catalog
-from tongban.catalog.models import Bundle, Implementation
 from tongban.catalog.schemas import (
-    BundleComponentRead,
     BundleRead,
-    CoHandlerRead,
-    FeeRead,
     ImplementationRead,
     ItemListRead,
     ItemRead,
     ItemSummaryRead,
-    LimitRead,
-    MaterialRead,
 )
 from tongban.identity import service as identity
 from tongban.identity.deps import CurrentActor, run_unit
@@ -34,82 +28,6 @@ router = APIRouter(tags=["catalog"])
 RegionParam = Annotated[
     str | None, Query(description="Region code: what is available to a resident there.")
 ]
-
-
-def implementation_read(impl: Implementation) -> ImplementationRead:
-    """The API form of an implementation (its item, materials, fees and co-handlers loaded)."""
-    return ImplementationRead(
-        code=impl.code,
-        item_code=impl.item.code,
-        item_name=impl.item.name,
-        region_code=impl.region_code,
-        authority_name=impl.authority_name,
-        authority_code=impl.authority_code,
-        department_id=impl.department_id,
-        body_nature=impl.body_nature,
-        entrusted_department=impl.entrusted_department,
-        power_source=impl.power_source,
-        exercise_level=impl.exercise_level,
-        business_type=impl.business_type,
-        case_type=impl.case_type,
-        statutory_limit=LimitRead(
-            value=impl.statutory_limit_value,
-            unit=impl.statutory_limit_unit,
-            note=impl.statutory_limit_note or "",
-        ),
-        promised_limit=LimitRead(
-            value=impl.promised_limit_value,
-            unit=impl.promised_limit_unit,
-            note=impl.promised_limit_note or "",
-        ),
-        visits=impl.visits,
-        online_depth=impl.online_depth,
-        tongban_range=impl.tongban_range,
-        handling_forms=list(impl.handling_forms or []),
-        acceptance_conditions=impl.acceptance_conditions,
-        handling_flow=impl.handling_flow,
-        address=impl.address,
-        hours=impl.hours,
-        phone=impl.phone,
-        complaint_phone=impl.complaint_phone,
-        result_type=impl.result_type,
-        result_name=impl.result_name,
-        form_fields=list(impl.form_fields or []),
-        materials=[MaterialRead.model_validate(m) for m in impl.materials],
-        fees=[FeeRead.model_validate(f) for f in impl.fees],
-        co_handlers=[CoHandlerRead.model_validate(c) for c in impl.co_handlers],
-        version=impl.version,
-        updated_at=impl.updated_at,
-    )
-
-
-def bundle_read(bundle: Bundle) -> BundleRead:
-    """The API form of a bundle with its components in order."""
-    limit = None
-    if bundle.promised_limit_value is not None:
-        limit = LimitRead(
-            value=bundle.promised_limit_value,
-            unit=bundle.promised_limit_unit,
-            note=bundle.promised_limit_note or "",
-        )
-    return BundleRead(
-        code=bundle.code,
-        name=bundle.name,
-        region_code=bundle.region_code,
-        promised_limit=limit,
-        description=bundle.description,
-        components=[
-            BundleComponentRead(
-                position=c.position,
-                implementation_code=c.implementation.code,
-                item_code=c.implementation.item.code,
-                item_name=c.implementation.item.name,
-                authority_name=c.implementation.authority_name,
-                region_code=c.implementation.region_code,
-            )
-            for c in bundle.components
-        ],
-    )
 
 
 @router.get("/catalog/items", response_model=ItemListRead)
@@ -137,40 +55,25 @@ def search_items(
 @router.get("/catalog/items/{code}", response_model=ItemRead)
 def get_item(session: DbSession, code: str, region: RegionParam = None) -> ItemRead:
     """A basic item with its standard elements and implementations (public)."""
-    detail = catalog.get_item(session, code=code, region=region)
-    item = detail.item
-    return ItemRead(
-        code=item.code,
-        name=item.name,
-        type=item.type,
-        department=item.department,
-        legal_basis=item.legal_basis,
-        service_objects=list(item.service_objects or []),
-        keywords=list(item.keywords or []),
-        cross_province=item.cross_province,
-        description=item.description,
-        version=item.version,
-        updated_at=item.updated_at,
-        implementations=[implementation_read(impl) for impl in detail.implementations],
-    )
+    return catalog.get_item(session, code=code, region=region)
 
 
 @router.get("/catalog/implementations/{code}", response_model=ImplementationRead)
 def get_implementation(session: DbSession, code: str) -> ImplementationRead:
     """One implementation with everything needed to apply (public)."""
-    return implementation_read(catalog.get_implementation(session, code=code))
+    return catalog.get_implementation(session, code=code)
 
 
 @router.get("/catalog/bundles", response_model=list[BundleRead])
 def list_bundles(session: DbSession, region: RegionParam = None) -> list[BundleRead]:
     """One-thing bundles (public), optionally those offered to residents of a region."""
-    return [bundle_read(b) for b in catalog.list_bundles(session, region=region)]
+    return catalog.list_bundles(session, region=region)
 
 
 @router.get("/catalog/bundles/{code}", response_model=BundleRead)
 def get_bundle(session: DbSession, code: str) -> BundleRead:
     """One bundle with its components in order (public)."""
-    return bundle_read(catalog.get_bundle(session, code=code))
+    return catalog.get_bundle(session, code=code)
 
 
 async def _read_upload(request: Request, limit: int) -> tuple[bytes, str]:

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from tongban.catalog import queries
 from tongban.catalog import service as catalog
 from tongban.identity.deps import PageUi
 from tongban.platform.errors import Invalid, NotFound
@@ -77,7 +78,7 @@ def search_page(ui: PageUi, session: DbSession, q: str = "", page: int = 1) -> R
 @router.get("/services/{code}")
 def item_page(code: str, ui: PageUi, session: DbSession) -> Response:
     """A basic item and where it can be handled: one line per implementing authority."""
-    detail = catalog.get_item(session, code=code)
+    detail = queries.get_item(session, code=code)
     labels = {
         impl.region_code: region_label(session, impl.region_code) for impl in detail.implementations
     }
@@ -94,7 +95,7 @@ def item_page(code: str, ui: PageUi, session: DbSession) -> Response:
 @router.get("/guide/{code}")
 def guide_page(code: str, ui: PageUi, session: DbSession) -> Response:
     """The service guide (办事指南) of one implementation: what, how long, cost, where, how."""
-    impl = catalog.get_implementation(session, code=code)
+    impl = queries.get_implementation(session, code=code)
     return ui.render(
         "catalog/guide.html",
         title=impl.item.name,

@@ -1,16 +1,13 @@
-"""Catalog rules: reading items, implementations and bundles; search and import/export live in
-search.py and transfer.py and are re-exported here (other domains import only this module)."""
+"""Catalog rules as other domains use them: items, implementations and bundles as Read
+schemas (never rows), search, and import/export (search.py, transfer.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from sqlalchemy.orm import Session
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
-
-from tongban.catalog.models import BasicItem, Bundle, BundleComponent, Implementation
-from tongban.catalog.search import ItemHit, current_revision, region_scope, search_items
+from tongban.catalog import queries, views
+from tongban.catalog.schemas import BundleRead, ImplementationRead, ItemRead
+from tongban.catalog.search import ItemHit, current_revision, search_items
 from tongban.catalog.transfer import (
     SEED_PATH,
     dump_json,
@@ -18,7 +15,6 @@ from tongban.catalog.transfer import (
     export_document,
     export_file,
     export_workbook,
-    implementation_document,
     import_bytes,
     import_document,
     import_file,
@@ -26,12 +22,13 @@ from tongban.catalog.transfer import (
     load_seed,
 )
 from tongban.catalog.validation import limit_exceeds
-from tongban.platform.errors import NotFound
 
 __all__ = [
     "SEED_PATH",
-    "ItemDetail",
+    "BundleRead",
+    "ImplementationRead",
     "ItemHit",
+    "ItemRead",
     "current_revision",
     "dump_json",
     "dump_yaml",
@@ -41,7 +38,6 @@ __all__ = [
     "get_bundle",
     "get_implementation",
     "get_item",
-    "implementation_document",
     "implementations_for_region",
     "import_bytes",
     "import_document",
@@ -53,94 +49,34 @@ __all__ = [
     "search_items",
 ]
 
-_IMPL_LOAD = (
-    selectinload(Implementation.materials),
-    selectinload(Implementation.fees),
-    selectinload(Implementation.co_handlers),
-)
 
-
-@dataclass(frozen=True)
-class ItemDetail:
-    """A basic item and its implementations (all, or those serving one region)."""
-
-    item: BasicItem
-    implementations: list[Implementation]
-
-
-def get_item(session: Session, *, code: str, region: str | None = None) -> ItemDetail:
+def get_item(session: Session, *, code: str, region: str | None = None) -> ItemRead:
     """A basic item with its implementations, optionally only those serving `region`."""
-    item = session.scalar(select(BasicItem).where(BasicItem.code == code))
-    if item is None:
-        raise NotFound(f"No catalog item {code}.")
-    stmt = (
-        select(Implementation)
-        .where(Implementation.item_id == item.id)
-        .options(*_IMPL_LOAD, selectinload(Implementation.item))
-        .order_by(Implementation.region_code, Implementation.code)
-    )
-    if region is not None:
-        stmt = stmt.where(Implementation.region_code.in_(region_scope(session, region)))
-    return ItemDetail(item=item, implementations=list(session.scalars(stmt)))
+    return views.item_read(queries.get_item(session, code=code, region=region))
 
 
-def get_implementation(session: Session, *, code: str) -> Implementation:
+def get_implementation(session: Session, *, code: str) -> ImplementationRead:
     """One implementation with its materials, fees and co-handlers."""
-    impl = session.scalar(
-        select(Implementation)
-        .where(Implementation.code == code)
-        .options(*_IMPL_LOAD, selectinload(Implementation.item))
-    )
-    if impl is None:
-        raise NotFound(f"No implementation {code}.")
-    return impl
+    return views.implementation_read(queries.get_implementation(session, code=code))
 
 
 def implementations_for_region(
     session: Session, *, region: str, item_code: str | None = None, range: str | None = None
-) -> Sequence[Implementation]:
+) -> list[ImplementationRead]:
     """Implementations serving residents of `region` (it and its ancestors), by item code."""
-    stmt = (
-        select(Implementation)
-        .join(BasicItem, Implementation.item_id == BasicItem.id)
-        .where(Implementation.region_code.in_(region_scope(session, region)))
-        .options(*_IMPL_LOAD, selectinload(Implementation.item))
-        .order_by(BasicItem.code, Implementation.region_code, Implementation.code)
-    )
-    if item_code is not None:
-        stmt = stmt.where(BasicItem.code == item_code)
-    if range is not None:
-        stmt = stmt.where(Implementation.tongban_range == range)
-    return session.scalars(stmt).all()
+    return [
+        views.implementation_read(impl)
+        for impl in queries.implementations_for_region(
+            session, region=region, item_code=item_code, range=range
+        )
+    ]
 
 
-def get_bundle(session: Session, *, code: str) -> Bundle:
+def get_bundle(session: Session, *, code: str) -> BundleRead:
     """A one-thing bundle with its components in order."""
-    bundle = session.scalar(
-        select(Bundle)
-        .where(Bundle.code == code)
-        .options(
-            selectinload(Bundle.components)
-            .selectinload(BundleComponent.implementation)
-            .selectinload(Implementation.item)
-        )
-    )
-    if bundle is None:
-        raise NotFound(f"No bundle {code}.")
-    return bundle
+    return views.bundle_read(queries.get_bundle(session, code=code))
 
 
-def list_bundles(session: Session, *, region: str | None = None) -> Sequence[Bundle]:
+def list_bundles(session: Session, *, region: str | None = None) -> list[BundleRead]:
     """Bundles, optionally those offered to residents of `region` (it and its ancestors)."""
-    stmt = (
-        select(Bundle)
-        .options(
-            selectinload(Bundle.components)
-            .selectinload(BundleComponent.implementation)
-            .selectinload(Implementation.item)
-        )
-        .order_by(Bundle.code)
-    )
-    if region is not None:
-        stmt = stmt.where(Bundle.region_code.in_(region_scope(session, region)))
-    return session.scalars(stmt).all()
+    return [views.bundle_read(b) for b in queries.list_bundles(session, region=region)]
