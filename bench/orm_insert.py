@@ -30,7 +30,7 @@ from tongban.platform.db.fastpath.rows import insert_now
 
 def _case_values(target: Target, settings: Settings, citizen_id: int) -> dict[str, Any]:
     """The column values of a real submitted case, to copy."""
-    from tongban.cases import service as cases
+    from tongban.cases import intake
     from tongban.cases.models import Case
     from tongban.cases.schemas import CaseCreate
     from tongban.identity.policy import Actor, Role
@@ -38,7 +38,7 @@ def _case_values(target: Target, settings: Settings, citizen_id: int) -> dict[st
     actor = Actor(account_id=citizen_id, username="bench-citizen", role=Role.CITIZEN)
     data = CaseCreate(implementation="TEST-HUJI-440305", form={})
     with target.database.session_scope() as session:
-        case, _ = cases.submit(session, actor=actor, data=data, settings=settings)
+        case, _ = intake.submit(session, actor=actor, data=data, settings=settings)
         return {
             p.key: getattr(case, p.key)
             for p in sa_inspect(Case).column_attrs

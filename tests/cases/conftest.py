@@ -214,7 +214,7 @@ def pension_request(**overrides: Any) -> dict[str, Any]:
 
 def submit_pension(session: Session, world: World, settings: Settings) -> Any:
     """File the pension case through the service as the Shenzhen clerk; return the Case."""
-    from tongban.cases import service as cases
+    from tests.support import cases_internals as cases
     from tongban.cases.schemas import CaseCreate
 
     sha = cases.upload(session, actor=world.actor("clerk"), data=PNG_BYTES, settings=settings)
@@ -240,7 +240,7 @@ def service_act(
     **body: Any,
 ) -> Any:
     """Take an action through the service with the case's current version."""
-    from tongban.cases import service as cases
+    from tests.support import cases_internals as cases
     from tongban.cases.schemas import ActionIn
 
     return cases.act(

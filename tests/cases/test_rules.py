@@ -16,7 +16,7 @@ from tests.cases.conftest import (
     service_act,
     submit_pension,
 )
-from tongban.cases import service as cases
+from tests.support import cases_internals as cases
 from tongban.events.models import Event
 from tongban.platform.config import Settings
 

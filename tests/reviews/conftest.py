@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from tests.support import identity_internals as identity
-from tongban.cases import service as cases
+from tests.support import cases_internals as cases
 from tongban.platform.config import Settings
 from tongban.regions import service as regions
 

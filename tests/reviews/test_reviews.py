@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tongban.cases import service as cases
+from tests.support import cases_internals as cases
 from tongban.events.models import Event
 from tongban.platform.config import Settings
 from tongban.reviews import service

@@ -8,6 +8,7 @@ from fastapi import APIRouter, File, Query, Request, UploadFile
 from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, Response
 
+from tongban.cases import handling, intake, notify, queries
 from tongban.cases import service as cases
 from tongban.cases.intake import Submission
 from tongban.cases.schemas import (
@@ -47,7 +48,7 @@ def upload_file(
     data = file.file.read(settings.upload_max_bytes + 1)
     if len(data) > settings.upload_max_bytes:
         raise PayloadTooLarge(f"The file is over {settings.upload_max_bytes} bytes.")
-    row = cases.upload(session, actor=actor, data=data, settings=settings)
+    row = intake.upload(session, actor=actor, data=data, settings=settings)
     return UploadRead(sha256=row.sha256, media_type=row.media_type, size=row.size, pages=row.pages)
 
 
@@ -76,14 +77,14 @@ async def submit_case(request: Request, body: CaseCreate) -> Response:
     idempotency_key = request.headers.get("idempotency-key")
 
     def work(session: Session, actor: Actor) -> Submission:
-        return cases.file_application(
+        return intake.file_application(
             session, actor=actor, data=body, settings=settings, idempotency_key=idempotency_key
         )
 
     def answer(session: Session, actor: Actor, done: Submission) -> Response:
         # Built after the commit: on SQLite the write lock is held until then.
         case = done.case
-        read = cases.describe_case(
+        read = queries.describe_case(
             session,
             actor=actor,
             case=case,
@@ -122,7 +123,7 @@ def act_on_case(
 ) -> CaseRead:
     """accept, refuse, request-supplement, supplement, start-special, end-special, co-handle,
     approve, reject, complete or withdraw; send the `version` you read (412 when stale)."""
-    case = cases.act(
+    case = handling.act(
         session, actor=actor, number=number, action=action, body=body, settings=settings
     )
     return cases.read_case(session, actor=actor, number=case.number, settings=settings)
@@ -133,7 +134,7 @@ def supplement_materials(
     number: str, body: ActionIn, session: DbSession, actor: CurrentActor, settings: AppSettings
 ) -> CaseRead:
     """Supply requested materials (补正): the same as the `supplement` action."""
-    cases.act(
+    handling.act(
         session, actor=actor, number=number, action="supplement", body=body, settings=settings
     )
     return cases.read_case(session, actor=actor, number=number, settings=settings)
@@ -144,7 +145,7 @@ def material_file(
     number: str, sha256: str, session: DbSession, actor: CurrentActor, settings: AppSettings
 ) -> Response:
     """One attached file, for the case's parties and officials; each access is recorded."""
-    material, data = cases.open_material(
+    material, data = queries.open_material(
         session, actor=actor, number=number, sha256=sha256, settings=settings
     )
     extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}.get(
@@ -181,9 +182,9 @@ def receipt_pdf(
     number: str, session: DbSession, actor: CurrentActor, settings: AppSettings
 ) -> Response:
     """The receipt (受理回执) as a PDF with a QR code to track the case."""
-    case = cases.case_for_receipt(session, actor=actor, number=number)
+    case = queries.case_for_receipt(session, actor=actor, number=number)
     url = cases.tracking_url(settings.public_base_url, case.number)
-    pdf = cases.receipt_pdf(cases.receipt_facts(case), url=url)
+    pdf = cases.receipt_pdf(queries.receipt_facts(case), url=url)
     return Response(
         pdf,
         media_type="application/pdf",
@@ -240,7 +241,7 @@ def my_messages(
 ) -> MessagePage:
     """My in-app messages, newest first, with the unread count."""
     identity.authorize(actor, "messages.read_own", {"owner_id": actor.account_id})
-    rows, count = cases.list_messages(
+    rows, count = notify.list_messages(
         session, account_id=actor.account_id, unread_only=unread, limit=limit, offset=offset
     )
     return MessagePage(items=[MessageRead.model_validate(r) for r in rows], unread=count)
@@ -250,4 +251,4 @@ def my_messages(
 def mark_messages_read(body: MarkReadIn, session: DbSession, actor: CurrentActor) -> dict[str, int]:
     """Mark some (ids) or all of my messages read."""
     identity.authorize(actor, "messages.read_own", {"owner_id": actor.account_id})
-    return {"marked": cases.mark_read(session, account_id=actor.account_id, message_ids=body.ids)}
+    return {"marked": notify.mark_read(session, account_id=actor.account_id, message_ids=body.ids)}

@@ -13,6 +13,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from starlette.datastructures import UploadFile as FormFile
 from starlette.responses import Response
 
+from tongban.cases import handling, intake, notify, queries
 from tongban.cases import service as cases
 from tongban.cases.schemas import ActionIn, ApplicantIn, CaseCreate, MaterialRef
 from tongban.catalog import service as catalog
@@ -278,7 +279,7 @@ def _store_upload(
         return None
     try:
         data = _read_upload(file, settings)
-        row = cases.upload(session, actor=ui.require_actor(), data=data, settings=settings)
+        row = intake.upload(session, actor=ui.require_actor(), data=data, settings=settings)
     except PayloadTooLarge:
         form.add(field, ui.gettext("The file is too large. Choose a smaller file."))
         return None
@@ -463,7 +464,7 @@ def apply_submit(
     form = FormState()
     try:
         with uow.attempt(session):
-            case, _created = cases.submit(session, actor=actor, data=data, settings=settings)
+            case, _created = intake.submit(session, actor=actor, data=data, settings=settings)
     except Invalid as exc:
         for error in exc.errors:
             if error.field.startswith("materials"):
@@ -510,11 +511,11 @@ def my_cases_page(
 def _allowed_actions(
     session: DbSession, actor: identity.Actor, number: str, actions: list[str]
 ) -> list[str]:
-    case = cases.get_case(session, number=number)
+    case = handling.get_case(session, number=number)
     allowed = []
     for action in actions:
         try:
-            cases.authorize_action(session, actor=actor, case=case, action=cases.Action(action))
+            handling.authorize_action(session, actor=actor, case=case, action=cases.Action(action))
         except (Forbidden, Conflict, Invalid, ValueError):
             continue
         allowed.append(action)
@@ -539,7 +540,9 @@ def case_page(number: str, ui: PageUi, session: DbSession, settings: AppSettings
         case=read,
         field_labels=labels,
         allowed=_allowed_actions(session, actor, number, read.actions),
-        may_reveal=cases.may_reveal_applicant_id(actor, cases.get_case(session, number=number)),
+        may_reveal=queries.may_reveal_applicant_id(
+            actor, handling.get_case(session, number=number)
+        ),
         **_labels(ui),
     )
 
@@ -555,7 +558,7 @@ def _reveal_page(
 ) -> Response:
     actor = ui.require_actor()
     read = cases.read_case(session, actor=actor, number=number, settings=settings)
-    if not cases.may_reveal_applicant_id(actor, cases.get_case(session, number=number)):
+    if not queries.may_reveal_applicant_id(actor, handling.get_case(session, number=number)):
         raise Forbidden("Only the deciding department's officials see the full ID number.")
     response = ui.render(
         "cases/reveal.html",
@@ -678,7 +681,7 @@ def action_submit(
         return _action_page(ui, session, settings, number, action, form, 422)
     try:
         with uow.attempt(session):
-            cases.act(
+            handling.act(
                 session, actor=actor, number=number, action=action, body=body, settings=settings
             )
     except Invalid as exc:
@@ -691,12 +694,12 @@ def action_submit(
 @router.get("/cases/{number}/receipt")
 def receipt_page(number: str, ui: PageUi, session: DbSession, settings: AppSettings) -> Response:
     """The printable receipt (受理回执) with its QR code (inline SVG), no JavaScript."""
-    case = cases.case_for_receipt(session, actor=ui.require_actor(), number=number)
+    case = queries.case_for_receipt(session, actor=ui.require_actor(), number=number)
     url = cases.tracking_url(settings.public_base_url, case.number)
     return ui.render(
         "cases/receipt.html",
         title=ui.gettext("Receipt"),
-        facts=cases.receipt_facts(case),
+        facts=queries.receipt_facts(case),
         qr=cases.qr_svg(url),
         url=url,
         **_labels(ui),
@@ -708,7 +711,7 @@ def messages_page(ui: PageUi, session: DbSession) -> Response:
     """My messages, newest first."""
     actor = ui.require_actor()
     identity.authorize(actor, "messages.read_own", {"owner_id": actor.account_id})
-    items, unread = cases.list_messages(session, account_id=actor.account_id, limit=50)
+    items, unread = notify.list_messages(session, account_id=actor.account_id, limit=50)
     return ui.render(
         "cases/messages.html", title=ui.gettext("Messages"), items=items, unread=unread
     )
@@ -719,7 +722,7 @@ def messages_read(ui: PageUi, session: DbSession) -> Response:
     """Mark all my messages read."""
     actor = ui.require_actor()
     identity.authorize(actor, "messages.read_own", {"owner_id": actor.account_id})
-    cases.mark_read(session, account_id=actor.account_id)
+    notify.mark_read(session, account_id=actor.account_id)
     return ui.redirect("/my/messages", notice="messages_read")
 
 
@@ -904,7 +907,7 @@ def desk_apply_submit(
     )
     try:
         with uow.attempt(session):
-            case, _created = cases.submit(session, actor=actor, data=data, settings=settings)
+            case, _created = intake.submit(session, actor=actor, data=data, settings=settings)
     except Invalid as exc:
         ui.form_errors(form, exc)
         return _desk_apply_page(ui, request, session, code, form, 422)

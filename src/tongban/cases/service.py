@@ -1,4 +1,5 @@
-"""Cases rules (办件): other domains import cases only through this module.
+"""Cases rules (办件) as other domains use them: the state machine, the clocks, and cases as
+CaseViews, never rows; cases' own routes use the sub-modules directly.
 
 The work is split by sub-domain: states.py (the transition table), clocks.py (working-day
 deadlines), materials.py (upload checks, blob store), intake.py (uploads, submission, routing),
@@ -21,33 +22,17 @@ Materials: required materials must be attached, except those from government sou
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy.orm import Session
+
+from tongban.cases import handling
 from tongban.cases.clocks import SHANGHAI, Deadlines, deadlines, limit_due, local_date, urgency
-from tongban.cases.handling import act, authorize_action, authorize_read, get_case, recompute
-from tongban.cases.intake import (
-    Offer,
-    Submission,
-    blob_store,
-    check_materials,
-    file_application,
-    find_offer,
-    new_case_number,
-    submit,
-    upload,
-)
+from tongban.cases.intake import Offer, find_offer, new_case_number
 from tongban.cases.materials import BlobStore, Detected, inspect, sniff
-from tongban.cases.models import Case, CaseMaterial, CasePause, CaseStep, Message, Upload
-from tongban.cases.notify import list_messages, mark_read
-from tongban.cases.queries import (
-    case_for_receipt,
-    describe_case,
-    may_reveal_applicant_id,
-    my_cases,
-    open_material,
-    queue,
-    read_case,
-    receipt_facts,
-    reveal_applicant_id,
-)
+from tongban.cases.models import Case
+from tongban.cases.queries import my_cases, queue, read_case, reveal_applicant_id
 from tongban.cases.receipts import qr_svg, receipt_html, receipt_pdf, tracking_url
 from tongban.cases.states import (
     FINAL_STATES,
@@ -68,52 +53,81 @@ __all__ = [
     "TRANSITIONS",
     "Action",
     "BlobStore",
-    "Case",
-    "CaseMaterial",
-    "CasePause",
-    "CaseStep",
+    "CaseView",
     "Clock",
     "Deadlines",
     "Detected",
-    "Message",
     "Offer",
     "Party",
     "State",
-    "Submission",
     "Transition",
-    "Upload",
-    "act",
-    "authorize_action",
-    "authorize_read",
-    "blob_store",
-    "case_for_receipt",
-    "check_materials",
     "deadlines",
-    "describe_case",
-    "file_application",
     "find_offer",
     "get_case",
     "inspect",
     "limit_due",
-    "list_messages",
     "local_date",
-    "mark_read",
-    "may_reveal_applicant_id",
     "my_cases",
     "new_case_number",
-    "open_material",
     "qr_svg",
     "queue",
     "read_case",
-    "receipt_facts",
     "receipt_html",
     "receipt_pdf",
-    "recompute",
     "reveal_applicant_id",
     "sniff",
-    "submit",
     "tracking_url",
     "transition",
-    "upload",
     "urgency",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseView:
+    """The facts of a case other domains decide on (who, what, where, which state, when)."""
+
+    number: str
+    kind: str
+    state: str
+    item_code: str | None
+    item_name: str
+    implementation_code: str | None
+    department_id: int | None
+    authority_code: str | None
+    authority_region: str
+    applicant_id: int | None
+    filed_by_id: int | None
+    channel: str
+    service_point: str | None
+    received_at: datetime
+    closed_at: datetime | None
+    due_date: date | None
+    decision: str | None
+
+    @classmethod
+    def of(cls, row: Case) -> CaseView:
+        """The view of a row."""
+        return cls(
+            number=row.number,
+            kind=row.kind,
+            state=row.state,
+            item_code=row.item_code,
+            item_name=row.item_name,
+            implementation_code=row.implementation_code,
+            department_id=row.department_id,
+            authority_code=row.authority_code,
+            authority_region=row.authority_region,
+            applicant_id=row.applicant_id,
+            filed_by_id=row.filed_by_id,
+            channel=row.channel,
+            service_point=row.service_point,
+            received_at=row.received_at,
+            closed_at=row.closed_at,
+            due_date=row.due_date,
+            decision=row.decision,
+        )
+
+
+def get_case(session: Session, *, number: str) -> CaseView:
+    """The case with this number, or NotFound."""
+    return CaseView.of(handling.get_case(session, number=number))
