@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from tests.reviews.conftest import ONLINE_BAD, World, build_world, make_case
+from tests.support import reviews_internals as reviews
 from tongban.insight import report, service
 from tongban.insight.engine import open_snapshot
 from tongban.insight.facts import export_platform
 from tongban.insight.periods import parse_period
 from tongban.platform.config import Settings
-from tongban.reviews import service as reviews
 from tongban.reviews.schemas import RatingChannel, RerateCreate
 from tongban.shell.cli import app as cli
 

@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.support import cases_internals as cases
+from tests.support import reviews_internals as service
 from tongban.events.models import Event
 from tongban.platform.config import Settings
-from tongban.reviews import service
 from tongban.reviews.models import Rectification, Review
 from tongban.reviews.schemas import RatingChannel, RerateCreate
 from tongban.workdays.service import load_calendar

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, status
 
 from tongban.identity.deps import CurrentActor
 from tongban.platform.web.deps import AppSettings, DbSession, RowId, RowIdQuery, SkipQuery
-from tongban.reviews import service
+from tongban.reviews import ratings, rectify, stats
 from tongban.reviews.models import Rectification, Review
 from tongban.reviews.schemas import (
     AppealDecisionIn,
@@ -29,14 +29,14 @@ router = APIRouter(tags=["reviews"])
 
 def _review(session: DbSession, review: Review) -> ReviewRead:
     read = ReviewRead.model_validate(review)
-    task = service.rectification_of(session, review_id=review.id)
+    task = ratings.rectification_of(session, review_id=review.id)
     read.rectification_id = task.id if task else None
     return read
 
 
 def _task(task: Rectification) -> RectificationRead:
     read = RectificationRead.model_validate(task)
-    read.overdue = service.is_overdue(task, day=service.today())
+    read.overdue = rectify.is_overdue(task, day=rectify.today())
     return read
 
 
@@ -45,7 +45,7 @@ def create_review(
     body: ReviewCreate, session: DbSession, actor: CurrentActor, settings: AppSettings
 ) -> ReviewRead:
     """Rate a completed case (online) or a service-point visit (onsite); 差评 opens a task."""
-    review = service.rate(
+    review = ratings.rate(
         session,
         actor=actor,
         case_number=body.case_number,
@@ -65,7 +65,7 @@ def review_statistics(
     end: date | None = None,
 ) -> ReviewStats:
     """Public (no login): distribution, satisfaction, rectification rate and timeliness."""
-    return service.statistics(
+    return stats.statistics(
         session, department_id=department_id, region=region, start=start, end=end
     )
 
@@ -76,15 +76,15 @@ def list_case_reviews(
 ) -> list[ReviewRead]:
     """The ratings of one case (its rater, service point, department, operators)."""
     return [
-        _review(session, r) for r in service.reviews_of_case(session, actor=actor, case_number=case)
+        _review(session, r) for r in ratings.reviews_of_case(session, actor=actor, case_number=case)
     ]
 
 
 @router.get("/reviews/{review_id}", response_model=ReviewRead)
 def read_review(review_id: RowId, session: DbSession, actor: CurrentActor) -> ReviewRead:
     """One rating."""
-    review = service.get_review(session, review_id=review_id)
-    service.authorize_review_read(session, actor=actor, review=review)
+    review = ratings.get_review(session, review_id=review_id)
+    ratings.authorize_review_read(session, actor=actor, review=review)
     return _review(session, review)
 
 
@@ -98,7 +98,7 @@ def list_rectifications(
     offset: SkipQuery = 0,
 ) -> RectificationPage:
     """The department's rectification tasks (all of them for operators), due first."""
-    rows, total = service.list_rectifications(
+    rows, total = rectify.list_rectifications(
         session, actor=actor, state=state, overdue_only=overdue, limit=limit, offset=offset
     )
     return RectificationPage(items=[_task(t) for t in rows], total=total)
@@ -109,8 +109,8 @@ def read_rectification(
     rectification_id: RowId, session: DbSession, actor: CurrentActor
 ) -> RectificationRead:
     """One rectification task."""
-    task = service.get_rectification(session, rectification_id=rectification_id)
-    service.authorize_task(actor, "rectification.read", task)
+    task = rectify.get_rectification(session, rectification_id=rectification_id)
+    rectify.authorize_task(actor, "rectification.read", task)
     return _task(task)
 
 
@@ -119,7 +119,7 @@ def follow_up(
     rectification_id: RowId, body: FollowUpIn, session: DbSession, actor: CurrentActor
 ) -> RectificationRead:
     """Record the follow-up contact (回访)."""
-    task = service.follow_up(
+    task = rectify.follow_up(
         session, actor=actor, rectification_id=rectification_id, note=body.note
     )
     return _task(task)
@@ -130,7 +130,7 @@ def describe_fix(
     rectification_id: RowId, body: FixIn, session: DbSession, actor: CurrentActor
 ) -> RectificationRead:
     """Describe the fix (整改); the rater is asked to re-rate."""
-    task = service.describe_fix(
+    task = rectify.describe_fix(
         session, actor=actor, rectification_id=rectification_id, description=body.description
     )
     return _task(task)
@@ -149,7 +149,7 @@ def rerate(
     settings: AppSettings,
 ) -> ReviewRead:
     """The rater re-rates the fixed case (a new rating linked to the bad one)."""
-    review = service.rerate(
+    review = rectify.rerate(
         session, actor=actor, rectification_id=rectification_id, data=body, settings=settings
     )
     return _review(session, review)
@@ -160,7 +160,7 @@ def appeal(
     rectification_id: RowId, body: AppealIn, session: DbSession, actor: CurrentActor
 ) -> RectificationRead:
     """The department appeals a mistaken or malicious review (申诉)."""
-    task = service.appeal(
+    task = rectify.appeal(
         session,
         actor=actor,
         rectification_id=rectification_id,
@@ -175,7 +175,7 @@ def decide_appeal(
     rectification_id: RowId, body: AppealDecisionIn, session: DbSession, actor: CurrentActor
 ) -> RectificationRead:
     """An operator upholds or rejects the appeal (复核)."""
-    task = service.decide_appeal(
+    task = rectify.decide_appeal(
         session,
         actor=actor,
         rectification_id=rectification_id,

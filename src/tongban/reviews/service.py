@@ -1,12 +1,13 @@
-"""Reviews rules (好差评): other domains import reviews only through this module.
-
-Split by sub-domain: ratings.py (who rates what, bad reviews open tasks), rectify.py
-(follow-up, fix, re-rating, appeal, overdue), stats.py (public statistics).
+"""Reviews rules (好差评) as other domains use them: public statistics, the rectification
+states, and overdue tasks as RectificationRead (never rows). The domain's own routes use
+rules.py (ratings.py, rectify.py, stats.py).
 """
 
 from __future__ import annotations
 
-from tongban.reviews.models import Rectification, Review
+from sqlalchemy.orm import Session
+
+from tongban.reviews import rectify
 from tongban.reviews.ratings import (
     APPEALED,
     BAD_LEVEL,
@@ -16,26 +17,9 @@ from tongban.reviews.ratings import (
     PENDING_STATES,
     RERATED,
     VOIDED,
-    authorize_review_read,
-    check_indicators,
-    get_review,
-    rate,
-    rectification_of,
-    reviews_of_case,
 )
-from tongban.reviews.rectify import (
-    appeal,
-    authorize_task,
-    decide_appeal,
-    describe_fix,
-    follow_up,
-    get_rectification,
-    is_overdue,
-    list_rectifications,
-    overdue_rectifications,
-    rerate,
-    today,
-)
+from tongban.reviews.rectify import today
+from tongban.reviews.schemas import RectificationRead
 from tongban.reviews.stats import check_period, region_prefix, statistics
 
 __all__ = [
@@ -47,26 +31,20 @@ __all__ = [
     "PENDING_STATES",
     "RERATED",
     "VOIDED",
-    "Rectification",
-    "Review",
-    "appeal",
-    "authorize_review_read",
-    "authorize_task",
-    "check_indicators",
+    "RectificationRead",
     "check_period",
-    "decide_appeal",
-    "describe_fix",
-    "follow_up",
-    "get_rectification",
-    "get_review",
-    "is_overdue",
-    "list_rectifications",
     "overdue_rectifications",
-    "rate",
-    "rectification_of",
     "region_prefix",
-    "rerate",
-    "reviews_of_case",
     "statistics",
     "today",
 ]
+
+
+def overdue_rectifications(session: Session, *, limit: int = 100) -> list[RectificationRead]:
+    """Open rectification tasks past their deadline, oldest deadline first."""
+    tasks = []
+    for row in rectify.overdue_rectifications(session, limit=limit):
+        read = RectificationRead.model_validate(row)
+        read.overdue = True
+        tasks.append(read)
+    return tasks
