@@ -34,7 +34,7 @@ from tongban.catalog.search import REVISION, build_terms
 from tongban.catalog.validation import Issue, validate_document
 from tongban.events import service as events
 from tongban.identity import service as identity
-from tongban.platform.config import get_settings
+from tongban.platform.config import Settings
 from tongban.platform.db import utcnow
 from tongban.platform.errors import FieldError, Invalid, PayloadTooLarge
 
@@ -74,8 +74,13 @@ def _digest(data: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+# The limit when a caller names none: the setting's default (routes and the CLI pass the
+# operator's TONGBAN_IMPORT_MAX_BYTES).
+DEFAULT_MAX_BYTES: int = Settings.model_fields["import_max_bytes"].default
+
+
 def _max_bytes(max_bytes: int | None) -> int:
-    return max_bytes if max_bytes is not None else get_settings().import_max_bytes
+    return max_bytes if max_bytes is not None else DEFAULT_MAX_BYTES
 
 
 def check_size(size: int, *, max_bytes: int | None = None) -> None:
@@ -472,7 +477,9 @@ def import_bytes(
     )
 
 
-def import_file(session: Session, *, path: Path | str) -> dict[str, Any]:
+def import_file(
+    session: Session, *, path: Path | str, max_bytes: int | None = None
+) -> dict[str, Any]:
     """Import a .yaml/.yml/.json/.xlsx file, all or nothing; return the counts."""
     path = Path(path)
     suffix = path.suffix.lower()
@@ -481,10 +488,12 @@ def import_file(session: Session, *, path: Path | str) -> dict[str, Any]:
             f"Unsupported file type {suffix or '(none)'}.",
             errors=[FieldError("file", "use .yaml, .yml, .json or .xlsx")],
         )
-    check_size(path.stat().st_size)
+    check_size(path.stat().st_size, max_bytes=max_bytes)
     content = path.read_bytes()
     if suffix == ".xlsx":
-        return import_workbook(session, content=content, source=path.name, channel="cli")
+        return import_workbook(
+            session, content=content, source=path.name, channel="cli", max_bytes=max_bytes
+        )
     data = parse_text(content, kind="json" if suffix == ".json" else "yaml")
     return import_document(session, data=data, source=path.name, channel="cli")
 

@@ -75,7 +75,7 @@ def find_account_by_username(session: Session, *, username: str) -> Account | No
 
 
 def find_account_by_resident_id(
-    session: Session, *, resident_id: str, settings: Settings | None = None
+    session: Session, *, resident_id: str, settings: Settings
 ) -> Account | None:
     """The account registered with this resident ID (matched by its keyed hash), if any."""
     number = validate_resident_id(resident_id)
@@ -83,9 +83,7 @@ def find_account_by_resident_id(
     return session.scalar(select(Account).where(Account.resident_id_hash == digest))
 
 
-def reveal_resident_id(
-    session: Session, *, account_id: int, settings: Settings | None = None
-) -> str | None:
+def reveal_resident_id(session: Session, *, account_id: int, settings: Settings) -> str | None:
     """The full resident ID of an account; the caller authorizes and records the access."""
     account = get_account(session, account_id=account_id)
     if account.resident_id_encrypted is None:
@@ -193,7 +191,6 @@ def create_account(
         raise Conflict(
             f"The username {name!r} is taken.", errors=[FieldError("username", "already taken")]
         )
-    keys = identity_keys(settings)
     account = Account(
         username=name,
         role=the_role.value,
@@ -209,6 +206,9 @@ def create_account(
         password_changed_at=utcnow(),
     )
     if number:
+        if settings is None:
+            raise TypeError("create_account needs the node's settings to keep a resident ID")
+        keys = identity_keys(settings)
         digest = keys.lookup_hash(number)
         if session.scalar(select(Account.id).where(Account.resident_id_hash == digest)):
             raise Conflict(

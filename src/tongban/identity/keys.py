@@ -26,7 +26,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from tongban.platform.config import Settings, get_settings
+from tongban.platform.config import Settings
 
 
 @dataclass(frozen=True)
@@ -73,12 +73,12 @@ def _load(key_dir: Path) -> IdentityKeys:
     return IdentityKeys(hmac_secret=bytes.fromhex(secret_hex.decode()), fernet=Fernet(fernet_key))
 
 
-def seal(value: str, *, settings: Settings | None = None) -> str:
+def seal(value: str, *, settings: Settings) -> str:
     """Encrypt and authenticate a value that must travel through the browser (e.g. a cookie)."""
     return identity_keys(settings).encrypt(value)
 
 
-def unseal(token: str, *, max_age_seconds: int, settings: Settings | None = None) -> str | None:
+def unseal(token: str, *, max_age_seconds: int, settings: Settings) -> str | None:
     """The sealed value, or None when it was tampered with, is foreign or older than max_age."""
     try:
         raw = identity_keys(settings).fernet.decrypt(token.encode("ascii"), ttl=max_age_seconds)
@@ -87,7 +87,6 @@ def unseal(token: str, *, max_age_seconds: int, settings: Settings | None = None
     return raw.decode("utf-8")
 
 
-def identity_keys(settings: Settings | None = None) -> IdentityKeys:
-    """The keys in the data directory of the given (or process-wide) settings."""
-    settings = settings or get_settings()
+def identity_keys(settings: Settings) -> IdentityKeys:
+    """The keys in the data directory of the given settings."""
     return _load((settings.data_dir / "keys").resolve())
