@@ -42,9 +42,13 @@ test: $(STAMP)
 	bash tools/ensure_chromium.sh
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
+# The house rules: ruff, the import contracts (pyproject.toml), and the rule tests that check
+# what import contracts cannot (one commit owner, service-only boundaries, no ORM rows across
+# them, no session on the event loop, settings passed in).
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
