@@ -15,6 +15,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from tongban.platform.db.fastpath.cache import BoundedCache
+
 
 def runs_direct(dialect: Dialect) -> bool:
     """Whether statements on this dialect can run directly (PostgreSQL through psycopg)."""
@@ -92,7 +94,7 @@ def compiled_direct(
     )
 
 
-_QUERIES: dict[tuple[Any, ...], DirectStatement | None] = {}
+_QUERIES: BoundedCache[DirectStatement | None] = BoundedCache()
 
 
 def fetch_one(session: Session, statement: Select[Any], params: dict[str, Any]) -> Any:
@@ -104,9 +106,7 @@ def fetch_one(session: Session, statement: Select[Any], params: dict[str, Any]) 
     """
     connection = session.connection()
     key = (statement, connection.dialect.name, tuple(params))  # kept alive: prebuilt ones only
-    if key not in _QUERIES:
-        _QUERIES[key] = _direct_query(statement, tuple(params), connection.dialect)
-    direct = _QUERIES[key]
+    direct = _QUERIES.get(key, lambda: _direct_query(statement, tuple(params), connection.dialect))
     if direct is None:
         return connection.execute(statement, params).one_or_none()
     return direct.run(connection, params)

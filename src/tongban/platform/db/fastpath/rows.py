@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from tongban.platform.db import Base
+from tongban.platform.db.fastpath.cache import BoundedCache
 from tongban.platform.db.fastpath.direct_sql import DirectStatement, compiled_direct, runs_direct
 
 # INSERT statements by (table, conflict columns, dialect): built once, so each use costs only
 # the execution. See insert_now.
-_INSERTS: dict[tuple[str, tuple[str, ...], str], Any] = {}
+_INSERTS: BoundedCache[Any] = BoundedCache()
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def _insert_plan(cls: type[Base]) -> _InsertPlan:
     )
 
 
-_DIRECT: dict[tuple[Any, ...], DirectStatement | None] = {}
+_DIRECT: BoundedCache[DirectStatement | None] = BoundedCache()
 
 
 def _direct_insert(
@@ -66,15 +67,14 @@ def _direct_insert(
 ) -> DirectStatement | None:
     """The direct form of `statement` for these column names, or None to leave it to
     SQLAlchemy (not psycopg, or the statement needs defaults computed or names escaped)."""
-    cache_key = (*key, names)
-    if cache_key in _DIRECT:
-        return _DIRECT[cache_key]
-    direct = None
-    if runs_direct(dialect):
+
+    def build() -> DirectStatement | None:
+        if not runs_direct(dialect):
+            return None
         compiled = statement.compile(dialect=dialect, column_keys=list(names))
-        direct = compiled_direct(compiled, names, dialect)
-    _DIRECT[cache_key] = direct
-    return direct
+        return compiled_direct(compiled, names, dialect)
+
+    return _DIRECT.get((*key, names), build)
 
 
 RowT = TypeVar("RowT", bound=Base)
@@ -128,6 +128,19 @@ def _attach(
     session.add(obj)
 
 
+def _insert_statement(plan: _InsertPlan, unless_duplicate: Sequence[str], dialect: str) -> Any:
+    if unless_duplicate and dialect in ("postgresql", "sqlite"):
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement: Any = dialect_insert(plan.table).on_conflict_do_nothing(
+            index_elements=list(unless_duplicate)
+        )
+    else:
+        statement = insert(plan.table)
+    return statement.returning(plan.table.c[plan.pk_column])
+
+
 def insert_now(session: Session, obj: Base, *, unless_duplicate: Sequence[str] = ()) -> bool:
     """INSERT one new ORM object at once and attach it to the session as persistent.
 
@@ -143,18 +156,7 @@ def insert_now(session: Session, obj: Base, *, unless_duplicate: Sequence[str] =
     plan, known, values = _values_of(obj)
     dialect = session.get_bind().dialect.name
     key = (plan.table.name, tuple(unless_duplicate), dialect)
-    statement = _INSERTS.get(key)
-    if statement is None:
-        if unless_duplicate and dialect in ("postgresql", "sqlite"):
-            from sqlalchemy.dialects import postgresql, sqlite
-
-            dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            statement = dialect_insert(plan.table).on_conflict_do_nothing(
-                index_elements=list(unless_duplicate)
-            )
-        else:
-            statement = insert(plan.table)
-        statement = _INSERTS[key] = statement.returning(plan.table.c[plan.pk_column])
+    statement = _INSERTS.get(key, lambda: _insert_statement(plan, unless_duplicate, dialect))
     connection = session.connection()
     direct = _direct_insert(key, statement, tuple(values), connection.dialect)
     if direct is None:
@@ -187,9 +189,9 @@ def insert_together(
         tuple(unless_duplicate),
         tuple((plan.table.name, tuple(values)) for plan, _, values in prepared),
     )
-    if key not in _TOGETHER:
-        _TOGETHER[key] = _together_statement(prepared, unless_duplicate, connection.dialect)
-    direct = _TOGETHER[key]
+    direct = _TOGETHER.get(
+        key, lambda: _together_statement(prepared, unless_duplicate, connection.dialect)
+    )
     if direct is None:  # not PostgreSQL: one INSERT after another
         if not insert_now(session, first, unless_duplicate=unless_duplicate):
             return False
@@ -209,7 +211,7 @@ def insert_together(
     return True
 
 
-_TOGETHER: dict[tuple[Any, ...], DirectStatement | None] = {}
+_TOGETHER: BoundedCache[DirectStatement | None] = BoundedCache()
 
 
 def _together_statement(
