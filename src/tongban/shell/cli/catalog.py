@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tongban.shell.cli.common import unit
+from tongban.shell.cli.common import load_settings, unit
 
 group = typer.Typer(help="The service catalog.", no_args_is_help=True)
 
@@ -17,8 +17,9 @@ def catalog_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=Fa
     """Import a catalog file (.yaml, .yml, .json or .xlsx); all or nothing."""
     from tongban.catalog import service as catalog
 
-    with unit() as session:
-        result = catalog.import_file(session, path=file)
+    settings = load_settings()
+    with unit(settings) as session:
+        result = catalog.import_file(session, path=file, max_bytes=settings.import_max_bytes)
     typer.echo(f"imported: {result}")
 
 
