@@ -49,6 +49,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/lint-imports
+	$(BIN)/pytest -q -p no:cacheprovider tests/platform/test_house_rules.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

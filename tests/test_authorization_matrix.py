@@ -492,14 +492,6 @@ class Page:
     gap: str = ""
 
 
-# Pages that call no authorize(): any signed-in role opens them (not the POST behind them).
-# They show public catalog facts and the caller's own draft, nothing of anyone else's.
-NO_AUTHORIZE = (
-    "only checks that someone is logged in, not authorize(actor, 'case.submit'): officials, "
-    "stewards and admins get an application step they cannot complete"
-)
-
-
 def _sealed(ctx: dict[str, Any], value: dict[str, Any]) -> str:
     return keys.seal(json.dumps(value, ensure_ascii=False), settings=ctx["settings"])
 
@@ -601,7 +593,7 @@ PAGES: tuple[Page, ...] = (
     # cases: a citizen applies in three steps (a clerk may too, case.submit)
     Page("GET", "/apply/{code}", APPLICANTS),
     Page("POST", "/apply/{code}", APPLICANTS, _details, to="/apply/{code}/materials"),
-    Page("GET", "/apply/{code}/materials", APPLICANTS, gap=NO_AUTHORIZE),
+    Page("GET", "/apply/{code}/materials", APPLICANTS),
     Page(
         "POST",
         "/apply/{code}/materials",
@@ -610,7 +602,7 @@ PAGES: tuple[Page, ...] = (
         files=lambda ctx: {"file": ("paper.png", PNG, "image/png")},
         to="/apply/{code}/materials",
     ),
-    Page("GET", "/apply/{code}/check", APPLICANTS, cookies=_draft_cookie, gap=NO_AUTHORIZE),
+    Page("GET", "/apply/{code}/check", APPLICANTS, cookies=_draft_cookie),
     # A clerk may submit (case.submit), but names the applicant: that is the desk's form.
     Page(
         "POST",

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from tests.support import identity_internals as identity
+from tongban.platform.config import Settings
 from tongban.platform.db import MAX_ROW_ID
 from tongban.regions import service as regions
 
@@ -59,10 +60,10 @@ def test_every_integer_input_is_bounded(client: TestClient) -> None:
 
 
 def test_numbers_too_large_for_the_database_are_422s_not_500s(
-    db: Session, client: TestClient
+    db: Session, client: TestClient, settings: Settings
 ) -> None:
     regions.load_builtin(db)
-    identity.create_demo_accounts(db)
+    identity.create_demo_accounts(db, settings=settings)
     admin = identity.find_account_by_username(db, username="admin")
     assert admin is not None
     token = identity.issue_api_token(db, account_id=admin.id, name="bounds").token

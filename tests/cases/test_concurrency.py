@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.cases.conftest import build_world, submit_pension
-from tongban.cases import intake
 from tests.support import cases_internals as cases
+from tongban.cases import intake
 from tongban.cases.models import Message
 from tongban.cases.schemas import CaseCreate
 from tongban.events import service as events

@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy.orm import Session
 
-from tests.support import identity_internals as identity
 from tests.support import cases_internals as cases
+from tests.support import identity_internals as identity
 from tongban.platform.config import Settings
 from tongban.regions import service as regions
 

@@ -7,6 +7,7 @@ server (uvicorn) on 127.0.0.1, a migrated SQLite file with the demo data loaded.
 from __future__ import annotations
 
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -42,13 +43,24 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def prepare_demo(database: Database) -> None:
-    """Load regions, catalog and demo accounts, plus an official for DEMO_IMPLEMENTATION."""
+def prepare_demo(database: Database, settings: Settings | None = None) -> None:
+    """Load regions, catalog and demo accounts, plus an official for DEMO_IMPLEMENTATION.
+
+    The node's keys live in the settings' data directory (by default a folder beside a
+    SQLite database, or a temporary one)."""
     from tongban.catalog import service as catalog
     from tongban.identity import service as identity
     from tongban.shell.cli import load_demo_data
 
-    load_demo_data(database)
+    if settings is None:
+        database_file = Path(database.engine.url.database or "")
+        data_dir = (
+            database_file.parent / "var"
+            if database.url.startswith("sqlite") and database_file.name
+            else Path(tempfile.mkdtemp(prefix="tongban-demo-"))
+        )
+        settings = Settings(data_dir=data_dir, database_url=database.url)
+    load_demo_data(database, settings=settings)
     with database.session_scope() as session:
         if identity.find_account_by_username(session, username=WORK_OFFICIAL) is None:
             impl = catalog.get_implementation(session, code=DEMO_IMPLEMENTATION)
@@ -72,15 +84,15 @@ def live_server(data_dir: Path) -> Iterator[LiveServer]:
     url = f"sqlite:///{(data_dir / 'web.db').resolve()}"
     upgrade_database(url)
     database = Database(url)
-    prepare_demo(database)
-    # A small simulated workload, so the operators' insight dashboard has data to show.
-    from tongban.insight.simulate import simulate
-
-    simulate(cases=20_000, seed=1, out=data_dir / "analytics")
     port = _free_port()
     settings = Settings(
         data_dir=data_dir, database_url=url, public_base_url=f"http://127.0.0.1:{port}"
     )
+    prepare_demo(database, settings)
+    # A small simulated workload, so the operators' insight dashboard has data to show.
+    from tongban.insight.simulate import simulate
+
+    simulate(cases=20_000, seed=1, out=data_dir / "analytics")
     app = create_app(settings, database)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")

@@ -23,7 +23,7 @@ from tongban.identity.cards import AccountCard, remember_card
 from tongban.identity.keys import identity_keys
 from tongban.identity.models import Account, ApiToken, Department, LoginAttempt, LoginSession
 from tongban.identity.policy import Actor, Role
-from tongban.platform.config import Settings, get_settings
+from tongban.platform.config import Settings
 from tongban.platform.db import utcnow
 from tongban.platform.db.fastpath.direct_sql import fetch_one
 from tongban.platform.errors import FieldError, Invalid, NotFound, TooManyRequests, Unauthorized
@@ -162,12 +162,10 @@ def _too_many(seconds: int) -> tuple[str, dict[str, str]]:
 
 
 def check_login_rate(
-    session: Session, *, username: str, client_ip: str, settings: Settings | None = None
+    session: Session, *, username: str, client_ip: str, settings: Settings
 ) -> None:
     """Raise TooManyRequests (with Retry-After) when too many recent logins failed."""
-    lock = _login_lock(
-        session, username=username, client_ip=client_ip, settings=settings or get_settings()
-    )
+    lock = _login_lock(session, username=username, client_ip=client_ip, settings=settings)
     if lock is not None:
         detail, headers = _too_many(lock[1])
         raise TooManyRequests(detail, headers=headers)
@@ -280,7 +278,7 @@ def authenticate(
     username: str,
     password: str,
     client_ip: str,
-    settings: Settings | None = None,
+    settings: Settings,
     channel: str = "online",
 ) -> Account:
     """Check credentials under the rate limit; raise LoginFailed alike for any wrong pair.
@@ -288,7 +286,6 @@ def authenticate(
     A refusal (LoginLocked, LoginFailed) records `auth.login_locked` or `auth.login_failed`,
     kept although the error unwinds the request.
     """
-    settings = settings or get_settings()
     name = normalize_username(username)
     lock = _login_lock(session, username=name, client_ip=client_ip, settings=settings)
     if lock is not None:
@@ -342,12 +339,11 @@ def login(
     password: str,
     client_ip: str,
     user_agent: str | None = None,
-    settings: Settings | None = None,
+    settings: Settings,
     channel: str = "online",
 ) -> LoginResult:
     """Authenticate and open a server-side session (`auth.login`); the clear token is
     returned only here."""
-    settings = settings or get_settings()
     account = authenticate(
         session,
         username=username,
@@ -472,12 +468,11 @@ def issue_api_token(
     account_id: int,
     name: str,
     expires_in_days: int | None = None,
-    settings: Settings | None = None,
+    settings: Settings,
     channel: str = "system",
     actor_role: str | None = None,
 ) -> IssuedToken:
     """Create a named API token for the account and return it in clear once."""
-    settings = settings or get_settings()
     label = (name or "").strip()
     if not label or len(label) > 100:
         message = "Give the token a name of 1 to 100 characters."

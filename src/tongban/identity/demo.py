@@ -62,7 +62,7 @@ _ACCOUNTS: tuple[dict[str, Any], ...] = (
 )
 
 
-def create_demo_accounts(session: Session, *, settings: Settings | None = None) -> int:
+def create_demo_accounts(session: Session, *, settings: Settings) -> int:
     """Create the demo accounts that are missing (idempotent); returns how many were made."""
     ensure_department(
         session, code=DEMO_DEPARTMENT_CODE, name=DEMO_DEPARTMENT_NAME, region_code="511602"

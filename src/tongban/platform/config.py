@@ -51,7 +51,7 @@ class Settings(BaseSettings):
         """The configured database URL, or a SQLite file in the data directory."""
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{(self.data_dir / 'tongban.platform.db').resolve()}"
+        return f"sqlite:///{(self.data_dir / 'tongban.db').resolve()}"
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,226 @@
+"""The citizen applies online in three steps: details, papers, check and send (drafts kept
+in a sealed cookie)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from starlette.responses import Response
+
+from tongban.cases import intake
+from tongban.cases.pages.common import (
+    MATERIAL_MISSING,
+    _check_fields,
+    _drafts,
+    _drop_draft,
+    _form_fields,
+    _materials_needed,
+    _save_draft,
+    _store_upload,
+)
+from tongban.cases.schemas import CaseCreate, MaterialRef
+from tongban.catalog import service as catalog
+from tongban.identity import service as identity
+from tongban.identity.deps import PageUi
+from tongban.platform.db import uow
+from tongban.platform.errors import (
+    Invalid,
+)
+from tongban.platform.web.deps import AppSettings, DbSession, PostedForm
+from tongban.platform.web.rendering import FormState, Ui
+
+router = APIRouter()
+
+# --- citizen: apply in steps -----------------------------------------------------------------
+
+
+def _principals(session: DbSession, actor: identity.Actor) -> list[tuple[str, str]]:
+    """Whom this citizen may apply for: themself and those who authorised them (代办)."""
+    options: list[tuple[str, str]] = []
+    for row in identity.list_proxies(session, agent_id=actor.account_id, include_inactive=False):
+        if identity.proxy_status(row) == "active":
+            account = identity.get_account(session, account_id=row.principal_id)
+            options.append((str(account.id), account.display_name))
+    return options
+
+
+def _apply_context(ui: Ui, session: DbSession, code: str) -> dict[str, Any]:
+    impl = catalog.get_implementation(session, code=code)
+    return {"impl": impl, "fields": _form_fields(impl)}
+
+
+@router.get("/apply/{code}")
+def apply_details(code: str, request: Request, ui: PageUi, session: DbSession) -> Response:
+    """Step 1 of 3: the details the authority asks for (resumes a saved draft)."""
+    actor = ui.require_actor()
+    identity.authorize(actor, "case.submit")
+    ctx = _apply_context(ui, session, code)
+    draft = _drafts(request).get(code, {})
+    form = ui.restored_form() or FormState(
+        values={f"form.{k}": str(v) for k, v in draft.get("form", {}).items()}
+        | {"on_behalf_of": str(draft.get("for") or "")}
+    )
+    return ui.render(
+        "cases/apply_details.html",
+        title=ui.gettext("Apply: your details"),
+        form=form,
+        principals=_principals(session, actor),
+        step=1,
+        **ctx,
+    )
+
+
+@router.post("/apply/{code}")
+def apply_details_submit(
+    code: str, request: Request, ui: PageUi, session: DbSession, posted: PostedForm
+) -> Response:
+    """Check and keep the details, then go to the papers (or save and stop for now)."""
+    actor = ui.require_actor()
+    identity.authorize(actor, "case.submit")
+    ctx = _apply_context(ui, session, code)
+    values = {k: v for k, v in posted.items() if isinstance(v, str)}
+    form = FormState.of(values.items())
+    typed = _check_fields(
+        ui, ctx["impl"], {k[5:]: v for k, v in values.items() if k.startswith("form.")}, form
+    )
+    principals = _principals(session, actor)
+    on_behalf = values.get("on_behalf_of", "")
+    if on_behalf and on_behalf not in {p for p, _ in principals}:
+        form.add("on_behalf_of", ui.gettext("Choose one of the people listed."))
+    saving = values.get("save") == "1"
+    if form.has_errors and not saving:
+        return ui.render(
+            "cases/apply_details.html",
+            title=ui.gettext("Apply: your details"),
+            form=form,
+            principals=principals,
+            step=1,
+            status_code=422,
+            **ctx,
+        )
+    draft = _drafts(request).get(code, {})
+    draft.update(
+        form={k[5:]: v for k, v in values.items() if k.startswith("form.") and v}, typed=typed
+    )
+    draft["for"] = int(on_behalf) if on_behalf else None
+    if saving:
+        response = ui.redirect("/my/cases", notice="draft_saved")
+    else:
+        response = ui.redirect(f"/apply/{code}/materials")
+    _save_draft(request, response, code, draft)
+    return response
+
+
+def _materials_page(
+    ui: Ui, request: Request, session: DbSession, code: str, form: FormState, status_code: int = 200
+) -> Response:
+    ctx = _apply_context(ui, session, code)
+    draft = _drafts(request).get(code, {})
+    attached = {name for name, _sha in draft.get("materials", [])}
+    return ui.render(
+        "cases/apply_materials.html",
+        title=ui.gettext("Apply: your papers"),
+        form=form,
+        needed=_materials_needed(ctx["impl"]),
+        shared=[m for m in ctx["impl"].materials if m.source == "government"],
+        attached=attached,
+        step=2,
+        status_code=status_code,
+        **ctx,
+    )
+
+
+@router.get("/apply/{code}/materials")
+def apply_materials(code: str, request: Request, ui: PageUi, session: DbSession) -> Response:
+    """Step 2 of 3: upload the papers, one at a time."""
+    identity.authorize(ui.require_actor(), "case.submit")
+    return _materials_page(ui, request, session, code, FormState())
+
+
+@router.post("/apply/{code}/materials")
+def apply_materials_upload(
+    code: str,
+    request: Request,
+    ui: PageUi,
+    session: DbSession,
+    settings: AppSettings,
+    material: Annotated[str, Form()] = "",
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """Upload one paper into the draft."""
+    actor = ui.require_actor()
+    identity.authorize(actor, "case.upload")
+    impl = catalog.get_implementation(session, code=code)
+    form = FormState(values={"material": material})
+    if material not in {m.name for m in _materials_needed(impl)}:
+        form.add("material", ui.gettext("Choose which paper this is."))
+    sha = _store_upload(ui, session, settings, file, form, "file")
+    if form.has_errors or sha is None:
+        return _materials_page(ui, request, session, code, form, 422)
+    draft = _drafts(request).get(code, {})
+    kept = [pair for pair in draft.get("materials", []) if pair[0] != material]
+    draft["materials"] = [*kept, [material, sha]]
+    response = ui.redirect(f"/apply/{code}/materials", notice="uploaded")
+    _save_draft(request, response, code, draft)
+    return response
+
+
+def _check_page(
+    ui: Ui, request: Request, session: DbSession, code: str, form: FormState, status_code: int = 200
+) -> Response:
+    ctx = _apply_context(ui, session, code)
+    draft = _drafts(request).get(code, {})
+    names = dict(_principals(session, ui.require_actor()))
+    return ui.render(
+        "cases/apply_check.html",
+        title=ui.gettext("Apply: check and send"),
+        form=form,
+        draft=draft,
+        applicant_name=names.get(str(draft.get("for") or "")),
+        step=3,
+        status_code=status_code,
+        **ctx,
+    )
+
+
+@router.get("/apply/{code}/check")
+def apply_check(code: str, request: Request, ui: PageUi, session: DbSession) -> Response:
+    """Step 3 of 3: check everything, then send."""
+    identity.authorize(ui.require_actor(), "case.submit")
+    return _check_page(ui, request, session, code, FormState())
+
+
+@router.post("/apply/{code}/check")
+def apply_submit(
+    code: str, request: Request, ui: PageUi, session: DbSession, settings: AppSettings
+) -> Response:
+    """Send the application; the draft is dropped once the case exists."""
+    actor = ui.require_actor()
+    draft = _drafts(request).get(code, {})
+    data = CaseCreate(
+        implementation=code,
+        form=draft.get("typed", {}),
+        materials=[MaterialRef(name=n, sha256=s) for n, s in draft.get("materials", [])],
+        on_behalf_of=draft.get("for"),
+    )
+    form = FormState()
+    try:
+        with uow.attempt(session):
+            case, _created = intake.submit(session, actor=actor, data=data, settings=settings)
+    except Invalid as exc:
+        for error in exc.errors:
+            if error.field.startswith("materials"):
+                form.add("materials", ui.gettext(MATERIAL_MISSING))
+            elif error.field.startswith("form."):
+                form.add(
+                    "details", ui.gettext("Some details are missing or wrong. Go back to step 1.")
+                )
+            else:
+                form.add("form", ui.field_message(error))
+        if not form.has_errors:
+            form.add("form", ui.gettext(exc.detail))
+        return _check_page(ui, request, session, code, form, 422)
+    response = ui.redirect(f"/cases/{case.number}", notice="submitted")
+    _drop_draft(request, response, code)
+    return response

@@ -1,0 +1,282 @@
+"""One case, for everyone who may see it: its page, the actions on it (one task per page),
+the applicant's full ID for the deciding officials, the receipt, and the messages."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Request
+from starlette.datastructures import UploadFile as FormFile
+from starlette.responses import Response
+
+from tongban.cases import handling, notify, queries
+from tongban.cases import service as cases
+from tongban.cases.pages.common import (
+    ACTION_FIELDS,
+    ACTIONS,
+    DATE_MESSAGE,
+    REQUIRED_MESSAGE,
+    _drafts,
+    _form_fields,
+    _labels,
+    _posted_version,
+    _store_upload,
+)
+from tongban.cases.schemas import ActionIn, MaterialRef
+from tongban.catalog import service as catalog
+from tongban.identity import service as identity
+from tongban.identity.deps import PageUi
+from tongban.platform.config import Settings
+from tongban.platform.db import uow
+from tongban.platform.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+)
+from tongban.platform.web.deps import AppSettings, DbSession, PostedForm
+from tongban.platform.web.rendering import FormState, Ui
+
+router = APIRouter()
+
+# --- citizen: my cases, a case, supplement, messages -------------------------------------------
+
+
+@router.get("/my/cases")
+def my_cases_page(
+    request: Request, ui: PageUi, session: DbSession, settings: AppSettings
+) -> Response:
+    """The cases I applied for (or filed for others), and my saved drafts."""
+    actor = ui.require_actor()
+    page = cases.my_cases(session, actor=actor, settings=settings, limit=50)
+    drafts = []
+    for code in _drafts(request):
+        try:
+            drafts.append(catalog.get_implementation(session, code=code))
+        except NotFound:
+            continue
+    return ui.render(
+        "cases/my_cases.html",
+        title=ui.gettext("My cases"),
+        items=page.items,
+        drafts=drafts,
+        **_labels(ui),
+    )
+
+
+def _allowed_actions(
+    session: DbSession, actor: identity.Actor, number: str, actions: list[str]
+) -> list[str]:
+    case = handling.get_case(session, number=number)
+    allowed = []
+    for action in actions:
+        try:
+            handling.authorize_action(session, actor=actor, case=case, action=cases.Action(action))
+        except (Forbidden, Conflict, Invalid, ValueError):
+            continue
+        allowed.append(action)
+    return allowed
+
+
+@router.get("/cases/{number}")
+def case_page(number: str, ui: PageUi, session: DbSession, settings: AppSettings) -> Response:
+    """One case: state, deadlines, papers, timeline, and what I can do next."""
+    actor = ui.require_actor()
+    read = cases.read_case(session, actor=actor, number=number, settings=settings)
+    labels: dict[str, str] = {}
+    if read.implementation_code:
+        try:
+            impl = catalog.get_implementation(session, code=read.implementation_code)
+            labels = {str(f.get("name")): str(f.get("label")) for f in _form_fields(impl)}
+        except NotFound:
+            pass
+    return ui.render(
+        "cases/case.html",
+        title=read.item_name,
+        case=read,
+        field_labels=labels,
+        allowed=_allowed_actions(session, actor, number, read.actions),
+        may_reveal=queries.may_reveal_applicant_id(
+            actor, handling.get_case(session, number=number)
+        ),
+        **_labels(ui),
+    )
+
+
+def _reveal_page(
+    ui: Ui,
+    session: DbSession,
+    settings: Settings,
+    number: str,
+    form: FormState,
+    status_code: int = 200,
+    shown: tuple[str, str] | None = None,
+) -> Response:
+    actor = ui.require_actor()
+    read = cases.read_case(session, actor=actor, number=number, settings=settings)
+    if not queries.may_reveal_applicant_id(actor, handling.get_case(session, number=number)):
+        raise Forbidden("Only the deciding department's officials see the full ID number.")
+    response = ui.render(
+        "cases/reveal.html",
+        title=ui.gettext("The applicant's full ID number"),
+        case=read,
+        form=form,
+        resident_id=shown[0] if shown else None,
+        applicant_name=shown[1] if shown else None,
+        status_code=status_code,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/cases/{number}/applicant-id")
+def reveal_page(number: str, ui: PageUi, session: DbSession, settings: AppSettings) -> Response:
+    """Ask for the applicant's full ID number, with a purpose (officials of the case)."""
+    return _reveal_page(ui, session, settings, number, FormState())
+
+
+@router.post("/cases/{number}/applicant-id")
+def reveal_submit(
+    number: str,
+    request: Request,
+    ui: PageUi,
+    session: DbSession,
+    posted: PostedForm,
+    settings: AppSettings,
+) -> Response:
+    """Show the full number once; the look and its purpose go on the case's timeline."""
+    actor = ui.require_actor()
+    form = FormState.of((k, v) for k, v in posted.multi_items() if isinstance(v, str))
+    purpose = form.value("purpose").strip()
+    if len(purpose) < 2:
+        form.add("purpose", ui.gettext(REQUIRED_MESSAGE))
+        return _reveal_page(ui, session, settings, number, form, 422)
+    shown = cases.reveal_applicant_id(
+        session, actor=actor, number=number, purpose=purpose[:200], settings=settings
+    )
+    return _reveal_page(ui, session, settings, number, form, shown=shown)
+
+
+def _action_page(
+    ui: Ui,
+    session: DbSession,
+    settings: Settings,
+    number: str,
+    action: str,
+    form: FormState,
+    status_code: int = 200,
+) -> Response:
+    actor = ui.require_actor()
+    if action not in ACTIONS:
+        raise NotFound(f"No action {action}.")
+    read = cases.read_case(session, actor=actor, number=number, settings=settings)
+    if action not in _allowed_actions(session, actor, number, read.actions):
+        raise Forbidden(f"Not allowed: {action}.")
+    missing_lines = [line for line in read.checklist if line.source != "government"]
+    return ui.render(
+        "cases/action.html",
+        title=ui.gettext(ACTIONS[action]),
+        case=read,
+        action=action,
+        fields=ACTION_FIELDS.get(action, ()),
+        form=form,
+        missing_lines=missing_lines,
+        status_code=status_code,
+        **_labels(ui),
+    )
+
+
+@router.get("/cases/{number}/act/{action}")
+def action_page(
+    number: str, action: str, ui: PageUi, session: DbSession, settings: AppSettings
+) -> Response:
+    """The form of one action on a case (one task per page)."""
+    form = ui.restored_form() or FormState()
+    return _action_page(ui, session, settings, number, action, form)
+
+
+@router.post("/cases/{number}/act/{action}")
+def action_submit(
+    number: str,
+    action: str,
+    request: Request,
+    ui: PageUi,
+    session: DbSession,
+    posted: PostedForm,
+    settings: AppSettings,
+) -> Response:
+    """Take the action; bad input re-renders the form with the user's input and messages."""
+    actor = ui.require_actor()
+    values = {k: v for k, v in posted.multi_items() if isinstance(v, str)}
+    form = FormState.of((k, v) for k, v in posted.multi_items() if isinstance(v, str))
+    missing = [line.strip() for line in values.get("missing", "").splitlines() if line.strip()]
+    missing += [v for k, v in posted.multi_items() if k == "missing_item" and isinstance(v, str)]
+    materials: list[MaterialRef] = []
+    if action == "supplement":
+        upload = posted.get("file")
+        if isinstance(upload, FormFile) and upload.filename:
+            sha = _store_upload(ui, session, settings, upload, form, "file")
+            if sha is not None:
+                materials.append(MaterialRef(name=values.get("material", ""), sha256=sha))
+    if form.has_errors:
+        return _action_page(ui, session, settings, number, action, form, 422)
+    try:
+        body = ActionIn(
+            version=_posted_version(values.get("version", "")),
+            reason=values.get("reason") or None,
+            decision_text=values.get("decision_text") or None,
+            missing=missing or None,
+            expected_end=date.fromisoformat(values["expected_end"])
+            if values.get("expected_end")
+            else None,
+            materials=materials,
+            note=values.get("note") or None,
+        )
+    except ValueError:
+        form.add("expected_end", ui.gettext(DATE_MESSAGE))
+        return _action_page(ui, session, settings, number, action, form, 422)
+    try:
+        with uow.attempt(session):
+            handling.act(
+                session, actor=actor, number=number, action=action, body=body, settings=settings
+            )
+    except Invalid as exc:
+        ui.form_errors(form, exc, aliases={"materials": "file", "materials[0].name": "material"})
+        return _action_page(ui, session, settings, number, action, form, 422)
+    notice = "supplied" if action == "supplement" else "action_done"
+    return ui.redirect(f"/cases/{number}", notice=notice)
+
+
+@router.get("/cases/{number}/receipt")
+def receipt_page(number: str, ui: PageUi, session: DbSession, settings: AppSettings) -> Response:
+    """The printable receipt (受理回执) with its QR code (inline SVG), no JavaScript."""
+    case = queries.case_for_receipt(session, actor=ui.require_actor(), number=number)
+    url = cases.tracking_url(settings.public_base_url, case.number)
+    return ui.render(
+        "cases/receipt.html",
+        title=ui.gettext("Receipt"),
+        facts=queries.receipt_facts(case),
+        qr=cases.qr_svg(url),
+        url=url,
+        **_labels(ui),
+    )
+
+
+@router.get("/my/messages")
+def messages_page(ui: PageUi, session: DbSession) -> Response:
+    """My messages, newest first."""
+    actor = ui.require_actor()
+    identity.authorize(actor, "messages.read_own", {"owner_id": actor.account_id})
+    items, unread = notify.list_messages(session, account_id=actor.account_id, limit=50)
+    return ui.render(
+        "cases/messages.html", title=ui.gettext("Messages"), items=items, unread=unread
+    )
+
+
+@router.post("/my/messages/read")
+def messages_read(ui: PageUi, session: DbSession) -> Response:
+    """Mark all my messages read."""
+    actor = ui.require_actor()
+    identity.authorize(actor, "messages.read_own", {"owner_id": actor.account_id})
+    notify.mark_read(session, account_id=actor.account_id)
+    return ui.redirect("/my/messages", notice="messages_read")

@@ -1,0 +1,277 @@
+"""What the cases pages share: labels and messages, the sealed cookies (drafts and the
+desk's applicant), typed form fields and uploads."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from fastapi import Request
+from starlette.datastructures import UploadFile as FormFile
+from starlette.responses import Response
+
+from tongban.cases import intake
+from tongban.identity import service as identity
+from tongban.platform.config import Settings
+from tongban.platform.db import MAX_ROW_ID
+from tongban.platform.errors import (
+    Invalid,
+    PayloadTooLarge,
+    PreconditionFailed,
+)
+from tongban.platform.web.deps import DbSession
+from tongban.platform.web.rendering import N_, NOTICES, FormState, Ui
+
+DRAFT_COOKIE = "tb_draft"
+DESK_COOKIE = "tb_desk"
+DRAFT_MAX = 3
+NOTICES.update(
+    draft_saved=N_("Your application is saved. You can continue it from “My cases”."),
+    uploaded=N_("The file is uploaded."),
+    submitted=N_("Your application is sent. Keep the case number."),
+    action_done=N_("Done. The case is updated."),
+    supplied=N_("The missing papers are sent. The clock runs again."),
+    applicant_ready=N_("The applicant is checked. Now choose the service."),
+    messages_read=N_("All messages are marked as read."),
+)
+STATES: dict[str, str] = {
+    "received": N_("Received, waiting for acceptance"),
+    "accepted": N_("Accepted, being handled"),
+    "not_accepted": N_("Not accepted"),
+    "supplement_requested": N_("Papers missing: please supply them"),
+    "special_procedure": N_("Special procedure (clock stopped)"),
+    "approved": N_("Approved"),
+    "rejected": N_("Refused"),
+    "completed": N_("Completed"),
+    "withdrawn": N_("Withdrawn"),
+    "in_progress": N_("In progress"),
+    "partially_completed": N_("Partly completed"),
+}
+URGENCY: dict[str, tuple[str, str]] = {
+    # (icon, label): never colour alone.
+    "overdue": ("⚠", N_("Overdue")),
+    "due_soon": ("⏰", N_("Due soon")),
+    "ok": ("✓", N_("On time")),
+    "paused": ("⏸", N_("Clock stopped")),
+    "none": ("", N_("No deadline")),
+}
+ACTIONS: dict[str, str] = {
+    "accept": N_("Accept the case"),
+    "refuse": N_("Do not accept"),
+    "request-supplement": N_("Ask for missing papers (补正)"),
+    "supplement": N_("Supply missing papers"),
+    "start-special": N_("Start a special procedure"),
+    "end-special": N_("End the special procedure"),
+    "co-handle": N_("Mark our co-handling step done"),
+    "approve": N_("Approve"),
+    "reject": N_("Refuse the application"),
+    "complete": N_("Complete the case"),
+    "withdraw": N_("Withdraw the application"),
+}
+# Which fields each action's form asks for (the service checks them again).
+ACTION_FIELDS: dict[str, tuple[str, ...]] = {
+    "accept": ("note",),
+    "refuse": ("reason",),
+    "request-supplement": ("missing", "reason"),
+    "start-special": ("reason", "expected_end"),
+    "end-special": ("note",),
+    "co-handle": ("note",),
+    "approve": ("decision_text",),
+    "reject": ("reason", "decision_text"),
+    "complete": ("note",),
+    "withdraw": ("reason",),
+}
+TIMELINE: dict[str, str] = {
+    "case.submitted": N_("Application received"),
+    "case.accept": N_("Accepted"),
+    "case.refuse": N_("Not accepted"),
+    "case.request-supplement": N_("Missing papers requested"),
+    "case.supplement": N_("Missing papers supplied"),
+    "case.start-special": N_("Special procedure started"),
+    "case.end-special": N_("Special procedure ended"),
+    "case.co-handle": N_("Co-handling step done"),
+    "case.approve": N_("Approved"),
+    "case.reject": N_("Refused"),
+    "case.complete": N_("Completed"),
+    "case.withdraw": N_("Withdrawn"),
+    "case.material_viewed": N_("Papers opened"),
+    "case.applicant_id_viewed": N_("ID number viewed"),
+}
+REQUIRED_MESSAGE = N_("Fill in this field.")
+NUMBER_MESSAGE = N_("Enter a number.")
+DATE_MESSAGE = N_("Enter the date as year-month-day, e.g. 2026-03-01.")
+CHOICE_MESSAGE = N_("Choose one of the options.")
+FILE_MESSAGE = N_("Upload a PDF, JPEG, PNG or OFD file.")
+MATERIAL_MISSING = N_("Upload this paper before you send the application.")
+
+
+def _posted_version(raw: str) -> int:
+    """The case version the form was built from; one that is missing or not a version means a
+    page we did not serve, answered as a stale one (412: reload and try again)."""
+    if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_ROW_ID:
+        return int(raw)
+    raise PreconditionFailed("The form carries no valid case version; reload the case.")
+
+
+def _labels(ui: Ui) -> dict[str, Any]:
+    return {
+        "states": {k: ui.gettext(v) for k, v in STATES.items()},
+        "urgency": {k: (icon, ui.gettext(v)) for k, (icon, v) in URGENCY.items()},
+        "actions": {k: ui.gettext(v) for k, v in ACTIONS.items()},
+        "timeline_labels": {k: ui.gettext(v) for k, v in TIMELINE.items()},
+    }
+
+
+# --- cookies: drafts and the desk's applicant ------------------------------------------------
+
+
+# Both cookies are sealed (encrypted and authenticated with the node's key): the desk's carries
+# the applicant's full resident ID, and neither may be altered in the browser.
+DESK_MAX_AGE = 2 * 3600
+DRAFT_MAX_AGE = 30 * 24 * 3600
+
+
+def _read_cookie(request: Request, name: str) -> dict[str, Any]:
+    raw = request.cookies.get(name)
+    if not raw:
+        return {}
+    max_age = DESK_MAX_AGE if name == DESK_COOKIE else DRAFT_MAX_AGE
+    opened = identity.unseal(raw, max_age_seconds=max_age, settings=request.app.state.settings)
+    if opened is None:
+        return {}
+    try:
+        data = json.loads(opened)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_cookie(
+    request: Request, response: Response, name: str, data: dict[str, Any], *, persist: bool
+) -> None:
+    sealed = identity.seal(
+        json.dumps(data, ensure_ascii=False), settings=request.app.state.settings
+    )
+    response.set_cookie(
+        name,
+        sealed,
+        max_age=(DRAFT_MAX_AGE if persist else DESK_MAX_AGE),
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.cookie_secure,
+        path="/",
+    )
+
+
+def _drafts(request: Request) -> dict[str, Any]:
+    """Saved applications on this device, by implementation code (save and resume)."""
+    return _read_cookie(request, DRAFT_COOKIE)
+
+
+def _save_draft(request: Request, response: Response, code: str, draft: dict[str, Any]) -> None:
+    drafts = _drafts(request)
+    drafts.pop(code, None)
+    drafts[code] = draft
+    while len(drafts) > DRAFT_MAX:
+        drafts.pop(next(iter(drafts)))
+    _write_cookie(request, response, DRAFT_COOKIE, drafts, persist=True)
+
+
+def _drop_draft(request: Request, response: Response, code: str) -> None:
+    drafts = _drafts(request)
+    drafts.pop(code, None)
+    if drafts:
+        _write_cookie(request, response, DRAFT_COOKIE, drafts, persist=True)
+    else:
+        response.delete_cookie(DRAFT_COOKIE, path="/")
+
+
+# --- shared helpers --------------------------------------------------------------------------
+
+
+def _form_fields(impl: Any) -> list[dict[str, Any]]:
+    return [dict(f) for f in (impl.form_fields or [])]
+
+
+def _check_fields(ui: Ui, impl: Any, values: dict[str, str], form: FormState) -> dict[str, Any]:
+    """Check the implementation's own fields; return typed values for the service."""
+    typed: dict[str, Any] = {}
+    for spec in _form_fields(impl):
+        name = str(spec.get("name"))
+        value = values.get(name, "").strip()
+        label = str(spec.get("label") or name)
+        problem = FormState()
+        if not value:
+            if spec.get("required"):
+                problem.add(name, ui.gettext(REQUIRED_MESSAGE))
+        else:
+            typed_value = _typed(ui, spec, value, problem)
+            if typed_value is not None:
+                typed[name] = typed_value
+            form.values[f"form.{name}"] = value
+        for message in problem.errors.values():
+            # The summary names the field: the labels come from the catalog.
+            form.add(
+                f"form.{name}",
+                ui.gettext("%(label)s: %(message)s") % {"label": label, "message": message},
+            )
+    return typed
+
+
+def _typed(ui: Ui, spec: dict[str, Any], value: str, problem: FormState) -> Any:
+    """The value in the type the service expects, or None with a message in `problem`."""
+    name = str(spec.get("name"))
+    kind = spec.get("type", "text")
+    if kind == "number":
+        try:
+            return int(value) if value.lstrip("-").isdigit() else float(value)
+        except ValueError:
+            problem.add(name, ui.gettext(NUMBER_MESSAGE))
+            return None
+    if kind == "date":
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            problem.add(name, ui.gettext(DATE_MESSAGE))
+            return None
+    elif kind == "choice" and value not in (spec.get("choices") or []):
+        problem.add(name, ui.gettext(CHOICE_MESSAGE))
+        return None
+    return value
+
+
+def _materials_needed(impl: Any) -> list[Any]:
+    """Lines the applicant provides (government-held papers are fetched by sharing)."""
+    return [m for m in impl.materials if m.source != "government"]
+
+
+def _read_upload(file: FormFile, settings: Settings) -> bytes:
+    data = file.file.read(settings.upload_max_bytes + 1)
+    if len(data) > settings.upload_max_bytes:
+        raise PayloadTooLarge(f"The file is over {settings.upload_max_bytes} bytes.")
+    return data
+
+
+def _store_upload(
+    ui: Ui,
+    session: DbSession,
+    settings: Settings,
+    file: FormFile | None,
+    form: FormState,
+    field: str,
+) -> str | None:
+    """Store an uploaded file; its sha256, or None with a message on the form."""
+    if file is None or not file.filename:
+        form.add(field, ui.gettext(FILE_MESSAGE))
+        return None
+    try:
+        data = _read_upload(file, settings)
+        row = intake.upload(session, actor=ui.require_actor(), data=data, settings=settings)
+    except PayloadTooLarge:
+        form.add(field, ui.gettext("The file is too large. Choose a smaller file."))
+        return None
+    except Invalid:
+        form.add(field, ui.gettext(FILE_MESSAGE))
+        return None
+    return row.sha256
