@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from tongban.cases import clocks
-from tongban.cases.intake import check_materials, find_offer
+from tongban.cases.checks import check_materials
 from tongban.cases.models import Case, CaseMaterial, CasePause, CaseStep, Upload
 from tongban.cases.notify import notify_case
+from tongban.cases.offers import find_offer
 from tongban.cases.schemas import ActionIn
 from tongban.cases.states import (
     FINAL_STATES,

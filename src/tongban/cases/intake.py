@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import threading
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,9 +17,10 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from tongban.cases import clocks
-from tongban.cases.materials import BlobStore, inspect
+from tongban.cases.checks import check_form, check_materials
 from tongban.cases.models import Case, CaseMaterial, CaseStep, Upload
 from tongban.cases.notify import compose, text_after_commit
+from tongban.cases.offers import Offer, _invalid, find_offer
 from tongban.cases.schemas import CaseCreate
 from tongban.cases.states import State
 from tongban.catalog import service as catalog
@@ -31,7 +30,7 @@ from tongban.identity import service as identity
 from tongban.identity.service import Actor, Role
 from tongban.platform.config import Settings
 from tongban.platform.db.fastpath.rows import insert_now, new_row
-from tongban.platform.errors import AppError, Conflict, FieldError, Invalid, NotFound
+from tongban.platform.errors import AppError, Conflict, FieldError, NotFound
 from tongban.workdays.service import WorkingCalendar, load_calendar
 
 # Crockford's base32 without I, L, O, U: no look-alikes when read aloud at a counter.
@@ -44,222 +43,6 @@ def new_case_number(*, node_region: str, moment: datetime) -> str:
     value = secrets.randbits(5 * _RANDOM_CHARS)
     chars = "".join(_ALPHABET[(value >> (5 * i)) & 31] for i in range(_RANDOM_CHARS))
     return f"{node_region}-{clocks.local_date(moment):%Y%m%d}-{chars}"
-
-
-def blob_store(settings: Settings) -> BlobStore:
-    """The node's blob store under its data directory."""
-    return BlobStore(settings.data_dir / "blobs")
-
-
-def upload(session: Session, *, actor: Actor, data: bytes, settings: Settings) -> Upload:
-    """Check a file by content, store it by SHA-256, and remember its metadata."""
-    identity.authorize(actor, "case.upload")
-    detected = inspect(
-        data, max_bytes=settings.upload_max_bytes, max_pages=settings.upload_max_pages
-    )
-    blob_store(settings).put(data)
-    row = session.get(Upload, detected.sha256)
-    if row is None:
-        row = Upload(
-            sha256=detected.sha256,
-            media_type=detected.media_type,
-            size=detected.size,
-            pages=detected.pages,
-            uploaded_by_id=actor.account_id,
-            created_at=clocks.now(),
-        )
-        session.add(row)
-        session.flush()
-    return row
-
-
-# --- what the catalog offers -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MaterialSpec:
-    """One line of an implementation's checklist."""
-
-    name: str
-    required: str
-    source: str
-    condition: str | None = None
-
-
-@dataclass(frozen=True)
-class Offer:
-    """The facts of an implementation a case needs, copied at submission."""
-
-    code: str
-    item_code: str
-    item_name: str
-    region_code: str
-    authority_name: str
-    authority_code: str
-    department_id: int | None
-    case_type: str
-    promised: tuple[int, str]
-    statutory: tuple[int, str]
-    materials: list[MaterialSpec] = field(default_factory=list)
-    co_handlers: list[tuple[str, str, str]] = field(default_factory=list)
-    form_fields: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _offer_of(session: Session, impl: catalog.ImplementationRead) -> Offer:
-    """An Offer from the catalog's implementation."""
-    department_id = impl.department_id
-    if department_id is None:
-        try:
-            department_id = identity.get_department_by_code(session, code=impl.authority_code).id
-        except NotFound:
-            department_id = None
-    return Offer(
-        code=impl.code,
-        item_code=impl.item_code,
-        item_name=impl.item_name,
-        region_code=impl.region_code,
-        authority_name=impl.authority_name,
-        authority_code=impl.authority_code,
-        department_id=department_id,
-        case_type=impl.case_type,
-        promised=(int(impl.promised_limit.value or 0), str(impl.promised_limit.unit)),
-        statutory=(int(impl.statutory_limit.value or 0), str(impl.statutory_limit.unit)),
-        materials=[
-            MaterialSpec(name=m.name, required=m.required, source=m.source, condition=m.condition)
-            for m in impl.materials
-        ],
-        co_handlers=[(c.authority_name, c.authority_code, c.region_code) for c in impl.co_handlers],
-        form_fields=list(impl.form_fields),
-    )
-
-
-def _invalid(field_name: str, message: str) -> Invalid:
-    return Invalid(message, errors=[FieldError(field_name, message)])
-
-
-# Offers by (catalog revision, implementation code): every submission and every read of a case
-# needs its implementation, and loading one with its materials takes five queries. An import
-# makes a new revision; the TTL bounds staleness after edits that make none.
-_OFFER_TTL_SECONDS = 60.0
-_offers: dict[tuple[str, str], tuple[float, Offer]] = {}
-_offers_lock = threading.Lock()
-
-
-def _offer_by_code(session: Session, code: str) -> Offer:
-    revision = catalog.current_revision(session) or ""
-    key = (revision, code)
-    hit = _offers.get(key)
-    if hit is not None and time.monotonic() - hit[0] < _OFFER_TTL_SECONDS:
-        return hit[1]
-    offer = _offer_of(session, catalog.get_implementation(session, code=code))
-    if offer.department_id is not None:
-        with _offers_lock:
-            if len(_offers) > 10_000:
-                _offers.clear()
-            _offers[key] = (time.monotonic(), offer)
-    return offer
-
-
-def find_offer(
-    session: Session, *, implementation: str | None, item: str | None, region: str | None
-) -> Offer:
-    """The implementation named, or the one of `item` for `region` (nearest region first)."""
-    if implementation:
-        try:
-            return _offer_by_code(session, implementation)
-        except NotFound:
-            raise _invalid(
-                "implementation", f"There is no implementation {implementation!r} in the catalog."
-            ) from None
-    if not item:
-        raise _invalid("implementation", "Name an implementation (or an item and a region).")
-    try:
-        basic = catalog.get_item(session, code=item)
-    except NotFound:
-        raise _invalid("item", f"There is no item {item!r} in the catalog.") from None
-    impls = basic.implementations
-    if not impls:
-        raise _invalid("item", f"Item {item!r} is not offered in any region yet.")
-    candidates = impls
-    if region:
-        from tongban.regions import service as regions
-
-        chain = [*regions.ancestor_codes(region), regions.validate_code(region, field="region")]
-        ranked = [(chain.index(i.region_code), i) for i in impls if i.region_code in chain]
-        if not ranked:
-            raise _invalid("region", f"Item {item!r} has no implementation for region {region}.")
-        candidates = [max(ranked, key=lambda pair: pair[0])[1]]
-    elif len(impls) > 1:
-        raise _invalid("region", f"Item {item!r} has several implementations: give a region.")
-    return _offer_by_code(session, candidates[0].code)
-
-
-# --- checks ----------------------------------------------------------------------------------
-
-
-def check_form(offers: list[Offer], form: dict[str, Any]) -> None:
-    """Required form fields present, typed values well formed."""
-    errors: list[FieldError] = []
-    seen: set[str] = set()
-    for offer in offers:
-        for spec in offer.form_fields:
-            name = str(spec.get("name"))
-            if name in seen:
-                continue
-            seen.add(name)
-            value = form.get(name)
-            if value in (None, ""):
-                if spec.get("required"):
-                    errors.append(
-                        FieldError(f"form.{name}", f"{spec.get('label', name)} is required")
-                    )
-                continue
-            kind = spec.get("type", "text")
-            if kind == "number" and not isinstance(value, (int, float)):
-                errors.append(FieldError(f"form.{name}", "must be a number"))
-            elif kind == "choice" and value not in (spec.get("choices") or []):
-                errors.append(FieldError(f"form.{name}", "must be one of the choices"))
-            elif kind == "date":
-                try:
-                    datetime.strptime(str(value), "%Y-%m-%d")
-                except ValueError:
-                    errors.append(FieldError(f"form.{name}", "must be a date YYYY-MM-DD"))
-    if errors:
-        raise Invalid("The form has missing or wrong fields.", errors=errors)
-
-
-def check_materials(
-    session: Session, *, offers: list[Offer], refs: list[tuple[str, str]], require_all: bool
-) -> list[Upload]:
-    """Each reference names a checklist line and an uploaded file; required lines are covered.
-
-    Materials from government sources (obtainable by sharing, 共享获取) are never demanded.
-    """
-    names = {m.name for o in offers for m in o.materials}
-    errors: list[FieldError] = []
-    uploads: list[Upload] = []
-    for index, (name, sha) in enumerate(refs):
-        row = session.get(Upload, sha.lower())
-        if name not in names:
-            errors.append(
-                FieldError(f"materials[{index}].name", f"{name!r} is not on the checklist")
-            )
-        if row is None:
-            errors.append(
-                FieldError(f"materials[{index}].sha256", "no such upload; upload it first")
-            )
-        else:
-            uploads.append(row)
-    if require_all:
-        given = {name for name, _ in refs}
-        for offer in offers:
-            for m in offer.materials:
-                if m.required == "yes" and m.source != "government" and m.name not in given:
-                    errors.append(FieldError("materials", f"required material missing: {m.name}"))
-    if errors:
-        # Name the first missing material in the detail so a clerk sees it at once.
-        raise Invalid(f"Materials are incomplete or wrong: {errors[0].message}.", errors=errors)
-    return uploads
 
 
 # --- submission ------------------------------------------------------------------------------

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from tongban.cases import clocks
 from tongban.cases.handling import authorize_read, current_clock, find_offer, get_case
-from tongban.cases.intake import Offer, blob_store
 from tongban.cases.models import Case, CaseMaterial, CaseStep
+from tongban.cases.offers import Offer
 from tongban.cases.schemas import (
     CasePage,
     CaseRead,
@@ -23,6 +23,7 @@ from tongban.cases.schemas import (
     StepRead,
 )
 from tongban.cases.states import OPEN_STATES, Action, actions_from, transition
+from tongban.cases.uploads import blob_store
 from tongban.events import service as events
 from tongban.events.service import Channel
 from tongban.identity import service as identity

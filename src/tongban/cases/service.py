@@ -2,7 +2,8 @@
 CaseViews, never rows; cases' own routes use the sub-modules directly.
 
 The work is split by sub-domain: states.py (the transition table), clocks.py (working-day
-deadlines), materials.py (upload checks, blob store), intake.py (uploads, submission, routing),
+deadlines), materials.py (file checks, blob store), uploads.py, offers.py (what the catalog
+offers), checks.py (form and materials), intake.py (submission, routing),
 handling.py (transitions), queries.py (reads, queue), receipts.py, notify.py.
 
 Case numbers: `{node_region}-{yyyymmdd}-{12 Crockford base32}` (e.g. 440300-20260302-7KQ2M9XD4HZT):
@@ -29,9 +30,10 @@ from sqlalchemy.orm import Session
 
 from tongban.cases import handling
 from tongban.cases.clocks import SHANGHAI, Deadlines, deadlines, limit_due, local_date, urgency
-from tongban.cases.intake import Offer, find_offer, new_case_number
+from tongban.cases.intake import new_case_number
 from tongban.cases.materials import BlobStore, Detected, inspect, sniff
 from tongban.cases.models import Case
+from tongban.cases.offers import Offer, find_offer
 from tongban.cases.queries import my_cases, queue, read_case, reveal_applicant_id
 from tongban.cases.receipts import qr_svg, receipt_html, receipt_pdf, tracking_url
 from tongban.cases.states import (

@@ -11,7 +11,7 @@ from fastapi import Request
 from starlette.datastructures import UploadFile as FormFile
 from starlette.responses import Response
 
-from tongban.cases import intake
+from tongban.cases import uploads
 from tongban.identity import service as identity
 from tongban.platform.config import Settings
 from tongban.platform.db import MAX_ROW_ID
@@ -267,7 +267,7 @@ def _store_upload(
         return None
     try:
         data = _read_upload(file, settings)
-        row = intake.upload(session, actor=ui.require_actor(), data=data, settings=settings)
+        row = uploads.upload(session, actor=ui.require_actor(), data=data, settings=settings)
     except PayloadTooLarge:
         form.add(field, ui.gettext("The file is too large. Choose a smaller file."))
         return None
