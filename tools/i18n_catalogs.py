@@ -14,7 +14,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parents[1]
-WEB = ROOT / "src" / "tongban" / "web"
+WEB = ROOT / "src" / "tongban" / "platform" / "web"
 
 
 def extract() -> Catalog:
