@@ -93,7 +93,7 @@ class Target:
 def _seed(target: Target, settings: Settings) -> dict[str, Any]:
     """Regions, the fixture catalog with its departments, one citizen and one official."""
     from tongban.catalog import service as catalog
-    from tongban.identity import credentials
+    from tongban.identity import api_tokens
     from tongban.identity import service as identity
     from tongban.regions import service as regions
 
@@ -130,10 +130,10 @@ def _seed(target: Target, settings: Settings) -> dict[str, Any]:
             settings=settings,
         )
         tokens = {
-            "citizen": credentials.issue_api_token(
+            "citizen": api_tokens.issue_api_token(
                 session, account_id=citizen.id, name="bench", settings=settings
             ).token,
-            "official": credentials.issue_api_token(
+            "official": api_tokens.issue_api_token(
                 session, account_id=official.id, name="bench", settings=settings
             ).token,
         }

@@ -43,7 +43,7 @@ from starlette.routing import BaseRoute
 
 from tongban.catalog import service as catalog
 from tongban.catalog.models import Implementation
-from tongban.identity import accounts, credentials, keys, proxies
+from tongban.identity import accounts, api_tokens, callers, keys, login_sessions, passwords, proxies
 from tongban.identity.demo import (
     DEMO_CITIZEN_ID,
     DEMO_DEPARTMENT_CODE,
@@ -361,8 +361,8 @@ def _openapi_routes(app: FastAPI) -> set[tuple[str, str]]:
 def _cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
     """Argon2 with the cheapest parameters: logins here are about who gets in, not hashing."""
     cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(credentials, "_hasher", cheap)
-    monkeypatch.setattr(credentials, "_DUMMY_HASH", cheap.hash("tongban-no-such-user"))
+    monkeypatch.setattr(passwords, "_hasher", cheap)
+    monkeypatch.setattr(passwords, "_DUMMY_HASH", cheap.hash("tongban-no-such-user"))
 
 
 def test_every_route_is_in_the_matrix(app: FastAPI) -> None:
@@ -384,7 +384,7 @@ def world(db: Session, client: TestClient, settings: Settings) -> dict[str, Any]
     for role in ROLES[1:]:
         account = accounts.find_account_by_username(db, username=role)
         assert account is not None
-        tokens[role] = credentials.issue_api_token(
+        tokens[role] = api_tokens.issue_api_token(
             db, account_id=account.id, name="matrix", settings=settings
         ).token
     db.commit()
@@ -779,7 +779,7 @@ def page_world(
     sessions = {}
     for role in PAGE_ROLES[1:]:
         username = "matrix-stranger" if role == "stranger" else role
-        sessions[role] = credentials.login(
+        sessions[role] = login_sessions.login(
             db, username=username, password=DEMO_PASSWORD, client_ip="192.0.2.1", settings=settings
         ).token
     citizen = accounts.find_account_by_username(db, username="citizen")
@@ -889,7 +889,7 @@ def test_every_role_against_every_page(
             client.cookies.clear()
             client.cookies.set(CSRF_COOKIE, CSRF)
             if role != ANON:
-                client.cookies.set(credentials.SESSION_COOKIE, ctx["sessions"][role])
+                client.cookies.set(callers.SESSION_COOKIE, ctx["sessions"][role])
             for name, value in (page.cookies(ctx) if page.cookies else {}).items():
                 client.cookies.set(name, value)
             kwargs: dict[str, Any] = {"headers": {"accept": "text/html"}}

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from tests.support import identity_internals as identity
 from tongban.cases import clocks
 from tongban.catalog import service as catalog
-from tongban.identity import credentials
+from tongban.identity import passwords
 from tongban.platform.config import Settings
 from tongban.regions import service as regions
 
@@ -84,7 +84,7 @@ def catalog_document() -> dict[str, Any]:
     return data
 
 
-_real_hash = credentials.hash_password
+_real_hash = passwords.hash_password
 
 
 @lru_cache(maxsize=4)
@@ -95,7 +95,7 @@ def _hash_once(password: str) -> str:
 
 def build_world(session: Session, settings: Settings) -> World:
     """Regions, departments, accounts with tokens, proxies and the fixture catalog."""
-    with mock.patch.object(credentials, "hash_password", _hash_once):
+    with mock.patch.object(passwords, "hash_password", _hash_once):
         return _build_world(session, settings)
 
 

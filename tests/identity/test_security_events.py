@@ -22,7 +22,14 @@ from sqlalchemy.orm import Session
 
 from tests.identity.conftest import PASSWORD, MakeAccount, new_resident_id
 from tongban.events.models import Event
-from tongban.identity import accounts, credentials
+from tongban.identity import (
+    accounts,
+    api_tokens,
+    authentication,
+    callers,
+    login_sessions,
+    passwords,
+)
 from tongban.identity.models import Account, LoginAttempt, LoginSession
 from tongban.identity.resident_id import mask_resident_id
 from tongban.ledger import service as ledger
@@ -52,8 +59,8 @@ SECURITY_ACTIONS = (
 def _cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
     """Argon2 with the cheapest parameters: these tests are about events, not hashing."""
     cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(credentials, "_hasher", cheap)
-    monkeypatch.setattr(credentials, "_DUMMY_HASH", cheap.hash("tongban-no-such-user"))
+    monkeypatch.setattr(passwords, "_hasher", cheap)
+    monkeypatch.setattr(passwords, "_DUMMY_HASH", cheap.hash("tongban-no-such-user"))
 
 
 @pytest.fixture
@@ -138,8 +145,8 @@ def _sessions_of(db: Session, account_id: int) -> list[LoginSession]:
     )
 
 
-def _login(db: Session, settings: Settings, username: str, **kw: Any) -> credentials.LoginResult:
-    return credentials.login(
+def _login(db: Session, settings: Settings, username: str, **kw: Any) -> login_sessions.LoginResult:
+    return login_sessions.login(
         db,
         username=username,
         password=kw.pop("password", PASSWORD),
@@ -269,7 +276,7 @@ def test_failed_logins_survive_the_error_and_look_alike_in_public(
     accounts.deactivate_account(db, account_id=inactive.id)
     db.flush()
     mark = _last_id(db)
-    with pytest.raises(credentials.LoginFailed):
+    with pytest.raises(authentication.LoginFailed):
         _login(db, settings, inactive.username)
     closed = _one(db, mark, "auth.login_failed")
     assert closed.personal is not None and closed.personal["cause"] == "account_inactive"
@@ -302,7 +309,7 @@ def test_locked_logins_are_recorded_and_kept(
     # username that does not exist: the same public shape.
     strict = settings.model_copy(update={"login_max_failures": 1})
     mark = _last_id(db)
-    with pytest.raises(credentials.LoginLocked) as caught:
+    with pytest.raises(authentication.LoginLocked) as caught:
         _login(db, strict, "spray-last", password="x" * 8)
     assert isinstance(caught.value, TooManyRequests) and caught.value.keeps_writes
     by_address = _one(db, mark, "auth.login_locked")
@@ -382,7 +389,7 @@ def test_password_change_revokes_the_other_sessions(
 def test_admin_reset_and_deactivation_revoke_sessions_and_tokens(
     db: Session, citizen: Account, make_account: MakeAccount, settings: Settings
 ) -> None:
-    admin = credentials.actor_for(make_account("admin"))
+    admin = callers.actor_for(make_account("admin"))
     first = _login(db, settings, PHONE)
     mark = _last_id(db)
     accounts.update_account(
@@ -394,11 +401,11 @@ def test_admin_reset_and_deactivation_revoke_sessions_and_tokens(
     assert (made[1].actor_id, made[1].actor_role) == (admin.account_id, "admin")
     # Revoking again finds no live session: no event.
     mark = _last_id(db)
-    assert credentials.revoke_all_sessions(db, account_id=citizen.id, reason="test") == 0
+    assert login_sessions.revoke_all_sessions(db, account_id=citizen.id, reason="test") == 0
     assert _events_since(db, mark) == []
 
     second = _login(db, settings, PHONE, password="reset by admin")
-    token = credentials.issue_api_token(
+    token = api_tokens.issue_api_token(
         db, account_id=citizen.id, name=TOKEN_NAME, settings=settings, channel="online"
     )
     mark = _last_id(db)

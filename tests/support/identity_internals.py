@@ -7,13 +7,17 @@ reach behind it: accounts as rows, sessions, tokens, login attempts.
 # ruff: noqa: F401, F403
 from tongban.identity.accounts import *
 from tongban.identity.accounts import SUPPORTED_LOCALES
+from tongban.identity.api_tokens import *
+from tongban.identity.authentication import *
+from tongban.identity.callers import *
+from tongban.identity.callers import SESSION_COOKIE
 from tongban.identity.cards import *
-from tongban.identity.credentials import *
-from tongban.identity.credentials import SESSION_COOKIE
 from tongban.identity.demo import *
 from tongban.identity.departments import *
 from tongban.identity.keys import *
+from tongban.identity.login_sessions import *
 from tongban.identity.models import *
+from tongban.identity.passwords import *
 from tongban.identity.policy import *
 from tongban.identity.proxies import *
 from tongban.identity.resident_id import *

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tongban.events import service as events
-from tongban.identity import credentials
+from tongban.identity import api_tokens, authentication, login_sessions, passwords
 from tongban.identity.departments import check_region
 from tongban.identity.fields import FieldErrors, field_invalid
 from tongban.identity.keys import identity_keys
@@ -33,7 +33,7 @@ SUPPORTED_LOCALES = ("zh-CN", "en")
 
 def validate_username(value: str, *, field_name: str = "username") -> str:
     """Return the normalized username (3–64 of a-z 0-9 . _ @ -), or raise Invalid."""
-    name = credentials.normalize_username(value or "")
+    name = authentication.normalize_username(value or "")
     if not USERNAME_PATTERN.fullmatch(name):
         raise field_invalid(
             field_name, "A username has 3 to 64 letters, digits or . _ @ - and no spaces."
@@ -70,7 +70,7 @@ def get_account(session: Session, *, account_id: int) -> Account:
 
 def find_account_by_username(session: Session, *, username: str) -> Account | None:
     """The account with this username, if any."""
-    name = credentials.normalize_username(username)
+    name = authentication.normalize_username(username)
     return session.scalar(select(Account).where(Account.username == name))
 
 
@@ -159,7 +159,7 @@ def create_account(
     errors = FieldErrors()
     name = errors.check(validate_username, username)
     the_role = errors.check(_role, role)
-    errors.check(credentials.check_password_policy, password)
+    errors.check(passwords.check_password_policy, password)
     label = errors.check(_display_name, display_name, name or str(username))
     mobile = errors.check(validate_phone, phone) if phone else None
     number = errors.check(validate_resident_id, resident_id) if resident_id else None
@@ -195,7 +195,7 @@ def create_account(
         username=name,
         role=the_role.value,
         display_name=label,
-        password_hash=credentials.hash_password(password),
+        password_hash=passwords.hash_password(password),
         phone=mobile,
         department_id=department.id if department is not None else None,
         region_code=region,
@@ -255,7 +255,7 @@ def register_citizen(
     errors = FieldErrors()
     errors.check(validate_resident_id, resident_id)
     mobile = errors.check(validate_phone, phone)
-    errors.check(credentials.check_password_policy, password)
+    errors.check(passwords.check_password_policy, password)
     if not (display_name or "").strip():
         errors.add("display_name", "Please give your name.")
     errors.raise_if_any()
@@ -302,7 +302,7 @@ def deactivate_account(
         account.active = False
         actor_id = actor.account_id if actor else None
         actor_role = actor.role if actor else None
-        sessions = credentials.revoke_all_sessions(
+        sessions = login_sessions.revoke_all_sessions(
             session,
             account_id=account.id,
             reason="account_deactivated",
@@ -310,7 +310,7 @@ def deactivate_account(
             actor_role=actor_role,
             channel=channel,
         )
-        tokens = credentials.revoke_all_api_tokens(
+        tokens = api_tokens.revoke_all_api_tokens(
             session,
             account_id=account.id,
             reason="account_deactivated",
@@ -351,7 +351,7 @@ def update_account(
     )
     new_role = errors.check(_role, role) if role else None
     if password is not None:
-        errors.check(credentials.check_password_policy, password)
+        errors.check(passwords.check_password_policy, password)
     department = None
     if department_code:
         code = errors.check(validate_uscc, department_code, field="department_code")
@@ -375,11 +375,11 @@ def update_account(
         session.flush()
         _record_change(session, account, "account.updated", actor, channel, changed)
     if password is not None:
-        account.password_hash = credentials.hash_password(password)
+        account.password_hash = passwords.hash_password(password)
         account.password_changed_at = utcnow()
         session.flush()
         _record_change(session, account, "account.password_changed", actor, channel)
-        credentials.revoke_all_sessions(
+        login_sessions.revoke_all_sessions(
             session,
             account_id=account.id,
             reason="password_reset",
@@ -407,10 +407,10 @@ def change_password(
 ) -> Account:
     """The owner changes their password; every other session of theirs is revoked."""
     account = get_account(session, account_id=account_id)
-    if not credentials.verify_password(account, current_password):
+    if not passwords.verify_password(account, current_password):
         raise field_invalid("current_password", "The current password is wrong.")
-    credentials.check_password_policy(new_password, field="new_password")
-    account.password_hash = credentials.hash_password(new_password)
+    passwords.check_password_policy(new_password, field="new_password")
+    account.password_hash = passwords.hash_password(new_password)
     account.password_changed_at = utcnow()
     session.flush()
     events.record(
@@ -422,7 +422,7 @@ def change_password(
         actor_id=account.id,
         actor_role=account.role,
     )
-    credentials.revoke_all_sessions(
+    login_sessions.revoke_all_sessions(
         session,
         account_id=account.id,
         reason="password_changed",

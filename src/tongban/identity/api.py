@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from tongban.events.service import Channel
-from tongban.identity import accounts, credentials, departments, proxies
+from tongban.identity import accounts, api_tokens, departments, login_sessions, proxies
 from tongban.identity import service as identity
 from tongban.identity.cookies import clear_session_cookie, set_session_cookie
 from tongban.identity.deps import CurrentActor, OptionalActor
@@ -49,9 +49,9 @@ def _channel(actor: identity.Actor | None) -> str:
 
 def _login(
     request: Request, session: DbSession, settings: AppSettings, body: Credentials, channel: str
-) -> credentials.LoginResult:
+) -> login_sessions.LoginResult:
     # A refused attempt and its event outlive the error that answers it (keeps_writes).
-    return credentials.login(
+    return login_sessions.login(
         session,
         username=body.username,
         password=body.password,
@@ -103,11 +103,11 @@ def logout(
 ) -> Response:
     """End the current session (cookie or bearer session token) and clear the cookie."""
     if actor is not None and actor.session_id is not None:
-        credentials.logout(session, session_id=int(actor.session_id), channel=_channel(actor))
+        login_sessions.logout(session, session_id=int(actor.session_id), channel=_channel(actor))
     else:
         cookie = request.cookies.get(identity.SESSION_COOKIE)
         if cookie:
-            credentials.logout(session, session_token=cookie, channel=Channel.ONLINE)
+            login_sessions.logout(session, session_token=cookie, channel=Channel.ONLINE)
     result = Response(status_code=status.HTTP_204_NO_CONTENT)
     clear_session_cookie(result, settings)
     return result
@@ -333,8 +333,7 @@ def list_my_tokens(actor: CurrentActor, session: DbSession) -> list[ApiTokenRead
     """The caller's API tokens (never their values)."""
     identity.authorize(actor, "tokens.manage_own")
     return [
-        ApiTokenRead.of(t)
-        for t in credentials.list_api_tokens(session, account_id=actor.account_id)
+        ApiTokenRead.of(t) for t in api_tokens.list_api_tokens(session, account_id=actor.account_id)
     ]
 
 
@@ -344,7 +343,7 @@ def issue_my_token(
 ) -> ApiTokenIssued:
     """Issue an API token; its value is shown in this response only."""
     identity.authorize(actor, "tokens.manage_own")
-    issued = credentials.issue_api_token(
+    issued = api_tokens.issue_api_token(
         session,
         account_id=actor.account_id,
         name=body.name,
@@ -360,7 +359,7 @@ def issue_my_token(
 def revoke_my_token(token_id: RowId, actor: CurrentActor, session: DbSession) -> Response:
     """Revoke one of the caller's API tokens."""
     identity.authorize(actor, "tokens.manage_own")
-    credentials.revoke_api_token(
+    api_tokens.revoke_api_token(
         session,
         token_id=token_id,
         account_id=actor.account_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from tongban.identity.credentials import SESSION_COOKIE
+from tongban.identity.callers import SESSION_COOKIE
 from tongban.platform.config import Settings
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
-from tongban.identity import accounts, credentials, proxies
+from tongban.identity import accounts, authentication, login_sessions, proxies
 from tongban.identity import service as identity
 from tongban.identity.cookies import clear_session_cookie, set_session_cookie
 from tongban.identity.deps import PageUi
@@ -90,7 +90,7 @@ def login_submit(
     if form.has_errors:
         return _login_page(ui, form, target, 422)
     try:
-        result = credentials.login(
+        result = login_sessions.login(
             session,
             username=username,
             password=password,
@@ -98,7 +98,7 @@ def login_submit(
             user_agent=request.headers.get("user-agent"),
             settings=settings,
         )
-    except credentials.LoginFailed:
+    except authentication.LoginFailed:
         # Returning normally commits the failed attempt, so the rate limit counts it.
         form.add("username", ui.gettext(LOGIN_FAILED))
         return _login_page(ui, form, target, 401)
@@ -119,7 +119,7 @@ def logout_submit(
     """End the session and clear its cookie."""
     token = request.cookies.get(identity.SESSION_COOKIE)
     if token:
-        credentials.logout(session, session_token=token)
+        login_sessions.logout(session, session_token=token)
     ui.actor = None
     response = ui.redirect("/", notice="logged_out")
     clear_session_cookie(response, settings)
@@ -177,7 +177,7 @@ def register_submit(
         step.undo()
         return _register_page(ui, form, 422)
     step.keep()
-    result = credentials.login(
+    result = login_sessions.login(
         session,
         username=phone.strip(),
         password=password,

@@ -2,8 +2,10 @@
 authorize() function, handed out as views (AccountView, DepartmentView, ProxyView), never rows.
 
 The work is split by sub-domain: policy.py (roles, Actor, authorize), resident_id.py (pure
-validators), keys.py (resident-ID keys in the data directory), credentials.py (passwords,
-login, sessions, API tokens), accounts.py, departments.py, fields.py (field-error
+validators), keys.py (resident-ID keys in the data directory), passwords.py (password policy
+and hashing, token digests), authentication.py (login checks, rate limit, refused logins),
+login_sessions.py (login, logout, revoked sessions), api_tokens.py, callers.py (who is
+calling: resolve_actor, actor_for), accounts.py, departments.py, fields.py (field-error
 collection), proxies.py (代办), demo.py (demo accounts). Identity's own routes (api.py,
 pages.py, deps.py) use those modules directly.
 """
@@ -21,17 +23,13 @@ from tongban.identity.accounts import (
     reveal_resident_id,
     validate_username,
 )
+from tongban.identity.callers import SESSION_COOKIE, resolve_actor
 from tongban.identity.cards import AccountCard, account_card
-from tongban.identity.credentials import (
-    SESSION_COOKIE,
-    check_password_policy,
-    hash_password,
-    resolve_actor,
-)
 from tongban.identity.demo import DEMO_PASSWORD, create_demo_accounts
 from tongban.identity.departments import check_region
 from tongban.identity.keys import seal, unseal
 from tongban.identity.models import Account, Department, ProxyAuthorisation
+from tongban.identity.passwords import check_password_policy, hash_password
 from tongban.identity.policy import POLICY, Actor, Role, Rule, Scope, allowed, authorize, within
 from tongban.identity.proxies import ALL_ITEMS, Relation
 from tongban.identity.resident_id import (
