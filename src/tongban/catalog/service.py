@@ -1,26 +1,28 @@
 """Catalog rules as other domains use them: items, implementations and bundles as Read
-schemas (never rows), search, and import/export (search.py, transfer.py)."""
+schemas (never rows), search, and import/export (search.py, importing.py, exporting.py)."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
 from tongban.catalog import queries, views
-from tongban.catalog.schemas import BundleRead, ImplementationRead, ItemRead
-from tongban.catalog.search import ItemHit, current_revision, search_items
-from tongban.catalog.transfer import (
-    SEED_PATH,
+from tongban.catalog.exporting import (
     dump_json,
     dump_yaml,
     export_document,
     export_file,
     export_workbook,
+)
+from tongban.catalog.importing import (
+    SEED_PATH,
     import_bytes,
     import_document,
     import_file,
     import_workbook,
     load_seed,
 )
+from tongban.catalog.schemas import BundleRead, ImplementationRead, ItemRead
+from tongban.catalog.search import ItemHit, current_revision, search_items
 from tongban.catalog.validation import limit_exceeds
 
 __all__ = [

@@ -1,0 +1,136 @@
+"""Import of the catalog exchange format (YAML / JSON; Excel through workbook.py).
+
+Import is all or nothing: the whole file is read (parsing.py) and validated first
+(validation.py), and only then written (upsert.py), upserting by code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tongban.catalog import workbook
+from tongban.catalog.parsing import check_size, limit_or_default, parse_text
+from tongban.catalog.upsert import apply_document
+from tongban.catalog.validation import Issue, validate_document
+from tongban.platform.errors import FieldError, Invalid
+
+SEED_PATH = Path(__file__).parent / "data" / "seed_catalog.yaml"
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+def import_document(
+    session: Session,
+    *,
+    data: Any,
+    source: str,
+    actor_id: int | None = None,
+    actor_role: str | None = None,
+    channel: str = "system",
+    locate: Callable[[Issue], FieldError] | None = None,
+) -> dict[str, Any]:
+    """Validate and import a parsed YAML/JSON document, all or nothing; return the counts."""
+    keep: list[Any] = []
+    doc = validate_document(session, data, locate=locate, keep=keep)
+    result = apply_document(
+        session, doc, source=source, actor_id=actor_id, actor_role=actor_role, channel=channel
+    )
+    keep.clear()
+    return result
+
+
+def import_workbook(
+    session: Session,
+    *,
+    content: bytes,
+    source: str = "workbook.xlsx",
+    max_bytes: int | None = None,
+    actor_id: int | None = None,
+    actor_role: str | None = None,
+    channel: str = "system",
+) -> dict[str, Any]:
+    """Validate and import an Excel workbook (5 sheets), all or nothing; return the counts."""
+    check_size(len(content), max_bytes=max_bytes)
+    data, locate, issues = workbook.read(content, max_bytes=limit_or_default(max_bytes))
+    if issues:
+        raise Invalid(
+            f"The workbook has {len(issues)} problem(s); nothing was imported.",
+            errors=[locate(issue) for issue in issues],
+        )
+    return import_document(
+        session,
+        data=data,
+        source=source,
+        actor_id=actor_id,
+        actor_role=actor_role,
+        channel=channel,
+        locate=locate,
+    )
+
+
+def import_bytes(
+    session: Session,
+    *,
+    content: bytes,
+    source: str,
+    max_bytes: int | None = None,
+    actor_id: int | None = None,
+    actor_role: str | None = None,
+    channel: str = "system",
+) -> dict[str, Any]:
+    """Import a file's bytes, recognizing Excel by its zip signature, else JSON or YAML."""
+    check_size(len(content), max_bytes=max_bytes)
+    if content.startswith(ZIP_MAGIC) or source.lower().endswith(".xlsx"):
+        return import_workbook(
+            session,
+            content=content,
+            source=source,
+            max_bytes=max_bytes,
+            actor_id=actor_id,
+            actor_role=actor_role,
+            channel=channel,
+        )
+    stripped = content.lstrip(b"\xef\xbb\xbf \t\r\n")
+    kind = "json" if stripped[:1] in (b"{", b"[") else "yaml"
+    return import_document(
+        session,
+        data=parse_text(content, kind=kind),
+        source=source,
+        actor_id=actor_id,
+        actor_role=actor_role,
+        channel=channel,
+    )
+
+
+def import_file(
+    session: Session, *, path: Path | str, max_bytes: int | None = None
+) -> dict[str, Any]:
+    """Import a .yaml/.yml/.json/.xlsx file, all or nothing; return the counts."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".yaml", ".yml", ".json", ".xlsx"):
+        raise Invalid(
+            f"Unsupported file type {suffix or '(none)'}.",
+            errors=[FieldError("file", "use .yaml, .yml, .json or .xlsx")],
+        )
+    check_size(path.stat().st_size, max_bytes=max_bytes)
+    content = path.read_bytes()
+    if suffix == ".xlsx":
+        return import_workbook(
+            session, content=content, source=path.name, channel="cli", max_bytes=max_bytes
+        )
+    data = parse_text(content, kind="json" if suffix == ".json" else "yaml")
+    return import_document(session, data=data, source=path.name, channel="cli")
+
+
+def load_seed(session: Session, *, path: Path | None = None) -> int:
+    """Import the shipped seed catalog (idempotent); the number of basic items, 0 if absent."""
+    path = path or SEED_PATH
+    if not path.exists():
+        return 0
+    data = parse_text(path.read_bytes(), kind="yaml")
+    import_document(session, data=data, source=f"seed:{path.name}")
+    return len(data.get("items") or []) if isinstance(data, dict) else 0
