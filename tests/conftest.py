@@ -3,12 +3,17 @@
 Every test that asks for `db`, `database` or `client` runs once per backend. Each test runs
 inside a transaction that is rolled back at the end, so tests do not see each other's rows;
 tests that need real commits ask for `fresh_database`.
+
+The migrations run once per session and backend, into a template that every database of the
+session is a copy of (tests/support/databases.py). Data that many tests share (the regions, a
+catalog, accounts with their tokens) is a *seed*: committed once into a shared copy. A test
+whose fixtures name a seed (`seeds_by_fixture`) runs its rolled-back transaction over that
+copy, and its fixture finds the data there instead of loading it again.
 """
 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,8 +23,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.support.databases import Seed, TestDatabases
+from tests.support.seeds import DEMO
 from tongban.platform.config import Settings
-from tongban.platform.db import Database, make_engine, upgrade_database
+from tongban.platform.db import Database
 from tongban.platform.db.facts import forget_all
 from tongban.shell.app import create_app
 
@@ -41,54 +48,27 @@ def _postgres_reachable() -> bool:
         return False
 
 
-class TestDatabases:
-    """Creates and drops throw-away databases: a SQLite file or a PostgreSQL schema."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.tmp = tmp
-        self.schemas: list[str] = []
-
-    def create(self, backend: str) -> Database:
-        """A new, migrated, empty database on the backend."""
-        if backend == "sqlite":
-            url = f"sqlite:///{self.tmp / f'tongban-{uuid.uuid4().hex}.db'}"
-            upgrade_database(url)
-            return Database(url)
-        schema = f"tb_test_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(POSTGRES_URL)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        admin.dispose()
-        self.schemas.append(schema)
-        engine = make_engine(
-            POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"}, pool_size=5
-        )
-        upgrade_database(POSTGRES_URL, engine=engine)
-        return Database(POSTGRES_URL, engine=engine)
-
-    def drop_all(self) -> None:
-        """Drop the PostgreSQL schemas made in this run."""
-        if not self.schemas:
-            return
-        admin = create_engine(POSTGRES_URL)
-        with admin.begin() as conn:
-            for schema in self.schemas:
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
-
-
 @pytest.fixture(autouse=True)
 def _no_shared_facts_between_tests() -> Iterator[None]:
-    """Each test's data is rolled back: a fact one test read must not reach the next."""
-    forget_all()
+    """Each test's data is rolled back: a fact one test read must not reach the next. Nor may a
+    search index: it is cached by catalog revision, and the tests over one seed share its
+    revision (before seeds, every test imported its catalog under a revision of its own)."""
+    from tongban.catalog import search
+
+    def forget() -> None:
+        forget_all()
+        with search._cache_lock:
+            search._cache.clear()
+
+    forget()
     yield
-    forget_all()
+    forget()
 
 
 @pytest.fixture(scope="session")
 def test_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabases]:
     """The factory of throw-away databases for this test session."""
-    factory = TestDatabases(tmp_path_factory.mktemp("db"))
+    factory = TestDatabases(tmp_path_factory.mktemp("db"), POSTGRES_URL)
     yield factory
     factory.drop_all()
 
@@ -105,11 +85,9 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def database(backend: str, test_databases: TestDatabases) -> Iterator[Database]:
+def database(backend: str, test_databases: TestDatabases) -> Database:
     """One migrated database per backend, shared by the session's tests."""
-    db = test_databases.create(backend)
-    yield db
-    db.dispose()
+    return test_databases.shared(backend)
 
 
 @pytest.fixture
@@ -118,6 +96,29 @@ def fresh_database(backend: str, test_databases: TestDatabases) -> Iterator[Data
     db = test_databases.create(backend)
     yield db
     db.dispose()
+
+
+@pytest.fixture
+def seeds_by_fixture(request: pytest.FixtureRequest) -> dict[str, Seed]:
+    """Fixtures whose data is a seed: a test using one of them runs over that seed's shared
+    database, where the data is already committed. The first fixture listed that the test uses
+    decides. Each directory lists its own fixtures by overriding this.
+
+    Here: the authorization matrix's `world` loads the regions and the demo accounts (both
+    loads are idempotent, then the seed catalog); over the DEMO seed it finds the first two.
+    """
+    if request.path.name == "test_authorization_matrix.py":
+        return {"world": DEMO}
+    return {}
+
+
+@pytest.fixture
+def seed(request: pytest.FixtureRequest, seeds_by_fixture: dict[str, Seed]) -> Seed | None:
+    """The seed under the test's database, or None for the shared empty one."""
+    for name, chosen in seeds_by_fixture.items():
+        if name in request.fixturenames:
+            return chosen
+    return None
 
 
 class BoundDatabase(Database):
@@ -134,8 +135,12 @@ class BoundDatabase(Database):
 
 
 @pytest.fixture
-def bound_database(database: Database) -> Iterator[BoundDatabase]:
-    """The shared database, with everything a test writes rolled back afterwards."""
+def bound_database(
+    backend: str, seed: Seed | None, test_databases: TestDatabases
+) -> Iterator[BoundDatabase]:
+    """The shared database (holding the test's seed, if any), with everything a test writes
+    rolled back afterwards."""
+    database = test_databases.shared(backend, seed)
     connection = database.engine.connect()
     transaction = connection.begin()
     try:
@@ -156,9 +161,14 @@ def db(bound_database: BoundDatabase) -> Iterator[Session]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """Settings pointing at a temporary data directory."""
-    return Settings(data_dir=tmp_path / "var", database_url="sqlite://")
+def settings(tmp_path: Path, seed: Seed | None, request: pytest.FixtureRequest) -> Settings:
+    """Settings pointing at a temporary data directory (holding a copy of the seeds' identity
+    keys when the test's seed was written with them)."""
+    settings = Settings(data_dir=tmp_path / "var", database_url="sqlite://")
+    if seed is not None and seed.uses_keys():
+        test_databases: TestDatabases = request.getfixturevalue("test_databases")
+        test_databases.copy_seed_keys(settings.data_dir)
+    return settings
 
 
 @pytest.fixture

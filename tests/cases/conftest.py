@@ -7,19 +7,18 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
 import yaml
 from sqlalchemy.orm import Session
 
 from tests.support import identity_internals as identity
+from tests.support.databases import Seed, hashing_once, seeded_with
+from tests.support.seeds import REGIONS, SeededWorld
 from tongban.cases import clocks
 from tongban.catalog import service as catalog
-from tongban.identity import passwords
 from tongban.platform.config import Settings
 from tongban.regions import service as regions
 
@@ -62,7 +61,7 @@ ACCOUNTS: dict[str, tuple[str, str | None, str | None]] = {
 
 
 @dataclass
-class World:
+class World(SeededWorld):
     """Accounts by name, their bearer tokens, and the departments."""
 
     accounts: dict[str, identity.Account] = field(default_factory=dict)
@@ -84,18 +83,13 @@ def catalog_document() -> dict[str, Any]:
     return data
 
 
-_real_hash = passwords.hash_password
-
-
-@lru_cache(maxsize=4)
-def _hash_once(password: str) -> str:
-    # Argon2 is slow by design; every test account shares one real hash of one password.
-    return _real_hash(password)
-
-
 def build_world(session: Session, settings: Settings) -> World:
-    """Regions, departments, accounts with tokens, proxies and the fixture catalog."""
-    with mock.patch.object(passwords, "hash_password", _hash_once):
+    """Regions, departments, accounts with tokens, proxies and the fixture catalog: built, or
+    found committed when the session's database holds the WORLD seed."""
+    recorded = seeded_with(session, WORLD)
+    if recorded is not None:
+        return World.reload(session, recorded)
+    with hashing_once():  # Argon2 is slow by design: one real hash of the one password
         return _build_world(session, settings)
 
 
@@ -153,9 +147,24 @@ def _build_world(session: Session, settings: Settings) -> World:
     return world
 
 
+def _seed_world(session: Session, settings: Settings) -> dict[str, dict[str, Any]]:
+    return _build_world(session, settings).recorded()
+
+
+# The world, committed once per session and backend (tests/support/databases.py); the tests
+# that use `world` run their rolled-back transactions over it.
+WORLD = Seed("cases_world", _seed_world, base=REGIONS, keys=True)
+
+
+@pytest.fixture
+def seeds_by_fixture() -> dict[str, Seed]:
+    """A test using `world` runs over the WORLD seed (tests/conftest.py)."""
+    return {"world": WORLD}
+
+
 @pytest.fixture
 def world(db: Session, settings: Settings) -> World:
-    """The world inside the test's rolled-back transaction."""
+    """The world, under the test's rolled-back transaction."""
     return build_world(db, settings)
 
 

@@ -11,6 +11,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from tests.support import identity_internals as identity
+from tests.support.databases import Seed, hashing_once, seeded_with
+from tests.support.seeds import REGIONS
 from tongban.platform.config import Settings
 from tongban.regions import service as regions
 
@@ -19,9 +21,17 @@ _sequence = count(100)
 
 
 @pytest.fixture
+def seeds_by_fixture() -> dict[str, Seed]:
+    """A test using `regions_loaded` runs over the REGIONS seed (tests/conftest.py)."""
+    return {"regions_loaded": REGIONS}
+
+
+@pytest.fixture
 def regions_loaded(db: Session) -> None:
-    """The built-in divisions, inside the test's transaction."""
-    regions.load_builtin(db)
+    """The built-in divisions (committed once into the REGIONS seed), under the test's
+    rolled-back transaction."""
+    if seeded_with(db, REGIONS) is None:
+        regions.load_builtin(db)
 
 
 def new_resident_id(*, region: str = "511602", born: date = date(1950, 3, 15)) -> str:
@@ -39,7 +49,9 @@ MakeAccount = Callable[..., identity.Account]
 
 @pytest.fixture
 def make_account(db: Session, settings: Settings) -> MakeAccount:
-    """Create an account with sensible defaults per role (regions must be loaded for staff)."""
+    """Create an account with sensible defaults per role (regions must be loaded for staff).
+    Each password is hashed once per session, with the real hasher (tests/support/databases.py);
+    what a test does with the account afterwards hashes afresh."""
 
     def make(role: str = "citizen", **fields: Any) -> identity.Account:
         n = next(_sequence)
@@ -54,6 +66,7 @@ def make_account(db: Session, settings: Settings) -> MakeAccount:
                 db, code=new_uscc(), name=f"测试局{n}", region_code="511602"
             )
             fields["department_code"] = department.code
-        return identity.create_account(db, role=role, settings=settings, **fields)
+        with hashing_once():
+            return identity.create_account(db, role=role, settings=settings, **fields)
 
     return make

@@ -13,6 +13,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.conftest import BACKENDS, POSTGRES_URL, REQUIRE_POSTGRES, _postgres_reachable
+from tests.reviews.conftest import WORLD as REVIEWS_WORLD
+from tests.support.databases import Seed
 from tongban.insight.engine import Snapshot, from_arrow
 from tongban.insight.facts import SCHEMAS
 
@@ -181,6 +183,13 @@ def hand_made() -> dict[str, pa.Table]:
         "review_facts": _table("review_facts", REVIEWS),
         "implementations": _table("implementations", IMPLEMENTATIONS),
     }
+
+
+@pytest.fixture
+def seeds_by_fixture() -> dict[str, Seed]:
+    """test_report.py's `world` is the reviews tests' world (build_world finds it committed in
+    that seed, tests/reviews/conftest.py)."""
+    return {"world": REVIEWS_WORLD}
 
 
 ENGINES = ["duckdb"] + (["postgres"] if "postgresql" in BACKENDS else [])

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
 
 from tests.support import cases_internals as cases
 from tests.support import identity_internals as identity
+from tests.support.databases import Seed, hashing_once, seeded_with
+from tests.support.seeds import REGIONS, SeededWorld
 from tongban.platform.config import Settings
 from tongban.regions import service as regions
 
@@ -33,7 +36,7 @@ ACCOUNTS: dict[str, tuple[str, str | None, str | None]] = {
 
 
 @dataclass
-class World:
+class World(SeededWorld):
     """Accounts, tokens and departments by name."""
 
     accounts: dict[str, identity.Account] = field(default_factory=dict)
@@ -50,7 +53,16 @@ class World:
 
 
 def build_world(session: Session, settings: Settings) -> World:
-    """Regions, departments and accounts with tokens."""
+    """Regions, departments and accounts with tokens: built, or found committed when the
+    session's database holds the WORLD seed."""
+    recorded = seeded_with(session, WORLD)
+    if recorded is not None:
+        return World.reload(session, recorded)
+    with hashing_once():  # Argon2 is slow by design: one real hash of the one password
+        return _build_world(session, settings)
+
+
+def _build_world(session: Session, settings: Settings) -> World:
     world = World()
     regions.load_builtin(session)
     for key, (code, name, region) in DEPARTMENTS.items():
@@ -83,9 +95,24 @@ def build_world(session: Session, settings: Settings) -> World:
     return world
 
 
+def _seed_world(session: Session, settings: Settings) -> dict[str, dict[str, Any]]:
+    return _build_world(session, settings).recorded()
+
+
+# The world, committed once per session and backend (tests/support/databases.py); the tests
+# that use `world` (here and in tests/insight) run their rolled-back transactions over it.
+WORLD = Seed("reviews_world", _seed_world, base=REGIONS, keys=True)
+
+
+@pytest.fixture
+def seeds_by_fixture() -> dict[str, Seed]:
+    """A test using `world` runs over the WORLD seed (tests/conftest.py)."""
+    return {"world": WORLD}
+
+
 @pytest.fixture
 def world(db: Session, settings: Settings) -> World:
-    """The world inside the test's rolled-back transaction."""
+    """The world, under the test's rolled-back transaction."""
     return build_world(db, settings)
 
 

@@ -12,7 +12,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.databases import Seed
 from tests.support.live import CHROMIUM, CHROMIUM_ARGS, LiveServer, live_server
+from tests.support.seeds import DEMO
+
+
+@pytest.fixture
+def seeds_by_fixture() -> dict[str, Seed]:
+    """test_pages.py's `demo` loads the regions and the demo accounts, both idempotently: over
+    the DEMO seed (tests/conftest.py) it finds them committed and writes nothing."""
+    return {"demo": DEMO}
 
 
 @pytest.fixture(scope="session")

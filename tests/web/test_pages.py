@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.support import identity_internals as identity
@@ -15,7 +16,6 @@ from tests.support.routes import api_routes
 from tongban.platform.config import Settings
 from tongban.platform.web import i18n
 from tongban.platform.web.rendering import STASH_COOKIE
-from tongban.shell.cli import load_demo_data
 
 HTML = {"accept": "text/html"}
 
@@ -279,11 +279,26 @@ def test_clerk_pages_refuse_citizens(demo: TestClient) -> None:
 
 
 def test_demo_loader_is_idempotent_for_the_web_fixture(fresh_database) -> None:  # type: ignore[no-untyped-def]
+    import tongban.shell.models  # noqa: F401 - every table on Base.metadata
     from tests.support.live import WORK_OFFICIAL, prepare_demo
+    from tongban.platform.db import Base
+
+    def rows() -> dict[str, int]:
+        with fresh_database.session_scope() as session:
+            return {
+                table.name: session.scalar(select(func.count()).select_from(table)) or 0
+                for table in Base.metadata.sorted_tables
+                # Not the event log: a catalog import records an event even when unchanged.
+                if table.name != "events"
+            }
 
     prepare_demo(fresh_database)
+    first = rows()
+    assert first["regions"] > 3000 and first["catalog_items"] > 0 and first["accounts"] > 1
+    # Again: the CLI's loader (load_demo_data, which prepare_demo builds on) and the work
+    # official find everything in place and add no row anywhere.
     prepare_demo(fresh_database)
+    assert rows() == first
     with fresh_database.session_scope() as session:
         official = identity.find_account_by_username(session, username=WORK_OFFICIAL)
         assert official is not None and official.role == "official"
-    assert load_demo_data  # the CLI loader is what prepare_demo builds on

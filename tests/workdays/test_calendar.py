@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
@@ -52,6 +52,12 @@ def test_uncovered_year_is_provisional_until_an_operator_loads_it() -> None:
     assert not loaded.is_workday(date(2031, 1, 1))
 
 
+# No deadline: an example's work is bounded by the strategies (at most 60 working days, i.e. a
+# few months of dates, walked twice: about 10 ms on an idle core), so Hypothesis' 200 ms
+# wall-clock deadline measured only how busy the machine was. On two cores shared with the
+# other xdist worker and PostgreSQL, an example descheduled for 200 ms failed the test as
+# "Flaky" (slow once, fast on the rerun). A wrong calendar fails the assertions, not the clock.
+@settings(deadline=None)
 @given(st.dates(min_value=date(2005, 1, 1), max_value=date(2030, 12, 31)), st.integers(0, 60))
 def test_add_and_count_are_inverse(start: date, days: int) -> None:
     end = CAL.add_working_days(start, days)
