@@ -6,19 +6,23 @@ their tokens). Each template is built once per session (per xdist worker) and ba
 real migrations and the real services; what tests get are copies of it:
 
 - SQLite: the template file, copied through SQLite's backup API;
-- PostgreSQL: a schema of the test database (as before templates). The migrations run once,
-  into the template schema, while every statement they send is recorded; a copy is a new schema
-  where those statements are replayed, then the template's rows copied. The first copy of a
-  session is compared with the migrated template, catalog and contents (`_signature`), so a
-  replay that built anything else fails at once. (A `CREATE DATABASE … TEMPLATE` copy would be
-  simpler, but every `DROP DATABASE` forces a checkpoint: seconds each on a busy server.)
+- PostgreSQL: a schema of the test database, as every test database was before templates. The
+  migrations run once, into the template schema, while every statement they send is recorded;
+  a copy is a new schema where those statements are replayed, then the template's rows copied.
+  Once per session a replay is compared with the migrated template, catalog and contents
+  (`_signature`), so a replay that built anything else fails at once. (`CREATE DATABASE …
+  TEMPLATE` would copy faster, but every `DROP DATABASE` forces a checkpoint: seconds each on a
+  busy server.)
 
-A seed's *working copy* is shared by the tests that ask for that seed; each of them runs inside
-a transaction that is rolled back (tests/conftest.py), so none sees another's writes.
+The *shared* copies (one per seed and backend, and one of the empty template) are used by many
+tests, each inside a transaction that is rolled back (tests/conftest.py), so none sees another's
+writes; at the end of the session each must still hold what it held when handed out, or the
+session fails (`TestDatabases.drop_all`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
@@ -30,7 +34,7 @@ from typing import Any
 from unittest import mock
 
 from argon2 import PasswordHasher
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
@@ -88,13 +92,15 @@ class Seed:
 
 @dataclass
 class Seeded:
-    """A seed's working copy on one backend and what the builds of its lineage returned."""
+    """A shared copy on one backend (of a seed's template, or of the empty one), what the
+    builds of its seed's lineage returned, and a digest of its contents when handed out."""
 
     database: Database
     payloads: dict[Seed, Any] = field(default_factory=dict)
+    contents: dict[str, str] = field(default_factory=dict)
 
 
-# Working copies by engine, so that a fixture handed a session can tell what it holds.
+# Shared copies by engine, so that a fixture handed a session can tell what it holds.
 _SEEDED: dict[Engine, Seeded] = {}
 
 
@@ -135,7 +141,7 @@ class TestDatabases:
         key = (backend, seed)
         if key not in self._working:
             database = self._copy(backend, seed)
-            working = Seeded(database)
+            working = Seeded(database, contents=_contents(database))
             if seed is not None:
                 working.payloads = {s: self._payloads[(backend, s)] for s in seed.lineage()}
                 _SEEDED[database.engine] = working
@@ -155,11 +161,29 @@ class TestDatabases:
             (target / key.name).chmod(0o600)
 
     def drop_all(self) -> None:
-        """Close the shared databases and drop the PostgreSQL schemas made in this run."""
-        for working in self._working.values():
-            _SEEDED.pop(working.database.engine, None)
-            working.database.dispose()
-        self._working.clear()
+        """Close the shared databases and drop the PostgreSQL schemas made in this run; then
+        fail if a shared database does not hold what it held when handed out: some test wrote
+        to it outside its rolled-back transaction, and the tests after it saw that."""
+        changed: list[str] = []
+        try:
+            for (backend, seed), working in self._working.items():
+                now = _contents(working.database)
+                tables = sorted(
+                    t
+                    for t in now.keys() | working.contents.keys()
+                    if now.get(t) != working.contents.get(t)
+                )
+                if tables:
+                    changed.append(f"{backend} {seed.name if seed else '(no seed)'}: {tables}")
+        finally:
+            for working in self._working.values():
+                _SEEDED.pop(working.database.engine, None)
+                working.database.dispose()
+            self._working.clear()
+            self._drop_schemas()
+        assert not changed, f"tests changed the shared databases: {changed}"
+
+    def _drop_schemas(self) -> None:
         if not self._schemas:
             return
         admin = create_engine(self.postgres_url, poolclass=NullPool)
@@ -284,6 +308,18 @@ class TestDatabases:
         if backend == "sqlite":
             return str(self.tmp / f"{what}-{self._serial}.db")
         return f"tb_test_{self.run}_{what}_{self._serial}"
+
+
+def _contents(database: Database) -> dict[str, str]:
+    """A digest of every table's rows."""
+    digests: dict[str, str] = {}
+    with database.engine.connect() as conn:
+        for table in inspect(conn).get_table_names():
+            rows = sorted(
+                repr(tuple(row)) for row in conn.execute(text(f'SELECT * FROM "{table}"'))
+            )
+            digests[table] = hashlib.sha256("\n".join(rows).encode()).hexdigest()
+    return digests
 
 
 def _sqlite_copy(source: Path, target: Path) -> None:
