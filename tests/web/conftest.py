@@ -1,4 +1,5 @@
-"""Browser-test fixtures: one live server on a demo SQLite database and one headless Chromium.
+"""Web-test fixtures: for the browser tests, one live server on a demo SQLite database and one
+headless Chromium; for test_pages.py, its demo data as a seed.
 
 The browser tests need Debian's chromium (`make test` installs it through
 tools/ensure_chromium.sh); Playwright's own browser downloads are not used.
