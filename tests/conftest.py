@@ -48,6 +48,23 @@ def _postgres_reachable() -> bool:
         return False
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long tests (marked browser or slow: 10 s to a minute each) run first, the rest in
+    pytest's order. xdist hands each worker a chunk of consecutive tests to start with and the
+    rest as they finish: long tests left to the end kept one worker busy for a minute after the
+    other had run out. First, they share a worker's first chunk (so usually one worker alone
+    starts the live server and Chromium) while the other worker takes the short tests.
+    """
+
+    def long(item: pytest.Item) -> bool:
+        return item.get_closest_marker("browser") is not None or (
+            item.get_closest_marker("slow") is not None
+        )
+
+    items.sort(key=lambda item: not long(item))  # stable: the order within each group stays
+
+
 @pytest.fixture(autouse=True)
 def _no_shared_facts_between_tests() -> Iterator[None]:
     """Each test's data is rolled back: a fact one test read must not reach the next. Nor may a
