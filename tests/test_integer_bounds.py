@@ -66,7 +66,9 @@ def test_numbers_too_large_for_the_database_are_422s_not_500s(
     identity.create_demo_accounts(db, settings=settings)
     admin = identity.find_account_by_username(db, username="admin")
     assert admin is not None
-    token = identity.issue_api_token(db, account_id=admin.id, name="bounds").token
+    token = identity.issue_api_token(
+        db, account_id=admin.id, name="bounds", settings=settings
+    ).token
     db.commit()
     huge = MAX_ROW_ID + 1
     headers = {"Authorization": f"Bearer {token}"}

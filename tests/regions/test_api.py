@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from tests.support import identity_internals as identity
 from tongban.events.models import Event
+from tongban.platform.config import Settings
 from tongban.regions.models import Region
 
 KEYS = {"code", "name", "level", "zone", "urban_rural", "parent", "population"}
@@ -78,7 +79,7 @@ def test_writes_need_credentials(loaded: Session, client: TestClient) -> None:
     assert loaded.get(Region, "511602001000") is None
 
 
-def _bearer(session: Session, role: str) -> dict[str, str]:
+def _bearer(session: Session, role: str, settings: Settings) -> dict[str, str]:
     account = identity.create_account(
         session,
         username=f"regions-{role}",
@@ -86,15 +87,17 @@ def _bearer(session: Session, role: str) -> dict[str, str]:
         role=role,
         region_code="511602",
     )
-    issued = identity.issue_api_token(session, account_id=account.id, name="regions test")
+    issued = identity.issue_api_token(
+        session, account_id=account.id, name="regions test", settings=settings
+    )
     session.flush()
     return {"Authorization": f"Bearer {issued.token}"}
 
 
 def test_admin_adds_a_township_and_overrides_urban_rural(
-    loaded: Session, client: TestClient
+    loaded: Session, client: TestClient, settings: Settings
 ) -> None:
-    headers = _bearer(loaded, "admin")
+    headers = _bearer(loaded, "admin", settings)
     response = client.post(
         "/api/v1/regions",
         json={"code": "511602001000", "name": "测试街道"},
@@ -128,8 +131,10 @@ def test_admin_adds_a_township_and_overrides_urban_rural(
     assert event.actor_id is not None
 
 
-def test_non_admin_may_not_manage_regions(loaded: Session, client: TestClient) -> None:
-    headers = _bearer(loaded, "clerk")
+def test_non_admin_may_not_manage_regions(
+    loaded: Session, client: TestClient, settings: Settings
+) -> None:
+    headers = _bearer(loaded, "clerk", settings)
     response = client.post(
         "/api/v1/regions", json={"code": "511602001000", "name": "测试街道"}, headers=headers
     )
