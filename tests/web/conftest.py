@@ -36,7 +36,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 def browser() -> Iterator[object]:
     """Headless Debian Chromium driven by Playwright, closed after the module's tests: while
     Playwright's sync API is open it keeps an event loop running in the main thread, and a later
-    test of the same worker calling asyncio.run() would fail (tests/test_serving.py)."""
+    test of the same worker calling asyncio.run() would fail (tests/shell/test_serving.py)."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("TONGBAN_REQUIRE_BROWSER") == "1":
             pytest.fail(f"{CHROMIUM} is missing; run tools/ensure_chromium.sh")

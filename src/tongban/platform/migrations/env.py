@@ -1,7 +1,7 @@
 """Alembic environment: the URL (or an open connection) and the tables come from the caller.
 
 Upgrading needs no tables; comparing and autogenerating do, and the shell passes every
-domain's (`tongban db revision`, tests/test_migrations.py). The migrations live inside the
+domain's (`tongban db revision`, tests/platform/test_migrations.py). The migrations live inside the
 package, so an installed wheel migrates its database.
 """
 
