@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from sqlalchemy.orm import Session
 
@@ -18,6 +19,8 @@ import tongban
 from tests.support.routes import api_routes
 from tongban.platform.config import Settings
 from tongban.platform.db import Base
+from tongban.platform.web.deps import DbSession
+from tongban.regions import service as regions
 from tongban.shell import models as _every_table  # noqa: F401 - every table is mapped
 from tongban.shell.app import create_app
 
@@ -144,27 +147,45 @@ def _dependencies(dependant: Dependant) -> Iterator[Dependant]:
         yield from _dependencies(sub)
 
 
-def test_no_async_route_takes_a_session_or_calls_a_service(tmp_path: Path) -> None:
-    app = create_app(Settings(data_dir=tmp_path, database_url="sqlite://"))
+def _event_loop_problems(app: FastAPI) -> list[str]:
+    """Async routes that take a session (through any dependency) or call a service module."""
     found = []
-    routes = api_routes(app)
-    assert len(routes) > 50
-    for path, route in routes:
+    for path, route in api_routes(app):
         if not inspect.iscoroutinefunction(route.endpoint):
             continue
         where = f"{sorted(route.methods)} {path}"
         for dep in _dependencies(route.dependant):
-            call = dep.call
-            hints = typing.get_type_hints(call) if call is not None else {}
-            if hints.get("return") is not None and any(
-                t is Session for t in _types_in(hints["return"])
-            ):
-                found.append(f"{where} takes a session through {call}")
-            if inspect.isgeneratorfunction(call) and "Session" in str(hints.get("return")):
-                found.append(f"{where} takes a session through {call}")
+            hints = typing.get_type_hints(dep.call) if dep.call is not None else {}
+            if any(t is Session for t in _types_in(hints.get("return"))):
+                found.append(f"{where} takes a session through {dep.call}")
         endpoint_globals = route.endpoint.__globals__
         for used in route.endpoint.__code__.co_names:
             value = endpoint_globals.get(used)
             if inspect.ismodule(value) and value.__name__.endswith(".service"):
                 found.append(f"{where} calls {value.__name__} on the event loop")
-    assert found == [], "\n".join(found)
+    return found
+
+
+def test_no_async_route_takes_a_session_or_calls_a_service(tmp_path: Path) -> None:
+    app = create_app(Settings(data_dir=tmp_path, database_url="sqlite://"))
+    assert len(api_routes(app)) > 50
+    problems = _event_loop_problems(app)
+    assert problems == [], "\n".join(problems)
+
+
+async def _takes_a_session(session: DbSession) -> None:
+    """A route this house does not allow: a session on the event loop."""
+
+
+async def _calls_a_service() -> int:
+    """A route this house does not allow: a service called on the event loop."""
+    return len(regions.builtin_rows())
+
+
+def test_the_event_loop_rule_sees_what_it_forbids() -> None:
+    app = FastAPI()
+    app.get("/a")(_takes_a_session)
+    app.get("/b")(_calls_a_service)
+    problems = _event_loop_problems(app)
+    assert any("/a takes a session" in p for p in problems), problems
+    assert any("/b calls tongban.regions.service" in p for p in problems), problems
