@@ -25,8 +25,11 @@ def alembic_config(url: str, *, metadata: MetaData | None = None) -> Any:
     return config
 
 
-def upgrade_database(url: str, revision: str = "head", *, engine: Engine | None = None) -> None:
-    """Apply the Alembic migrations to the database at `url` (SQLite or PostgreSQL)."""
+def upgrade_database(url: str, revision: str = "heads", *, engine: Engine | None = None) -> None:
+    """Apply the Alembic migrations to the database at `url` (SQLite or PostgreSQL).
+
+    "heads": every branch, so that migrations written side by side (two domains' changes on
+    two branches of the revision graph) apply before they are put in one line."""
     from alembic import command
 
     config = alembic_config(url)

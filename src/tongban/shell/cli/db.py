@@ -15,7 +15,7 @@ group = typer.Typer(help="Database schema.", no_args_is_help=True)
 
 
 @group.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
+def db_upgrade(revision: str = "heads") -> None:
     """Apply the Alembic migrations (SQLite or PostgreSQL, from TONGBAN_DATABASE_URL)."""
     url = load_settings().resolved_database_url()
     upgrade_database(url, revision)
