@@ -53,6 +53,34 @@ def _settings_class() -> Any:
     return Settings
 
 
+def _hold_timed_caches() -> None:
+    """Keep what a server re-reads once a second (shared facts) or minute (catalog offers).
+
+    Under valgrind a request takes ~100x longer, so time-based re-reads would happen ~100x
+    more often per request than in a real server and the count would depend on the host's
+    speed. Both layouts' names are tried.
+    """
+    import importlib
+
+    for module_name in ("tongban.platform.db.facts", "tongban.facts"):
+        try:
+            facts = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        for fact in facts._ALL:
+            fact.ttl = 1e9
+    for module_name in ("tongban.cases.offers", "tongban.cases.intake"):
+        module = importlib.import_module(module_name) if _exists(module_name) else None
+        if module is not None and hasattr(module, "_OFFER_TTL_SECONDS"):
+            module._OFFER_TTL_SECONDS = 1e9
+
+
+def _exists(module_name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module_name) is not None
+
+
 def prepare(backend: str, tmp: Path) -> dict[str, Any]:
     """A migrated, seeded database (bench/cases_submit.py's seed) and the citizen's token."""
     from bench.cases_submit import Target, _seed
@@ -69,6 +97,7 @@ def drive(prepared: dict[str, Any], data_dir: str, count: int) -> None:
 
     settings = _settings_class()(data_dir=Path(data_dir), database_url=prepared["url"])
     app = _app_factory()(settings)
+    _hold_timed_caches()
 
     async def run() -> None:
         transport = httpx.ASGITransport(app=app)
