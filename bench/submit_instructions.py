@@ -70,7 +70,7 @@ def _hold_timed_caches() -> None:
         for fact in facts._ALL:
             fact.ttl = 1e9
     for module_name in ("tongban.cases.offers", "tongban.cases.intake"):
-        module = importlib.import_module(module_name) if _exists(module_name) else None
+        module: Any = importlib.import_module(module_name) if _exists(module_name) else None
         if module is not None and hasattr(module, "_OFFER_TTL_SECONDS"):
             module._OFFER_TTL_SECONDS = 1e9
 
