@@ -22,7 +22,11 @@ def upload(session: Session, *, actor: Actor, data: bytes, settings: Settings) -
     """Check a file by content, store it by SHA-256, and remember its metadata."""
     identity.authorize(actor, "case.upload")
     detected = inspect(
-        data, max_bytes=settings.upload_max_bytes, max_pages=settings.upload_max_pages
+        data,
+        max_bytes=settings.upload_max_bytes,
+        max_pages=settings.upload_max_pages,
+        max_pixels=settings.upload_max_pixels,
+        max_unpacked_bytes=settings.upload_max_unpacked_bytes,
     )
     blob_store(settings).put(data)
     row = session.get(Upload, detected.sha256)

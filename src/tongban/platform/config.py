@@ -34,6 +34,14 @@ class Settings(BaseSettings):
     import_max_bytes: int = 20 * 1024 * 1024
     upload_max_bytes: int = 10 * 1024 * 1024
     upload_max_pages: int = 300
+    # Bounds on what one request may make the node read (docs/configuration.md, "Request and
+    # upload limits"): an image's pixels (from its header), an OFD package's unpacked bytes,
+    # the files one page form may carry (the desk sends every paper of an application at
+    # once), and the body of a request without files. A body over its limit is not read.
+    upload_max_pixels: int = Field(default=40_000_000, ge=1)
+    upload_max_unpacked_bytes: int = Field(default=100 * 1024 * 1024, ge=1)
+    upload_form_max_files: int = Field(default=10, ge=1, le=100)
+    request_max_bytes: int = Field(default=1024 * 1024, ge=64 * 1024)
     # Where receipts' QR codes point (the public address of this node's web front).
     public_base_url: str = "http://localhost:8000"
     # `module:Class` of the SMS gateway (see docs/sms-gateway.md).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import text
@@ -16,6 +17,7 @@ from tongban.platform.config import Settings, get_settings
 from tongban.platform.db import Database
 from tongban.platform.errors import install_error_handlers
 from tongban.platform.metrics import install_metrics
+from tongban.platform.web.limits import BodyLimitMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,18 @@ def _include_pages(app: FastAPI) -> None:
     install_web(app)
 
 
+def _body_limits(settings: Settings) -> dict[str, Any]:
+    """Body limits by route: what a route's files may weigh, plus what any request may."""
+    allowance = settings.request_max_bytes
+    files = [
+        (r"/api/v1/uploads|/apply/[^/]+/materials|/cases/[^/]+/act/supplement", 1),
+        (r"/desk/apply/[^/]+", settings.upload_form_max_files),
+    ]
+    routes = [(path, n * settings.upload_max_bytes + allowance) for path, n in files]
+    routes.append((r"/api/v1/catalog/import", settings.import_max_bytes + allowance))
+    return {"default": allowance, "routes": routes}
+
+
 def create_app(
     settings: Settings | None = None,
     database: Database | None = None,
@@ -90,6 +104,8 @@ def create_app(
     app.state.settings = settings
     app.state.database = database or Database(settings.resolved_database_url())
     install_error_handlers(app)
+    # Inside the security headers, CSRF and gzip (added later, so outside): a 413 gets them too.
+    app.add_middleware(BodyLimitMiddleware, **_body_limits(settings))
     install_metrics(app)
     _include_routers(app)
     _include_pages(app)
