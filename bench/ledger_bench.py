@@ -95,6 +95,7 @@ def _fill_events(db: Database, n: int) -> None:
                     "personal": None,
                     "personal_salt": None,
                     "personal_commitment": "ab" * 32,
+                    "format": 2,  # leaves of the current format (docs/ledger.md)
                 }
                 for i in range(start, min(n, start + 10000))
             ]

@@ -199,3 +199,27 @@ def client(app: FastAPI) -> Iterator[TestClient]:
     """An HTTP client for the app (no network)."""
     with TestClient(app) as test_client:
         yield test_client
+
+
+# --- The public ledger's leaves: one privacy scan for the whole session (issue #12) ---------
+# Owned by the ledger; see tests/support/leaf_scan.py and docs/ledger.md.
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _scan_every_ledger_leaf() -> Iterator[None]:
+    """Every event any test makes is turned into its public ledger leaf (the ledger's own
+    `leaf_data`); at the end of the session (of each xdist worker) no leaf may carry a name,
+    username, phone number, resident ID, free text or an id that links people. A finding
+    fails the session's last test at teardown, with a summary of what leaked where."""
+    from tests.support.leaf_scan import LeafScan
+
+    scan = LeafScan().install()
+    try:
+        yield
+    finally:
+        scan.uninstall()
+    report = scan.report()
+    assert not report, "Public ledger leaves carry what they must not:\n" + report
+
+
+# --- end of the ledger leaf scan ------------------------------------------------------------

@@ -46,10 +46,10 @@ def test_newborn_bundle_completes_across_departments(
         who = officials[sub["implementation_code"]]
         queue = client.get("/api/v1/queue", headers=world.h(who)).json()["items"]
         assert [c["number"] for c in queue] == [sub["number"]]
-        # Other departments do not see it.
+        # Other departments do not see it: for them it does not exist.
         for other in set(officials.values()) - {who}:
             status = client.get(f"/api/v1/cases/{sub['number']}", headers=world.h(other))
-            assert status.status_code == 403
+            assert status.status_code == 404
     hukou = client.get(f"/api/v1/cases/{subs[1]['number']}", headers=world.h("hukou_official"))
     assert hukou.json()["parent"] == parent["number"]
     lines = {line["name"]: line["present"] for line in hukou.json()["checklist"]}
@@ -132,7 +132,7 @@ def test_joint_handling_needs_every_co_handler_before_the_decision(
         headers=world.h("official"),
         json={"version": case["version"]},
     )
-    assert r.status_code == 403  # the pension office is no co-handler here
+    assert r.status_code == 404  # the pension office is no co-handler here: it sees nothing
     co_queue = client.get(
         "/api/v1/queue", params={"view": "co-handling"}, headers=world.h("co_official")
     ).json()
@@ -194,8 +194,9 @@ def test_withdrawing_a_bundle_withdraws_the_parts_not_yet_decided(
         403,
         404,
     )
+    # Officials see the parts of a bundle, not the bundle: for them it does not exist.
     assert (
-        client.post(url, headers=world.h("hukou_official"), json={"version": 1}).status_code == 403
+        client.post(url, headers=world.h("hukou_official"), json={"version": 1}).status_code == 404
     )
     stale = client.post(url, headers=world.h("migrant"), json={"version": current["version"] + 1})
     assert stale.status_code == 412

@@ -35,6 +35,8 @@ ACTORS = [
     "admin",
 ]
 APPLICANT_SIDE = {"migrant", "relative", "clerk"}
+# Who may read the pension case; to everyone else it does not exist (404, not 403).
+READERS = APPLICANT_SIDE | {"official"}
 # How to bring a fresh (received) pension case into the state each action starts from.
 SETUP: dict[str, list[str]] = {
     "accept": [],
@@ -90,6 +92,8 @@ def test_every_role_against_every_transition(
         if (who == "official" and action not in ("supplement", "withdraw"))
         or (who in APPLICANT_SIDE and action in ("supplement", "withdraw"))
         else 403
+        if who in READERS
+        else 404
         for action in SETUP
         for who in ACTORS
     }
@@ -102,14 +106,14 @@ def test_forbidden_reasons_are_clear(
     case = submit_pension(db, world, settings)
     body = {"version": case.version}
     url = f"/api/v1/cases/{case.number}/actions/"
-    outside = client.post(url + "accept", headers=world.h("outside"), json=body).json()
-    assert "outside your jurisdiction" in outside["detail"]
-    other = client.post(url + "accept", headers=world.h("other_dept"), json=body).json()
-    assert "another department" in other["detail"]
-    lapsed = client.post(url + "withdraw", headers=world.h("lapsed"), json=body).json()
-    assert "expired" in lapsed["detail"]
     citizen = client.post(url + "accept", headers=world.h("migrant"), json=body).json()
     assert citizen["status"] == 403 and "citizen" in citizen["detail"]
+    official = client.post(url + "withdraw", headers=world.h("official"), json=body).json()
+    assert official["status"] == 403 and "official" in official["detail"]
+    # Those who may not read the case are told what an unknown number gets, and no reason.
+    for who, action in (("outside", "accept"), ("other_dept", "accept"), ("lapsed", "withdraw")):
+        hidden = client.post(url + action, headers=world.h(who), json=body).json()
+        assert hidden["status"] == 404 and hidden["detail"] == f"No case {case.number}.", who
     anonymous = client.post(url + "accept", json=body)
     assert anonymous.status_code == 401
 
@@ -121,7 +125,7 @@ def test_reading_a_case_is_limited_to_its_parties(
     allowed = {"migrant", "relative", "clerk", "official"}
     for who in ACTORS:
         status = client.get(f"/api/v1/cases/{case.number}", headers=world.h(who)).status_code
-        assert status == (200 if who in allowed else 403), who
+        assert status == (200 if who in allowed else 404), who
 
 
 def test_illegal_transition_and_stale_version_leave_the_case_unchanged(
@@ -204,7 +208,13 @@ def test_bad_submissions_are_refused_with_clear_problems(
     assert r.status_code == 403
     assert db.scalar(select(func.count()).select_from(cases.Case)) == count_before
 
-    # The relative with a valid authorisation may apply for him (亲友代办).
+    # The relative with a valid authorisation may apply for him (亲友代办), with papers the
+    # relative uploaded (not the clerk's).
+    assert _submit(client, world, "relative", proxy).status_code == 422
+    own = client.post(
+        "/api/v1/uploads", headers=world.h("relative"), files={"file": ("id.png", PNG_BYTES)}
+    ).json()["sha256"]
+    proxy["materials"] = [{"name": n, "sha256": own} for n in ("居民身份证", "转移申请表")]
     r = _submit(client, world, "relative", proxy)
     assert r.status_code == 201, r.text
     assert r.json()["channel"] == "proxy" and r.json()["applicant_name"] == "李建国"

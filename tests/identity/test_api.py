@@ -92,7 +92,12 @@ def test_register_missing_field_is_named(client: TestClient) -> None:
     assert {e["field"] for e in body["errors"]} >= {"resident_id", "password"}
 
 
-def test_register_duplicates_conflict(client: TestClient, db: Session) -> None:
+def test_register_duplicate_phone_conflicts_a_claimed_resident_id_does_not(
+    client: TestClient, db: Session
+) -> None:
+    """A resident ID typed at registration is only claimed (tests/identity/test_verification.py):
+    a second claimant is not refused, so nobody can block a person by registering their number
+    first, and the answer tells nobody whether a number has an account."""
     number = new_resident_id()
     payload = {
         "resident_id": number,
@@ -101,11 +106,9 @@ def test_register_duplicates_conflict(client: TestClient, db: Session) -> None:
         "display_name": "王",
     }
     assert client.post(f"{API}/auth/register", json=payload).status_code == 201
+    second = client.post(f"{API}/auth/register", json={**payload, "phone": "13700000002"})
+    assert second.status_code == 201 and second.json()["identity_status"] == "claimed"
     before = _accounts(db)
-    body = _problem(
-        client.post(f"{API}/auth/register", json={**payload, "phone": "13700000002"}), 409
-    )
-    assert body["errors"][0]["field"] == "resident_id"
     body = _problem(
         client.post(f"{API}/auth/register", json={**payload, "resident_id": new_resident_id()}), 409
     )

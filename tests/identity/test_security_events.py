@@ -36,7 +36,7 @@ from tongban.ledger import service as ledger
 from tongban.ledger.models import LedgerLeaf
 from tongban.platform.config import Settings
 from tongban.platform.errors import TooManyRequests
-from tongban.platform.web.csrf import CSRF_COOKIE, CSRF_FIELD
+from tongban.platform.web.csrf import CSRF_FIELD
 
 API = "/api/v1"
 CLIENT_IP = "203.0.113.77"
@@ -174,7 +174,8 @@ def test_login_records_the_account_and_its_new_session(
     assert event.on_behalf_of_id is None and event.reason is None
     assert event.channel == "online"
     assert event.data == {"session_id": opened.id}
-    assert event.personal is None and event.personal_commitment is None
+    # Nothing personal; the commitment covers who acted (not in the public leaf).
+    assert event.personal is None and event.private is None and event.personal_commitment
     # The bearer-token login is a program's: channel api.
     mark = _last_id(db)
     assert (
@@ -340,18 +341,26 @@ def test_logout_by_api_and_by_page(
     assert _events_since(db, mark) == []
 
     # The page's log-out form.
-    csrf = "c" * 43
-    web.cookies.set(CSRF_COOKIE, csrf)
+    web.get("/login")  # the page gives the visitor its pre-session id (the CSRF cookie)
+    csrf = web.app.state.csrf_guard
     login = web.post(
         "/login",
-        data={CSRF_FIELD: csrf, "username": PHONE, "password": PASSWORD},
+        data={
+            CSRF_FIELD: csrf.token_for_cookies(dict(web.cookies)),
+            "username": PHONE,
+            "password": PASSWORD,
+        },
         follow_redirects=False,
     )
     assert login.status_code == 303
     assert _one(db, mark, "auth.login").channel == "online"
     second = _sessions_of(db, citizen.id)[-1]
     mark = _last_id(db)
-    out = web.post("/logout", data={CSRF_FIELD: csrf}, follow_redirects=False)
+    out = web.post(
+        "/logout",
+        data={CSRF_FIELD: csrf.token_for_cookies(dict(web.cookies))},
+        follow_redirects=False,
+    )
     assert out.status_code == 303
     [event] = _events_since(db, mark)
     assert (event.action, event.data, event.actor_id) == (
@@ -419,7 +428,8 @@ def test_admin_reset_and_deactivation_revoke_sessions_and_tokens(
     session_event, token_event, _deactivated = made
     assert session_event.data == {"session_id": second.session.id}
     assert (token_event.resource_type, token_event.resource_id) == ("api_token", str(token.row.id))
-    assert token_event.data == {"account_id": citizen.id}
+    # Whose token it was is committed to, not public (docs/ledger.md).
+    assert token_event.data == {} and token_event.private == {"account_id": citizen.id}
     for event in (session_event, token_event):
         assert event.reason == "account_deactivated"
         assert (event.actor_id, event.actor_role, event.channel) == (
@@ -448,7 +458,8 @@ def test_api_token_issued_and_revoked(
     assert (event.resource_type, event.resource_id) == ("api_token", str(token_id))
     assert (event.actor_id, event.actor_role, event.channel) == (citizen.id, "citizen", "online")
     # The token's name is free text its owner wrote: not in the event.
-    assert event.data == {"account_id": citizen.id, "expires_at": event.data["expires_at"]}
+    # Whose token it is is committed to, not public (docs/ledger.md).
+    assert "account_id" not in event.data and event.private == {"account_id": citizen.id}
     assert event.reason is None and event.personal is None
 
     mark = _last_id(db)
@@ -461,7 +472,7 @@ def test_api_token_issued_and_revoked(
         "citizen",
         "owner_request",
     )
-    assert event.data == {"account_id": citizen.id}
+    assert event.data == {} and event.private == {"account_id": citizen.id}
     # Revoking a revoked token changes nothing and records nothing.
     mark = _last_id(db)
     assert web.delete(f"{API}/me/tokens/{token_id}", headers=headers).status_code == 204

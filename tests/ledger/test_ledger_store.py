@@ -32,7 +32,7 @@ def _record(session: Session, n: int, *, personal: bool = False) -> list[Event]:
             actor_id=7,
             actor_role="clerk",
             service_point="440303001001",
-            data={"step": i, "item": "养老保险关系转移", "big": 2**60},
+            data={"step": i, "item": "101110004000", "big": 2**60},
             personal={"resident_id": "110101199003071234"} if personal else None,
         )
         for i in range(n)
@@ -58,14 +58,17 @@ def test_integration_builds_the_tree_and_signs_checkpoints(db: Session, settings
     assert (body.size, body.root, body.origin) == (5, bytes(st.root), "tongban.local/ledger")
     first = ledger.entry(db, index=0)
     assert merkle.leaf_hash(first["data"].encode()) == base64.b64decode(first["leaf_hash"])
-    # Personal data is only committed to, never present in the leaf.
+    # Personal data is only committed to, never present in the leaf; nor is the actor.
     assert "110101199003071234" not in first["data"]
-    assert first["entry"]["personal_commitment"] == evs[0].personal_commitment
+    assert first["entry"]["commitment"] == evs[0].personal_commitment
+    assert first["entry"]["v"] == 2 and "actor_id" not in first["entry"]
     assert first["entry"]["uid"] == evs[0].uid
     assert first["entry"]["data"]["big"] == str(2**60)  # beyond RFC 8785's integer range
     assert first["entry"]["occurred_at"].endswith("Z")
     # RFC 8785: sorted keys, no spaces, UTF-8 kept as is.
-    assert first["data"].startswith('{"action":"case.submitted","actor_id":7,')
+    assert first["data"].startswith(
+        '{"action":"case.submitted","actor_role":"clerk","channel":"assisted","commitment":"'
+    )
 
 
 def test_proofs_from_storage_match_memory(db: Session, settings: Settings) -> None:

@@ -332,16 +332,23 @@ def test_insert_now_starts_the_version_column_at_one(db: Session) -> None:
 
 
 def test_the_wal_is_checkpointed_by_the_writers(engine: Engine, tmp_path: Path) -> None:
+    from tongban.platform.db.sqlite_gate import WAL_CHECKPOINT_BYTES
+
     database_file = tmp_path / "gate.db"
+    wal = tmp_path / "gate.db-wal"
     engine.dispose()  # the last connection closing checkpointed the setup rows
     before = database_file.stat().st_size
-    for n in range(250):
+    largest = 0
+    for n in range(600):  # ~10 MB of rows: more than twice the size that starts a checkpoint
         with engine.begin() as conn:
-            conn.execute(counters.insert().values(id=100 + n, name="x" * 2000, value=n))
+            conn.execute(counters.insert().values(id=100 + n, name="x" * 16_000, value=n))
+        largest = max(largest, wal.stat().st_size)
         if n == 40:
-            # SQLite's own checkpoint after 1,000 pages is off: nothing copied yet.
+            # SQLite's own checkpoint is off and the WAL is still small: nothing copied yet.
             assert database_file.stat().st_size == before
-    assert database_file.stat().st_size > before + 100 * 2000  # copied into the database
+    assert database_file.stat().st_size > before + 300 * 16_000  # copied into the database
+    # Reset by the writers once past the bound: it never grew far beyond it.
+    assert largest < WAL_CHECKPOINT_BYTES + 256 * 1024
 
 
 @pytest.fixture

@@ -41,9 +41,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.routing import BaseRoute
 
+from tongban.cases import drafts, intake
 from tongban.catalog import service as catalog
 from tongban.catalog.models import Implementation
-from tongban.identity import accounts, api_tokens, callers, keys, login_sessions, passwords, proxies
+from tongban.identity import accounts, callers, keys, login_sessions, passwords, proxies
 from tongban.identity.demo import (
     DEMO_CITIZEN_ID,
     DEMO_DEPARTMENT_CODE,
@@ -159,6 +160,16 @@ MATRIX: tuple[Route, ...] = (
         lambda ctx: {"code": "11511602MB0000009X", "name": "测试局", "region_code": "511602"},
     ),
     # Agents (relatives, clerks) see the authorisations granted to them.
+    # Identity: a citizen verifies their own claimed ID with the real-name service (409 on a
+    # node without one); a clerk binds a number after checking the card in person.
+    Route("POST", "/api/v1/me/identity", _roles("citizen"), lambda ctx: {"name": "王建国"}),
+    Route(
+        "POST",
+        "/api/v1/accounts/{account_id}/verify-identity",
+        _roles("clerk"),
+        lambda ctx: {"resident_id": DEMO_CITIZEN_ID, "confirmed": True},
+        hides_resources=True,
+    ),
     Route("GET", "/api/v1/me/proxies", SIGNED_IN),
     Route(
         "POST",
@@ -375,7 +386,7 @@ def test_every_route_is_in_the_matrix(app: FastAPI) -> None:
 
 @pytest.fixture
 def world(db: Session, client: TestClient, settings: Settings) -> dict[str, Any]:
-    """Regions, the seed catalog, one account per role with an API token, and one case."""
+    """Regions, the seed catalog, one account per role with a login session, and one case."""
     regions.load_builtin(db)
     catalog.load_seed(db)
     # With the app's settings: resident IDs are matched under the app's identity keys.
@@ -384,8 +395,14 @@ def world(db: Session, client: TestClient, settings: Settings) -> dict[str, Any]
     for role in ROLES[1:]:
         account = accounts.find_account_by_username(db, username=role)
         assert account is not None
-        tokens[role] = api_tokens.issue_api_token(
-            db, account_id=account.id, name="matrix", settings=settings
+        # A login session (a `tbs_` bearer token) has all its role's powers; API tokens are
+        # narrowed by scopes, which tests/identity/test_token_scopes.py covers.
+        tokens[role] = login_sessions.login(
+            db,
+            username=role,
+            password=DEMO_PASSWORD,
+            client_ip="192.0.2.1",
+            settings=settings,
         ).token
     db.commit()
     item = catalog.search_items(db, q="社保卡", limit=1)[0][0]
@@ -496,19 +513,26 @@ def _sealed(ctx: dict[str, Any], value: dict[str, Any]) -> str:
     return keys.seal(json.dumps(value, ensure_ascii=False), settings=ctx["settings"])
 
 
-def _draft_cookie(ctx: dict[str, Any]) -> dict[str, str]:
-    """A saved application (details and papers) for the implementation, as step 3 reads it."""
-    draft = {
-        "form": ctx["form_text"],
-        "typed": ctx["form_typed"],
-        "for": None,
-        "materials": [[name, ctx["sha256"]] for name in ctx["materials"]],
-    }
-    return {"tb_draft": _sealed(ctx, {ctx["impl"]: draft})}
+def _save_drafts(db: Session, settings: Settings, impl: Implementation, **texts: Any) -> None:
+    """Each applicant's saved application (details and their own papers), as step 3 reads it:
+    drafts are kept on the server, per account."""
+    for username in ("citizen", "relative", "matrix-stranger", "clerk"):
+        account = accounts.find_account_by_username(db, username=username)
+        assert account is not None
+        actor = callers.actor_for(account)
+        sha = intake.receive_upload(db, actor=actor, data=PNG, settings=settings).sha256
+        drafts.save_draft(
+            db,
+            account_id=account.id,
+            implementation_code=impl.code,
+            form_values=texts["form_text"],
+            typed_values=texts["form_typed"],
+            materials=[[name, sha] for name in texts["materials"]],
+        )
 
 
 def _desk_cookie(ctx: dict[str, Any]) -> dict[str, str]:
-    """The applicant a clerk checked at the desk (step 1 of the desk)."""
+    """The applicant a clerk checked at the desk (step 1 of the desk), bound to the clerk."""
     applicant = {
         "resident_id": DEMO_CITIZEN_ID,
         "name": CITIZEN_NAME,
@@ -516,7 +540,7 @@ def _desk_cookie(ctx: dict[str, Any]) -> dict[str, str]:
         "confirmed": True,
         "registered": True,
     }
-    return {"tb_desk": _sealed(ctx, applicant)}
+    return {"tb_desk": _sealed(ctx, {"account": ctx["clerk_id"], "applicant": applicant})}
 
 
 def _details(ctx: dict[str, Any]) -> Form:
@@ -602,14 +626,13 @@ PAGES: tuple[Page, ...] = (
         files=lambda ctx: {"file": ("paper.png", PNG, "image/png")},
         to="/apply/{code}/materials",
     ),
-    Page("GET", "/apply/{code}/check", APPLICANTS, cookies=_draft_cookie),
+    Page("GET", "/apply/{code}/check", APPLICANTS),
     # A clerk may submit (case.submit), but names the applicant: that is the desk's form.
     Page(
         "POST",
         "/apply/{code}/check",
         APPLICANTS,
         lambda ctx: {},
-        cookies=_draft_cookie,
         to="/cases/",
         ok_for={"clerk": frozenset({422})},
     ),
@@ -797,6 +820,11 @@ def page_world(
     materials = [m.name for m in impl.materials if m.source != "government"]
     assert materials, f"{impl.code} asks for no papers"
     form_text, form_typed = _form_values(impl)
+    _save_drafts(
+        db, settings, impl, form_text=form_text, form_typed=form_typed, materials=materials
+    )
+    clerk_account = accounts.find_account_by_username(db, username="clerk")
+    assert clerk_account is not None
     db.commit()
     clerk = {"Authorization": f"Bearer {world['tokens']['clerk']}"}
     uploaded = client.post(
@@ -832,6 +860,7 @@ def page_world(
         "form_typed": form_typed,
         "sha256": sha,
         "proxy_id": str(proxy.id),
+        "clerk_id": clerk_account.id,
         "case_number": case["number"],
         "case_version": case["version"],
     }
@@ -894,7 +923,8 @@ def test_every_role_against_every_page(
                 client.cookies.set(name, value)
             kwargs: dict[str, Any] = {"headers": {"accept": "text/html"}}
             if page.method == "POST":
-                kwargs["data"] = {CSRF_FIELD: CSRF, **(page.form(ctx) if page.form else {})}
+                token = app.state.csrf_guard.token_for_cookies(dict(client.cookies))
+                kwargs["data"] = {CSRF_FIELD: token, **(page.form(ctx) if page.form else {})}
                 if page.files is not None:
                     kwargs["files"] = page.files(ctx)
             step = undo_each_request()

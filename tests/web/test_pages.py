@@ -39,14 +39,14 @@ def demo(db: Session, client: TestClient, settings: Settings) -> TestClient:
 
 
 def _login(client: TestClient, username: str = "citizen") -> str:
-    token = _token(client)
+    """Log in through the form; the token of the new session's pages (logging in rotates it)."""
     response = client.post(
         "/login",
-        data={"csrf_token": token, "username": username, "password": "tongban-demo"},
+        data={"csrf_token": _token(client), "username": username, "password": "tongban-demo"},
         follow_redirects=False,
     )
     assert response.status_code == 303
-    return token
+    return _token(client, "/settings")
 
 
 def test_pages_carry_security_headers_and_no_inline_code(client: TestClient) -> None:
@@ -78,6 +78,30 @@ def test_every_form_post_is_rejected_without_the_csrf_token(client: TestClient) 
         response = client.post(url, data={"csrf_token": "forged" * 8}, headers=HTML)
         assert response.status_code == 403, path
         assert "表单已过期" in response.text, path
+
+
+def test_every_form_post_is_rejected_with_a_forged_pair_or_from_another_site(
+    client: TestClient,
+) -> None:
+    # Issue #12: a cookie/field pair chosen by an attacker, and a valid token sent from another
+    # site's page, were accepted.
+    posts = [
+        path
+        for path, route in api_routes(client.app)  # type: ignore[arg-type]
+        if "POST" in route.methods and not path.startswith("/api")
+    ]
+    token = _token(client, "/settings")
+    urls = [re.sub(r"\{[^}]+\}", "x", path) for path in posts]
+    for url in urls:
+        for foreign in ({"origin": "https://evil.example"}, {"sec-fetch-site": "cross-site"}):
+            response = client.post(url, data={"csrf_token": token}, headers={**HTML, **foreign})
+            assert response.status_code == 403, (url, foreign)
+            assert "表单已过期" in response.text, url
+    client.cookies.set("tb_csrf", "f" * 43)
+    for url in urls:
+        response = client.post(url, data={"csrf_token": "f" * 43}, headers=HTML)
+        assert response.status_code == 403, url
+        assert "表单已过期" in response.text, url
 
 
 def test_csrf_error_page_is_translated(client: TestClient) -> None:

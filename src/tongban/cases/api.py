@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Query, Request, UploadFile
 from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, Response
 
-from tongban.cases import handling, intake, notify, queries, uploads
+from tongban.cases import handling, intake, notify, queries
 from tongban.cases import service as cases
 from tongban.cases.intake import Submission
 from tongban.cases.schemas import (
@@ -43,12 +43,13 @@ def upload_file(
     settings: AppSettings,
     file: Annotated[UploadFile, File(description="PDF, JPEG, PNG or OFD; checked by content")],
 ) -> UploadRead:
-    """Upload one material; reference its sha256 when submitting or supplementing."""
+    """Upload one material; reference its sha256 when submitting or supplementing (only the
+    uploader, or someone acting for them under an authorisation, may attach it)."""
     identity.authorize(actor, "case.upload")
     data = file.file.read(settings.upload_max_bytes + 1)
     if len(data) > settings.upload_max_bytes:
         raise PayloadTooLarge(f"The file is over {settings.upload_max_bytes} bytes.")
-    row = uploads.upload(session, actor=actor, data=data, settings=settings)
+    row = intake.receive_upload(session, actor=actor, data=data, settings=settings)
     return UploadRead(sha256=row.sha256, media_type=row.media_type, size=row.size, pages=row.pages)
 
 

@@ -1,14 +1,24 @@
 """The checks of a submission against what the catalog offers: the form's fields and the
-materials (the caller's own uploads, every required one named)."""
+materials (the caller's own uploads, every required one named).
+
+Uploads are kept once per content (by SHA-256), but belong to whoever uploaded them: the first
+uploader (`Upload.uploaded_by_id`) and each later uploader of the same bytes (`UploadOwner`).
+A submission or a supplement attaches only uploads of its `owners` (the caller, and the person
+they act for under an authorisation); anyone else's is answered exactly like an unknown hash,
+so a refusal tells nothing about other people's files.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tongban.cases.models import Upload
+from tongban.cases.models import Upload, UploadOwner
 from tongban.cases.offers import Offer
 from tongban.platform.errors import FieldError, Invalid
 
@@ -46,18 +56,63 @@ def check_form(offers: list[Offer], form: dict[str, Any]) -> None:
         raise Invalid("The form has missing or wrong fields.", errors=errors)
 
 
+def record_uploader(session: Session, *, row: Upload, account_id: int) -> None:
+    """Remember that this account uploaded these bytes too (the first uploader is on the row)."""
+    if row.uploaded_by_id == account_id:
+        return
+    if session.get(UploadOwner, (row.sha256, account_id)) is not None:
+        return
+    try:
+        with session.begin_nested():
+            session.add(UploadOwner(sha256=row.sha256, account_id=account_id))
+            session.flush()
+    except IntegrityError:
+        pass  # the same account uploaded the same bytes at the same moment: it is recorded
+
+
+def owned_uploads(
+    session: Session, *, shas: Collection[str], owners: Collection[int]
+) -> dict[str, Upload]:
+    """The uploads among these digests that one of `owners` uploaded, by digest."""
+    wanted = {sha.lower() for sha in shas}
+    if not wanted or not owners:
+        return {}
+    rows = {
+        row.sha256: row
+        for row in (session.get(Upload, sha) for sha in sorted(wanted))
+        if row is not None
+    }
+    found = {sha: row for sha, row in rows.items() if row.uploaded_by_id in owners}
+    later = set(rows) - set(found)
+    if later:
+        for sha in session.scalars(
+            select(UploadOwner.sha256).where(
+                UploadOwner.sha256.in_(sorted(later)), UploadOwner.account_id.in_(sorted(owners))
+            )
+        ):
+            found[sha] = rows[sha]
+    return found
+
+
 def check_materials(
-    session: Session, *, offers: list[Offer], refs: list[tuple[str, str]], require_all: bool
+    session: Session,
+    *,
+    offers: list[Offer],
+    refs: list[tuple[str, str]],
+    require_all: bool,
+    owners: Collection[int],
 ) -> list[Upload]:
-    """Each reference names a checklist line and an uploaded file; required lines are covered.
+    """Each reference names a checklist line and a file one of `owners` uploaded; required
+    lines are covered.
 
     Materials from government sources (obtainable by sharing, 共享获取) are never demanded.
     """
     names = {m.name for o in offers for m in o.materials}
     errors: list[FieldError] = []
     uploads: list[Upload] = []
+    owned = owned_uploads(session, shas=[sha for _, sha in refs], owners=owners)
     for index, (name, sha) in enumerate(refs):
-        row = session.get(Upload, sha.lower())
+        row = owned.get(sha.lower())
         if name not in names:
             errors.append(
                 FieldError(f"materials[{index}].name", f"{name!r} is not on the checklist")

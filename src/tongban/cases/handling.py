@@ -79,20 +79,32 @@ def _parties(action: Action) -> frozenset[Party]:
     return frozenset(parties)
 
 
+def _item_codes(session: Session, case: Case) -> list[str | None]:
+    """The items a case is about: its own, or for a bundle those of its sub-cases."""
+    if case.kind != "bundle":
+        return [case.item_code]
+    codes = session.scalars(
+        select(Case.item_code).where(Case.parent_id == case.id).order_by(Case.number)
+    ).all()
+    return list(dict.fromkeys(codes)) or [None]
+
+
 def _applicant_resource(session: Session, actor: Actor, case: Case) -> dict[str, Any]:
-    """The applicant side: own or filed case, a valid proxy, or the filing service point."""
+    """The applicant side: the applicant, an agent under a valid proxy, or the filing service
+    point. An agent's authority ends with the proxy, also on the cases the agent filed."""
     if actor.role is Role.CLERK:
         return {"region_code": case.service_point}
-    if actor.account_id in (case.applicant_id, case.filed_by_id):
+    if actor.account_id == case.applicant_id:
         return {"owner_id": actor.account_id}
     if actor.role is Role.CITIZEN and case.applicant_id is not None:
         # Raises Forbidden naming why (none, expired, revoked, out of scope).
-        identity.check_proxy(
-            session,
-            agent_id=actor.account_id,
-            principal_id=case.applicant_id,
-            item_code=case.item_code,
-        )
+        for code in _item_codes(session, case):
+            identity.check_proxy(
+                session,
+                agent_id=actor.account_id,
+                principal_id=case.applicant_id,
+                item_code=code,
+            )
         return {"owner_id": actor.account_id}
     return {"owner_id": case.applicant_id}
 
@@ -108,8 +120,24 @@ def _pending_step(case: Case, actor: Actor) -> CaseStep | None:
     return None
 
 
+def _hidden(case: Case) -> NotFound:
+    # Word for word what an unknown number gets (get_case): a case one may not read does not
+    # exist for them.
+    return NotFound(f"No case {case.number}.")
+
+
 def authorize_action(session: Session, *, actor: Actor, case: Case, action: Action) -> None:
-    """Role, department, jurisdiction and ownership checks for one action on one case."""
+    """Role, department, jurisdiction and ownership checks for one action on one case.
+
+    A case the caller may not read is NotFound (like an unknown number); one they may read is
+    Forbidden when the action is not theirs.
+    """
+    authorize_read(session, actor=actor, case=case)
+    _authorize_action(session, actor=actor, case=case, action=action)
+
+
+def _authorize_action(session: Session, *, actor: Actor, case: Case, action: Action) -> None:
+    """`authorize_action` for a caller already known to read the case."""
     name = f"case.{action.value}"
     identity.authorize(actor, name)  # role first: a clear 403 for the wrong role
     parties = _parties(action)
@@ -127,7 +155,15 @@ def authorize_action(session: Session, *, actor: Actor, case: Case, action: Acti
 
 
 def authorize_read(session: Session, *, actor: Actor, case: Case) -> None:
-    """Who may see a case: its parties, the competent or co-handling officials."""
+    """Who may see a case: its parties, the competent or co-handling officials. To anyone
+    else the case does not exist: NotFound, word for word as for an unknown number."""
+    try:
+        _check_read(session, actor=actor, case=case)
+    except Forbidden:
+        raise _hidden(case) from None
+
+
+def _check_read(session: Session, *, actor: Actor, case: Case) -> None:
     identity.authorize(actor, "case.read")
     if actor.role is Role.OFFICIAL:
         if case.kind == "bundle":
@@ -258,7 +294,18 @@ def _resume(case: Case, calendar: WorkingCalendar, *, now: datetime) -> str:
 # --- actions ---------------------------------------------------------------------------------
 
 
-def _validate(session: Session, case: Case, action: Action, body: ActionIn) -> list[Upload]:
+def _material_owners(actor: Actor, case: Case) -> set[int]:
+    """Whose uploads the caller may attach: their own, and for a citizen acting for the
+    applicant (an agent, whose authorisation `authorize_action` checked) the applicant's."""
+    owners = {actor.account_id}
+    if actor.role is Role.CITIZEN and case.applicant_id is not None:
+        owners.add(case.applicant_id)
+    return owners
+
+
+def _validate(
+    session: Session, case: Case, action: Action, body: ActionIn, *, owners: set[int]
+) -> list[Upload]:
     """Per-action required fields, checked before anything changes."""
     uploads: list[Upload] = []
     if action in (Action.REFUSE, Action.REJECT, Action.START_SPECIAL) and not body.reason:
@@ -288,6 +335,7 @@ def _validate(session: Session, case: Case, action: Action, body: ActionIn) -> l
                 offers=offers,
                 refs=[(m.name, m.sha256) for m in body.materials],
                 require_all=False,
+                owners=owners,
             )
     return uploads
 
@@ -296,6 +344,38 @@ def _case_offers(session: Session, case: Case) -> list[Any]:
     if case.implementation_code is None:
         return []
     return [find_offer(session, implementation=case.implementation_code, item=None, region=None)]
+
+
+def _action_data(case: Case, action: Action, body: ActionIn, *, before: str) -> dict[str, Any]:
+    """The public part of a case action's event: states, dates, codes and counts only."""
+    decided = action in (Action.APPROVE, Action.REJECT)
+    return {
+        "from": before,
+        "to": case.state,
+        "version": case.version,
+        "due_date": case.due_date.isoformat() if case.due_date else None,
+        **({"missing_count": len(case.missing)} if action is Action.REQUEST_SUPPLEMENT else {}),
+        **({"expected_end": body.expected_end.isoformat()} if body.expected_end else {}),
+        **({"decision": case.decision} if decided else {}),
+        **({"material_count": len(body.materials)} if body.materials else {}),
+    }
+
+
+def _action_private(case: Case, action: Action, body: ActionIn) -> dict[str, Any] | None:
+    """What a case action's event keeps out of the public leaf (committed to): the texts the
+    official or applicant wrote, the material lines and files, the decision's text."""
+    private: dict[str, Any] = {}
+    if action is Action.REQUEST_SUPPLEMENT:
+        private["missing"] = list(case.missing or [])
+    if body.materials:
+        private["materials"] = [[m.name, m.sha256.lower()] for m in body.materials]
+    if body.note:
+        private["note"] = body.note
+    if action in (Action.APPROVE, Action.REJECT):
+        private["decision_text"] = case.decision_text
+        if case.result_document:
+            private["result_document"] = case.result_document
+    return private or None
 
 
 def act(
@@ -315,11 +395,12 @@ def act(
             f"Unknown action {action!r}; one of: " + ", ".join(a.value for a in Action) + "."
         ) from None
     case = get_case(session, number=number)
+    authorize_read(session, actor=actor, case=case)  # before anything tells what the case is
     if case.kind == "bundle":
         if the_action is Action.WITHDRAW:
             return _withdraw_bundle(session, actor=actor, bundle=case, body=body, settings=settings)
         raise Conflict("A bundle moves with its sub-cases; act on a sub-case.")
-    authorize_action(session, actor=actor, case=case, action=the_action)
+    _authorize_action(session, actor=actor, case=case, action=the_action)
     if body.version != case.version:
         raise PreconditionFailed(
             f"The case changed (version {case.version}, you sent {body.version}); reload it.",
@@ -331,7 +412,7 @@ def act(
             f"Cannot {the_action.value} a case that is {case.state}.",
             errors=[FieldError("action", f"not allowed in state {case.state}")],
         )
-    uploads = _validate(session, case, the_action, body)
+    uploads = _validate(session, case, the_action, body, owners=_material_owners(actor, case))
     calendar = load_calendar(session)
     now = clocks.now()
     before = case.state
@@ -413,19 +494,8 @@ def act(
         ),
         service_point=actor.service_point if actor.role is Role.CLERK else None,
         reason=body.reason,
-        data={
-            "from": before,
-            "to": case.state,
-            "version": case.version,
-            "due_date": case.due_date.isoformat() if case.due_date else None,
-            **({"missing": case.missing} if the_action is Action.REQUEST_SUPPLEMENT else {}),
-            **({"expected_end": body.expected_end.isoformat()} if body.expected_end else {}),
-            **(
-                {"decision": case.decision} if the_action in (Action.APPROVE, Action.REJECT) else {}
-            ),
-            **({"materials": [m.name for m in body.materials]} if body.materials else {}),
-            **({"note": body.note} if body.note else {}),
-        },
+        data=_action_data(case, the_action, body, before=before),
+        private=_action_private(case, the_action, body),
     )
     notice = _NOTICE.get(the_action)
     if notice:
@@ -470,7 +540,7 @@ def _withdraw_bundle(
     Sub-cases already decided stand (a birth certificate issued is not taken back); the bundle
     then settles as usual. Nothing left to withdraw is a Conflict.
     """
-    authorize_action(session, actor=actor, case=bundle, action=Action.WITHDRAW)
+    _authorize_action(session, actor=actor, case=bundle, action=Action.WITHDRAW)
     if body.version != bundle.version:
         raise PreconditionFailed(
             f"The bundle changed (version {bundle.version}, you sent {body.version}); reload it.",

@@ -1,4 +1,5 @@
-"""Intake: uploads, submission on any channel, routing to the competent authority (收受分离).
+"""Intake: uploads (each the caller's own), submission on any channel, routing to the
+competent authority (收受分离).
 
 A case goes to the department of the implementation's authority wherever it was received: the
 service point (clerk) and the channel are recorded, the decision is the authority's.
@@ -17,12 +18,13 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from tongban.cases import clocks
-from tongban.cases.checks import check_form, check_materials
+from tongban.cases.checks import check_form, check_materials, record_uploader
 from tongban.cases.models import Case, CaseMaterial, CaseStep, Upload
 from tongban.cases.notify import compose, text_after_commit
 from tongban.cases.offers import Offer, _invalid, find_offer
 from tongban.cases.schemas import CaseCreate
 from tongban.cases.states import State
+from tongban.cases.uploads import upload as _store_upload
 from tongban.catalog import service as catalog
 from tongban.events import service as events
 from tongban.events.service import Channel
@@ -119,6 +121,23 @@ def _applicant(
         identity_confirmed=False,
         phone=card.phone,
     )
+
+
+def _material_owners(actor: Actor, applicant: Applicant) -> set[int]:
+    """Whose uploads this submission may attach: the caller's own, and under an authorisation
+    (checked by `_applicant`) the principal's; a clerk attaches only the clerk's own."""
+    owners = {actor.account_id}
+    if applicant.channel == Channel.PROXY and applicant.account_id is not None:
+        owners.add(applicant.account_id)
+    return owners
+
+
+def receive_upload(session: Session, *, actor: Actor, data: bytes, settings: Settings) -> Upload:
+    """Upload a file (checked and stored by uploads.upload) as the caller's own: the same
+    bytes uploaded by two people belong to both, and to nobody else."""
+    row = _store_upload(session, actor=actor, data=data, settings=settings)
+    record_uploader(session, row=row, account_id=actor.account_id)
+    return row
 
 
 def request_digest(data: CaseCreate) -> str:
@@ -343,13 +362,21 @@ def _file_new(
                 "department on this node; the case cannot be routed.",
             )
     check_form(offers, data.form)
-    refs = [(m.name, m.sha256) for m in data.materials]
-    uploads = {
-        u.sha256: u for u in check_materials(session, offers=offers, refs=refs, require_all=True)
-    }
+    # Who the case is for comes first: an agent may attach the principal's uploads too.
     applicant = _applicant(
         session, actor=actor, data=data, item_codes=[o.item_code for o in offers], settings=settings
     )
+    refs = [(m.name, m.sha256) for m in data.materials]
+    uploads = {
+        u.sha256: u
+        for u in check_materials(
+            session,
+            offers=offers,
+            refs=refs,
+            require_all=True,
+            owners=_material_owners(actor, applicant),
+        )
+    }
     calendar = load_calendar(session)
     now = clocks.now()
     number = new_case_number(node_region=settings.node_region, moment=now)
@@ -429,10 +456,12 @@ def _file_new(
                 "parent": number if row is not case else None,
                 "authority": row.authority_code,
                 "authority_region": row.authority_region,
-                "materials": [m.name for m in row.materials],
+                "material_count": len(row.materials),
                 "acceptance_due": row.acceptance_due.isoformat(),
             },
             "personal": applicant.personal,
+            # The material lines and files stay out of the public leaf (committed to).
+            "private": {"materials": [[m.name, m.sha256] for m in row.materials]},
         }
         for row in [case, *subs]
     ]

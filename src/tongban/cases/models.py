@@ -1,5 +1,6 @@
 """Tables of the cases domain: cases (办件), their materials, pauses, co-handling steps,
-uploads (blob metadata; the bytes live in the blob store) and in-app messages."""
+uploads (blob metadata; the bytes live in the blob store) and who uploaded them, in-app
+messages, and the drafts of applications not sent yet."""
 
 from __future__ import annotations
 
@@ -168,6 +169,48 @@ class Upload(Base):
     pages: Mapped[int | None] = mapped_column(Integer)
     uploaded_by_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class UploadOwner(Base):
+    """Someone else who uploaded the same bytes as an upload's first uploader.
+
+    The blob store keeps a file once by its SHA-256, but ownership is per uploader: whoever
+    uploaded the bytes (`Upload.uploaded_by_id` for the first, a row here for each later one)
+    may attach them, and nobody else.
+    """
+
+    __tablename__ = "case_upload_owners"
+
+    sha256: Mapped[str] = mapped_column(
+        ForeignKey("case_uploads.sha256", ondelete="CASCADE"), primary_key=True
+    )
+    account_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CaseDraft(Base):
+    """An application not sent yet (save and resume), kept for its account on the server.
+
+    Nothing of a form stays in the browser; a draft is read only by its account, a few per
+    account, and forgotten after 30 days (cases/drafts.py).
+    """
+
+    __tablename__ = "case_drafts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(BigInteger)
+    implementation_code: Mapped[str] = mapped_column(String(80))
+    # The details as typed (to show again) and as the service takes them.
+    form_values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    typed_values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Whom the application is for (an authorisation's principal), None for oneself.
+    on_behalf_of_id: Mapped[int | None] = mapped_column(BigInteger)
+    # [[material name, sha256], ...]: the caller's own uploads.
+    materials: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    # One draft per account and implementation; its leading column finds an account's drafts.
+    __table_args__ = (UniqueConstraint("account_id", "implementation_code"),)
 
 
 class Message(Base):

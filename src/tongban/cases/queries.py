@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from tongban.cases import clocks
 from tongban.cases.handling import authorize_read, current_clock, find_offer, get_case
@@ -27,7 +27,7 @@ from tongban.cases.uploads import blob_store
 from tongban.events import service as events
 from tongban.events.service import Channel
 from tongban.identity import service as identity
-from tongban.identity.service import Actor
+from tongban.identity.service import Actor, Role
 from tongban.platform.config import Settings
 from tongban.platform.errors import FieldError, Forbidden, Invalid, NotFound
 from tongban.regions import service as regions
@@ -271,10 +271,13 @@ def my_cases(
     limit: int = 50,
     offset: int = 0,
 ) -> CasePage:
-    """Cases the caller applied for or filed (top level: a bundle lists its sub-cases itself)."""
+    """Cases the caller applied for or filed (top level: a bundle lists its sub-cases itself).
+
+    An agent sees the cases they filed for someone only while the authorisation holds.
+    """
     identity.authorize(actor, "case.read")
     stmt = select(Case).where(
-        or_(Case.applicant_id == actor.account_id, Case.filed_by_id == actor.account_id),
+        or_(Case.applicant_id == actor.account_id, _filed_by_me(session, actor)),
         Case.parent_id.is_(None),
     )
     if state:
@@ -289,6 +292,40 @@ def my_cases(
         offset=offset,
         has_more=len(rows) > limit,
     )
+
+
+def _filed_by_me(session: Session, actor: Actor) -> ColumnElement[bool]:
+    """Cases the caller filed that they may still read: a clerk's (service point), or an
+    agent's for a principal under an authorisation that holds now (see authorize_read)."""
+    filed = Case.filed_by_id == actor.account_id
+    if actor.role is not Role.CITIZEN:
+        return filed
+    held: list[ColumnElement[bool]] = []
+    for proxy in identity.list_proxies(session, agent_id=actor.account_id, include_inactive=False):
+        if identity.proxy_status(proxy) != "active":
+            continue
+        principal = Case.applicant_id == proxy.principal_id
+        if proxy.all_items:
+            held.append(principal)
+            continue
+        codes = list(proxy.item_codes)
+        sub = aliased(Case)
+        outside = (
+            select(sub.id)
+            .where(
+                sub.parent_id == Case.id,
+                or_(sub.item_code.is_(None), sub.item_code.not_in(codes)),
+            )
+            .exists()
+        )
+        covered = or_(
+            and_(Case.kind != "bundle", Case.item_code.in_(codes)),
+            and_(Case.kind == "bundle", ~outside),
+        )
+        held.append(and_(principal, covered))
+    if not held:
+        return false()  # a citizen files for others only under an authorisation
+    return and_(filed, or_(*held))
 
 
 def case_for_receipt(session: Session, *, actor: Actor | None, number: str) -> Case:
@@ -340,7 +377,9 @@ def open_material(
         channel=Channel.API,
         actor_id=actor.account_id,
         actor_role=str(actor.role),
-        data={"material": material.name, "sha256": material.sha256},
+        # Which paper and file were read stay beside the event (committed to): a document's
+        # digest in public would let anyone holding a copy find the case it was filed with.
+        private={"material": material.name, "sha256": material.sha256},
     )
     return material, data
 
@@ -363,6 +402,7 @@ def reveal_applicant_id(
     the case's timeline, so the applicant sees who looked and why.
     """
     case = get_case(session, number=number)
+    authorize_read(session, actor=actor, case=case)  # a case one may not read is NotFound
     if case.kind == "bundle":
         raise Forbidden("Officials see the sub-cases of a bundle, not the bundle.")
     identity.authorize(actor, "case.reveal_applicant_id")

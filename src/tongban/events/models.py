@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, String, Text
+from sqlalchemy import JSON, BigInteger, Index, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tongban.platform.db import Base, BigId, UTCDateTime
@@ -29,13 +29,23 @@ class Event(Base):
     resource_id: Mapped[str] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(16))
     service_point: Mapped[str | None] = mapped_column(String(12))
+    # Text written by people (a refusal reason, a purpose) or a code: never in the leaf.
     reason: Mapped[str | None] = mapped_column(Text)
+    # The public payload: codes, ids that reveal nothing, dates, states and counts only.
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # Personal data lives beside the event, never in the ledger leaf: the leaf carries only
-    # the salted commitment, so the personal part can be erased without breaking the tree.
+    # Personal data and the private part (other text written by people, who relates to whom)
+    # live beside the event, never in the ledger leaf: the leaf carries only the salted
+    # commitment to them (with the actor, the principal and the reason; docs/ledger.md), so
+    # they can be erased without breaking the tree.
     personal: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    private: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Despite the names, in format 2 the salt and the commitment cover the whole committed
+    # part (events.service.committed_part), not only `personal`.
     personal_salt: Mapped[str | None] = mapped_column(String(64))
     personal_commitment: Mapped[str | None] = mapped_column(String(64))
+    # The event's format (2 since the leaf carries no personal data); None: written before
+    # formats were numbered (format 1, whose leaf showed everything but `personal`).
+    format: Mapped[int | None] = mapped_column(SmallInteger)
 
     __table_args__ = (
         Index("ix_events_resource", "resource_type", "resource_id", "id"),

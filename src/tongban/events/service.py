@@ -2,6 +2,14 @@
 
 Other domains get events as `EventView`s, never as rows; the ledger, which sequences the whole
 log, reads the table itself (`events_table`).
+
+An event has a public side and a committed side (docs/ledger.md). Public, in the ledger leaf:
+the action, the resource (unless it is a person: `PERSON_RESOURCES`), the actor's role, the
+channel, the service point and `data`, which may carry only codes, ids that reveal nothing,
+dates, states and counts. Committed to, kept beside the event: the actor and on whose behalf,
+the `reason`, the `personal` part (data about a person) and the `private` part (any other text
+written by people, and who relates to whom). One salted SHA-256 commitment covers the committed
+side; revealing it with its salt (`disclosure`) proves the text to whoever may see it.
 """
 
 from __future__ import annotations
@@ -35,10 +43,39 @@ class Channel(StrEnum):
     SYSTEM = "system"
 
 
-def commitment(personal: dict[str, Any], salt: str) -> str:
-    """The salted SHA-256 commitment to a personal-data payload (hex)."""
-    canonical = json.dumps(personal, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+# The format of the events written now: 2 since the leaf carries no personal data (events
+# written before have format None, "1": their leaves showed everything but `personal`).
+EVENT_FORMAT = 2
+# Resource types whose id is a person's (an account): the leaf leaves the id out.
+PERSON_RESOURCES = frozenset({"account"})
+
+
+def commitment(value: Any, salt: str) -> str:
+    """The salted SHA-256 commitment to a JSON value (hex): SHA-256(salt bytes || the value as
+    compact, key-sorted UTF-8 JSON)."""
+    canonical = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(bytes.fromhex(salt) + canonical.encode("utf-8")).hexdigest()
+
+
+def committed_part(
+    *,
+    actor_id: int | None,
+    on_behalf_of_id: int | None,
+    resource_id: str,
+    reason: str | None,
+    personal: dict[str, Any] | None,
+    private: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """What a format-2 event's salted commitment covers: what its leaf leaves out (who acted,
+    on whose behalf, the reason, the personal and private parts) and its resource id."""
+    return {
+        "actor_id": actor_id,
+        "on_behalf_of_id": on_behalf_of_id,
+        "personal": personal,
+        "private": private,
+        "reason": reason,
+        "resource_id": resource_id,
+    }
 
 
 class EventFields(TypedDict, total=False):
@@ -52,9 +89,15 @@ class EventFields(TypedDict, total=False):
     actor_role: str | None
     on_behalf_of_id: int | None
     service_point: str | None
+    # Text written by people (a refusal reason, a purpose) or a reason code: never public.
     reason: str | None
+    # Public: codes, ids that reveal nothing, dates, states and counts; never text or names.
     data: dict[str, Any] | None
+    # Data about a person (an applicant's name and ID number, a username): never public.
     personal: dict[str, Any] | None
+    # Other text written by people (notes, comments, lists of what is missing, file names)
+    # and who relates to whom (a proxy's principal and agent): never public.
+    private: dict[str, Any] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +117,8 @@ class EventView:
     service_point: str | None
     reason: str | None
     data: dict[str, Any]
-    # The salted commitment to the personal part (public: it reveals nothing).
+    private: dict[str, Any] | None
+    # The salted commitment to the committed part (public: it reveals nothing).
     personal_commitment: str | None
 
     @classmethod
@@ -94,31 +138,47 @@ class EventView:
             service_point=row.service_point,
             reason=row.reason,
             data=row.data,
+            private=row.private,
             personal_commitment=row.personal_commitment,
         )
 
 
 def new_event(**fields: Unpack[EventFields]) -> Event:
-    """An event ready to store (its personal part committed to with a fresh salt)."""
+    """An event ready to store (its committed part committed to with a fresh salt)."""
+    actor_id = fields.get("actor_id")
+    on_behalf_of_id = fields.get("on_behalf_of_id")
+    resource_id = str(fields["resource_id"])
+    reason = fields.get("reason")
     personal = fields.get("personal")
-    salt = secrets.token_hex(16) if personal is not None else None
+    private = fields.get("private") or None
+    salt = secrets.token_hex(16)
+    committed = committed_part(
+        actor_id=actor_id,
+        on_behalf_of_id=on_behalf_of_id,
+        resource_id=resource_id,
+        reason=reason,
+        personal=personal,
+        private=private,
+    )
     return new_row(
         Event,
         uid=str(uuid.uuid4()),
         occurred_at=utcnow(),
-        actor_id=fields.get("actor_id"),
+        actor_id=actor_id,
         actor_role=fields.get("actor_role"),
-        on_behalf_of_id=fields.get("on_behalf_of_id"),
+        on_behalf_of_id=on_behalf_of_id,
         action=fields["action"],
         resource_type=fields["resource_type"],
-        resource_id=str(fields["resource_id"]),
+        resource_id=resource_id,
         channel=str(fields["channel"]),
         service_point=fields.get("service_point"),
-        reason=fields.get("reason"),
+        reason=reason,
         data=fields.get("data") or {},
         personal=personal,
+        private=private,
         personal_salt=salt,
-        personal_commitment=commitment(personal, salt) if personal is not None and salt else None,
+        personal_commitment=commitment(committed, salt),
+        format=EVENT_FORMAT,
     )
 
 
@@ -182,6 +242,39 @@ def personal_of_first(
     ).first()
 
 
+@dataclass(frozen=True, slots=True)
+class Disclosure:
+    """What opens an event's commitment: the salt and the committed part, for whoever may
+    see them (the ledger checks them against the leaf: `ledger.service.verify_disclosure`)."""
+
+    uid: str
+    format: int
+    salt: str
+    committed: Any
+
+
+def disclosure(session: Session, *, event_uid: str) -> Disclosure | None:
+    """The opening of one event's commitment, or None (no such event, or nothing committed).
+
+    Only for callers that have decided the reader may see the event's private side (the
+    applicant of a case, the actor, an auditor with a warrant): it holds personal data.
+    """
+    row = session.scalars(select(Event).where(Event.uid == event_uid)).first()
+    if row is None or row.personal_salt is None:
+        return None
+    if row.format is None:  # format 1: the commitment covered the personal part alone
+        return Disclosure(uid=row.uid, format=1, salt=row.personal_salt, committed=row.personal)
+    committed = committed_part(
+        actor_id=row.actor_id,
+        on_behalf_of_id=row.on_behalf_of_id,
+        resource_id=row.resource_id,
+        reason=row.reason,
+        personal=row.personal,
+        private=row.private,
+    )
+    return Disclosure(uid=row.uid, format=row.format, salt=row.personal_salt, committed=committed)
+
+
 def events_table() -> Table:
     """The events table, for the ledger's bulk reads of the whole log (read only)."""
     table: Table = Event.__table__  # type: ignore[assignment]
@@ -189,10 +282,15 @@ def events_table() -> Table:
 
 
 __all__ = [
+    "EVENT_FORMAT",
+    "PERSON_RESOURCES",
     "Channel",
+    "Disclosure",
     "EventFields",
     "EventView",
     "commitment",
+    "committed_part",
+    "disclosure",
     "events_table",
     "for_resource",
     "insert_with_events",

@@ -10,15 +10,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tongban.events import service as events
-from tongban.identity import api_tokens, authentication, login_sessions, passwords
+from tongban.identity import api_tokens, authentication, login_sessions, passwords, verification
 from tongban.identity.departments import check_region
 from tongban.identity.fields import FieldErrors, field_invalid
 from tongban.identity.keys import identity_keys
 from tongban.identity.models import Account, Department
 from tongban.identity.policy import Actor, Role, within
 from tongban.identity.resident_id import (
-    mask_resident_id,
-    resident_facts,
     validate_phone,
     validate_resident_id,
     validate_uscc,
@@ -77,7 +75,8 @@ def find_account_by_username(session: Session, *, username: str) -> Account | No
 def find_account_by_resident_id(
     session: Session, *, resident_id: str, settings: Settings
 ) -> Account | None:
-    """The account registered with this resident ID (matched by its keyed hash), if any."""
+    """The account this resident ID is bound to (matched by its keyed hash), if any: only a
+    verified binding counts, never a number an account merely claimed at registration."""
     number = validate_resident_id(resident_id)
     digest = identity_keys(settings).lookup_hash(number)
     return session.scalar(select(Account).where(Account.resident_id_hash == digest))
@@ -134,8 +133,8 @@ def _insert(session: Session, account: Account) -> None:
             session.flush()
     except IntegrityError:
         raise Conflict(
-            "An account with this username or resident ID already exists.",
-            errors=[FieldError("username", "already taken, or the resident ID is registered")],
+            "An account with this username or bound resident ID already exists.",
+            errors=[FieldError("username", "already taken, or the resident ID is bound")],
         ) from None
 
 
@@ -154,8 +153,13 @@ def create_account(
     actor: Actor | None = None,
     channel: str = "cli",
     event_action: str = "account.created",
+    claim_only: bool = False,
 ) -> Account:
-    """Create an account after checking every field; all wrong fields are named at once."""
+    """Create an account after checking every field; all wrong fields are named at once.
+
+    An operator (CLI, administrator, demo data) who gives a resident ID vouches for it: it is
+    bound (verified, method `operator`; Conflict when another account has it bound). With
+    `claim_only` (self-registration) it is only claimed until verified (verification.py)."""
     errors = FieldErrors()
     name = errors.check(validate_username, username)
     the_role = errors.check(_role, role)
@@ -209,18 +213,17 @@ def create_account(
         if settings is None:
             raise TypeError("create_account needs the node's settings to keep a resident ID")
         keys = identity_keys(settings)
-        digest = keys.lookup_hash(number)
-        if session.scalar(select(Account.id).where(Account.resident_id_hash == digest)):
-            raise Conflict(
-                "An account with this resident ID already exists.",
-                errors=[FieldError("resident_id", "already registered")],
-            )
-        facts = resident_facts(number)
-        account.resident_id_hash = digest
-        account.resident_id_masked = mask_resident_id(number)
-        account.resident_id_encrypted = keys.encrypt(number)
-        account.birth_date = facts.birth_date
-        account.sex = facts.sex
+        if claim_only:
+            verification.hold(account, number, keys)
+        else:
+            if verification.bound_elsewhere(
+                session, digest=keys.lookup_hash(number), account_id=None
+            ):
+                raise Conflict(
+                    "An account with this resident ID already exists.",
+                    errors=[FieldError("resident_id", "already registered")],
+                )
+            verification.bind(account, number, keys, method=verification.OPERATOR, at=utcnow())
     _insert(session, account)
     events.record(
         session,
@@ -234,6 +237,7 @@ def create_account(
             "role": account.role,
             "department_id": account.department_id,
             "region_code": account.region_code,
+            "identity": verification.status(account),
         },
         personal=_personal(account),
     )
@@ -251,7 +255,11 @@ def register_citizen(
     settings: Settings | None = None,
     channel: str = "online",
 ) -> Account:
-    """Self-registration of a citizen; the username is the phone number unless one is chosen."""
+    """Self-registration of a citizen; the username is the phone number unless one is chosen.
+
+    The resident ID is only claimed: nobody is refused for claiming a number another account
+    claims (or has bound), and nothing is linked to the account by it until the identity is
+    verified (verification.py). Until then the account sees what it filed itself."""
     errors = FieldErrors()
     errors.check(validate_resident_id, resident_id)
     mobile = errors.check(validate_phone, phone)
@@ -270,6 +278,7 @@ def register_citizen(
         settings=settings,
         channel=channel,
         event_action="account.registered",
+        claim_only=True,
     )
 
 
@@ -379,14 +388,15 @@ def update_account(
         account.password_changed_at = utcnow()
         session.flush()
         _record_change(session, account, "account.password_changed", actor, channel)
-        login_sessions.revoke_all_sessions(
-            session,
-            account_id=account.id,
-            reason="password_reset",
-            actor_id=actor.account_id if actor else None,
-            actor_role=actor.role if actor else None,
-            channel=channel,
-        )
+        for revoke in (login_sessions.revoke_all_sessions, api_tokens.revoke_all_api_tokens):
+            revoke(
+                session,
+                account_id=account.id,
+                reason="password_reset",
+                actor_id=actor.account_id if actor else None,
+                actor_role=actor.role if actor else None,
+                channel=channel,
+            )
     if active is False:
         deactivate_account(session, account_id=account.id, actor=actor, channel=channel)
     elif active is True and not account.active:
@@ -405,7 +415,8 @@ def change_password(
     keep_session_id: int | None = None,
     channel: str = "online",
 ) -> Account:
-    """The owner changes their password; every other session of theirs is revoked."""
+    """The owner changes their password; every other session of theirs and every API token
+    is revoked (`auth.session_revoked`, `token.revoked`, reason password_changed)."""
     account = get_account(session, account_id=account_id)
     if not passwords.verify_password(account, current_password):
         raise field_invalid("current_password", "The current password is wrong.")
@@ -427,6 +438,14 @@ def change_password(
         account_id=account.id,
         reason="password_changed",
         except_session_id=keep_session_id,
+        actor_id=account.id,
+        actor_role=account.role,
+        channel=channel,
+    )
+    api_tokens.revoke_all_api_tokens(
+        session,
+        account_id=account.id,
+        reason="password_changed",
         actor_id=account.id,
         actor_role=account.role,
         channel=channel,

@@ -7,10 +7,18 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from tongban.events.service import Channel
-from tongban.identity import accounts, api_tokens, departments, login_sessions, proxies
+from tongban.identity import (
+    accounts,
+    api_tokens,
+    departments,
+    login_sessions,
+    proxies,
+    verification,
+)
 from tongban.identity import service as identity
 from tongban.identity.cookies import clear_session_cookie, set_session_cookie
 from tongban.identity.deps import CurrentActor, OptionalActor
+from tongban.identity.models import Account
 from tongban.identity.schemas import (
     AccountCreate,
     AccountPage,
@@ -22,6 +30,7 @@ from tongban.identity.schemas import (
     Credentials,
     DepartmentCreate,
     DepartmentRead,
+    IdentityVerify,
     LoginRead,
     MeRead,
     PasswordChange,
@@ -29,10 +38,12 @@ from tongban.identity.schemas import (
     ProxyCreate,
     ProxyList,
     ProxyRead,
+    RealNameVerify,
     RegisterCreate,
     TokenRead,
     department_read,
 )
+from tongban.platform.config import Settings
 from tongban.platform.errors import FieldError, Invalid
 from tongban.platform.web.deps import AppSettings, DbSession, RowId, SkipQuery
 
@@ -45,6 +56,16 @@ def _client_ip(request: Request) -> str:
 
 def _channel(actor: identity.Actor | None) -> str:
     return Channel.API if actor is not None and actor.token_id is not None else Channel.ONLINE
+
+
+def _me(account: Account, actor: identity.Actor, settings: Settings) -> MeRead:
+    by_token = actor.token_id is not None
+    return MeRead.of_me(
+        account,
+        via="api_token" if by_token else "session",
+        methods=verification.methods_available(settings),
+        token_scopes=sorted(s.value for s in actor.token_scopes) if by_token else None,
+    )
 
 
 def _login(
@@ -115,7 +136,9 @@ def logout(
 
 @router.post("/auth/register", response_model=AccountRead, status_code=status.HTTP_201_CREATED)
 def register(body: RegisterCreate, session: DbSession, settings: AppSettings) -> AccountRead:
-    """Citizen self-registration with resident ID, mobile number and password."""
+    """Citizen self-registration with resident ID, mobile number and password. The resident ID
+    is only claimed (`identity_status: claimed`) until the identity is verified: at a service
+    point, or by the node's real-name service (`POST /me/identity`)."""
     account = accounts.register_citizen(
         session,
         resident_id=body.resident_id,
@@ -133,17 +156,19 @@ def register(body: RegisterCreate, session: DbSession, settings: AppSettings) ->
 
 
 @router.get("/me", response_model=MeRead)
-def me(actor: CurrentActor, session: DbSession) -> MeRead:
-    """The caller's own account."""
+def me(actor: CurrentActor, session: DbSession, settings: AppSettings) -> MeRead:
+    """The caller's own account, with its identity verification (and a token's scopes)."""
     identity.authorize(actor, "accounts.read_self")
     account = accounts.get_account(session, account_id=actor.account_id)
-    return MeRead.of_me(account, via="api_token" if actor.token_id is not None else "session")
+    return _me(account, actor, settings)
 
 
 @router.patch("/me", response_model=MeRead)
-def update_me(body: PreferencesUpdate, actor: CurrentActor, session: DbSession) -> MeRead:
-    """Change the caller's language, elderly mode (长辈版) or display name."""
-    identity.authorize(actor, "accounts.read_self")
+def update_me(
+    body: PreferencesUpdate, actor: CurrentActor, session: DbSession, settings: AppSettings
+) -> MeRead:
+    """Change the caller's language, elderly mode (长辈版) or display name (a login session)."""
+    identity.authorize(actor, "accounts.update_self")
     account = accounts.update_preferences(
         session,
         account_id=actor.account_id,
@@ -152,13 +177,34 @@ def update_me(body: PreferencesUpdate, actor: CurrentActor, session: DbSession) 
         display_name=body.display_name,
         channel=_channel(actor),
     )
-    return MeRead.of_me(account, via="api_token" if actor.token_id is not None else "session")
+    return _me(account, actor, settings)
+
+
+@router.post("/me/identity", response_model=MeRead)
+def verify_my_identity(
+    body: RealNameVerify, actor: CurrentActor, session: DbSession, settings: AppSettings
+) -> MeRead:
+    """Verify the resident ID the caller's account claims with the node's real-name service
+    (docs/realname.md), giving the name as on the ID card; 409 when the node has none (verify
+    at a service point instead), 422 when the service does not match, 429 after repeated
+    mismatches, 503 when it does not answer."""
+    identity.authorize(actor, "accounts.verify_self", {"account_id": actor.account_id})
+    account = verification.verify_with_realname(
+        session,
+        account_id=actor.account_id,
+        name=body.name,
+        actor=actor,
+        settings=settings,
+        channel=_channel(actor),
+    )
+    return _me(account, actor, settings)
 
 
 @router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
 def change_password(body: PasswordChange, actor: CurrentActor, session: DbSession) -> Response:
-    """Change the caller's password; their other sessions end."""
-    identity.authorize(actor, "accounts.read_self")
+    """Change the caller's password (a login session); their other sessions and all their API
+    tokens end."""
+    identity.authorize(actor, "accounts.change_password")
     accounts.change_password(
         session,
         account_id=actor.account_id,
@@ -240,6 +286,30 @@ def update_account(
         region_code=body.region_code,
         active=body.active,
         password=body.password,
+    )
+    return AccountRead.of(account)
+
+
+@router.post("/accounts/{account_id}/verify-identity", response_model=AccountRead)
+def verify_identity(
+    account_id: RowId,
+    body: IdentityVerify,
+    actor: CurrentActor,
+    session: DbSession,
+    settings: AppSettings,
+) -> AccountRead:
+    """A clerk at a service point, having checked the citizen's ID card in person, binds its
+    number to their account (`confirmed: true`); the account then sees the cases filed for
+    that number. 409 when the number is bound to another account."""
+    identity.authorize(actor, "accounts.verify_identity")
+    account = verification.verify_at_counter(
+        session,
+        account_id=account_id,
+        resident_id=body.resident_id,
+        confirmed=body.confirmed,
+        actor=actor,
+        settings=settings,
+        channel=Channel.ASSISTED,
     )
     return AccountRead.of(account)
 
@@ -331,7 +401,7 @@ def revoke_proxy(proxy_id: RowId, actor: CurrentActor, session: DbSession) -> Re
 @router.get("/me/tokens", response_model=list[ApiTokenRead])
 def list_my_tokens(actor: CurrentActor, session: DbSession) -> list[ApiTokenRead]:
     """The caller's API tokens (never their values)."""
-    identity.authorize(actor, "tokens.manage_own")
+    identity.authorize(actor, "tokens.read_own")
     return [
         ApiTokenRead.of(t) for t in api_tokens.list_api_tokens(session, account_id=actor.account_id)
     ]
@@ -341,12 +411,14 @@ def list_my_tokens(actor: CurrentActor, session: DbSession) -> list[ApiTokenRead
 def issue_my_token(
     body: ApiTokenCreate, actor: CurrentActor, session: DbSession, settings: AppSettings
 ) -> ApiTokenIssued:
-    """Issue an API token; its value is shown in this response only."""
+    """Issue an API token with scopes (a login session only: a token never mints tokens); its
+    value is shown in this response only."""
     identity.authorize(actor, "tokens.manage_own")
     issued = api_tokens.issue_api_token(
         session,
         account_id=actor.account_id,
         name=body.name,
+        scopes=body.scopes,
         expires_in_days=body.expires_in_days,
         settings=settings,
         channel=_channel(actor),
@@ -357,7 +429,7 @@ def issue_my_token(
 
 @router.delete("/me/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
 def revoke_my_token(token_id: RowId, actor: CurrentActor, session: DbSession) -> Response:
-    """Revoke one of the caller's API tokens."""
+    """Revoke one of the caller's API tokens (a login session)."""
     identity.authorize(actor, "tokens.manage_own")
     api_tokens.revoke_api_token(
         session,

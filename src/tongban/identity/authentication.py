@@ -1,32 +1,25 @@
-"""Checking a login: authenticate() under the rate limit, the login attempts it counts, and the
-security events of refused logins (with keyed pseudonyms of the username and client address).
+"""Checking a login: authenticate() under the login throttle (throttle.py: counters, delays, the
+policy), the login attempts it records, and the security events of refused logins (with keyed
+pseudonyms of the username and client address).
 
 Opening a session after a good check is login_sessions.py's.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import uuid
-from datetime import datetime, timedelta
-from math import ceil
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.events import service as events
-from tongban.identity import passwords
-from tongban.identity.keys import identity_keys
+from tongban.identity import passwords, throttle
 from tongban.identity.models import Account, LoginAttempt
 from tongban.platform.config import Settings
 from tongban.platform.db import utcnow
 from tongban.platform.errors import TooManyRequests, Unauthorized
-
-# Village stations and county halls put many people behind one address, so the per-address
-# limit is a multiple of the per-username one: it stops spraying, not a busy hall.
-CLIENT_IP_FACTOR = 4
 
 
 class LoginFailed(Unauthorized):
@@ -40,8 +33,9 @@ class LoginFailed(Unauthorized):
 
 
 class LoginLocked(TooManyRequests):
-    """Too many recent failures for this username or client address: the login is refused
-    unchecked. Like LoginFailed, the refusal's event outlives the error (`keeps_writes`)."""
+    """A delay of the login throttle runs for this username at this address, this address or
+    this username: the login is refused unchecked. Like LoginFailed, the refusal's event
+    outlives the error (`keeps_writes`)."""
 
     keeps_writes = True
 
@@ -59,53 +53,7 @@ def normalize_username(username: str) -> str:
     return username.strip().lower()
 
 
-# --- rate limiting -----------------------------------------------------------------------
-
-
-def _retry_after(oldest: datetime, window: timedelta, now: datetime) -> int:
-    return max(1, ceil((oldest + window - now).total_seconds()))
-
-
-def _login_lock(
-    session: Session, *, username: str, client_ip: str, settings: Settings
-) -> tuple[str, int] | None:
-    """Which limit a new attempt would break ("username" or "client_address") and the
-    seconds until it may try again; None when it may try now."""
-    now = utcnow()
-    window = timedelta(seconds=settings.login_window_seconds)
-    since = now - window
-    # Failures of this username count only after its last success in the window.
-    last_success = session.scalar(
-        select(func.max(LoginAttempt.attempted_at)).where(
-            LoginAttempt.username == username,
-            LoginAttempt.succeeded.is_(True),
-            LoginAttempt.attempted_at > since,
-        )
-    )
-    checks = (
-        (
-            "username",
-            LoginAttempt.username == username,
-            max(since, last_success or since),
-            settings.login_max_failures,
-        ),
-        (
-            "client_address",
-            LoginAttempt.client_ip == client_ip,
-            since,
-            settings.login_max_failures * CLIENT_IP_FACTOR,
-        ),
-    )
-    for limit_name, condition, start, limit in checks:
-        times = session.scalars(
-            select(LoginAttempt.attempted_at)
-            .where(condition, LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at > start)
-            .order_by(LoginAttempt.attempted_at.desc())
-            .limit(limit)
-        ).all()
-        if len(times) >= limit:
-            return limit_name, _retry_after(times[-1], window, now)
-    return None
+# --- rate limiting (the counters and the policy: throttle.py) --------------------------------
 
 
 def _too_many(seconds: int) -> tuple[str, dict[str, str]]:
@@ -116,23 +64,32 @@ def _too_many(seconds: int) -> tuple[str, dict[str, str]]:
 
 
 def check_login_rate(
-    session: Session, *, username: str, client_ip: str, settings: Settings
+    session: Session,
+    *,
+    username: str,
+    client_ip: str,
+    settings: Settings,
+    now: datetime | None = None,
 ) -> None:
-    """Raise TooManyRequests (with Retry-After) when too many recent logins failed."""
-    lock = _login_lock(session, username=username, client_ip=client_ip, settings=settings)
-    if lock is not None:
-        detail, headers = _too_many(lock[1])
+    """Raise TooManyRequests (with Retry-After) while a delay of the login throttle runs for
+    this username at this address."""
+    counters = throttle.login_counters(
+        settings, username=normalize_username(username), client_ip=client_ip
+    )
+    refusal = throttle.refused_now(session, counters, now=now or utcnow(), settings=settings)
+    if refusal is not None:
+        detail, headers = _too_many(refusal.retry_after)
         raise TooManyRequests(detail, headers=headers)
 
 
 def _note_attempt(
-    session: Session, *, username: str, client_ip: str, succeeded: bool
+    session: Session, *, username: str, client_ip: str, succeeded: bool, at: datetime
 ) -> LoginAttempt:
     row = LoginAttempt(
         username=username[:64],
         client_ip=client_ip[:64],
         succeeded=succeeded,
-        attempted_at=utcnow(),
+        attempted_at=at,
     )
     session.add(row)
     session.flush()
@@ -149,15 +106,7 @@ def _note_attempt(
 # cause, and keyed pseudonyms of the username and client address (to correlate attempts
 # without keeping them in clear) are in the personal part, for security monitoring.
 
-_PSEUDONYM_CONTEXT = b"tongban/identity/login-pseudonym/v1"
-
-
-def _pseudonym(settings: Settings, kind: str, value: str) -> str:
-    """A keyed hash of a username or client address: stable within the node, meaningless
-    without the node's identity key (separate from the resident-ID lookup hash)."""
-    key = hmac.new(identity_keys(settings).hmac_secret, _PSEUDONYM_CONTEXT, hashlib.sha256)
-    digest = hmac.new(key.digest(), f"{kind}\0{value}".encode(), hashlib.sha256)
-    return digest.hexdigest()[:32]
+_pseudonym = throttle.pseudonym
 
 
 def _record_refusal(
@@ -189,6 +138,29 @@ def _record_refusal(
 # --- authenticate --------------------------------------------------------------------------
 
 
+def _locked(
+    session: Session,
+    refusal: throttle.Refusal,
+    *,
+    channel: str,
+    settings: Settings,
+    username: str,
+    client_ip: str,
+) -> LoginLocked:
+    _record_refusal(
+        session,
+        action="auth.login_locked",
+        reason=RATE_LIMITED,
+        channel=channel,
+        settings=settings,
+        username=username,
+        client_ip=client_ip,
+        details={"limit": refusal.limit, "retry_after": refusal.retry_after},
+    )
+    detail, headers = _too_many(refusal.retry_after)
+    return LoginLocked(detail, headers=headers)
+
+
 def authenticate(
     session: Session,
     *,
@@ -197,28 +169,26 @@ def authenticate(
     client_ip: str,
     settings: Settings,
     channel: str = "online",
+    now: datetime | None = None,
 ) -> Account:
-    """Check credentials under the rate limit; raise LoginFailed alike for any wrong pair.
+    """Check credentials under the login throttle; raise LoginFailed alike for any wrong pair.
+
+    A running delay refuses the attempt unchecked (LoginLocked). Otherwise the password is
+    checked first and the throttle's counters decide after, under their row locks: a failure
+    counts, and an attempt whose counters a parallel attempt has just closed is refused like
+    a locked one, whatever its password (its result is never revealed).
 
     A refusal (LoginLocked, LoginFailed) records `auth.login_locked` or `auth.login_failed`,
     kept although the error unwinds the request.
     """
+    at = now or utcnow()
     name = normalize_username(username)
-    lock = _login_lock(session, username=name, client_ip=client_ip, settings=settings)
-    if lock is not None:
-        limit_name, seconds = lock
-        _record_refusal(
-            session,
-            action="auth.login_locked",
-            reason=RATE_LIMITED,
-            channel=channel,
-            settings=settings,
-            username=name,
-            client_ip=client_ip,
-            details={"limit": limit_name, "retry_after": seconds},
+    counters = throttle.login_counters(settings, username=name, client_ip=client_ip)
+    refusal = throttle.refused_now(session, counters, now=at, settings=settings)
+    if refusal is not None:
+        raise _locked(
+            session, refusal, channel=channel, settings=settings, username=name, client_ip=client_ip
         )
-        detail, headers = _too_many(seconds)
-        raise LoginLocked(detail, headers=headers)
     account = session.scalar(select(Account).where(Account.username == name))
     if account is None:
         passwords.verify_no_password(password)
@@ -228,7 +198,13 @@ def authenticate(
     else:
         cause = None if account.active else ACCOUNT_INACTIVE
     ok = cause is None
-    attempt = _note_attempt(session, username=name, client_ip=client_ip, succeeded=ok)
+    note = throttle.note_success if ok else throttle.note_failure
+    refusal = note(session, counters, now=at, settings=settings)
+    if refusal is not None:
+        raise _locked(
+            session, refusal, channel=channel, settings=settings, username=name, client_ip=client_ip
+        )
+    attempt = _note_attempt(session, username=name, client_ip=client_ip, succeeded=ok, at=at)
     if cause is not None or account is None:
         _record_refusal(
             session,

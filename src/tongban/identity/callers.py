@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from tongban.identity.api_tokens import decode_scopes
 from tongban.identity.cards import AccountCard, remember_card
 from tongban.identity.models import Account, ApiToken, Department, LoginSession
 from tongban.identity.passwords import token_digest
-from tongban.identity.policy import Actor, Role
+from tongban.identity.policy import Actor, Role, TokenScope
 from tongban.platform.db import utcnow
 from tongban.platform.db.fastpath.direct_sql import fetch_one
 
@@ -23,9 +24,14 @@ _LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
 def actor_for(
-    account: Account, *, session_id: int | None = None, token_id: int | None = None
+    account: Account,
+    *,
+    session_id: int | None = None,
+    token_id: int | None = None,
+    token_scopes: frozenset[TokenScope] = frozenset(),
 ) -> Actor:
-    """The Actor of an account (jurisdiction for officials/stewards, service point for clerks)."""
+    """The Actor of an account (jurisdiction for officials/stewards, service point for clerks);
+    with a token id, the token's scopes bound what it may do."""
     role = Role(account.role)
     region = account.region_code
     department = account.department
@@ -40,6 +46,8 @@ def actor_for(
         department_code=department.code if department is not None else None,
         display_name=account.display_name,
         token_id=token_id,
+        token_scopes=token_scopes,
+        identity_verified=account.resident_id_hash is not None,
     )
 
 
@@ -55,6 +63,8 @@ _ACTOR_COLUMNS = (
     Account.active,
     Account.resident_id_masked,
     Account.phone,
+    Account.password_changed_at,
+    Account.resident_id_hash.is_not(None).label("identity_verified"),
     Department.code.label("department_code"),
 )
 
@@ -62,7 +72,7 @@ _ACTOR_COLUMNS = (
 def _credential_query(credential: type[LoginSession] | type[ApiToken]) -> Select[Any]:
     columns: list[Any] = [credential.id, credential.revoked_at, credential.expires_at]
     if credential is ApiToken:
-        columns.append(ApiToken.last_used_at)
+        columns += [ApiToken.last_used_at, ApiToken.scopes, ApiToken.created_at]
     return (
         select(*columns, *_ACTOR_COLUMNS)
         .join(Account, Account.id == credential.account_id)
@@ -91,7 +101,13 @@ def _credential_row(
     return row
 
 
-def _actor_of(row: Any, *, session_id: int | None = None, token_id: int | None = None) -> Actor:
+def _actor_of(
+    row: Any,
+    *,
+    session_id: int | None = None,
+    token_id: int | None = None,
+    token_scopes: frozenset[TokenScope] = frozenset(),
+) -> Actor:
     role = Role(row.role)
     return Actor(
         account_id=row.account_id,
@@ -104,6 +120,8 @@ def _actor_of(row: Any, *, session_id: int | None = None, token_id: int | None =
         department_code=row.department_code,
         display_name=row.display_name,
         token_id=token_id,
+        token_scopes=token_scopes,
+        identity_verified=bool(row.identity_verified),
     )
 
 
@@ -114,11 +132,13 @@ def _session_actor(session: Session, token: str, now: datetime) -> Actor | None:
 
 def _token_actor(session: Session, token: str, now: datetime) -> Actor | None:
     row = _credential_row(session, ApiToken, token, now)
-    if row is None:
+    # A token issued before the password last changed is void even if its revocation was
+    # missed (a password set by other means than the owner's change or an admin's reset).
+    if row is None or row.created_at < row.password_changed_at:
         return None
     if row.last_used_at is None or now - row.last_used_at > _LAST_USED_RESOLUTION:
         session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
-    return _actor_of(row, token_id=row.id)
+    return _actor_of(row, token_id=row.id, token_scopes=decode_scopes(row.scopes))
 
 
 def resolve_actor(

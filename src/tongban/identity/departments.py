@@ -96,7 +96,9 @@ def ensure_department(
         channel=channel,
         actor_id=actor.account_id if actor else None,
         actor_role=actor.role if actor else None,
-        data={"code": row.code, "name": row.name, "region_code": row.region_code},
+        data={"code": row.code, "region_code": row.region_code},
+        # Names are text written by people: committed to, not in the public leaf.
+        private={"name": row.name},
     )
     return row
 

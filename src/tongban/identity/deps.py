@@ -3,6 +3,8 @@ routes, and the page context (PageUi) with the account's language and mode."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Callable
 from typing import Annotated, TypeVar, overload
 
@@ -10,6 +12,8 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from tongban.identity import service as identity
+from tongban.identity.keys import identity_keys
+from tongban.platform.config import Settings
 from tongban.platform.db import Database, uow
 from tongban.platform.errors import NotFound, Unauthorized
 from tongban.platform.web.deps import DbSession, in_unit_thread
@@ -114,3 +118,11 @@ def ui_context(request: Request, session: DbSession, actor: OptionalActor) -> Ui
 
 
 PageUi = Annotated[Ui, Depends(ui_context)]
+
+
+def csrf_secret(settings: Settings) -> bytes:
+    """The key of the web front's CSRF tokens: derived from the node's identity HMAC key (kept
+    in the data directory, shared by every app server of the node), never that key itself."""
+    return hmac.new(
+        identity_keys(settings).hmac_secret, b"tongban/csrf-token/v1", hashlib.sha256
+    ).digest()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -66,9 +66,10 @@ def login(
     user_agent: str | None = None,
     settings: Settings,
     channel: str = "online",
+    now: datetime | None = None,
 ) -> LoginResult:
-    """Authenticate and open a server-side session (`auth.login`); the clear token is
-    returned only here."""
+    """Authenticate (under the login throttle, at `now`) and open a server-side session
+    (`auth.login`); the clear token is returned only here."""
     account = authenticate(
         session,
         username=username,
@@ -76,6 +77,7 @@ def login(
         client_ip=client_ip,
         settings=settings,
         channel=channel,
+        now=now,
     )
     token = "tbs_" + secrets.token_urlsafe(32)
     now = utcnow()

@@ -1,4 +1,5 @@
-"""Tables of the identity domain: departments, accounts, sessions, tokens, proxies."""
+"""Tables of the identity domain: departments, accounts, sessions, tokens, login throttles,
+proxies."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Index,
+    Integer,
     String,
     Text,
 )
@@ -47,11 +49,19 @@ class Account(Base):
     display_name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(255))
     phone: Mapped[str | None] = mapped_column(String(20))
-    # Resident ID: an HMAC for lookup and uniqueness, the masked form for display, and the
-    # number encrypted (Fernet) for officials who handle this person's case. See keys.py.
+    # Resident ID. Registration only *claims* a number: it is kept masked for display and
+    # encrypted (Fernet, for officials who handle this person's case), several accounts may
+    # claim one, and a claim links nothing. When the identity is verified (verification.py)
+    # the number is *bound*: its HMAC, `resident_id_hash`, is set (unique: one account per
+    # person), and only a bound number links the cases filed for that person to the account.
+    # See keys.py for the keys.
     resident_id_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     resident_id_masked: Mapped[str | None] = mapped_column(String(18))
     resident_id_encrypted: Mapped[str | None] = mapped_column(Text)
+    identity_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # How: counter (a clerk checked the ID card in person), realname (the province's real-name
+    # service), operator (an administrator or the CLI created the account with the number).
+    identity_verification: Mapped[str | None] = mapped_column(String(16))
     birth_date: Mapped[date | None] = mapped_column(Date)
     sex: Mapped[str | None] = mapped_column(String(1))
     department_id: Mapped[int | None] = mapped_column(
@@ -96,6 +106,8 @@ class ApiToken(Base):
         BigId, ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
     name: Mapped[str] = mapped_column(String(100))
+    # What the token may be used for: token scopes (policy.TokenScope), space-separated.
+    scopes: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -117,6 +129,21 @@ class LoginAttempt(Base):
         Index("ix_login_attempts_username", "username", "attempted_at"),
         Index("ix_login_attempts_client_ip", "client_ip", "attempted_at"),
     )
+
+
+class LoginThrottle(Base):
+    """The failure counter of one key: a username at a client address, a client address, a
+    username (keyed pseudonyms, never in clear), or an account's real-name checks. Updated
+    under a row lock, so parallel attempts count exactly (throttle.py)."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(48), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    # The delay after the free failures runs from the last one (throttle.py).
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The last good password for this username from this address: a known address.
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ProxyAuthorisation(Base):

@@ -15,6 +15,7 @@ from tongban.identity.cookies import clear_session_cookie, set_session_cookie
 from tongban.identity.deps import PageUi
 from tongban.platform.db import uow
 from tongban.platform.errors import Conflict, Invalid, TooManyRequests
+from tongban.platform.web.csrf import rotate_csrf
 from tongban.platform.web.deps import AppSettings, DbSession, RowId
 from tongban.platform.web.rendering import (
     N_,
@@ -67,6 +68,7 @@ def _login_page(ui: Ui, form: FormState, next_path: str, status_code: int = 200)
 @router.get("/login")
 def login_page(ui: PageUi, next: str = "/") -> Response:
     """The login form; `next` is where the user returns afterwards."""
+    ui.csrf_token = rotate_csrf(ui.request)  # a new pre-session: no token from before works
     return _login_page(ui, FormState(), safe_next(next))
 
 
@@ -107,6 +109,7 @@ def login_submit(
         return _login_page(ui, form, target, 429)
     except Invalid as exc:
         return _login_page(ui, ui.form_errors(form, exc), target, 422)
+    rotate_csrf(request)  # the new session's pages carry new tokens
     response = ui.redirect(target, notice="logged_in")
     set_session_cookie(response, result.token, settings)
     return response
@@ -121,6 +124,7 @@ def logout_submit(
     if token:
         login_sessions.logout(session, session_token=token)
     ui.actor = None
+    rotate_csrf(request)
     response = ui.redirect("/", notice="logged_out")
     clear_session_cookie(response, settings)
     return response
@@ -185,6 +189,7 @@ def register_submit(
         user_agent=request.headers.get("user-agent"),
         settings=settings,
     )
+    rotate_csrf(request)
     response = ui.redirect("/", notice="registered")
     set_session_cookie(response, result.token, settings)
     return response

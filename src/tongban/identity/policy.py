@@ -1,4 +1,5 @@
-"""The one authorization policy: a table of action -> which roles, within which scope."""
+"""The one authorization policy: a table of action -> which roles, within which scope, and
+which scope an API token needs for it (none: only a login session may do it)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,19 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+class TokenScope(StrEnum):
+    """What an API token may be used for; a login session has all its role's powers.
+
+    Account management (tokens, passwords, proxies, identity, other accounts) has no scope:
+    it needs a login session, so a leaked token can neither lock its owner out nor mint more.
+    """
+
+    READ = "read"  # read what the role may read: cases, queue, messages, reviews, reports
+    FILE = "file"  # the applicant's side: upload, apply, supplement, withdraw, rate
+    HANDLE = "handle"  # the authority's side: accept, decide, co-handle, rectify, appeals
+    CONFIGURE = "configure"  # the node's reference data: catalog, departments, regions
+
+
 @dataclass(frozen=True)
 class Actor:
     """The authenticated caller of one request."""
@@ -32,8 +46,13 @@ class Actor:
     session_id: str | None = None
     department_code: str | None = None
     display_name: str | None = None
-    # Set when the caller came with an API token instead of a login session.
+    # Set when the caller came with an API token instead of a login session; such a caller
+    # may do only what the token's scopes allow (TokenScope), never manage the account.
     token_id: int | None = None
+    token_scopes: frozenset[TokenScope] = frozenset()
+    # The account's resident ID is bound (verified); until then the account sees only what
+    # it filed itself (verification.py).
+    identity_verified: bool = False
 
     @property
     def region_root(self) -> str | None:
@@ -52,40 +71,62 @@ class Scope(StrEnum):
 
 @dataclass(frozen=True)
 class Rule:
-    """Who may perform one action: each allowed role with the scope of its right."""
+    """Who may perform one action: each allowed role with the scope of its right, and the
+    scope an API token needs for it (None: a login session only)."""
 
     roles: Mapping[Role, Scope]
+    token: TokenScope | None = None
 
     @classmethod
-    def of(cls, **scopes: Scope | str) -> Rule:
-        """Build a rule from role=scope keywords: Rule.of(admin="any", official="department")."""
-        return cls({Role(role): Scope(scope) for role, scope in scopes.items()})
+    def of(cls, *, token: TokenScope | str | None = None, **scopes: Scope | str) -> Rule:
+        """Build a rule from role=scope keywords and the token scope:
+        Rule.of(admin="any", official="department", token="read")."""
+        return cls(
+            {Role(role): Scope(scope) for role, scope in scopes.items()},
+            TokenScope(token) if token is not None else None,
+        )
 
 
 _ALL = {role.value: Scope.ANY for role in Role}
 _ALL_OWN = {role.value: Scope.OWN for role in Role}
 
 # The whole policy, in one place. Domains add their actions here (e.g. "case.accept":
-# Rule.of(clerk="jurisdiction", official="department")); an action not listed is denied.
+# Rule.of(clerk="jurisdiction", official="department", token="handle")); an action not listed
+# is denied, and one listed without `token` is denied to API tokens (a login session only).
+READ, FILE, HANDLE, CONFIGURE = (
+    TokenScope.READ,
+    TokenScope.FILE,
+    TokenScope.HANDLE,
+    TokenScope.CONFIGURE,
+)
 POLICY: dict[str, Rule] = {
+    # Account management: login sessions only (no token scope).
     "accounts.manage": Rule.of(admin="any"),
-    "accounts.read_self": Rule.of(**_ALL),
-    "departments.manage": Rule.of(admin="any"),
-    "regions.manage": Rule.of(admin="any"),
-    "catalog.import": Rule.of(admin="any"),
-    "catalog.export": Rule.of(admin="any", steward="any"),
-    "catalog.manage": Rule.of(admin="any"),
+    "accounts.read_self": Rule.of(**_ALL, token=READ),
+    "accounts.update_self": Rule.of(**_ALL),
+    "accounts.change_password": Rule.of(**_ALL),
+    # A clerk checks a citizen's ID card in person at the counter and binds the resident ID
+    # to their account (identity/verification.py); the owner may ask the node's real-name
+    # service, when one is configured.
+    "accounts.verify_identity": Rule.of(clerk="any"),
+    "accounts.verify_self": Rule.of(citizen="own"),
+    "departments.manage": Rule.of(admin="any", token=CONFIGURE),
+    "regions.manage": Rule.of(admin="any", token=CONFIGURE),
+    "catalog.import": Rule.of(admin="any", token=CONFIGURE),
+    "catalog.export": Rule.of(admin="any", steward="any", token=READ),
+    "catalog.manage": Rule.of(admin="any", token=CONFIGURE),
     "proxies.manage_own": Rule.of(citizen="own"),
+    "tokens.read_own": Rule.of(**_ALL_OWN, token=READ),
     "tokens.manage_own": Rule.of(**_ALL_OWN),
     # Cases (办件). Resources are built by cases/handling.py: officials get the competent
     # (or co-handling) department and its region; clerks the case's service point; citizens
     # own a case they applied for, filed, or act on under a valid proxy authorisation.
-    "case.upload": Rule.of(citizen="any", clerk="any"),
-    "case.submit": Rule.of(citizen="any", clerk="any"),
-    "case.read": Rule.of(citizen="own", clerk="jurisdiction", official="department"),
-    "case.queue": Rule.of(official="department"),
+    "case.upload": Rule.of(citizen="any", clerk="any", token=FILE),
+    "case.submit": Rule.of(citizen="any", clerk="any", token=FILE),
+    "case.read": Rule.of(citizen="own", clerk="jurisdiction", official="department", token=READ),
+    "case.queue": Rule.of(official="department", token=READ),
     **{
-        f"case.{action}": Rule.of(official="department")
+        f"case.{action}": Rule.of(official="department", token=HANDLE)
         for action in (
             "accept",
             "refuse",
@@ -100,22 +141,33 @@ POLICY: dict[str, Rule] = {
     },
     # The full resident ID of an applicant, for the officials deciding the case, each look
     # recorded with its purpose on the case's timeline (cases/queries.py).
-    "case.reveal_applicant_id": Rule.of(official="department"),
-    "case.supplement": Rule.of(citizen="own", clerk="jurisdiction"),
-    "case.withdraw": Rule.of(citizen="own", clerk="jurisdiction"),
+    "case.reveal_applicant_id": Rule.of(official="department", token=HANDLE),
+    "case.supplement": Rule.of(citizen="own", clerk="jurisdiction", token=FILE),
+    "case.withdraw": Rule.of(citizen="own", clerk="jurisdiction", token=FILE),
     # 好差评 (reviews/): the applicant (or whoever filed the case) rates it; a clerk records a
     # rating at the service point on the citizen's behalf. Rectifications belong to the
     # responsible department; an operator decides appeals. Insight is for operators and officials
     # (officials within their jurisdiction).
-    "review.create": Rule.of(citizen="own", clerk="jurisdiction"),
-    "review.read": Rule.of(citizen="own", clerk="jurisdiction", official="department", admin="any"),
-    "rectification.read": Rule.of(official="department", admin="any"),
-    "rectification.handle": Rule.of(official="department"),
-    "rectification.appeal": Rule.of(official="department"),
-    "appeal.decide": Rule.of(admin="any"),
-    "insight.read": Rule.of(admin="any", official="jurisdiction"),
-    "messages.read_own": Rule.of(**_ALL_OWN),
+    "review.create": Rule.of(citizen="own", clerk="jurisdiction", token=FILE),
+    "review.read": Rule.of(
+        citizen="own", clerk="jurisdiction", official="department", admin="any", token=READ
+    ),
+    "rectification.read": Rule.of(official="department", admin="any", token=READ),
+    "rectification.handle": Rule.of(official="department", token=HANDLE),
+    "rectification.appeal": Rule.of(official="department", token=HANDLE),
+    "appeal.decide": Rule.of(admin="any", token=HANDLE),
+    "insight.read": Rule.of(admin="any", official="jurisdiction", token=READ),
+    "messages.read_own": Rule.of(**_ALL_OWN, token=READ),
 }
+
+
+def token_scopes_of(role: Role | str) -> frozenset[TokenScope]:
+    """The token scopes that give the role anything: what a token of theirs may hold."""
+    the_role = Role(role)
+    return frozenset(
+        rule.token for rule in POLICY.values() if rule.token is not None and the_role in rule.roles
+    )
+
 
 _OWNER_ATTRIBUTES = ("owner_id", "principal_id", "account_id")
 
@@ -175,7 +227,8 @@ def authorize(actor: Actor | None, action: str, resource: object | None = None) 
     """Raise Unauthorized when anonymous, Forbidden unless the actor may act on the resource.
 
     Without a resource only the role is checked (listing routes then filter by scope);
-    with one, the role's scope decides: department, jurisdiction subtree, or ownership.
+    with one, the role's scope decides: department, jurisdiction subtree, or ownership. A
+    caller with an API token needs the token scope the action's rule names.
     """
     if actor is None:
         raise Unauthorized("Log in or send a bearer token.", headers={"WWW-Authenticate": "Bearer"})
@@ -185,6 +238,11 @@ def authorize(actor: Actor | None, action: str, resource: object | None = None) 
     scope = rule.roles.get(actor.role)
     if scope is None:
         raise Forbidden(f"The {actor.role} role may not do {action!r}.")
+    if actor.token_id is not None:
+        if rule.token is None:
+            raise Forbidden(f"An API token may not do {action!r}: log in with your password.")
+        if rule.token not in actor.token_scopes:
+            raise Forbidden(f"This API token lacks the {rule.token.value!r} scope for {action!r}.")
     if resource is None:
         return
     reason = _scope_reason(actor, scope, resource)

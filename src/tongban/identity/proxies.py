@@ -120,13 +120,13 @@ def grant_proxy(
         actor_id=principal.id,
         actor_role=principal.role,
         data={
-            "principal_id": principal.id,
-            "agent_id": agent.id,
             "relation": row.relation,
             "scope": ALL_ITEMS if all_items else codes,
             "valid_from": start.isoformat(),
             "expires_at": end.isoformat(),
         },
+        # Who is whose proxy stays out of the public ledger leaf (committed to).
+        private={"principal_id": principal.id, "agent_id": agent.id},
     )
     return row
 
@@ -150,7 +150,7 @@ def revoke_proxy(
             channel=channel,
             actor_id=principal_id,
             actor_role=principal.role if principal else None,
-            data={"principal_id": row.principal_id, "agent_id": row.agent_id},
+            private={"principal_id": row.principal_id, "agent_id": row.agent_id},
         )
     return row
 

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tongban.identity import verification
+from tongban.identity.api_tokens import decode_scopes
 from tongban.identity.models import Account, ApiToken, Department, ProxyAuthorisation
 from tongban.identity.proxies import proxy_status
 from tongban.identity.resident_id import mask_phone
@@ -85,8 +87,23 @@ class PasswordChange(BaseModel):
     new_password: str = Field(max_length=256)
 
 
+class IdentityVerify(BaseModel):
+    """A clerk's in-person check: the number on the ID card the person showed, and the clerk's
+    confirmation that the card and the person match."""
+
+    resident_id: str = Field(max_length=32)
+    confirmed: bool = False
+
+
+class RealNameVerify(BaseModel):
+    """The owner's name as on their ID card, for the node's real-name service."""
+
+    name: str = Field(max_length=50)
+
+
 class AccountRead(BaseModel):
-    """An account as others see it: resident ID and phone masked."""
+    """An account as others see it: resident ID and phone masked; `identity_status` says
+    whether the resident ID is bound (verified) or only claimed."""
 
     id: int
     username: str
@@ -97,6 +114,7 @@ class AccountRead(BaseModel):
     region_code: str | None
     phone_masked: str | None
     resident_id_masked: str | None
+    identity_status: Literal["none", "claimed", "verified"]
     active: bool
     created_at: datetime
 
@@ -113,22 +131,43 @@ class AccountRead(BaseModel):
             region_code=account.region_code,
             phone_masked=mask_phone(account.phone) if account.phone else None,
             resident_id_masked=account.resident_id_masked,
+            identity_status=verification.status(account),
             active=account.active,
             created_at=account.created_at,
         )
 
 
+class IdentityRead(BaseModel):
+    """The owner's identity verification: `claimed` numbers link nothing to the account (cases
+    a clerk files for that number stay out of it) until verified by one of `methods`."""
+
+    status: Literal["none", "claimed", "verified"]
+    method: str | None
+    verified_at: datetime | None
+    methods: list[str]
+
+
 class MeRead(AccountRead):
-    """The caller's own account, with their preferences."""
+    """The caller's own account, with their preferences, identity verification and, when
+    called with an API token, that token's scopes."""
 
     phone: str | None
     birth_date: date | None
     locale: str
     elderly_mode: bool
+    identity: IdentityRead
     via: Literal["session", "api_token"]
+    token_scopes: list[str] | None = None
 
     @classmethod
-    def of_me(cls, account: Account, *, via: Literal["session", "api_token"]) -> MeRead:
+    def of_me(
+        cls,
+        account: Account,
+        *,
+        via: Literal["session", "api_token"],
+        methods: list[str],
+        token_scopes: list[str] | None = None,
+    ) -> MeRead:
         """Build from the caller's Account row."""
         base = AccountRead.of(account).model_dump()
         return cls(
@@ -137,7 +176,14 @@ class MeRead(AccountRead):
             birth_date=account.birth_date,
             locale=account.locale,
             elderly_mode=account.elderly_mode,
+            identity=IdentityRead(
+                status=base["identity_status"],
+                method=account.identity_verification,
+                verified_at=account.identity_verified_at,
+                methods=methods,
+            ),
             via=via,
+            token_scopes=token_scopes,
         )
 
 
@@ -218,19 +264,20 @@ class ProxyList(BaseModel):
 
 
 class ApiTokenCreate(BaseModel):
-    """A new API token."""
+    """A new API token; `scopes` (read, file, handle, configure) default to every scope the
+    owner's role can use. A token never manages the account."""
 
     name: str = Field(max_length=100)
+    scopes: list[str] | None = Field(default=None, max_length=10)
     expires_in_days: int | None = Field(default=None, ge=1, le=732)
 
 
 class ApiTokenRead(BaseModel):
     """An API token's metadata (never its value)."""
 
-    model_config = ConfigDict(from_attributes=True)
-
     id: int
     name: str
+    scopes: list[str]
     created_at: datetime
     expires_at: datetime
     revoked_at: datetime | None
@@ -239,7 +286,15 @@ class ApiTokenRead(BaseModel):
     @classmethod
     def of(cls, row: ApiToken) -> ApiTokenRead:
         """Build from an ApiToken row."""
-        return cls.model_validate(row)
+        return cls(
+            id=row.id,
+            name=row.name,
+            scopes=sorted(s.value for s in decode_scopes(row.scopes)),
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            revoked_at=row.revoked_at,
+            last_used_at=row.last_used_at,
+        )
 
 
 class ApiTokenIssued(ApiTokenRead):

@@ -4,10 +4,11 @@ authorize() function, handed out as views (AccountView, DepartmentView, ProxyVie
 The work is split by sub-domain: policy.py (roles, Actor, authorize), resident_id.py (pure
 validators), keys.py (resident-ID keys in the data directory), passwords.py (password policy
 and hashing, token digests), authentication.py (login checks, rate limit, refused logins),
-login_sessions.py (login, logout, revoked sessions), api_tokens.py, callers.py (who is
-calling: resolve_actor, actor_for), accounts.py, departments.py, fields.py (field-error
-collection), proxies.py (代办), demo.py (demo accounts). Identity's own routes (api.py,
-pages.py, deps.py) use those modules directly.
+login_sessions.py (login, logout, revoked sessions), throttle.py (failed-login counters and
+delays), api_tokens.py (tokens and their scopes), callers.py (who is calling: resolve_actor,
+actor_for), accounts.py, verification.py (claimed and bound resident IDs), departments.py,
+fields.py (field-error collection), proxies.py (代办), demo.py (demo accounts). Identity's own
+routes (api.py, pages.py, deps.py) use those modules directly.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from tongban.identity import accounts, departments, proxies
+from tongban.identity import accounts, departments, proxies, verification
 from tongban.identity.accounts import (
     SUPPORTED_LOCALES,
     reveal_resident_id,
@@ -30,7 +31,17 @@ from tongban.identity.departments import check_region
 from tongban.identity.keys import seal, unseal
 from tongban.identity.models import Account, Department, ProxyAuthorisation
 from tongban.identity.passwords import check_password_policy, hash_password
-from tongban.identity.policy import POLICY, Actor, Role, Rule, Scope, allowed, authorize, within
+from tongban.identity.policy import (
+    POLICY,
+    Actor,
+    Role,
+    Rule,
+    Scope,
+    TokenScope,
+    allowed,
+    authorize,
+    within,
+)
 from tongban.identity.proxies import ALL_ITEMS, Relation
 from tongban.identity.resident_id import (
     make_resident_id,
@@ -59,6 +70,7 @@ __all__ = [
     "Role",
     "Rule",
     "Scope",
+    "TokenScope",
     "account_card",
     "allowed",
     "authorize",
@@ -90,6 +102,7 @@ __all__ = [
     "validate_resident_id",
     "validate_uscc",
     "validate_username",
+    "verify_identity_at_counter",
     "within",
 ]
 
@@ -118,7 +131,10 @@ class DepartmentView:
 
 @dataclass(frozen=True, slots=True)
 class AccountView:
-    """An account as other domains see it: no password hash, no resident ID but masked."""
+    """An account as other domains see it: no password hash, no resident ID but masked.
+
+    `identity_verified`: the resident ID is bound (verified); otherwise `resident_id_masked`
+    is only what the owner claimed at registration."""
 
     id: int
     username: str
@@ -135,6 +151,7 @@ class AccountView:
     elderly_mode: bool
     active: bool
     created_at: datetime
+    identity_verified: bool
 
     @classmethod
     def of(cls, row: Account) -> AccountView:
@@ -155,6 +172,7 @@ class AccountView:
             elderly_mode=bool(row.elderly_mode),
             active=bool(row.active),
             created_at=row.created_at,
+            identity_verified=row.resident_id_hash is not None,
         )
 
 
@@ -202,7 +220,9 @@ def find_account_by_username(session: Session, *, username: str) -> AccountView 
 def find_account_by_resident_id(
     session: Session, *, resident_id: str, settings: Settings
 ) -> AccountView | None:
-    """The account bound to this resident ID number, or None."""
+    """The account this resident ID number is bound to after a verification, or None: a number
+    an account only claimed (self-registration) finds nothing, so nothing filed for that person
+    reaches an account that has not proved it is theirs."""
     row = accounts.find_account_by_resident_id(session, resident_id=resident_id, settings=settings)
     return None if row is None else AccountView.of(row)
 
@@ -235,6 +255,31 @@ def create_account(
             display_name=display_name,
             phone=phone,
             resident_id=resident_id,
+        )
+    )
+
+
+def verify_identity_at_counter(
+    session: Session,
+    *,
+    account_id: int,
+    resident_id: str,
+    confirmed: bool,
+    actor: Actor,
+    settings: Settings,
+    channel: str = "assisted",
+) -> AccountView:
+    """A clerk, having checked the ID card in person (`confirmed`), binds its number to the
+    citizen's account (`account.identity_verified`); Conflict when bound elsewhere."""
+    return AccountView.of(
+        verification.verify_at_counter(
+            session,
+            account_id=account_id,
+            resident_id=resident_id,
+            confirmed=confirmed,
+            actor=actor,
+            settings=settings,
+            channel=channel,
         )
     )
 

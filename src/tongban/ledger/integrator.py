@@ -38,7 +38,25 @@ from tongban.platform.db import Database, utcnow
 log = logging.getLogger(__name__)
 
 _MAX_SAFE_INT = 2**53 - 1
+# The leaf of a format-2 event (docs/ledger.md): `v`, these fields, and `commitment` (the
+# salted commitment to the event's actor, principal, reason, personal and private parts).
+# No account id, no text written by people: `data` holds only codes, ids, dates and counts,
+# and a resource that is a person (events.PERSON_RESOURCES) shows no id.
 LEAF_FIELDS = (
+    "uid",
+    "occurred_at",
+    "action",
+    "resource_type",
+    "resource_id",
+    "actor_role",
+    "channel",
+    "service_point",
+    "data",
+)
+LEAF_FORMAT = events.EVENT_FORMAT
+# The leaf of an event written before formats were numbered (format 1): everything but the
+# personal part. Such leaves are served as hashes only (service.entry).
+LEGACY_LEAF_FIELDS = (
     "uid",
     "occurred_at",
     "actor_id",
@@ -53,6 +71,8 @@ LEAF_FIELDS = (
     "data",
     "personal_commitment",
 )
+# The event columns a leaf of either format is built from.
+SOURCE_FIELDS = (*dict.fromkeys((*LEGACY_LEAF_FIELDS, *LEAF_FIELDS)), "format")
 
 
 _NON_BMP = re.compile("[\U00010000-\U0010ffff]")
@@ -113,17 +133,51 @@ def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+_PERSON_RESOURCES = events.PERSON_RESOURCES
+
+
 def leaf_data(event: Any) -> bytes:
-    """The leaf bytes of one event: RFC 8785 canonical JSON, personal data only as commitment."""
-    doc = {name: getattr(event, name) for name in LEAF_FIELDS}
+    """The leaf bytes of one event: RFC 8785 canonical JSON of its public side and the salted
+    commitment to the rest (format 2); an event of format 1 gets the leaf it always had."""
+    fmt = event.format
+    if fmt is None:
+        return _legacy_leaf_data(event)
+    if fmt != LEAF_FORMAT:
+        raise ValueError(f"event {event.uid} has format {fmt}; this node writes {LEAF_FORMAT}")
+    flags = [False]
+    resource_type = event.resource_type
+    doc = {
+        "v": LEAF_FORMAT,
+        "uid": event.uid,
+        "occurred_at": rfc3339(event.occurred_at),
+        "action": event.action,
+        "resource_type": resource_type,
+        "resource_id": None if resource_type in _PERSON_RESOURCES else event.resource_id,
+        "actor_role": event.actor_role,
+        "channel": event.channel,
+        "service_point": event.service_point,
+        # Only `data` is free-form; the other fields are strings or null by the schema.
+        "data": _jcs_safe(event.data, flags),
+        "commitment": event.personal_commitment,
+    }
+    return _encode(doc, flags[0])
+
+
+def _legacy_leaf_data(event: Any) -> bytes:
+    doc = {name: getattr(event, name) for name in LEGACY_LEAF_FIELDS}
     doc["occurred_at"] = rfc3339(event.occurred_at)
     flags = [False]
-    # Only `data` is free-form; the other fields are strings, ids or null by the schema.
     doc["data"] = _jcs_safe(doc["data"], flags)
     for name in ("actor_id", "on_behalf_of_id"):
         if doc[name] is not None and abs(doc[name]) > _MAX_SAFE_INT:
             doc[name] = str(doc[name])
     return _encode(doc, flags[0])
+
+
+def leaf_format(entry: dict[str, Any]) -> int:
+    """The format of a stored leaf (its `v`; 1 for the leaves written before `v`)."""
+    v = entry.get("v")
+    return v if isinstance(v, int) and not isinstance(v, bool) else 1
 
 
 _LEAVES = cast(Table, LedgerLeaf.__table__)
@@ -132,7 +186,7 @@ _NODES = cast(Table, LedgerNode.__table__)
 
 def _pending(session: Session, *, after: int, limit: int) -> list[Any]:
     log = events.events_table().c
-    cols = [log.id, *(log[name] for name in LEAF_FIELDS)]
+    cols = [log.id, *(log[name] for name in SOURCE_FIELDS)]
     stmt = (
         select(*cols)
         .where(log.id > after, ~exists().where(LedgerLeaf.event_id == log.id))

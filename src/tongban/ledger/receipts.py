@@ -2,16 +2,25 @@
 
 The text is a C2SP tlog-proof (c2sp.org/tlog-proof@v1) whose `extra` line carries the entry
 bytes (base64 of the RFC 8785 JSON), so the receipt alone is enough to recompute the leaf hash.
+A format-1 entry (which may hold personal data) is withheld: its receipt has no `extra` line
+and verifies with the entry bytes given by whoever holds them.
+
+A disclosure (the salt and the committed part of an event, docs/ledger.md) opens an entry's
+commitment: `verify_disclosure` checks it against the entry, so a receipt plus a disclosure
+prove a refusal reason, a purpose or a note that the public entry only commits to.
 Pure functions; verification needs only the log's public key.
 """
 
 from __future__ import annotations
 
 import base64
+import hmac
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
+from tongban.events import service as events
 from tongban.ledger import merkle, notes
 
 TLOG_PROOF_HEADER = "c2sp.org/tlog-proof@v1"
@@ -22,9 +31,14 @@ class ReceiptError(ValueError):
     """The receipt is malformed or does not verify."""
 
 
-def build_proof_text(*, entry: bytes, index: int, proof: list[bytes], checkpoint_note: str) -> str:
-    """The tlog-proof text for one entry."""
-    lines = [TLOG_PROOF_HEADER, f"extra {base64.b64encode(entry).decode()}", f"index {index}"]
+def build_proof_text(
+    *, entry: bytes | None, index: int, proof: list[bytes], checkpoint_note: str
+) -> str:
+    """The tlog-proof text for one entry (without its `extra` line when `entry` is None)."""
+    lines = [TLOG_PROOF_HEADER]
+    if entry is not None:
+        lines.append(f"extra {base64.b64encode(entry).decode()}")
+    lines.append(f"index {index}")
     lines += [base64.b64encode(h).decode() for h in proof]
     return "\n".join(lines) + "\n\n" + checkpoint_note
 
@@ -75,8 +89,11 @@ class VerifiedReceipt:
     checkpoint: notes.Checkpoint
 
 
-def verify_receipt(receipt: str, log_key: notes.Verifier) -> VerifiedReceipt:
-    """Verify a receipt (tlog-proof text, or the JSON document around it) offline."""
+def verify_receipt(
+    receipt: str, log_key: notes.Verifier, *, entry: bytes | None = None
+) -> VerifiedReceipt:
+    """Verify a receipt (tlog-proof text, or the JSON document around it) offline; `entry`
+    supplies the entry bytes of a receipt that withholds them (a format-1 entry)."""
     text = receipt
     stripped = receipt.lstrip()
     if stripped.startswith("{"):
@@ -88,15 +105,20 @@ def verify_receipt(receipt: str, log_key: notes.Verifier) -> VerifiedReceipt:
         if not isinstance(text, str):
             raise ReceiptError("receipt 'proof' must be text")
     parsed = parse_proof_text(text)
-    if parsed.extra is None:
-        raise ReceiptError("receipt carries no entry (extra line)")
+    extra = parsed.extra
+    if extra is None:
+        if entry is None:
+            raise ReceiptError("receipt carries no entry (extra line); give the entry bytes")
+        extra = entry
+    elif entry is not None and entry != extra:
+        raise ReceiptError("the entry given is not the one the receipt carries")
     try:
         checkpoint = notes.open_checkpoint(parsed.checkpoint_note, log_key)
     except notes.NoteError as exc:
         raise ReceiptError(f"checkpoint: {exc}") from exc
     try:
         merkle.verify_inclusion(
-            merkle.leaf_hash(parsed.extra),
+            merkle.leaf_hash(extra),
             parsed.index,
             checkpoint.size,
             parsed.proof,
@@ -105,9 +127,26 @@ def verify_receipt(receipt: str, log_key: notes.Verifier) -> VerifiedReceipt:
     except merkle.ProofError as exc:
         raise ReceiptError(f"inclusion proof: {exc}") from exc
     try:
-        entry = json.loads(parsed.extra.decode("utf-8"))
+        opened = json.loads(extra.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise ReceiptError("entry is not JSON") from exc
-    if not isinstance(entry, dict):
+    if not isinstance(opened, dict):
         raise ReceiptError("entry is not a JSON object")
-    return VerifiedReceipt(entry, parsed.index, checkpoint)
+    return VerifiedReceipt(opened, parsed.index, checkpoint)
+
+
+_SALT = re.compile(r"^[0-9a-f]{32,64}$")
+
+
+def verify_disclosure(entry: dict[str, Any], *, salt: str, committed: Any) -> None:
+    """Check that `committed` opened with `salt` is what the entry commits to; raise
+    ReceiptError when it is not (the text was changed, or belongs to another event)."""
+    if not isinstance(salt, str) or not _SALT.match(salt):
+        raise ReceiptError("the salt must be 32 to 64 lowercase hex digits")
+    # Format 2 commits in `commitment`; a format-1 entry committed to its personal part only.
+    field = "commitment" if "v" in entry else "personal_commitment"
+    expected = entry.get(field)
+    if not isinstance(expected, str):
+        raise ReceiptError("the entry commits to nothing")
+    if not hmac.compare_digest(events.commitment(committed, salt), expected):
+        raise ReceiptError("the disclosure does not match the entry's commitment")

@@ -8,12 +8,18 @@ from pydantic import BaseModel
 
 
 class EntryRead(BaseModel):
-    """One log entry; `data` is the exact RFC 8785 text whose leaf hash is `leaf_hash`."""
+    """One log entry; `data` is the exact RFC 8785 text whose leaf hash is `leaf_hash`.
+
+    A format-1 entry (written before leaves carried no personal data) is `withheld`: `data`
+    and `entry` are null, and its `leaf_hash` alone keeps every proof checkable.
+    """
 
     index: int
     leaf_hash: str
-    data: str
-    entry: dict[str, Any]
+    format: int
+    withheld: bool
+    data: str | None
+    entry: dict[str, Any] | None
 
 
 class InclusionProofRead(BaseModel):
@@ -41,7 +47,10 @@ class ReceiptRead(BaseModel):
     index: int
     size: int
     leaf_hash: str
-    entry: dict[str, Any]
+    # The entry's leaf format; a withheld (format-1) entry is null here and not in `proof`.
+    leaf_format: int
+    withheld: bool
+    entry: dict[str, Any] | None
     checkpoint: str
     inclusion_proof: list[str]
     proof: str

@@ -1,6 +1,10 @@
 """The ledger's rules for other domains, the API and the CLI: keys, integration, proofs, receipts.
 
 Other domains import only this module (e.g. `receipt_for_event` for the case page).
+
+Leaves of format 2 carry no personal data and no text written by people (docs/ledger.md);
+leaves written before (format 1) may, and cannot change: their bodies are withheld, only their
+hashes are served, so every checkpoint and proof still verifies.
 """
 
 from __future__ import annotations
@@ -22,7 +26,12 @@ from tongban.ledger import integrator, merkle, notes, receipts, store
 from tongban.ledger.client import VerifyError, VerifyResult, verify_log
 from tongban.ledger.models import LedgerLeaf
 from tongban.ledger.notes import Checkpoint, NoteError, Signer, Verifier
-from tongban.ledger.receipts import ReceiptError, VerifiedReceipt, verify_receipt
+from tongban.ledger.receipts import (
+    ReceiptError,
+    VerifiedReceipt,
+    verify_disclosure,
+    verify_receipt,
+)
 from tongban.platform.config import Settings
 from tongban.platform.db import Database
 from tongban.platform.errors import Conflict, NotFound
@@ -47,6 +56,7 @@ __all__ = [
     "node_signer",
     "public_key",
     "receipt_for_event",
+    "verify_disclosure",
     "verify_log",
     "verify_receipt",
     "witness_signer",
@@ -149,15 +159,26 @@ def _b64(h: bytes) -> str:
     return base64.b64encode(h).decode()
 
 
+def _public(data: bytes) -> tuple[int, dict[str, Any] | None]:
+    """A stored leaf's format, and its body if it may be served (format 2 and later)."""
+    doc = json.loads(data)
+    fmt = integrator.leaf_format(doc)
+    return fmt, (doc if fmt >= integrator.LEAF_FORMAT else None)
+
+
 def entry(session: Session, *, index: int) -> dict[str, Any]:
-    """One log entry: its index, leaf hash and exact canonical JSON text."""
+    """One log entry: its index, leaf hash and exact canonical JSON text (None, withheld, for
+    a format-1 leaf, which may hold personal data: its hash alone keeps the tree checkable)."""
     row = store.leaf(session, index=index)
     data = bytes(row.data)
+    fmt, doc = _public(data)
     return {
         "index": int(row.idx),
         "leaf_hash": _b64(bytes(row.leaf_hash)),
-        "data": data.decode("utf-8"),
-        "entry": json.loads(data),
+        "format": fmt,
+        "withheld": doc is None,
+        "data": data.decode("utf-8") if doc is not None else None,
+        "entry": doc,
     }
 
 
@@ -198,14 +219,21 @@ def receipt_for_event(session: Session, *, event_uid: str) -> dict[str, Any]:
         )
     size, index, data = int(cp.size), int(leaf.idx), bytes(leaf.data)
     proof = store.inclusion_proof(session, index=index, size=size)
-    text = receipts.build_proof_text(entry=data, index=index, proof=proof, checkpoint_note=cp.note)
+    fmt, doc = _public(data)
+    # A withheld (format-1) entry leaves the receipt without its body: it proves the leaf
+    # hash to whoever holds the entry (verify_receipt's `entry`).
+    text = receipts.build_proof_text(
+        entry=data if doc is not None else None, index=index, proof=proof, checkpoint_note=cp.note
+    )
     return {
         "format": receipts.RECEIPT_FORMAT,
         "event_uid": event_uid,
         "index": index,
         "size": size,
         "leaf_hash": _b64(merkle.leaf_hash(data)),
-        "entry": json.loads(data),
+        "leaf_format": fmt,
+        "withheld": doc is None,
+        "entry": doc,
         "checkpoint": cp.note,
         "inclusion_proof": [_b64(h) for h in proof],
         "proof": text,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,8 +21,21 @@ class Settings(BaseSettings):
     node_name: str = "tongban.local"
     session_ttl_hours: int = 12
     api_token_ttl_days: int = 90
-    login_max_failures: int = 5
-    login_window_seconds: int = 900
+    # Failed logins (docs/security.md, "Identity and accounts"): free failures per username at
+    # one address, per address (every username; default 4 x login_max_failures) and per
+    # username (every address, counted only against addresses it never logged in from); then
+    # delays that double from login_delay_seconds up to login_window_seconds; a counter
+    # forgets a window after its delay ran out.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_address_max_failures: int | None = Field(default=None, ge=1)
+    login_account_max_failures: int = Field(default=100, ge=1)
+    login_delay_seconds: int = Field(default=30, ge=1)
+    login_window_seconds: int = Field(default=900, ge=1)
+    login_known_address_days: int = Field(default=90, ge=0)
+    # `module:Class` of the province's real-name verification service (docs/realname.md);
+    # empty: identities are verified in person at a service point only.
+    realname_verifier: str = ""
+    realname_max_failures: int = Field(default=3, ge=1)
     acceptance_limit_working_days: int = 5
     deadline_warning_working_days: int = 2
     rectification_limit_working_days: int = 15
@@ -47,6 +60,12 @@ class Settings(BaseSettings):
     # `module:Class` of the SMS gateway (see docs/sms-gateway.md).
     sms_gateway: str = "tongban.adapters.sms:LoggingSmsGateway"
     cookie_secure: bool = False
+    # Other origins (scheme://host[:port]) whose pages may post this node's forms, besides its
+    # own address and public_base_url (a JSON list in the environment).
+    trusted_origins: list[str] = Field(default_factory=list)
+    # /metrics answers this machine (loopback, not through a proxy) and, when this is set, any
+    # client that sends it as `Authorization: Bearer …`.
+    metrics_token: SecretStr | None = None
     # Ledger: integration batches, how often the in-process integrator runs, and how often a
     # checkpoint is re-signed even when nothing new arrived.
     ledger_batch_size: int = Field(default=2000, ge=1, le=100_000)

@@ -11,10 +11,46 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Match
 
 log = logging.getLogger(__name__)
 
 PROBLEM_TYPE_BASE = "https://tongban.dev/problems/"
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+# The JSON Schema of a problem document (the API contract's `Problem` and `FieldError`; the
+# shell puts them in the OpenAPI document). `errors` is present only when fields are named.
+FIELD_ERROR_SCHEMA: dict[str, Any] = {
+    "title": "FieldError",
+    "description": "One wrong field: where it is and what is wrong with it.",
+    "type": "object",
+    "properties": {
+        "field": {"type": "string", "description": "The field, dotted (`items.3.code`)."},
+        "message": {"type": "string"},
+    },
+    "required": ["field", "message"],
+}
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "An error, as an RFC 9457 problem document (`application/problem+json`).",
+    "type": "object",
+    "properties": {
+        "type": {
+            "type": "string",
+            "description": f"`{PROBLEM_TYPE_BASE}<code>`: what kind of problem this is.",
+        },
+        "title": {"type": "string", "description": "A short summary of the kind of problem."},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string", "description": "What went wrong in this request."},
+        "instance": {"type": "string", "description": "The path that was requested."},
+        "errors": {
+            "type": "array",
+            "items": {"$ref": "#/components/schemas/FieldError"},
+            "description": "Every wrong field (invalid input).",
+        },
+    },
+    "required": ["type", "title", "status", "detail", "instance"],
+}
 
 
 @dataclass(frozen=True)
@@ -133,9 +169,7 @@ def problem(
     }
     if errors:
         body["errors"] = errors
-    return JSONResponse(
-        body, status_code=status, media_type="application/problem+json", headers=headers
-    )
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
 def _wants_page(request: Request) -> bool:
@@ -188,6 +222,23 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "request"
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at this path (for a 405's `Allow`).
+
+    Starlette names only the methods of the first route whose path matched, but one path may be
+    served by several routes (GET and PATCH /api/v1/me).
+    """
+    found: list[str] = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            found.append(method)
+    return found
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Route every error, expected or not, through one problem/page renderer."""
 
@@ -220,13 +271,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request)) or headers.get("Allow", "")
         return _respond(
             request,
             status=exc.status_code,
             code={404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error"),
             title={404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error"),
             detail=str(exc.detail),
-            headers=getattr(exc, "headers", None),
+            headers=headers or None,
         )
 
     @app.exception_handler(Exception)

@@ -1,10 +1,17 @@
-"""Prometheus metrics: request counts and latencies per route template."""
+"""Prometheus metrics: request counts and latencies per route template.
+
+`/metrics` is not public: it answers this machine (a loopback client that did not come through
+a proxy) and, when the node has a metrics token (TONGBAN_METRICS_TOKEN), any client that sends
+it as `Authorization: Bearer <token>`. Anyone else gets 401 (token configured) or 403.
+"""
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import time
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -13,6 +20,12 @@ from prometheus_client import (
     generate_latest,
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tongban.platform.errors import Forbidden, Unauthorized
+
+# Headers a reverse proxy adds: a request that carries one did not come from this machine,
+# whatever address the proxy connected from.
+_PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
 
 
 class MetricsMiddleware:
@@ -52,8 +65,38 @@ class MetricsMiddleware:
             self.requests.labels(method, template, str(status)).inc()
 
 
-def install_metrics(app: FastAPI) -> None:
-    """Count and time every request; serve them at /metrics (a registry per app)."""
+def _from_this_machine(request: Request) -> bool:
+    if any(name in request.headers for name in _PROXY_HEADERS):
+        return False
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" and credentials.strip() else None
+
+
+def check_metrics_access(request: Request, *, token: str | None) -> None:
+    """Let a scraper on this machine, or one with the metrics token, read the metrics."""
+    sent = _bearer(request)
+    if token and sent is not None and hmac.compare_digest(sent.encode(), token.encode()):
+        return
+    if _from_this_machine(request):
+        return
+    if token:
+        raise Unauthorized(
+            "Send the metrics token as a bearer token.", headers={"WWW-Authenticate": "Bearer"}
+        )
+    raise Forbidden("The metrics are served to this machine only (see TONGBAN_METRICS_TOKEN).")
+
+
+def install_metrics(app: FastAPI, *, token: str | None = None) -> None:
+    """Count and time every request; serve them at /metrics (a registry per app) to this
+    machine, or to a client with `token` (see the module's docstring)."""
     registry = CollectorRegistry()
     requests = Counter(
         "tongban_http_requests_total",
@@ -72,5 +115,6 @@ def install_metrics(app: FastAPI) -> None:
     app.add_middleware(MetricsMiddleware, requests=requests, latency=latency)
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
+    def metrics(request: Request) -> Response:
+        check_metrics_access(request, token=token)
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

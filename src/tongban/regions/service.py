@@ -255,7 +255,8 @@ def load_builtin(session: Session, *, channel: Channel | str = Channel.SYSTEM) -
             resource_type="region",
             resource_id="builtin",
             channel=channel,
-            data={"inserted": len(missing), "updated": len(changed), "source": BUILTIN_SOURCE},
+            data={"inserted": len(missing), "updated": len(changed)},
+            private={"source": BUILTIN_SOURCE},
         )
     session.flush()
     return _count_builtin(session)
@@ -435,12 +436,9 @@ def add_region(
         channel=channel,
         actor_id=actor_id,
         actor_role=actor_role,
-        data={
-            "name": clean_name,
-            "level": level.value,
-            "parent": parent.code,
-            "urban_rural": value.value,
-        },
+        data={"level": level.value, "parent": parent.code, "urban_rural": value.value},
+        # The name is text an operator wrote: committed to, not in the public leaf.
+        private={"name": clean_name},
     )
     return RegionView.of(region)
 

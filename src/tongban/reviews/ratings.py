@@ -149,6 +149,8 @@ def rate(
             "overall": review.overall,
             "bad": review.bad,
         },
+        # The rater's words stay out of the public leaf (committed to).
+        private={"comment": review.comment} if review.comment else None,
     )
     if review.bad:
         _open_rectification(session, review=review, actor=actor, settings=settings, now=moment)

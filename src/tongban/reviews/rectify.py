@@ -74,7 +74,10 @@ def _record(
     actor: Actor,
     data: dict[str, Any],
     channel: str | Channel = Channel.ONLINE,
+    private: dict[str, Any] | None = None,
 ) -> None:
+    # `data` is public (codes, states, counts); what people wrote goes in `private`, kept out
+    # of the public leaf and committed to.
     events.record(
         session,
         action=f"rectification.{action}",
@@ -84,6 +87,7 @@ def _record(
         actor_id=actor.account_id,
         actor_role=actor.role.value,
         data={"case": task.case_number, "state": task.state, **data},
+        private=private,
     )
 
 
@@ -112,7 +116,7 @@ def follow_up(
     task.followed_up_at = now or utcnow()
     task.follow_up_note = note
     session.flush()
-    _record(session, task, action="followed_up", actor=actor, data={})
+    _record(session, task, action="followed_up", actor=actor, data={}, private={"note": note})
     return task
 
 
@@ -139,7 +143,14 @@ def describe_fix(
     task.fix_description = description
     task.on_time = cases.local_date(moment) <= task.due_date
     session.flush()
-    _record(session, task, action="fixed", actor=actor, data={"on_time": task.on_time})
+    _record(
+        session,
+        task,
+        action="fixed",
+        actor=actor,
+        data={"on_time": task.on_time},
+        private={"description": description},
+    )
     return task
 
 
@@ -201,6 +212,7 @@ def rerate(
         actor_role=actor.role.value,
         on_behalf_of_id=original.rater_id if recorded_by else None,
         data={"case": review.case_number, "rerate_of": original.id, "overall": review.overall},
+        private={"comment": review.comment} if review.comment else None,
     )
     _record(
         session,
@@ -237,7 +249,14 @@ def appeal(
     task.appeal_reason = reason
     task.appealed_at = now or utcnow()
     session.flush()
-    _record(session, task, action="appealed", actor=actor, data={"ground": ground.value})
+    _record(
+        session,
+        task,
+        action="appealed",
+        actor=actor,
+        data={"ground": ground.value},
+        private={"reason": reason},
+    )
     return task
 
 
@@ -268,7 +287,14 @@ def decide_appeal(
     else:
         task.state = task.resume_state or OPEN
     session.flush()
-    _record(session, task, action="appeal_decided", actor=actor, data={"decision": decision.value})
+    _record(
+        session,
+        task,
+        action="appeal_decided",
+        actor=actor,
+        data={"decision": decision.value},
+        private={"note": note} if note else None,
+    )
     return task
 
 

@@ -18,6 +18,7 @@ from tongban.platform.db import Database
 from tongban.platform.errors import install_error_handlers
 from tongban.platform.metrics import install_metrics
 from tongban.platform.web.limits import BodyLimitMiddleware
+from tongban.shell.openapi import install_openapi
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +107,11 @@ def create_app(
     install_error_handlers(app)
     # Inside the security headers, CSRF and gzip (added later, so outside): a 413 gets them too.
     app.add_middleware(BodyLimitMiddleware, **_body_limits(settings))
-    install_metrics(app)
+    metrics_token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    install_metrics(app, token=metrics_token)
     _include_routers(app)
     _include_pages(app)
+    install_openapi(app)  # the contract: problem+json errors, parameter rules (shell/openapi.py)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> JSONResponse:

@@ -15,7 +15,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from tongban.platform.errors import AppError, Unauthorized
-from tongban.platform.web.csrf import CsrfCookieMiddleware, CsrfFailed, verify_csrf
+from tongban.platform.web.csrf import CsrfFailed, CsrfGuard, CsrfMiddleware, verify_csrf
 from tongban.platform.web.rendering import N_, STATIC_DIR, Ui, build_ui, login_url, stash_form
 from tongban.platform.web.security import SecurityHeadersMiddleware
 
@@ -141,6 +141,8 @@ def install_web(app: FastAPI) -> None:
     """Add the web front: page routers (CSRF-checked), static files, headers, gzip, errors."""
     from tongban.cases.pages import router as cases_pages
     from tongban.catalog.pages import router as catalog_pages
+    from tongban.identity import service as identity
+    from tongban.identity.deps import csrf_secret
     from tongban.identity.pages import router as identity_pages
     from tongban.shell.pages import router as web_pages
 
@@ -148,7 +150,16 @@ def install_web(app: FastAPI) -> None:
     for router in (web_pages, identity_pages, catalog_pages, cases_pages):
         app.include_router(router, dependencies=[Depends(verify_csrf)])
     app.mount("/static", CachedStatic(directory=STATIC_DIR), name="static")
-    app.add_middleware(CsrfCookieMiddleware, secure=settings.cookie_secure)
+    # Tokens are bound to the session (identity's cookie) with a key derived from the node's
+    # identity keys; forms may come from this server's own origin or the public base URL.
+    guard = CsrfGuard(
+        secret=lambda: csrf_secret(settings),
+        session_cookie=identity.SESSION_COOKIE,
+        secure=settings.cookie_secure,
+        trusted_origins=(settings.public_base_url, *settings.trusted_origins),
+    )
+    app.state.csrf_guard = guard
+    app.add_middleware(CsrfMiddleware, guard=guard)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(GZipMiddleware, minimum_size=500)
     _page_error_handlers(app)

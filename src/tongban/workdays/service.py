@@ -96,5 +96,7 @@ def set_day(
         resource_id=day.isoformat(),
         channel=channel,
         actor_id=actor_id,
-        data={"is_workday": is_workday, "name": name},
+        data={"is_workday": is_workday},
+        # The day's name is text an operator wrote: kept out of the public leaf.
+        private={"name": name} if name else None,
     )

@@ -1,5 +1,5 @@
-"""The citizen applies online in three steps: details, papers, check and send (drafts kept
-in a sealed cookie)."""
+"""The citizen applies online in three steps: details, papers, check and send (the draft is
+kept on the server for the account, never in the browser: cases/drafts.py)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from starlette.responses import Response
 
-from tongban.cases import intake
+from tongban.cases import drafts, intake
 from tongban.cases.pages.common import (
     MATERIAL_MISSING,
     _check_fields,
-    _drafts,
-    _drop_draft,
+    _draft,
+    _forget_old_draft_cookie,
     _form_fields,
     _materials_needed,
-    _save_draft,
     _store_upload,
 )
 from tongban.cases.schemas import CaseCreate, MaterialRef
@@ -56,12 +55,12 @@ def apply_details(code: str, request: Request, ui: PageUi, session: DbSession) -
     actor = ui.require_actor()
     identity.authorize(actor, "case.submit")
     ctx = _apply_context(ui, session, code)
-    draft = _drafts(request).get(code, {})
+    draft = _draft(session, actor, code)
     form = ui.restored_form() or FormState(
         values={f"form.{k}": str(v) for k, v in draft.get("form", {}).items()}
         | {"on_behalf_of": str(draft.get("for") or "")}
     )
-    return ui.render(
+    response = ui.render(
         "cases/apply_details.html",
         title=ui.gettext("Apply: your details"),
         form=form,
@@ -69,6 +68,8 @@ def apply_details(code: str, request: Request, ui: PageUi, session: DbSession) -
         step=1,
         **ctx,
     )
+    _forget_old_draft_cookie(request, response)
+    return response
 
 
 @router.post("/apply/{code}")
@@ -99,16 +100,19 @@ def apply_details_submit(
             status_code=422,
             **ctx,
         )
-    draft = _drafts(request).get(code, {})
-    draft.update(
-        form={k[5:]: v for k, v in values.items() if k.startswith("form.") and v}, typed=typed
+    drafts.save_draft(
+        session,
+        account_id=actor.account_id,
+        implementation_code=code,
+        form_values={k[5:]: v for k, v in values.items() if k.startswith("form.") and v},
+        typed_values=typed,
+        on_behalf_of_id=int(on_behalf) if on_behalf else None,
     )
-    draft["for"] = int(on_behalf) if on_behalf else None
     if saving:
         response = ui.redirect("/my/cases", notice="draft_saved")
     else:
         response = ui.redirect(f"/apply/{code}/materials")
-    _save_draft(request, response, code, draft)
+    _forget_old_draft_cookie(request, response)
     return response
 
 
@@ -116,7 +120,7 @@ def _materials_page(
     ui: Ui, request: Request, session: DbSession, code: str, form: FormState, status_code: int = 200
 ) -> Response:
     ctx = _apply_context(ui, session, code)
-    draft = _drafts(request).get(code, {})
+    draft = _draft(session, ui.require_actor(), code)
     attached = {name for name, _sha in draft.get("materials", [])}
     return ui.render(
         "cases/apply_materials.html",
@@ -158,20 +162,24 @@ def apply_materials_upload(
     sha = _store_upload(ui, session, settings, file, form, "file")
     if form.has_errors or sha is None:
         return _materials_page(ui, request, session, code, form, 422)
-    draft = _drafts(request).get(code, {})
-    kept = [pair for pair in draft.get("materials", []) if pair[0] != material]
-    draft["materials"] = [*kept, [material, sha]]
-    response = ui.redirect(f"/apply/{code}/materials", notice="uploaded")
-    _save_draft(request, response, code, draft)
-    return response
+    given = _draft(session, actor, code).get("materials", [])
+    kept = [pair for pair in given if pair[0] != material]
+    drafts.save_draft(
+        session,
+        account_id=actor.account_id,
+        implementation_code=code,
+        materials=[*kept, [material, sha]],
+    )
+    return ui.redirect(f"/apply/{code}/materials", notice="uploaded")
 
 
 def _check_page(
     ui: Ui, request: Request, session: DbSession, code: str, form: FormState, status_code: int = 200
 ) -> Response:
     ctx = _apply_context(ui, session, code)
-    draft = _drafts(request).get(code, {})
-    names = dict(_principals(session, ui.require_actor()))
+    actor = ui.require_actor()
+    draft = _draft(session, actor, code)
+    names = dict(_principals(session, actor))
     return ui.render(
         "cases/apply_check.html",
         title=ui.gettext("Apply: check and send"),
@@ -197,7 +205,8 @@ def apply_submit(
 ) -> Response:
     """Send the application; the draft is dropped once the case exists."""
     actor = ui.require_actor()
-    draft = _drafts(request).get(code, {})
+    identity.authorize(actor, "case.submit")
+    draft = _draft(session, actor, code)
     data = CaseCreate(
         implementation=code,
         form=draft.get("typed", {}),
@@ -221,6 +230,7 @@ def apply_submit(
         if not form.has_errors:
             form.add("form", ui.gettext(exc.detail))
         return _check_page(ui, request, session, code, form, 422)
+    drafts.drop_draft(session, account_id=actor.account_id, implementation_code=code)
     response = ui.redirect(f"/cases/{case.number}", notice="submitted")
-    _drop_draft(request, response, code)
+    _forget_old_draft_cookie(request, response)
     return response

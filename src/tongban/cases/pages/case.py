@@ -16,7 +16,8 @@ from tongban.cases.pages.common import (
     ACTIONS,
     DATE_MESSAGE,
     REQUIRED_MESSAGE,
-    _drafts,
+    _draft_codes,
+    _forget_old_draft_cookie,
     _form_fields,
     _labels,
     _posted_version,
@@ -50,18 +51,20 @@ def my_cases_page(
     actor = ui.require_actor()
     page = cases.my_cases(session, actor=actor, settings=settings, limit=50)
     drafts = []
-    for code in _drafts(request):
+    for code in _draft_codes(session, actor):
         try:
             drafts.append(catalog.get_implementation(session, code=code))
         except NotFound:
             continue
-    return ui.render(
+    response = ui.render(
         "cases/my_cases.html",
         title=ui.gettext("My cases"),
         items=page.items,
         drafts=drafts,
         **_labels(ui),
     )
+    _forget_old_draft_cookie(request, response)
+    return response
 
 
 def _allowed_actions(

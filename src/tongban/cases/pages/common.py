@@ -1,5 +1,6 @@
-"""What the cases pages share: labels and messages, the sealed cookies (drafts and the
-desk's applicant), typed form fields and uploads."""
+"""What the cases pages share: labels and messages, the drafts (kept on the server for their
+account) and the desk's applicant (a sealed cookie bound to the clerk), typed form fields and
+uploads (each the caller's own)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from fastapi import Request
 from starlette.datastructures import UploadFile as FormFile
 from starlette.responses import Response
 
-from tongban.cases import uploads
+from tongban.cases import drafts, intake
 from tongban.identity import service as identity
 from tongban.platform.config import Settings
 from tongban.platform.db import MAX_ROW_ID
@@ -23,9 +24,9 @@ from tongban.platform.errors import (
 from tongban.platform.web.deps import DbSession
 from tongban.platform.web.rendering import N_, NOTICES, FormState, Ui
 
+# Where drafts were kept before they moved to the server: only ever deleted now.
 DRAFT_COOKIE = "tb_draft"
 DESK_COOKIE = "tb_desk"
-DRAFT_MAX = 3
 NOTICES.update(
     draft_saved=N_("Your application is saved. You can continue it from “My cases”."),
     uploaded=N_("The file is uploaded."),
@@ -123,20 +124,20 @@ def _labels(ui: Ui) -> dict[str, Any]:
     }
 
 
-# --- cookies: drafts and the desk's applicant ------------------------------------------------
+# --- drafts (on the server) and the desk's applicant (a sealed cookie) ----------------------
 
 
-# Both cookies are sealed (encrypted and authenticated with the node's key): the desk's carries
-# the applicant's full resident ID, and neither may be altered in the browser.
-DESK_MAX_AGE = 2 * 3600
-DRAFT_MAX_AGE = 30 * 24 * 3600
+# The desk's cookie is sealed (encrypted and authenticated with the node's key): it carries the
+# applicant's full resident ID. It is bound to the clerk who checked the applicant (ignored for
+# any other account, so a counter computer shared by clerks shows nobody else's applicant) and
+# lives only as long as serving one person takes.
+DESK_MAX_AGE = 30 * 60
 
 
-def _read_cookie(request: Request, name: str) -> dict[str, Any]:
+def _read_cookie(request: Request, name: str, *, max_age: int) -> dict[str, Any]:
     raw = request.cookies.get(name)
     if not raw:
         return {}
-    max_age = DESK_MAX_AGE if name == DESK_COOKIE else DRAFT_MAX_AGE
     opened = identity.unseal(raw, max_age_seconds=max_age, settings=request.app.state.settings)
     if opened is None:
         return {}
@@ -148,7 +149,7 @@ def _read_cookie(request: Request, name: str) -> dict[str, Any]:
 
 
 def _write_cookie(
-    request: Request, response: Response, name: str, data: dict[str, Any], *, persist: bool
+    request: Request, response: Response, name: str, data: dict[str, Any], *, max_age: int
 ) -> None:
     sealed = identity.seal(
         json.dumps(data, ensure_ascii=False), settings=request.app.state.settings
@@ -156,7 +157,7 @@ def _write_cookie(
     response.set_cookie(
         name,
         sealed,
-        max_age=(DRAFT_MAX_AGE if persist else DESK_MAX_AGE),
+        max_age=max_age,
         httponly=True,
         samesite="lax",
         secure=request.app.state.settings.cookie_secure,
@@ -164,26 +165,52 @@ def _write_cookie(
     )
 
 
-def _drafts(request: Request) -> dict[str, Any]:
-    """Saved applications on this device, by implementation code (save and resume)."""
-    return _read_cookie(request, DRAFT_COOKIE)
+def _desk_applicant(request: Request, actor: identity.Actor) -> dict[str, Any]:
+    """The applicant this clerk checked at the desk, or {} (none, expired, another clerk's)."""
+    sealed = _read_cookie(request, DESK_COOKIE, max_age=DESK_MAX_AGE)
+    applicant = sealed.get("applicant")
+    if sealed.get("account") != actor.account_id or not isinstance(applicant, dict):
+        return {}
+    return applicant
 
 
-def _save_draft(request: Request, response: Response, code: str, draft: dict[str, Any]) -> None:
-    drafts = _drafts(request)
-    drafts.pop(code, None)
-    drafts[code] = draft
-    while len(drafts) > DRAFT_MAX:
-        drafts.pop(next(iter(drafts)))
-    _write_cookie(request, response, DRAFT_COOKIE, drafts, persist=True)
+def _keep_desk_applicant(
+    request: Request, response: Response, actor: identity.Actor, applicant: dict[str, Any]
+) -> None:
+    _write_cookie(
+        request,
+        response,
+        DESK_COOKIE,
+        {"account": actor.account_id, "applicant": applicant},
+        max_age=DESK_MAX_AGE,
+    )
 
 
-def _drop_draft(request: Request, response: Response, code: str) -> None:
-    drafts = _drafts(request)
-    drafts.pop(code, None)
-    if drafts:
-        _write_cookie(request, response, DRAFT_COOKIE, drafts, persist=True)
-    else:
+def _forget_desk_applicant(response: Response) -> None:
+    response.delete_cookie(DESK_COOKIE, path="/")
+
+
+def _draft(session: DbSession, actor: identity.Actor, code: str) -> dict[str, Any]:
+    """The caller's saved application for an implementation (save and resume), or {}."""
+    row = drafts.get_draft(session, account_id=actor.account_id, implementation_code=code)
+    if row is None:
+        return {}
+    return {
+        "form": dict(row.form_values or {}),
+        "typed": dict(row.typed_values or {}),
+        "for": row.on_behalf_of_id,
+        "materials": [list(pair) for pair in row.materials or []],
+    }
+
+
+def _draft_codes(session: DbSession, actor: identity.Actor) -> list[str]:
+    """The implementations of the caller's saved applications, the latest first."""
+    return [d.implementation_code for d in drafts.list_drafts(session, account_id=actor.account_id)]
+
+
+def _forget_old_draft_cookie(request: Request, response: Response) -> None:
+    """Drafts used to live in a sealed cookie on the device: drop one that is still there."""
+    if DRAFT_COOKIE in request.cookies:
         response.delete_cookie(DRAFT_COOKIE, path="/")
 
 
@@ -267,7 +294,7 @@ def _store_upload(
         return None
     try:
         data = _read_upload(file, settings)
-        row = uploads.upload(session, actor=ui.require_actor(), data=data, settings=settings)
+        row = intake.receive_upload(session, actor=ui.require_actor(), data=data, settings=settings)
     except PayloadTooLarge:
         form.add(field, ui.gettext("The file is too large. Choose a smaller file."))
         return None

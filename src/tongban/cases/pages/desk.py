@@ -12,15 +12,15 @@ from starlette.responses import Response
 from tongban.cases import intake
 from tongban.cases import service as cases
 from tongban.cases.pages.common import (
-    DESK_COOKIE,
     MATERIAL_MISSING,
     _check_fields,
+    _desk_applicant,
+    _forget_desk_applicant,
     _form_fields,
+    _keep_desk_applicant,
     _labels,
     _materials_needed,
-    _read_cookie,
     _store_upload,
-    _write_cookie,
 )
 from tongban.cases.schemas import ApplicantIn, CaseCreate, MaterialRef
 from tongban.catalog import service as catalog
@@ -49,8 +49,8 @@ def _require_clerk(ui: Ui) -> identity.Actor:
 @router.get("/desk")
 def desk_page(request: Request, ui: PageUi) -> Response:
     """Step 1: find the citizen and check their ID card."""
-    _require_clerk(ui)
-    applicant = _read_cookie(request, DESK_COOKIE)
+    actor = _require_clerk(ui)
+    applicant = _desk_applicant(request, actor)
     form = ui.restored_form() or FormState(
         values={k: str(v) for k, v in applicant.items() if k != "confirmed"}
     )
@@ -69,8 +69,8 @@ def desk_applicant(
     phone: Annotated[str, Form()] = "",
     confirmed: Annotated[str, Form()] = "",
 ) -> Response:
-    """Check the applicant's ID number and name; remember them for this desk session."""
-    _require_clerk(ui)
+    """Check the applicant's ID number and name; remember them for this clerk, briefly."""
+    actor = _require_clerk(ui)
     form = FormState(
         values={"resident_id": resident_id, "name": name, "phone": phone, "confirmed": confirmed}
     )
@@ -98,10 +98,10 @@ def desk_applicant(
         )
     account = identity.find_account_by_resident_id(session, resident_id=number, settings=settings)
     response = ui.redirect("/desk/service", notice="applicant_ready")
-    _write_cookie(
+    _keep_desk_applicant(
         ui.request,
         response,
-        DESK_COOKIE,
+        actor,
         {
             "resident_id": number,
             "name": name.strip(),
@@ -109,7 +109,6 @@ def desk_applicant(
             "confirmed": True,
             "registered": account is not None,
         },
-        persist=False,
     )
     return response
 
@@ -119,15 +118,15 @@ def desk_clear(ui: PageUi) -> Response:
     """Forget the applicant (next citizen)."""
     _require_clerk(ui)
     response = ui.redirect("/desk")
-    response.delete_cookie(DESK_COOKIE, path="/")
+    _forget_desk_applicant(response)
     return response
 
 
 @router.get("/desk/service")
 def desk_service(request: Request, ui: PageUi, session: DbSession, q: str = "") -> Response:
     """Step 2: choose the service and the competent authority's implementation."""
-    _require_clerk(ui)
-    applicant = _read_cookie(request, DESK_COOKIE)
+    actor = _require_clerk(ui)
+    applicant = _desk_applicant(request, actor)
     if not applicant:
         return ui.redirect("/desk")
     hits: list[Any] = []
@@ -149,7 +148,12 @@ def desk_service(request: Request, ui: PageUi, session: DbSession, q: str = "") 
 
 
 def _desk_apply_page(
-    ui: Ui, request: Request, session: DbSession, code: str, form: FormState, status_code: int = 200
+    ui: Ui,
+    session: DbSession,
+    code: str,
+    form: FormState,
+    applicant: dict[str, Any],
+    status_code: int = 200,
 ) -> Response:
     impl = catalog.get_implementation(session, code=code)
     return ui.render(
@@ -159,7 +163,7 @@ def _desk_apply_page(
         impl=impl,
         fields=_form_fields(impl),
         needed=_materials_needed(impl),
-        applicant=_read_cookie(request, DESK_COOKIE),
+        applicant=applicant,
         status_code=status_code,
     )
 
@@ -167,10 +171,11 @@ def _desk_apply_page(
 @router.get("/desk/apply/{code}")
 def desk_apply(code: str, request: Request, ui: PageUi, session: DbSession) -> Response:
     """Step 3: fill the form and attach the papers for the citizen."""
-    _require_clerk(ui)
-    if not _read_cookie(request, DESK_COOKIE):
+    applicant = _desk_applicant(request, _require_clerk(ui))
+    if not applicant:
         return ui.redirect("/desk")
-    return _desk_apply_page(ui, request, session, code, ui.restored_form() or FormState())
+    form = ui.restored_form() or FormState()
+    return _desk_apply_page(ui, session, code, form, applicant)
 
 
 @router.post("/desk/apply/{code}")
@@ -184,7 +189,7 @@ def desk_apply_submit(
 ) -> Response:
     """Submit on the citizen's behalf (代收代办), then show the receipt to print."""
     actor = _require_clerk(ui)
-    applicant = _read_cookie(request, DESK_COOKIE)
+    applicant = _desk_applicant(request, actor)
     if not applicant:
         return ui.redirect("/desk")
     impl = catalog.get_implementation(session, code=code)
@@ -203,7 +208,7 @@ def desk_apply_submit(
         elif material.required == "yes":
             form.add(f"file{index}", ui.gettext(MATERIAL_MISSING))
     if form.has_errors:
-        return _desk_apply_page(ui, request, session, code, form, 422)
+        return _desk_apply_page(ui, session, code, form, applicant, 422)
     data = CaseCreate(
         implementation=code,
         form=typed,
@@ -220,9 +225,9 @@ def desk_apply_submit(
             case, _created = intake.submit(session, actor=actor, data=data, settings=settings)
     except Invalid as exc:
         ui.form_errors(form, exc)
-        return _desk_apply_page(ui, request, session, code, form, 422)
+        return _desk_apply_page(ui, session, code, form, applicant, 422)
     response = ui.redirect(f"/cases/{case.number}/receipt", notice="submitted")
-    response.delete_cookie(DESK_COOKIE, path="/")
+    _forget_desk_applicant(response)
     return response
 
 

@@ -1,5 +1,15 @@
 """SQLite as a server's database: WAL, one writer at a time across processes, checkpoints
-outside the write lock. make_engine (tongban.platform.db) installs it on every SQLite engine."""
+outside the write lock and a bound on the WAL's size. make_engine (tongban.platform.db)
+installs it on every SQLite engine.
+
+The WAL is bounded by its size, which every process sees alike (docs/deployment.md, "SQLite's
+write-ahead log"): after a writing commit, a WAL past WAL_CHECKPOINT_BYTES is checkpointed
+PASSIVE (copies what no reader still needs, outside the write lock: writers go on), then, if
+the gate is free at that moment, TRUNCATE under the gate: little is left to copy, it waits at
+most RESET_WAIT_MS for the readers of older snapshots, and empties the file. Left to readers
+that never all finish at once, a WAL is never reset and grows without end (148 MB in 21 s
+under the submission benchmark); journal_size_limit also shrinks it when SQLite resets it.
+"""
 
 from __future__ import annotations
 
@@ -29,10 +39,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={TIMEOUT_S * 1000}")
     # Checkpoints run outside the write lock instead (_SqliteGate.commit): left to SQLite, the
     # commit that crosses 1,000 pages copies them and syncs the file while every writer waits.
     cursor.execute("PRAGMA wal_autocheckpoint=0")
+    # When SQLite resets the WAL (a writer finds it all copied and unread), it cuts it back.
+    cursor.execute(f"PRAGMA journal_size_limit={WAL_CHECKPOINT_BYTES}")
     cursor.close()
 
 
@@ -64,9 +76,11 @@ class _SqliteGate:
 
     def __init__(self, database: str | None) -> None:
         self.lock = threading.Lock()
-        self.lock_for_count = threading.Lock()
-        self.commits = 0
+        self.checkpointing = threading.Lock()  # one checkpointing thread per process
         self.fd: int | None = None
+        self.wal: str | None = None
+        if database and database != ":memory:" and not database.startswith("file:"):
+            self.wal = f"{database}-wal"
         if fcntl is not None and database and database != ":memory:":
             try:
                 self.fd = os.open(f"{database}-gate", os.O_RDWR | os.O_CREAT, 0o600)
@@ -84,6 +98,19 @@ class _SqliteGate:
                 if time.monotonic() > deadline:
                     return False  # SQLite's busy timeout decides, as without the gate
                 time.sleep(0.0005)
+
+    def _try_gate(self) -> tuple[bool, bool] | None:
+        """The gate if nobody holds it now (in any process), else None; never waits."""
+        if not self.lock.acquire(blocking=False):
+            return None
+        if self.fd is None or fcntl is None:
+            return True, False
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.lock.release()
+            return None
+        return True, True
 
     def begin(self, connection: Any) -> None:
         """SQLAlchemy's "begin": a deferred transaction, reading without any lock."""
@@ -104,20 +131,24 @@ class _SqliteGate:
             self._start_writing(connection)
 
     def _start_writing(self, connection: Any) -> None:
+        raw = connection.connection.driver_connection
+        # End the read snapshot before queueing: it may be older than the last write, and one
+        # kept while waiting would pin the WAL (no checkpoint could reset it: under load some
+        # writer is always waiting).
+        try:
+            raw.execute("COMMIT")
+            ended = True
+        except sqlite3.OperationalError:
+            # A result still being read keeps the snapshot open: write in it, and SQLite
+            # refuses only if another writer committed since it began.
+            ended = False
         deadline = time.monotonic() + TIMEOUT_S
         # A thread holding another transaction on this engine (nested sessions) must not wait
         # for itself forever: after the busy timeout it goes on and SQLite decides, as before.
         held = self.lock.acquire(timeout=TIMEOUT_S)
         filed = held and self._file_lock(deadline)
-        raw = connection.connection.driver_connection
         try:
-            try:
-                raw.execute("COMMIT")  # end the read snapshot: it may be older than the last write
-            except sqlite3.OperationalError:
-                # A result still being read keeps the snapshot open: write in it, and SQLite
-                # refuses only if another writer committed since it began.
-                pass
-            else:
+            if ended:
                 raw.execute("BEGIN IMMEDIATE")
         except BaseException:
             self._release(held, filed)
@@ -136,20 +167,41 @@ class _SqliteGate:
         finally:
             self.end(connection)
         if wrote:
-            self._checkpoint_now_and_then(raw)
+            self._bound_the_wal(raw)
 
-    def _checkpoint_now_and_then(self, raw: Any) -> None:
-        # A PASSIVE checkpoint copies what no reader still needs from the WAL into the database
-        # without taking the write lock: writers go on meanwhile. Every so many commits of this
-        # process keeps the WAL small (it would otherwise grow until the last connection closes).
-        with self.lock_for_count:
-            self.commits += 1
-            due = self.commits % _CHECKPOINT_EVERY == 0
-        if due:
+    def _wal_size(self) -> int:
+        if self.wal is None:
+            return 0
+        try:
+            return os.stat(self.wal).st_size
+        except OSError:
+            return 0
+
+    def _bound_the_wal(self, raw: Any) -> None:
+        """After a writing commit: checkpoint a WAL grown past WAL_CHECKPOINT_BYTES, then reset
+        it when no reader needs it (see the module's docstring)."""
+        if self._wal_size() <= WAL_CHECKPOINT_BYTES:
+            return
+        if not self.checkpointing.acquire(blocking=False):
+            return  # another thread of this process is at it
+        try:
+            # Copies what no reader still needs into the database file; takes no write lock.
+            raw.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+            gate = self._try_gate()
+            if gate is None:
+                return  # a writer is at work: the next commit tries again
             try:
-                raw.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
-            except sqlite3.Error:
-                log.warning("WAL checkpoint failed; the next one will try again", exc_info=True)
+                raw.execute(f"PRAGMA busy_timeout={RESET_WAIT_MS}")
+                try:
+                    raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
+                finally:
+                    raw.execute(f"PRAGMA busy_timeout={TIMEOUT_S * 1000}")
+            finally:
+                self._release(*gate)
+        except sqlite3.Error:
+            log.warning("WAL checkpoint failed; the next commit will try again", exc_info=True)
+        finally:
+            self.checkpointing.release()
 
     def end(self, connection: Any) -> None:
         """After a commit or a rollback: release what the transaction held."""
@@ -165,7 +217,10 @@ class _SqliteGate:
 
 
 TIMEOUT_S = 10
-_CHECKPOINT_EVERY = 100  # writing commits of a process between two checkpoints
+# A WAL past this size is checkpointed and reset (SQLite's own automatic checkpoint starts at
+# 1,000 pages, 4 MiB with 4 KiB pages); the reset waits at most RESET_WAIT_MS for readers.
+WAL_CHECKPOINT_BYTES = 4 * 1024 * 1024
+RESET_WAIT_MS = 50
 
 
 def install(engine: Engine, url: str) -> None:
