@@ -276,3 +276,22 @@ ACTION_BODIES: dict[str, dict[str, Any]] = {
     "complete": {},
     "withdraw": {"reason": "不再需要"},
 }
+
+
+def page_login(app: Any, username: str) -> Any:
+    """A browser (TestClient) logged in on the pages as `username` with the test password."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    browser = TestClient(app)
+    html = browser.get("/login", headers={"Accept": "text/html"}).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert token
+    r = browser.post(
+        "/login",
+        data={"csrf_token": token.group(1), "username": username, "password": PASSWORD},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    return browser

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.cases.conftest import PASSWORD, PNG_BYTES, World, pension_request
+from tests.cases.conftest import PNG_BYTES, World, page_login, pension_request
 
 HTML = {"Accept": "text/html"}
 UNKNOWN = "440300-20260101-0000000000ZZ"
@@ -104,25 +104,11 @@ def test_officials_do_not_see_a_bundle_only_its_parts(client: TestClient, world:
     assert r.status_code == 404
 
 
-def _page_login(app: FastAPI, username: str) -> TestClient:
-    browser = TestClient(app)
-    html = browser.get("/login", headers=HTML).text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert token
-    r = browser.post(
-        "/login",
-        data={"csrf_token": token.group(1), "username": username, "password": PASSWORD},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303
-    return browser
-
-
 def test_a_hidden_case_answers_404_on_the_pages(
     app: FastAPI, client: TestClient, world: World
 ) -> None:
     number, _sha = _file(client, world)
-    stranger = _page_login(app, "t-stranger")
+    stranger = page_login(app, "t-stranger")
     html = stranger.get("/login", headers=HTML).text
     token = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert token
@@ -137,5 +123,5 @@ def test_a_hidden_case_answers_404_on_the_pages(
         )
         assert r.status_code == 404, r.status_code
     # The applicant may read the case but not approve it: 403.
-    migrant = _page_login(app, "t-migrant")
+    migrant = page_login(app, "t-migrant")
     assert migrant.get(f"/cases/{number}/act/approve", headers=HTML).status_code == 403

@@ -4,7 +4,6 @@ principal and the officials are unaffected."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -12,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.cases.conftest import PASSWORD, World, pdf_bytes, pension_request
+from tests.cases.conftest import World, page_login, pdf_bytes, pension_request
 from tests.support import identity_internals as identity
 from tongban.cases import clocks
 
@@ -50,20 +49,6 @@ def _end_authority(db: Session, world: World, how: str) -> None:
     db.flush()
 
 
-def _page_login(app: FastAPI, username: str) -> TestClient:
-    browser = TestClient(app)
-    html = browser.get("/login", headers=HTML).text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert token
-    r = browser.post(
-        "/login",
-        data={"csrf_token": token.group(1), "username": username, "password": PASSWORD},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303
-    return browser
-
-
 @pytest.mark.parametrize("how", ["revoked", "expired"])
 def test_the_agent_loses_the_cases_filed_under_the_proxy(
     app: FastAPI, client: TestClient, db: Session, world: World, how: str
@@ -87,7 +72,7 @@ def test_the_agent_loses_the_cases_filed_under_the_proxy(
     mine = client.get("/api/v1/my/cases", headers=agent).json()["items"]
     assert number not in [c["number"] for c in mine]
     # The pages say the same.
-    pages = _page_login(app, "t-relative")
+    pages = page_login(app, "t-relative")
     assert pages.get(f"/cases/{number}", headers=HTML).status_code == 404
     assert pages.get(f"/cases/{number}/act/withdraw", headers=HTML).status_code == 404
     assert number not in pages.get("/my/cases", headers=HTML).text

@@ -8,7 +8,7 @@ from datetime import date
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.cases.conftest import MIGRANT_ID, PASSWORD, PNG_BYTES, World, pension_request
+from tests.cases.conftest import MIGRANT_ID, PNG_BYTES, World, page_login, pension_request
 from tests.support import identity_internals as identity
 
 HTML = {"Accept": "text/html"}
@@ -75,25 +75,11 @@ def test_an_applicant_without_an_account_has_the_number_filed_at_the_counter(
     assert r.json() == {"resident_id": newcomer, "name": "王秀英"}
 
 
-def _page_login(app: FastAPI, username: str) -> TestClient:
-    browser = TestClient(app)
-    html = browser.get("/login", headers=HTML).text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert token
-    r = browser.post(
-        "/login",
-        data={"csrf_token": token.group(1), "username": username, "password": PASSWORD},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303
-    return browser
-
-
 def test_the_workbench_page_shows_the_number_for_a_stated_purpose(
     app: FastAPI, client: TestClient, world: World
 ) -> None:
     number = _file(client, world)
-    official = _page_login(app, "t-official")
+    official = page_login(app, "t-official")
     case_page = official.get(f"/cases/{number}", headers=HTML).text
     assert f'href="/cases/{number}/applicant-id"' in case_page
     assert MIGRANT_ID not in case_page
@@ -114,7 +100,7 @@ def test_the_workbench_page_shows_the_number_for_a_stated_purpose(
     assert shown.status_code == 200 and MIGRANT_ID in shown.text
     assert shown.headers["cache-control"] == "no-store"
 
-    applicant = _page_login(app, "t-migrant")
+    applicant = page_login(app, "t-migrant")
     own_page = applicant.get(f"/cases/{number}", headers=HTML).text
     assert "/applicant-id" not in own_page
     assert applicant.get(f"/cases/{number}/applicant-id", headers=HTML).status_code == 403
@@ -125,7 +111,7 @@ def test_an_action_form_without_a_valid_version_is_answered_as_stale(
 ) -> None:
     """A tampered or truncated form (no version, letters, a number past BIGINT) is a 412 page."""
     number = _file(client, world)
-    official = _page_login(app, "t-official")
+    official = page_login(app, "t-official")
     form = official.get(f"/cases/{number}/act/accept", headers=HTML)
     token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
     assert form.status_code == 200 and token
