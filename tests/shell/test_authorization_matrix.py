@@ -140,6 +140,17 @@ MATRIX: tuple[Route, ...] = (
         lambda ctx: {"username": "steward", "password": "tongban-demo"},
     ),
     Route("POST", "/api/v1/auth/register", EVERYONE, _new_citizen),
+    # A forgotten password: anyone may ask for a code (the same answer for every username) and
+    # use one (a wrong code is 422 for everyone).
+    Route(
+        "POST", "/api/v1/auth/password/forgot", EVERYONE, lambda ctx: {"username": "matrix-nobody"}
+    ),
+    Route(
+        "POST",
+        "/api/v1/auth/password/reset",
+        EVERYONE,
+        lambda ctx: {"username": "matrix-nobody", "code": "123456", "new_password": "a-long-one"},
+    ),
     Route("GET", "/api/v1/me", SIGNED_IN),
     Route("PATCH", "/api/v1/me", SIGNED_IN, lambda ctx: {"elderly_mode": True}),
     Route("GET", "/api/v1/accounts", _roles("admin")),
@@ -259,6 +270,20 @@ MATRIX: tuple[Route, ...] = (
         _roles("citizen", "clerk", "official"),
         hides_resources=True,
     ),
+    # following a case without login: anyone, by number and name or a tracking link's token
+    Route(
+        "POST",
+        "/api/v1/track",
+        EVERYONE,
+        lambda ctx: {"number": ctx["case_number"], "name": "王建国"},
+    ),
+    Route(
+        "GET",
+        "/api/v1/track",
+        EVERYONE,
+        params={"number": "440300-20260101-NOSUCHCASE", "name": "王建国"},
+    ),
+    Route("GET", "/api/v1/track/t/{token}", EVERYONE, params={"token": "forged"}),
     Route("GET", "/api/v1/queue", _roles("official")),
     Route("GET", "/api/v1/my/cases", _roles("citizen", "clerk", "official")),
     Route("GET", "/api/v1/my/messages", SIGNED_IN),
@@ -592,7 +617,61 @@ PAGES: tuple[Page, ...] = (
     ),
     Page("POST", "/logout", PAGE_EVERYONE, lambda ctx: {}, to="/"),
     Page("GET", "/register", PAGE_EVERYONE),
-    Page("POST", "/register", PAGE_EVERYONE, _new_registration, to="/"),
+    Page("POST", "/register", PAGE_EVERYONE, _new_registration, to="/account"),
+    # my account: everyone signed in; the real-name check is a citizen's own (409 on a node
+    # without a real-name service)
+    Page("GET", "/account", PAGE_SIGNED_IN),
+    Page(
+        "POST",
+        "/account/identity",
+        CITIZENS,
+        lambda ctx: {"name": CITIZEN_NAME},
+        ok=frozenset({409}),
+    ),
+    Page("GET", "/account/password", PAGE_SIGNED_IN),
+    Page(
+        "POST",
+        "/account/password",
+        PAGE_SIGNED_IN,
+        lambda ctx: {
+            "current_password": DEMO_PASSWORD,
+            "new_password": "a-long-new-password",
+            "new_password_confirm": "a-long-new-password",
+            "next": "/account",
+        },
+        to="/account",
+    ),
+    # a forgotten password: for everyone (a wrong code is 422 for everyone)
+    Page("GET", "/password/forgot", PAGE_EVERYONE),
+    Page("POST", "/password/forgot", PAGE_EVERYONE, lambda ctx: {"username": "matrix-nobody"}),
+    Page("GET", "/password/reset", PAGE_EVERYONE),
+    Page(
+        "POST",
+        "/password/reset",
+        PAGE_EVERYONE,
+        lambda ctx: {
+            "username": "matrix-nobody",
+            "code": "123456",
+            "new_password": "a-long-new-password",
+            "new_password_confirm": "a-long-new-password",
+        },
+        ok=frozenset({422}),
+    ),
+    # the clerk's identity desk: verify a citizen's identity, give a temporary password
+    Page("GET", "/desk/identity", frozenset({"clerk"})),
+    Page(
+        "POST",
+        "/desk/identity",
+        frozenset({"clerk"}),
+        lambda ctx: {"citizen": "citizen", "resident_id": DEMO_CITIZEN_ID, "confirmed": "1"},
+    ),
+    Page("GET", "/desk/password", frozenset({"clerk"})),
+    Page(
+        "POST",
+        "/desk/password",
+        frozenset({"clerk"}),
+        lambda ctx: {"citizen": "citizen", "resident_id": DEMO_CITIZEN_ID, "confirmed": "1"},
+    ),
     Page("GET", "/account/proxies", CITIZENS),
     Page(
         "POST",
@@ -645,6 +724,16 @@ PAGES: tuple[Page, ...] = (
         frozenset({"citizen", "relative", "clerk", "official"}),
         hides_resources=True,
     ),
+    # following a case without login (进度查询): anyone; a forged link gets the form (400)
+    Page("GET", "/track", PAGE_EVERYONE),
+    Page(
+        "POST",
+        "/track",
+        PAGE_EVERYONE,
+        lambda ctx: {"number": ctx["case_number"], "name": CITIZEN_NAME},
+        ok=frozenset({200}),
+    ),
+    Page("GET", "/track/t/{token}", PAGE_EVERYONE, params={"token": "forged"}, ok=frozenset({400})),
     Page(
         "GET",
         "/cases/{number}/receipt",
@@ -722,6 +811,62 @@ PAGES: tuple[Page, ...] = (
     Page("GET", "/desk/cases", frozenset({"clerk"})),
     # cases: the official's workbench
     Page("GET", "/work", frozenset({"official"})),
+    # reviews (好差评): the applicant rates a completed case (this one is not completed yet:
+    # the page says so, the form is refused with 409); the desk records the visit's rating;
+    # the department's rectification tasks; an operator's appeals (no task exists: 404)
+    Page(
+        "GET",
+        "/cases/{number}/rating",
+        frozenset({"citizen", "relative"}),
+        hides_resources=True,
+    ),
+    Page(
+        "POST",
+        "/cases/{number}/rating",
+        frozenset({"citizen", "relative"}),
+        lambda ctx: {"overall": "5"},
+        ok=frozenset({409}),
+        hides_resources=True,
+    ),
+    Page("GET", "/desk/cases/{number}/rating", frozenset({"clerk"})),
+    Page(
+        "POST",
+        "/desk/cases/{number}/rating",
+        frozenset({"clerk"}),
+        lambda ctx: {"overall": "4", "attitude": "5"},
+        to="/desk/cases",
+    ),
+    Page("GET", "/work/rectifications", frozenset({"official", "admin"})),
+    *(
+        Page(
+            method,
+            path,
+            allowed,
+            (
+                lambda ctx: {
+                    "note": "已回访",
+                    "description": "已整改",
+                    "ground": "mistaken",
+                    "reason": "误评",
+                    "decision": "upheld",
+                }
+            )
+            if method == "POST"
+            else None,
+            params={"rectification_id": "999999"},
+            ok=frozenset({404}),
+            hides_resources=True,
+        )
+        for method, path, allowed in (
+            ("GET", "/work/rectifications/{rectification_id}", frozenset({"official", "admin"})),
+            ("POST", "/work/rectifications/{rectification_id}/follow-up", frozenset({"official"})),
+            ("POST", "/work/rectifications/{rectification_id}/fix", frozenset({"official"})),
+            ("POST", "/work/rectifications/{rectification_id}/appeal", frozenset({"official"})),
+            ("GET", "/admin/appeals/{rectification_id}", frozenset({"admin"})),
+            ("POST", "/admin/appeals/{rectification_id}", frozenset({"admin"})),
+        )
+    ),
+    Page("GET", "/admin/appeals", frozenset({"admin"})),
     # insight: operators everywhere, officials within their jurisdiction
     Page("GET", "/insight", frozenset({"official", "admin"})),
     Page("GET", "/insight", frozenset({"admin"}), query="region=110000"),

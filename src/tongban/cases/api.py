@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Query, Request, UploadFile
 from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, Response
 
-from tongban.cases import handling, intake, notify, queries
+from tongban.cases import handling, intake, notify, queries, results_api, tracking_api
 from tongban.cases import service as cases
 from tongban.cases.intake import Submission
 from tongban.cases.schemas import (
@@ -180,11 +180,11 @@ def applicant_id(
 
 @router.get("/cases/{number}/receipt.pdf", response_class=Response)
 def receipt_pdf(
-    number: str, session: DbSession, actor: CurrentActor, settings: AppSettings
+    number: str, request: Request, session: DbSession, actor: CurrentActor, settings: AppSettings
 ) -> Response:
     """The receipt (受理回执) as a PDF with a QR code to track the case."""
     case = queries.case_for_receipt(session, actor=actor, number=number)
-    url = cases.tracking_url(settings.public_base_url, case.number)
+    url = cases.tracking_url(str(request.base_url), case.number, settings=settings)
     pdf = cases.receipt_pdf(queries.receipt_facts(case), url=url)
     return Response(
         pdf,
@@ -253,3 +253,10 @@ def mark_messages_read(body: MarkReadIn, session: DbSession, actor: CurrentActor
     """Mark some (ids) or all of my messages read."""
     identity.authorize(actor, "messages.read_own", {"owner_id": actor.account_id})
     return {"marked": notify.mark_read(session, account_id=actor.account_id, message_ids=body.ids)}
+
+
+# Following a case without logging in (cases/tracking_api.py).
+router.include_router(tracking_api.router)
+
+# The decision document of a case (cases/results_api.py).
+router.include_router(results_api.router)

@@ -62,6 +62,8 @@ class Applicant:
     identity_confirmed: bool
     phone: str | None = None
     personal: dict[str, Any] | None = None
+    # Filed at a counter: the keyed hash of the applicant's resident ID (cases/tracking.py).
+    resident_id_hash: str | None = None
 
 
 def _applicant(
@@ -91,6 +93,7 @@ def _applicant(
             identity_confirmed=True,
             phone=data.applicant.phone or (account.phone if account else None),
             personal={"resident_id": number, "name": data.applicant.name},
+            resident_id_hash=identity.resident_id_lookup_hash(number, settings=settings),
         )
     if data.applicant is not None:
         raise _invalid(
@@ -179,6 +182,7 @@ def _new_case(
         applicant_id=applicant.account_id,
         applicant_name=applicant.name,
         applicant_id_masked=applicant.id_masked,
+        applicant_resident_id_hash=applicant.resident_id_hash,
         filed_by_id=actor.account_id,
         filed_by_role=actor.role.value,
         channel=str(applicant.channel),
@@ -471,6 +475,8 @@ def _file_new(
         phones={applicant.account_id: applicant.phone} if applicant.account_id else {},
         gateway_path=settings.sms_gateway,
         extra={"due": case.acceptance_due.isoformat()},
+        settings=settings,
+        walk_in_phone=applicant.phone,
     )
     # A retry (or a concurrent twin) with the same key stored its case first: then nothing is
     # inserted and the answer is that case. The case, its events and its messages go in

@@ -49,6 +49,9 @@ class Case(Base):
     applicant_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     applicant_name: Mapped[str] = mapped_column(String(100))
     applicant_id_masked: Mapped[str | None] = mapped_column(String(18))
+    # Filed at a counter: the keyed lookup hash of the applicant's resident ID, so that the
+    # case joins their account once that number is bound to one (cases/tracking.py).
+    applicant_resident_id_hash: Mapped[str | None] = mapped_column(String(64))
     # Looked up through the unique (filed_by_id, idempotency_key) below: no index of its own.
     filed_by_id: Mapped[int | None] = mapped_column(BigInteger)
     filed_by_role: Mapped[str] = mapped_column(String(16))
@@ -97,6 +100,9 @@ class Case(Base):
     pauses: Mapped[list[CasePause]] = relationship(
         order_by="CasePause.id", cascade="all, delete-orphan"
     )
+    supplement_items: Mapped[list[CaseSupplementItem]] = relationship(
+        order_by="CaseSupplementItem.id", cascade="all, delete-orphan"
+    )
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
     __table_args__ = (
@@ -104,6 +110,7 @@ class Case(Base):
         # The official's queue: one department, nearest deadline first.
         Index("ix_cases_queue", "department_id", "due_date", "id"),
         Index("ix_cases_region", "authority_region", "state"),
+        Index("ix_cases_applicant_resident", "applicant_resident_id_hash"),
     )
 
 
@@ -139,6 +146,29 @@ class CasePause(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     working_days: Mapped[int | None] = mapped_column(Integer)
     natural_days: Mapped[int | None] = mapped_column(Integer)
+
+
+class CaseSupplementItem(Base):
+    """One line of a 补正 request (一次性告知): what the applicant is asked to supply, why, and
+    how it was answered (files, or an explanation the official accepts)."""
+
+    __tablename__ = "case_supplement_items"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    request_no: Mapped[int] = mapped_column(Integer)  # the case's n-th 补正 request
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    origin: Mapped[str] = mapped_column(String(12))  # checklist | extra
+    note: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(12))  # requested | answered | accepted
+    # The digests of the files answering it (attached as case materials under `name`).
+    files: Mapped[list[str]] = mapped_column(JSON, default=list)
+    explanation: Mapped[str | None] = mapped_column(Text)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_by_id: Mapped[int | None] = mapped_column(BigInteger)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class CaseStep(Base):

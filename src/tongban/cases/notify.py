@@ -16,8 +16,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from tongban.adapters.sms import load_gateway, mask_phone
-from tongban.cases import clocks
+from tongban.cases import clocks, links
 from tongban.cases.models import Case, Message
+from tongban.platform.config import Settings
 from tongban.platform.db.fastpath.rows import insert_now, new_row
 from tongban.platform.db.uow import after_commit
 from tongban.platform.errors import NotFound
@@ -64,8 +65,12 @@ def compose(
     phones: dict[int, str | None],
     gateway_path: str,
     extra: dict[str, str] | None = None,
+    settings: Settings | None = None,
+    walk_in_phone: str | None = None,
 ) -> Notice:
-    """The applicant's and the filer's messages about a change, and the applicant's SMS."""
+    """The applicant's and the filer's messages about a change, and the applicant's SMS (with
+    the case's tracking link when `settings` name the node's public address); an applicant
+    without an account gets it at `walk_in_phone` (given at the counter)."""
     text = _text(kind, case, extra or {})
     recipients = [a for a in dict.fromkeys((case.applicant_id, case.filed_by_id)) if a]
     now = clocks.now()
@@ -75,14 +80,16 @@ def compose(
         )
         for a in recipients
     ]
-    phone = phones.get(case.applicant_id) if case.applicant_id else None
+    phone = phones.get(case.applicant_id) if case.applicant_id else walk_in_phone
     if not phone:
         return Notice(messages, None)
     number = case.number
+    link = links.sms_link(number=number, settings=settings) if settings is not None else None
+    sms_text = f"{text}查询进度：{link}" if link else text
 
     def send() -> None:
         try:
-            load_gateway(gateway_path).send(phone, text)
+            load_gateway(gateway_path).send(phone, sms_text)
         except Exception:
             # Why: the decision stands even when the SMS provider is down.
             log.exception("sms to %s failed for case %s", mask_phone(phone), number)
@@ -112,9 +119,17 @@ def notify_case(
     phones: dict[int, str | None],
     gateway_path: str,
     extra: dict[str, str] | None = None,
+    settings: Settings | None = None,
 ) -> list[Message]:
     """Message the applicant and whoever filed for them; SMS to the applicant's phone."""
-    notice = compose(case=case, kind=kind, phones=phones, gateway_path=gateway_path, extra=extra)
+    notice = compose(
+        case=case,
+        kind=kind,
+        phones=phones,
+        gateway_path=gateway_path,
+        extra=extra,
+        settings=settings,
+    )
     return deliver(session, notice)
 
 
@@ -161,3 +176,18 @@ def mark_read(
             raise NotFound("No such message.")
     session.flush()
     return count
+
+
+def message_account(
+    session: Session, *, account_id: int, case_number: str, kind: str, text: str
+) -> None:
+    """One in-app message to one account about a case (e.g. the outcome of a rectification)."""
+    message = new_row(
+        Message,
+        account_id=account_id,
+        case_number=case_number,
+        kind=kind[:32],
+        text=text,
+        created_at=clocks.now(),
+    )
+    insert_now(session, message)

@@ -20,6 +20,9 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
+from tongban.cases.links import tracking_link
+from tongban.platform.config import Settings
+
 _FONT = "STSong-Light"
 _LABELS = (
     ("number", "办件编号 Case number"),
@@ -36,9 +39,11 @@ _LABELS = (
 )
 
 
-def tracking_url(base: str, number: str) -> str:
-    """Where the QR code points: the case's public tracking page."""
-    return f"{base.rstrip('/')}/cases/{number}"
+def tracking_url(base: str, number: str, *, settings: Settings) -> str:
+    """Where the QR code points: the case's signed tracking link (no login, no name asked)
+    under the node's public address (`public_base_url`), or under `base`, the address the
+    request came to, when none is set."""
+    return tracking_link(base=settings.public_base_url or base, number=number, settings=settings)
 
 
 def qr_svg(url: str) -> str:

@@ -225,6 +225,7 @@ def create_account(
                 )
             verification.bind(account, number, keys, method=verification.OPERATOR, at=utcnow())
     _insert(session, account)
+    verification.announce_bound(session, account)
     events.record(
         session,
         action=event_action,

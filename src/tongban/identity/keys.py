@@ -87,6 +87,13 @@ def unseal(token: str, *, max_age_seconds: int, settings: Settings) -> str | Non
     return raw.decode("utf-8")
 
 
+def purpose_key(purpose: str, *, settings: Settings) -> bytes:
+    """A key for one purpose (e.g. signed tracking links), derived from the node's identity
+    HMAC key, never that key itself."""
+    secret = identity_keys(settings).hmac_secret
+    return hmac.new(secret, f"tongban/{purpose}".encode(), hashlib.sha256).digest()
+
+
 def identity_keys(settings: Settings) -> IdentityKeys:
     """The keys in the data directory of the given settings."""
     return _load((settings.data_dir / "keys").resolve())

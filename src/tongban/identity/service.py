@@ -18,7 +18,7 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from tongban.identity import accounts, departments, proxies, verification
+from tongban.identity import accounts, departments, proxies, throttle, verification
 from tongban.identity.accounts import (
     SUPPORTED_LOCALES,
     reveal_resident_id,
@@ -28,7 +28,7 @@ from tongban.identity.callers import SESSION_COOKIE, resolve_actor
 from tongban.identity.cards import AccountCard, account_card
 from tongban.identity.demo import DEMO_PASSWORD, create_demo_accounts
 from tongban.identity.departments import check_region
-from tongban.identity.keys import seal, unseal
+from tongban.identity.keys import identity_keys, purpose_key, seal, unseal
 from tongban.identity.models import Account, Department, ProxyAuthorisation
 from tongban.identity.passwords import check_password_policy, hash_password
 from tongban.identity.policy import (
@@ -53,6 +53,8 @@ from tongban.identity.resident_id import (
     validate_resident_id,
     validate_uscc,
 )
+from tongban.identity.throttle import Counter, Refusal
+from tongban.identity.verification import on_bound
 from tongban.platform.config import Settings
 
 __all__ = [
@@ -64,8 +66,10 @@ __all__ = [
     "AccountCard",
     "AccountView",
     "Actor",
+    "Counter",
     "DepartmentView",
     "ProxyView",
+    "Refusal",
     "Relation",
     "Role",
     "Rule",
@@ -91,11 +95,17 @@ __all__ = [
     "make_uscc",
     "mask_phone",
     "mask_resident_id",
+    "on_bound",
     "proxy_status",
+    "purpose_key",
     "resident_facts",
+    "resident_id_lookup_hash",
     "resolve_actor",
     "reveal_resident_id",
     "seal",
+    "tracking_counter",
+    "tracking_failed",
+    "tracking_refused",
     "unseal",
     "update_preferences",
     "validate_phone",
@@ -379,3 +389,27 @@ def check_proxy(
 def proxy_status(proxy: ProxyView, *, at: datetime | None = None) -> str:
     """active, revoked, expired or pending (not yet valid) at the given time."""
     return proxies.proxy_status(proxy, at=at)
+
+
+def resident_id_lookup_hash(resident_id: str, *, settings: Settings) -> str:
+    """The keyed lookup hash of a (valid) resident ID, as a bound account holds it."""
+    return identity_keys(settings).lookup_hash(validate_resident_id(resident_id))
+
+
+def tracking_counter(settings: Settings, *, client_ip: str) -> Counter:
+    """The counter of a client address's failed case look-ups without login."""
+    return throttle.tracking_counter(settings, client_ip=client_ip)
+
+
+def tracking_refused(
+    session: Session, *, counter: Counter, now: datetime, settings: Settings
+) -> Refusal | None:
+    """Whether a delay refuses the address's next look-up now (a plain read)."""
+    return throttle.refused_now(session, (counter,), now=now, settings=settings)
+
+
+def tracking_failed(
+    session: Session, *, counter: Counter, now: datetime, settings: Settings
+) -> Refusal | None:
+    """Count a failed look-up (under the counter's row lock), or the refusal that began."""
+    return throttle.note_failure(session, (counter,), now=now, settings=settings)

@@ -50,6 +50,7 @@ USERNAME = "username"  # this username at this address
 CLIENT_ADDRESS = "client_address"  # this address, every username
 ACCOUNT = "account"  # this username, every address (unknown addresses only)
 REALNAME = "realname"
+TRACKING = "tracking"  # case tracking without login (cases/tracking.py), per client address
 
 _TABLE = cast(Table, LoginThrottle.__table__)
 _PSEUDONYM_CONTEXT = b"tongban/identity/login-pseudonym/v1"
@@ -120,6 +121,20 @@ def realname_counter(settings: Settings, *, account_id: int) -> Counter:
         timedelta(hours=1),
         timedelta(days=1),
         timedelta(days=1),
+    )
+
+
+def tracking_counter(settings: Settings, *, client_ip: str) -> Counter:
+    """The counter of a client address's failed case look-ups (number and name that do not
+    match): a handful of typing mistakes are free, then delays from a minute up to an hour
+    stop anyone from trying names or numbers in bulk."""
+    return Counter(
+        TRACKING,
+        "t:" + pseudonym(settings, TRACKING, client_ip),
+        settings.tracking_max_failures,
+        timedelta(minutes=1),
+        timedelta(hours=1),
+        timedelta(hours=1),
     )
 
 

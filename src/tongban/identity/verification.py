@@ -21,6 +21,7 @@ Each binding writes `account.identity_verified`; each failed real-name check
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Final, Literal
 
@@ -78,6 +79,27 @@ class RealNameFailedToAnswer(AppError):
     status = 503
     code = "service-unavailable"
     title = "Service unavailable"
+
+
+# What other domains do once a number is bound, in the binding's transaction: cases give the
+# account the cases filed for that number at a counter (cases/tracking.py). They register here
+# (identity cannot import them); a listener gets the account id and the number's lookup hash.
+BoundListener = Callable[[Session, int, str], None]
+_BOUND_LISTENERS: list[BoundListener] = []
+
+
+def on_bound(listener: BoundListener) -> None:
+    """Run `listener(session, account_id, resident_id_hash)` whenever a number is bound."""
+    if listener not in _BOUND_LISTENERS:
+        _BOUND_LISTENERS.append(listener)
+
+
+def announce_bound(session: Session, account: Account) -> None:
+    """Tell the listeners that the account's number is bound (nothing when it is not)."""
+    if account.resident_id_hash is None:
+        return
+    for listener in tuple(_BOUND_LISTENERS):
+        listener(session, account.id, account.resident_id_hash)
 
 
 def status(account: Account) -> IdentityStatus:
@@ -149,6 +171,7 @@ def _bind_existing(
             session.flush()
     except IntegrityError:
         raise _already_bound() from None
+    announce_bound(session, account)
     return claim
 
 

@@ -55,8 +55,14 @@ class Settings(BaseSettings):
     upload_max_unpacked_bytes: int = Field(default=100 * 1024 * 1024, ge=1)
     upload_form_max_files: int = Field(default=10, ge=1, le=100)
     request_max_bytes: int = Field(default=1024 * 1024, ge=64 * 1024)
-    # Where receipts' QR codes point (the public address of this node's web front).
-    public_base_url: str = "http://localhost:8000"
+    # The public address of this node's web front (https://…, no trailing path), where
+    # receipts' QR codes and SMS notices link to; empty: a page links to the address it was
+    # asked on, and SMS notices carry no link (docs/deployment.md).
+    public_base_url: str = ""
+    # Tracking links (/track/t/…) stay valid this long; failed look-ups by number and name
+    # that one client address may make before delays begin.
+    tracking_link_days: int = Field(default=365, ge=1, le=3650)
+    tracking_max_failures: int = Field(default=10, ge=1)
     # `module:Class` of the SMS gateway (see docs/sms-gateway.md).
     sms_gateway: str = "tongban.adapters.sms:LoggingSmsGateway"
     cookie_secure: bool = False

@@ -254,7 +254,7 @@ def action_submit(
 def receipt_page(number: str, ui: PageUi, session: DbSession, settings: AppSettings) -> Response:
     """The printable receipt (受理回执) with its QR code (inline SVG), no JavaScript."""
     case = queries.case_for_receipt(session, actor=ui.require_actor(), number=number)
-    url = cases.tracking_url(settings.public_base_url, case.number)
+    url = cases.tracking_url(str(ui.request.base_url), case.number, settings=settings)
     return ui.render(
         "cases/receipt.html",
         title=ui.gettext("Receipt"),
