@@ -10,7 +10,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from tongban.cases import clocks
+from tongban.cases import clocks, results, supplements
 from tongban.cases.checks import check_materials
 from tongban.cases.models import Case, CaseMaterial, CasePause, CaseStep, Upload
 from tongban.cases.notify import notify_case
@@ -47,6 +47,7 @@ _NOTICE = {
     Action.REFUSE: "not_accepted",
     Action.REQUEST_SUPPLEMENT: "supplement_requested",
     Action.SUPPLEMENT: "supplemented",
+    Action.REVIEW_SUPPLEMENT: "supplemented",
     Action.START_SPECIAL: "special_started",
     Action.END_SPECIAL: "special_ended",
     Action.APPROVE: "approved",
@@ -310,7 +311,7 @@ def _validate(
     uploads: list[Upload] = []
     if action in (Action.REFUSE, Action.REJECT, Action.START_SPECIAL) and not body.reason:
         raise _invalid("reason", f"A reason is required to {action.value}.")
-    if action is Action.REQUEST_SUPPLEMENT and not body.missing:
+    if action is Action.REQUEST_SUPPLEMENT and not body.missing and not body.items:
         raise _invalid("missing", "List what is missing (补正 must say what to supply).")
     if action is Action.START_SPECIAL and body.expected_end is None:
         raise _invalid("expected_end", "Give the expected end date of the special procedure.")
@@ -323,9 +324,10 @@ def _validate(
                 "Co-handling steps must be done before the decision: " + ", ".join(pending) + ".",
                 errors=[FieldError("steps", "pending: " + ", ".join(pending))],
             )
-    if body.result_document and session.get(Upload, body.result_document.lower()) is None:
-        raise _invalid("result_document", "No such upload; upload the result document first.")
-    if action is Action.SUPPLEMENT:
+    if body.result_document:
+        results.check_document(session, sha256=body.result_document, action=action, owners=owners)
+    if action is Action.SUPPLEMENT and not case.supplement_items:
+        # A request made before requests had items: answered as a whole, against the checklist.
         if not body.materials and not body.note:
             raise _invalid("materials", "Attach the missing materials (or explain in a note).")
         if body.materials:
@@ -346,7 +348,9 @@ def _case_offers(session: Session, case: Case) -> list[Any]:
     return [find_offer(session, implementation=case.implementation_code, item=None, region=None)]
 
 
-def _action_data(case: Case, action: Action, body: ActionIn, *, before: str) -> dict[str, Any]:
+def _action_data(
+    case: Case, action: Action, body: ActionIn, *, before: str, extra: dict[str, Any]
+) -> dict[str, Any]:
     """The public part of a case action's event: states, dates, codes and counts only."""
     decided = action in (Action.APPROVE, Action.REJECT)
     return {
@@ -358,15 +362,27 @@ def _action_data(case: Case, action: Action, body: ActionIn, *, before: str) -> 
         **({"expected_end": body.expected_end.isoformat()} if body.expected_end else {}),
         **({"decision": case.decision} if decided else {}),
         **({"material_count": len(body.materials)} if body.materials else {}),
+        **extra,
     }
 
 
-def _action_private(case: Case, action: Action, body: ActionIn) -> dict[str, Any] | None:
+def _action_private(
+    case: Case, action: Action, body: ActionIn, *, extra: dict[str, Any]
+) -> dict[str, Any] | None:
     """What a case action's event keeps out of the public leaf (committed to): the texts the
     official or applicant wrote, the material lines and files, the decision's text."""
-    private: dict[str, Any] = {}
+    private: dict[str, Any] = dict(extra)
     if action is Action.REQUEST_SUPPLEMENT:
         private["missing"] = list(case.missing or [])
+        private["items"] = [
+            {
+                "item": i.id,
+                "name": i.name,
+                "origin": i.origin,
+                **({"note": i.note} if i.note else {}),
+            }
+            for i in supplements.current_items(case)
+        ]
     if body.materials:
         private["materials"] = [[m.name, m.sha256.lower()] for m in body.materials]
     if body.note:
@@ -375,6 +391,8 @@ def _action_private(case: Case, action: Action, body: ActionIn) -> dict[str, Any
         private["decision_text"] = case.decision_text
         if case.result_document:
             private["result_document"] = case.result_document
+    elif body.result_document:
+        private["result_document"] = body.result_document.lower()
     return private or None
 
 
@@ -412,23 +430,55 @@ def act(
             f"Cannot {the_action.value} a case that is {case.state}.",
             errors=[FieldError("action", f"not allowed in state {case.state}")],
         )
-    uploads = _validate(session, case, the_action, body, owners=_material_owners(actor, case))
+    owners = _material_owners(actor, case)
+    uploads = _validate(session, case, the_action, body, owners=owners)
+    # 补正 item by item: checked against the current request before anything changes.
+    lines: list[supplements.Line] = []
+    answers: list[supplements.Answer] = []
+    reviews: list[supplements.Review] = []
+    if the_action is Action.REQUEST_SUPPLEMENT:
+        lines = supplements.validate_request(session, case, body)
+    elif the_action is Action.SUPPLEMENT and case.supplement_items:
+        answers = supplements.validate_answers(session, case, body, owners=owners)
+    elif the_action is Action.REVIEW_SUPPLEMENT:
+        reviews = supplements.validate_reviews(case, body)
     calendar = load_calendar(session)
     now = clocks.now()
     before = case.state
     next_state = str(move.next_state)
+    extra_data: dict[str, Any] = {}
+    extra_private: dict[str, Any] = {}
+    if answers:
+        round_no = supplements.apply_answers(case, answers, actor_id=actor.account_id, now=now)
+        extra_data = supplements.answers_data(case, answers, round_no)
+        extra_private = {"answers": supplements.answers_private(answers)}
+    if reviews:
+        supplements.apply_reviews(case, reviews, now=now)
+        extra_data = supplements.reviews_data(case, reviews)
+        extra_private = {"reviews": supplements.reviews_private(reviews)}
+    resumes = move.clock is Clock.RESUME
+    if the_action in (Action.SUPPLEMENT, Action.REVIEW_SUPPLEMENT) and not supplements.complete(
+        case
+    ):
+        # Some lines are still open: the request stands and the clock stays stopped.
+        resumes = False
+        next_state = case.state
     if move.clock is Clock.START:
         case.accepted_at = now
     elif move.clock is Clock.PAUSE:
         kind = "supplement" if the_action is Action.REQUEST_SUPPLEMENT else "special"
         _pause(case, kind=kind, now=now, reason=body.reason, end=body.expected_end)
-    elif move.clock is Clock.RESUME:
+    elif resumes:
         resumed = _resume(case, calendar, now=now)
         if next_state == RESUME:
             next_state = resumed
     if the_action is Action.REQUEST_SUPPLEMENT:
-        case.missing = list(body.missing or [])
-    if the_action is Action.SUPPLEMENT:
+        supplements.apply_request(case, lines, now=now)
+        extra_data = {
+            "checklist_count": sum(1 for line in lines if line.origin == "checklist"),
+            "extra_count": sum(1 for line in lines if line.origin == "extra"),
+        }
+    if the_action is Action.SUPPLEMENT and not answers:
         round_no = 1 + max((m.round for m in case.materials), default=0)
         by_sha = {u.sha256: u for u in uploads}
         for m in body.materials:
@@ -455,8 +505,8 @@ def act(
     if the_action in (Action.APPROVE, Action.REJECT):
         case.decision = "approved" if the_action is Action.APPROVE else "rejected"
         case.decision_text = body.decision_text
-        case.result_document = body.result_document.lower() if body.result_document else None
         case.decided_at = now
+    results.attach(case, the_action, body.result_document)
     if the_action in (Action.REFUSE, Action.REJECT, Action.START_SPECIAL, Action.WITHDRAW):
         case.reason = body.reason
     case.state = next_state
@@ -494,10 +544,14 @@ def act(
         ),
         service_point=actor.service_point if actor.role is Role.CLERK else None,
         reason=body.reason,
-        data=_action_data(case, the_action, body, before=before),
-        private=_action_private(case, the_action, body),
+        data=_action_data(case, the_action, body, before=before, extra=extra_data),
+        private=_action_private(case, the_action, body, extra=extra_private),
     )
     notice = _NOTICE.get(the_action)
+    if the_action in (Action.SUPPLEMENT, Action.REVIEW_SUPPLEMENT):
+        # Told when the request clears; asked again when the official wants an item again.
+        again = any(r.decision == "again" for r in reviews)
+        notice = "supplemented" if resumes else "supplement_requested" if again else None
     if notice:
         phones: dict[int, str | None] = {}
         if case.applicant_id:
@@ -510,6 +564,7 @@ def act(
             kind=notice,
             phones=phones,
             gateway_path=settings.sms_gateway,
+            settings=settings,
             extra={
                 "reason": body.reason or "",
                 "missing": "、".join(case.missing),

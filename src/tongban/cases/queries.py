@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from tongban.cases import clocks
+from tongban.cases import clocks, supplements
 from tongban.cases.handling import authorize_read, current_clock, find_offer, get_case
 from tongban.cases.models import Case, CaseMaterial, CaseStep
 from tongban.cases.offers import Offer
@@ -21,6 +21,7 @@ from tongban.cases.schemas import (
     DeadlinesRead,
     EventRead,
     StepRead,
+    SupplementItemRead,
 )
 from tongban.cases.states import OPEN_STATES, Action, actions_from, transition
 from tongban.cases.uploads import blob_store
@@ -185,6 +186,21 @@ def describe_case(
         result_document=case.result_document,
         reason=case.reason,
         missing=list(case.missing or []),
+        supplement_items=[
+            SupplementItemRead(
+                id=i.id,
+                request_no=i.request_no,
+                name=i.name,
+                origin=i.origin,
+                note=i.note,
+                state=i.state,
+                done=supplements.is_done(i),
+                files=list(i.files or []),
+                explanation=i.explanation,
+                answered_at=i.answered_at,
+            )
+            for i in supplements.current_items(case)
+        ],
         checklist=_checklist(session, case, subs, offers or {}),
         steps=[
             StepRead(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -59,6 +59,30 @@ class CaseCreate(_In):
         return value
 
 
+class SupplementItemIn(_In):
+    """One line of a 补正 request: a material of the checklist, or a named extra item."""
+
+    name: ShortText
+    origin: Literal["checklist", "extra"] = "checklist"
+    note: LongText | None = Field(default=None, description="Why, or what exactly is needed.")
+
+
+class SupplementAnswerIn(_In):
+    """The applicant's answer to one requested item (by its id): files, an explanation, or both."""
+
+    item: int = Field(ge=1, le=MAX_ROW_ID)
+    files: list[Sha256] = Field(default_factory=list, max_length=20)
+    explanation: LongText | None = None
+
+
+class SupplementReviewIn(_In):
+    """The official's word on one answered item: accept it, or ask for it again."""
+
+    item: int = Field(ge=1, le=MAX_ROW_ID)
+    decision: Literal["accept", "again"]
+    note: LongText | None = None
+
+
 class ActionIn(_In):
     """The body of POST /cases/{number}/actions/{action}; `version` is the one you read."""
 
@@ -70,6 +94,10 @@ class ActionIn(_In):
     expected_end: date | None = None
     materials: list[MaterialRef] = Field(default_factory=list, max_length=100)
     note: LongText | None = None
+    # 补正 (一次性告知): the request's lines, the applicant's answers, the official's review.
+    items: list[SupplementItemIn] | None = Field(default=None, max_length=100)
+    answers: list[SupplementAnswerIn] = Field(default_factory=list, max_length=100)
+    reviews: list[SupplementReviewIn] = Field(default_factory=list, max_length=100)
 
 
 class UploadRead(BaseModel):
@@ -89,6 +117,21 @@ class ChecklistLine(BaseModel):
     source: str
     present: bool
     files: list[str]
+
+
+class SupplementItemRead(BaseModel):
+    """One line of the case's latest 补正 request and where it stands."""
+
+    id: int
+    request_no: int
+    name: str
+    origin: str
+    note: str | None
+    state: str
+    done: bool
+    files: list[str]
+    explanation: str | None
+    answered_at: datetime | None
 
 
 class DeadlinesRead(BaseModel):
@@ -164,6 +207,7 @@ class CaseRead(CaseSummary):
     result_document: str | None
     reason: str | None
     missing: list[str]
+    supplement_items: list[SupplementItemRead]
     checklist: list[ChecklistLine]
     steps: list[StepRead]
     sub_cases: list[CaseSummary]

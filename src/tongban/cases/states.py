@@ -34,6 +34,7 @@ class Action(StrEnum):
     REFUSE = "refuse"
     REQUEST_SUPPLEMENT = "request-supplement"
     SUPPLEMENT = "supplement"
+    REVIEW_SUPPLEMENT = "review-supplement"
     START_SPECIAL = "start-special"
     END_SPECIAL = "end-special"
     CO_HANDLE = "co-handle"
@@ -85,7 +86,12 @@ TRANSITIONS: dict[tuple[State, Action], Transition] = {
         State.SUPPLEMENT_REQUESTED, _AUTH, Clock.PAUSE
     ),
     (State.RECEIVED, Action.WITHDRAW): Transition(State.WITHDRAWN, _APPL, Clock.STOP),
+    # 补正 answered item by item: the clock resumes only once every line is answered (a file,
+    # or an explanation the official accepted); until then the case stays where it is.
     (State.SUPPLEMENT_REQUESTED, Action.SUPPLEMENT): Transition(RESUME, _APPL, Clock.RESUME),
+    (State.SUPPLEMENT_REQUESTED, Action.REVIEW_SUPPLEMENT): Transition(
+        RESUME, _AUTH, Clock.RESUME
+    ),
     (State.SUPPLEMENT_REQUESTED, Action.WITHDRAW): Transition(State.WITHDRAWN, _APPL, Clock.STOP),
     (State.ACCEPTED, Action.REQUEST_SUPPLEMENT): Transition(
         State.SUPPLEMENT_REQUESTED, _AUTH, Clock.PAUSE

@@ -131,6 +131,7 @@ POLICY: dict[str, Rule] = {
             "accept",
             "refuse",
             "request-supplement",
+            "review-supplement",
             "start-special",
             "end-special",
             "co-handle",
