@@ -227,6 +227,7 @@ SESSION_ONLY = {
     "accounts.change_password",
     "accounts.verify_identity",
     "accounts.verify_self",
+    "accounts.reset_password",
     "proxies.manage_own",
     "tokens.manage_own",
 }

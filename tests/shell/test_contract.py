@@ -47,6 +47,7 @@ ALLOWED_422: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/insight/standardization"): "a period's days must be real",
     ("GET", "/api/v1/insight/trend"): "a period's days must be real, its end not first",
     ("POST", "/api/v1/auth/register"): "resident ID check digit, phone, password policy",
+    ("POST", "/api/v1/auth/password/reset"): "the code must be the one sent by SMS",
     ("POST", "/api/v1/cases"): "a bundle or an implementation; they must exist",
     ("POST", "/api/v1/cases/{number}/actions/{action}"): "what an action needs (reason, …)",
     ("POST", "/api/v1/cases/{number}/materials"): "the uploads referenced must exist",

@@ -13,6 +13,7 @@ from tongban.identity import (
     departments,
     login_sessions,
     proxies,
+    recovery,
     verification,
 )
 from tongban.identity import service as identity
@@ -34,6 +35,9 @@ from tongban.identity.schemas import (
     LoginRead,
     MeRead,
     PasswordChange,
+    PasswordForgot,
+    PasswordResetRequested,
+    PasswordResetWithCode,
     PreferencesUpdate,
     ProxyCreate,
     ProxyList,
@@ -150,6 +154,42 @@ def register(body: RegisterCreate, session: DbSession, settings: AppSettings) ->
         channel=Channel.ONLINE,
     )
     return AccountRead.of(account)
+
+
+@router.post(
+    "/auth/password/forgot",
+    response_model=PasswordResetRequested,
+    status_code=status.HTTP_202_ACCEPTED,
+)
+def forgot_password(
+    body: PasswordForgot, request: Request, session: DbSession, settings: AppSettings
+) -> PasswordResetRequested:
+    """Send a 6-digit one-time code (valid 10 minutes, 5 checks) by SMS to the phone on file of
+    the account with this username or phone number. The answer is the same whether or not
+    there is such an account; 429 (Retry-After) after too many requests for it or from here."""
+    recovery.request_code(
+        session, identifier=body.username, client_ip=_client_ip(request), settings=settings
+    )
+    return PasswordResetRequested(
+        detail="If the account exists and has a mobile number on file, a code was sent to it."
+    )
+
+
+@router.post("/auth/password/reset", status_code=status.HTTP_204_NO_CONTENT)
+def reset_password(
+    body: PasswordResetWithCode, request: Request, session: DbSession, settings: AppSettings
+) -> Response:
+    """Set a new password with the code from the SMS; every session and API token of the
+    account ends. 422 alike for a wrong, spent or expired code and an unknown account."""
+    recovery.reset_with_code(
+        session,
+        identifier=body.username,
+        code=body.code,
+        new_password=body.new_password,
+        client_ip=_client_ip(request),
+        settings=settings,
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 # --- the caller's own account ----------------------------------------------------------------

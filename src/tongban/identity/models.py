@@ -1,5 +1,5 @@
 """Tables of the identity domain: departments, accounts, sessions, tokens, login throttles,
-proxies."""
+password resets, proxies."""
 
 from __future__ import annotations
 
@@ -74,6 +74,9 @@ class Account(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set when a clerk gave the owner a temporary password at a service point (recovery.py):
+    # the next login through the web front leads to the change-password page first.
+    password_must_change: Mapped[bool] = mapped_column(Boolean, default=False)
 
     department: Mapped[Department | None] = relationship(lazy="joined")
 
@@ -166,3 +169,24 @@ class ProxyAuthorisation(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PasswordReset(Base):
+    """A one-time code sent by SMS to reset a forgotten password (recovery.py): only its keyed
+    hash is kept, it expires, and it allows a few checks before it is spent."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Checks of a code against it, wrong or right; none is taken after the limit.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When it stopped working, and why: used, superseded (a newer code), spent (the checks ran
+    # out).
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(16))

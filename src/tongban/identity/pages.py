@@ -1,18 +1,24 @@
-"""HTML pages of the identity domain: log in, register, log out, family authorisations."""
+"""HTML pages of the identity domain: log in, register, log out, family authorisations; my
+account and the clerk's identity desk (account_pages.py), forgotten passwords
+(password_pages.py)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
 from tongban.identity import accounts, authentication, login_sessions, proxies
 from tongban.identity import service as identity
+from tongban.identity.account_pages import retry_time
+from tongban.identity.account_pages import router as account_router
 from tongban.identity.cookies import clear_session_cookie, set_session_cookie
 from tongban.identity.deps import PageUi
+from tongban.identity.password_pages import router as password_router
 from tongban.platform.db import uow
 from tongban.platform.errors import Conflict, Invalid, TooManyRequests
 from tongban.platform.web.csrf import rotate_csrf
@@ -28,6 +34,8 @@ from tongban.platform.web.rendering import (
 )
 
 router = APIRouter(tags=["identity pages"], include_in_schema=False)
+router.include_router(account_router)
+router.include_router(password_router)
 add_templates(Path(__file__).parent / "templates")
 
 NOTICES.update(
@@ -44,7 +52,11 @@ RELATIONS: tuple[tuple[str, str], ...] = (
     ("other", N_("Someone else I trust")),
 )
 LOGIN_FAILED = N_("The user name or the password is wrong.")
-LOGIN_LOCKED = N_("Too many wrong attempts. Wait a few minutes, then try again.")
+LOGIN_LOCKED = N_(
+    "Too many wrong attempts. You can try again after %(time)s. Forgot your password? Set a "
+    "new one with a code by text message, or get help at any service point or on the 12345 "
+    "hotline."
+)
 ACCOUNT_EXISTS = N_(
     "An account with this phone number or ID number already exists. Log in instead."
 )
@@ -104,13 +116,22 @@ def login_submit(
         # Returning normally commits the failed attempt, so the rate limit counts it.
         form.add("username", ui.gettext(LOGIN_FAILED))
         return _login_page(ui, form, target, 401)
-    except TooManyRequests:
-        form.add("form", ui.gettext(LOGIN_LOCKED))
-        return _login_page(ui, form, target, 429)
+    except TooManyRequests as exc:
+        seconds = (exc.headers or {}).get("Retry-After", "60")
+        form.add("form", ui.gettext(LOGIN_LOCKED) % {"time": retry_time(int(seconds))})
+        response = _login_page(ui, form, target, 429)
+        response.headers["Retry-After"] = seconds
+        return response
     except Invalid as exc:
         return _login_page(ui, ui.form_errors(form, exc), target, 422)
     rotate_csrf(request)  # the new session's pages carry new tokens
-    response = ui.redirect(target, notice="logged_in")
+    if result.account.password_must_change:
+        # A temporary password from a service point: the owner chooses their own first.
+        response = ui.redirect(
+            "/account/password?next=" + quote(target, safe="/"), notice="must_change_password"
+        )
+    else:
+        response = ui.redirect(target, notice="logged_in")
     set_session_cookie(response, result.token, settings)
     return response
 
@@ -190,7 +211,8 @@ def register_submit(
         settings=settings,
     )
     rotate_csrf(request)
-    response = ui.redirect("/", notice="registered")
+    # The ID number is only claimed: the account page says how to get it verified.
+    response = ui.redirect("/account", notice="registered_claimed")
     set_session_cookie(response, result.token, settings)
     return response
 

@@ -110,6 +110,9 @@ POLICY: dict[str, Rule] = {
     # service, when one is configured.
     "accounts.verify_identity": Rule.of(clerk="any"),
     "accounts.verify_self": Rule.of(citizen="own"),
+    # After the same in-person check, a clerk gives a citizen who forgot their password a
+    # temporary one (identity/recovery.py).
+    "accounts.reset_password": Rule.of(clerk="any"),
     "departments.manage": Rule.of(admin="any", token=CONFIGURE),
     "regions.manage": Rule.of(admin="any", token=CONFIGURE),
     "catalog.import": Rule.of(admin="any", token=CONFIGURE),

@@ -87,6 +87,26 @@ class PasswordChange(BaseModel):
     new_password: str = Field(max_length=256)
 
 
+class PasswordForgot(BaseModel):
+    """Ask for a one-time code by SMS to reset a forgotten password."""
+
+    username: str = Field(min_length=1, max_length=64, description="User name or phone number.")
+
+
+class PasswordResetRequested(BaseModel):
+    """The same answer whether or not an account was found (no enumeration)."""
+
+    detail: str
+
+
+class PasswordResetWithCode(BaseModel):
+    """Set a new password with the code sent by SMS."""
+
+    username: str = Field(min_length=1, max_length=64, description="User name or phone number.")
+    code: str = Field(pattern=r"^[0-9]{6}$", description="The 6-digit code from the SMS.")
+    new_password: str = Field(min_length=8, max_length=256)
+
+
 class IdentityVerify(BaseModel):
     """A clerk's in-person check: the number on the ID card the person showed, and the clerk's
     confirmation that the card and the person match."""
