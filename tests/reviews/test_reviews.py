@@ -133,11 +133,14 @@ def test_bad_input_is_refused_and_nothing_recorded(
     assert p["status"] == 404
     p = post("migrant", case_number=done.number, overall=6, efficiency=5)
     assert p["status"] == 422 and "overall" in str(p["errors"])
-    # Online indicators missing, an offline one given.
+    # An indicator of the on-site channel given for an online rating.
     p = post("migrant", case_number=done.number, overall=4, efficiency=4, attitude=5)
     assert p["status"] == 422
     fields = {e["field"] for e in p["errors"]}  # type: ignore[attr-defined]
-    assert {"guide_accuracy", "convenience", "usability", "attitude"} <= fields
+    assert fields == {"attitude"}
+    # No overall level at all.
+    p = post("migrant", case_number=done.number, efficiency=4)
+    assert p["status"] == 422 and "overall" in str(p["errors"])
     # Onsite for a case that had no service point.
     p = post("migrant", case_number=done.number, channel="onsite", **ONSITE_GOOD)
     assert p["status"] == 409

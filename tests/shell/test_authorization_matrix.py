@@ -270,6 +270,21 @@ MATRIX: tuple[Route, ...] = (
         _roles("citizen", "clerk", "official"),
         hides_resources=True,
     ),
+    # the decision document: the deciding official uploads it; the applicant (or their agent)
+    # and the deciding officials open it (this case has none yet: 404 to them)
+    Route(
+        "POST",
+        "/api/v1/cases/{number}/result-document",
+        _roles("official"),
+        files=True,
+        hides_resources=True,
+    ),
+    Route(
+        "GET",
+        "/api/v1/cases/{number}/result-document",
+        _roles("citizen", "official"),
+        hides_resources=True,
+    ),
     # following a case without login: anyone, by number and name or a tracking link's token
     Route(
         "POST",
@@ -724,7 +739,7 @@ PAGES: tuple[Page, ...] = (
         frozenset({"citizen", "relative", "clerk", "official"}),
         hides_resources=True,
     ),
-    # following a case without login (进度查询): anyone; a forged link gets the form (400)
+    # following a case without login (进度查询): anyone; a forged link gets the form (404)
     Page("GET", "/track", PAGE_EVERYONE),
     Page(
         "POST",
@@ -733,7 +748,7 @@ PAGES: tuple[Page, ...] = (
         lambda ctx: {"number": ctx["case_number"], "name": CITIZEN_NAME},
         ok=frozenset({200}),
     ),
-    Page("GET", "/track/t/{token}", PAGE_EVERYONE, params={"token": "forged"}, ok=frozenset({400})),
+    Page("GET", "/track/t/{token}", PAGE_EVERYONE, params={"token": "forged"}, ok=frozenset({404})),
     Page(
         "GET",
         "/cases/{number}/receipt",

@@ -366,6 +366,8 @@ def receipt_facts(case: Case) -> dict[str, Any]:
         "applicant_id": case.applicant_id_masked or "",
         "received": clocks.local_date(case.received_at).isoformat(),
         "state": case.state,
+        # 接件回执 until the case is accepted, 受理回执 after (receipts.receipt_title).
+        "accepted": case.accepted_at is not None,
         "acceptance_due": case.acceptance_due.isoformat(),
         "promised_due": case.promised_due.isoformat() if case.promised_due else "",
         "statutory_due": case.statutory_due.isoformat() if case.statutory_due else "",

@@ -55,16 +55,21 @@ def qr_svg(url: str) -> str:
     return buffer.getvalue().decode("utf-8")
 
 
+def receipt_title(facts: dict[str, Any]) -> str:
+    """接件回执 (the application was received) until the case is accepted, then 受理回执."""
+    return "受理回执" if facts.get("accepted") else "接件回执"
+
+
 def receipt_pdf(facts: dict[str, Any], *, url: str) -> bytes:
     """A one-page A4 receipt."""
     if _FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont(_FONT))
     buffer = io.BytesIO()
     page = canvas.Canvas(buffer, pagesize=A4)
-    page.setTitle(f"受理回执 {facts['number']}")
+    page.setTitle(f"{receipt_title(facts)} {facts['number']}")
     width, height = A4
     page.setFont(_FONT, 20)
-    page.drawString(20 * mm, height - 25 * mm, "政务服务办件回执")
+    page.drawString(20 * mm, height - 25 * mm, f"政务服务{receipt_title(facts)}")
     y = height - 40 * mm
     for key, label in _LABELS:
         value = str(facts.get(key) or "—")
@@ -101,12 +106,12 @@ def receipt_html(facts: dict[str, Any], *, url: str) -> str:
     return (
         "<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width,initial-scale=1'>"
-        f"<title>受理回执 {html.escape(facts['number'])}</title>"
+        f"<title>{receipt_title(facts)} {html.escape(facts['number'])}</title>"
         "<style>body{font-family:system-ui,sans-serif;font-size:18px;line-height:1.5;"
         "max-width:48rem;margin:1rem auto;padding:0 1rem;color:#111}"
         "th{text-align:left;padding-right:1rem;font-weight:600}td,th{padding:.3rem 0}"
         "@media print{a{display:none}}</style></head><body><main>"
-        "<h1>政务服务办件回执 <span lang='en'>Case receipt</span></h1>"
+        f"<h1>政务服务{receipt_title(facts)} <span lang='en'>Case receipt</span></h1>"
         f"<table>{rows}</table><h2>材料 Materials</h2><ul>{materials or '<li>—</li>'}</ul>"
         f"<figure>{qr_svg(url)}<figcaption>扫码查询办理进度 Scan to track: "
         f"<a href='{html.escape(url)}'>{html.escape(url)}</a></figcaption></figure>"

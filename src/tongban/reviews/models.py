@@ -45,7 +45,7 @@ class Review(Base):
     recorded_by_id: Mapped[int | None] = mapped_column(BigInteger)
     via: Mapped[str] = mapped_column(String(16))  # online | assisted | proxy
     overall: Mapped[int] = mapped_column(SmallInteger)
-    efficiency: Mapped[int] = mapped_column(SmallInteger)
+    efficiency: Mapped[int | None] = mapped_column(SmallInteger)
     guide_accuracy: Mapped[int | None] = mapped_column(SmallInteger)
     convenience: Mapped[int | None] = mapped_column(SmallInteger)
     usability: Mapped[int | None] = mapped_column(SmallInteger)

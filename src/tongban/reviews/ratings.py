@@ -41,13 +41,17 @@ def _invalid(field_name: str, message: str) -> Invalid:
 
 
 def check_indicators(channel: RatingChannel, data: RatingBase) -> dict[str, int | None]:
-    """The levels of the channel's indicators; Invalid naming each missing or foreign one."""
+    """The levels of the channel's indicators; Invalid naming each foreign one.
+
+    Only the overall level is required (one tap on the scale); the channel's other indicators
+    may be left out.
+    """
     wanted = INDICATORS[channel]
     errors: list[FieldError] = []
     levels: dict[str, int | None] = {}
     for name in ALL_INDICATORS:
         value = getattr(data, name)
-        if name in wanted and value is None:
+        if name == "overall" and value is None:
             errors.append(FieldError(name, f"required for an {channel.value} rating"))
         elif name not in wanted and value is not None:
             errors.append(FieldError(name, f"not an indicator of an {channel.value} rating"))

@@ -151,7 +151,37 @@ def describe_fix(
         data={"on_time": task.on_time},
         private={"description": description},
     )
+    _tell_rater(session, task, actor=actor, description=description)
     return task
+
+
+RECTIFIED_TEXT = "您对办件 {number} 的评价已整改：{description} 欢迎您再次评价。"
+
+
+def _tell_rater(session: Session, task: Rectification, *, actor: Actor, description: str) -> None:
+    """The rater learns the outcome: an in-app message, and a step on the case's timeline."""
+    review = session.get(Review, task.review_id)
+    assert review is not None  # the foreign key guarantees it
+    if review.rater_id is not None:
+        cases.message_account(
+            session,
+            account_id=review.rater_id,
+            case_number=task.case_number,
+            kind="rectified",
+            text=RECTIFIED_TEXT.format(number=task.case_number, description=description),
+        )
+    events.record(
+        session,
+        action="review.rectified",
+        resource_type="case",
+        resource_id=task.case_number,
+        channel=Channel.API if actor.token_id else Channel.ONLINE,
+        actor_id=actor.account_id,
+        actor_role=actor.role.value,
+        # What was fixed is text written by the official: the reason, kept out of the leaf.
+        reason=description,
+        data={"rectification": task.id, "on_time": task.on_time},
+    )
 
 
 def rerate(

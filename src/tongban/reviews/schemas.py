@@ -38,10 +38,14 @@ class _In(BaseModel):
 
 
 class RatingBase(_In):
-    """Levels 1 (非常不满意) … 5 (非常满意) per indicator, and an optional comment."""
+    """Levels 1 (非常不满意) … 5 (非常满意) per indicator, and an optional comment.
+
+    Only `overall` is required (one tap on the five-face scale); the channel's other indicators
+    are optional, and those of the other channel are refused.
+    """
 
     overall: int = Field(ge=1, le=5)
-    efficiency: int = Field(ge=1, le=5)
+    efficiency: int | None = Level
     guide_accuracy: int | None = Level
     convenience: int | None = Level
     usability: int | None = Level
@@ -76,7 +80,7 @@ class ReviewRead(BaseModel):
     service_point: str | None
     via: str
     overall: int
-    efficiency: int
+    efficiency: int | None
     guide_accuracy: int | None
     convenience: int | None
     usability: int | None

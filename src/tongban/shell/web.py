@@ -144,10 +144,11 @@ def install_web(app: FastAPI) -> None:
     from tongban.identity import service as identity
     from tongban.identity.deps import csrf_secret
     from tongban.identity.pages import router as identity_pages
+    from tongban.reviews.pages import router as reviews_pages
     from tongban.shell.pages import router as web_pages
 
     settings = app.state.settings
-    for router in (web_pages, identity_pages, catalog_pages, cases_pages):
+    for router in (web_pages, identity_pages, catalog_pages, cases_pages, reviews_pages):
         app.include_router(router, dependencies=[Depends(verify_csrf)])
     app.mount("/static", CachedStatic(directory=STATIC_DIR), name="static")
     # Tokens are bound to the session (identity's cookie) with a key derived from the node's

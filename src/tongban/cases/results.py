@@ -1,0 +1,133 @@
+"""Results (办理结果): the decision document an official attaches when deciding a case, and
+its opening by the applicant, their agent or the deciding officials.
+
+The document is a PDF or OFD file, checked by its content and size with the uploads' checks
+(materials.inspect) and kept in the same blob store. It is attached to the decision actions
+(approve, reject, refuse, complete) by its SHA-256; only the official who uploaded it may
+attach it. Each opening by someone other than the applicant is an event on the case's
+timeline, like a look at the materials: the applicant sees who opened their result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy.orm import Session
+
+from tongban.cases import clocks
+from tongban.cases.checks import owned_uploads, record_uploader
+from tongban.cases.materials import OFD, PDF, inspect
+from tongban.cases.models import Case, Upload
+from tongban.cases.states import Action
+from tongban.cases.uploads import blob_store
+from tongban.events import service as events
+from tongban.events.service import Channel
+from tongban.identity import service as identity
+from tongban.identity.service import Actor, Role
+from tongban.platform.config import Settings
+from tongban.platform.errors import FieldError, Forbidden, Invalid, NotFound
+
+RESULT_TYPES = (PDF, OFD)
+# The actions that decide a case and may carry its decision document.
+DECIDING = (Action.APPROVE, Action.REJECT, Action.REFUSE, Action.COMPLETE)
+
+
+def _invalid(field_name: str, message: str) -> Invalid:
+    return Invalid(message, errors=[FieldError(field_name, message)])
+
+
+def _authority(case: Case) -> dict[str, object]:
+    return {"department_id": case.department_id, "region_code": case.authority_region}
+
+
+def receive(
+    session: Session, *, actor: Actor, case: Case, data: bytes, settings: Settings
+) -> Upload:
+    """Check (PDF or OFD, by content and size) and store a decision document for a case the
+    official's department decides; the caller has checked that they may read the case."""
+    identity.authorize(actor, "case.approve")  # the deciding role first: a clear 403
+    identity.authorize(actor, "case.approve", _authority(case))
+    detected = inspect(
+        data,
+        max_bytes=settings.upload_max_bytes,
+        max_pages=settings.upload_max_pages,
+        max_pixels=settings.upload_max_pixels,
+        max_unpacked_bytes=settings.upload_max_unpacked_bytes,
+    )
+    if detected.media_type not in RESULT_TYPES:
+        raise _invalid("file", "A decision document is a PDF or OFD file.")
+    blob_store(settings).put(data)
+    row = session.get(Upload, detected.sha256)
+    if row is None:
+        row = Upload(
+            sha256=detected.sha256,
+            media_type=detected.media_type,
+            size=detected.size,
+            pages=detected.pages,
+            uploaded_by_id=actor.account_id,
+            created_at=clocks.now(),
+        )
+        session.add(row)
+        session.flush()
+    record_uploader(session, row=row, account_id=actor.account_id)
+    return row
+
+
+def check_document(
+    session: Session, *, sha256: str, action: Action, owners: Collection[int]
+) -> None:
+    """Invalid unless the action decides the case and the document is the caller's own PDF
+    or OFD upload."""
+    if action not in DECIDING:
+        raise _invalid(
+            "result_document",
+            "A decision document goes with a decision (approve, reject, refuse or complete).",
+        )
+    row = owned_uploads(session, shas=[sha256], owners=owners).get(sha256.lower())
+    if row is None:
+        raise _invalid("result_document", "No such upload; upload the result document first.")
+    if row.media_type not in RESULT_TYPES:
+        raise _invalid("result_document", "A decision document is a PDF or OFD file.")
+
+
+def attach(case: Case, action: Action, sha256: str | None) -> None:
+    """Keep the decision's document on the case (a decision without one keeps none, a later
+    step without one keeps the earlier)."""
+    if action in (Action.APPROVE, Action.REJECT):
+        case.result_document = sha256.lower() if sha256 else None
+    elif action in DECIDING and sha256:
+        case.result_document = sha256.lower()
+
+
+def open_result(
+    session: Session, *, actor: Actor, case: Case, settings: Settings
+) -> tuple[Upload, bytes]:
+    """The case's decision document for the applicant, their agent and the deciding officials
+    (the caller has checked that they may read the case); others' openings are recorded."""
+    if actor.role not in (Role.CITIZEN, Role.OFFICIAL):
+        raise Forbidden(
+            "The decision document is for the applicant, their authorised agent and the "
+            "deciding officials."
+        )
+    if actor.role is Role.OFFICIAL:
+        identity.authorize(actor, "case.approve", _authority(case))
+    if not case.result_document:
+        raise NotFound(f"Case {case.number} has no decision document.")
+    row = session.get(Upload, case.result_document)
+    if row is None:
+        raise NotFound(f"Case {case.number} has no decision document.")
+    data = blob_store(settings).get(row.sha256)
+    if actor.account_id != case.applicant_id:
+        events.record(
+            session,
+            action="case.result_viewed",
+            resource_type="case",
+            resource_id=case.number,
+            channel=Channel.API if actor.token_id else Channel.ONLINE,
+            actor_id=actor.account_id,
+            actor_role=str(actor.role),
+            data={"department": actor.department_code} if actor.department_code else {},
+            # Which file was read stays beside the event, like a material's digest.
+            private={"sha256": row.sha256},
+        )
+    return row, data

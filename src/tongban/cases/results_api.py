@@ -1,0 +1,59 @@
+"""JSON routes of a case's result (办理结果): the deciding official uploads the decision
+document (PDF or OFD) to attach to the decision, and its readers download it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, UploadFile
+from starlette.responses import Response
+
+from tongban.cases import handling, results
+from tongban.cases.schemas import UploadRead
+from tongban.identity.deps import CurrentActor
+from tongban.platform.errors import PayloadTooLarge
+from tongban.platform.web.deps import AppSettings, DbSession
+
+router = APIRouter(tags=["cases"])
+
+EXTENSIONS = {"application/pdf": "pdf", "application/ofd": "ofd"}
+
+
+@router.post("/cases/{number}/result-document", status_code=201, response_model=UploadRead)
+def upload_result_document(
+    number: str,
+    session: DbSession,
+    actor: CurrentActor,
+    settings: AppSettings,
+    file: Annotated[UploadFile, File(description="PDF or OFD; checked by content and size")],
+) -> UploadRead:
+    """Upload the decision document of a case your department decides; send its sha256 as
+    `result_document` with approve, reject, refuse or complete."""
+    case = handling.get_case(session, number=number)
+    handling.authorize_read(session, actor=actor, case=case)  # unseen cases are 404
+    data = file.file.read(settings.upload_max_bytes + 1)
+    if len(data) > settings.upload_max_bytes:
+        raise PayloadTooLarge(f"The file is over {settings.upload_max_bytes} bytes.")
+    row = results.receive(session, actor=actor, case=case, data=data, settings=settings)
+    return UploadRead(sha256=row.sha256, media_type=row.media_type, size=row.size, pages=row.pages)
+
+
+@router.get("/cases/{number}/result-document", response_class=Response)
+def result_document(
+    number: str, session: DbSession, actor: CurrentActor, settings: AppSettings
+) -> Response:
+    """The decision document, for the applicant, their agent and the deciding officials; an
+    opening by anyone but the applicant goes on the case's timeline."""
+    case = handling.get_case(session, number=number)
+    handling.authorize_read(session, actor=actor, case=case)
+    row, data = results.open_result(session, actor=actor, case=case, settings=settings)
+    extension = EXTENSIONS.get(row.media_type, "bin")
+    return Response(
+        data,
+        media_type=row.media_type,
+        headers={
+            "Content-Disposition": f'inline; filename="result-{case.number}.{extension}"',
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
