@@ -81,6 +81,15 @@ def main() -> None:
         clerk.screenshot(path=OUT / "desk-apply.png", full_page=True)
         clerk.click("button:has-text('代为提交')")
         clerk.screenshot(path=OUT / "desk-receipt.png", full_page=True)
+        # The applicant follows the case on a phone without an account (进度查询).
+        walk_in = browser.new_context(**phone).new_page()
+        walk_in.goto(base + "/")
+        walk_in.click("text=切换到长辈版")
+        walk_in.goto(base + "/track")
+        walk_in.fill("#f-number", clerk.url.split("/cases/")[1].split("/")[0])
+        walk_in.fill("#f-name", "王建国")
+        walk_in.click("main form button")
+        walk_in.screenshot(path=OUT / "track-elderly.png", full_page=True)
 
         official = browser.new_context(**desk).new_page()
         _login(official, base, WORK_OFFICIAL)

@@ -28,7 +28,7 @@ _LINK_PURPOSE = "cases/tracking-link/v1"
 class TrackLinkInvalid(AppError):
     """A tracking link that this node did not make, or that has expired (`expired`)."""
 
-    status = 400
+    status = 404  # no case behind this link (for whoever holds it)
     code = "tracking-link-invalid"
     title = "Invalid tracking link"
 

@@ -33,6 +33,7 @@ from tongban.cases.clocks import SHANGHAI, Deadlines, deadlines, limit_due, loca
 from tongban.cases.intake import new_case_number
 from tongban.cases.materials import BlobStore, Detected, inspect, sniff
 from tongban.cases.models import Case
+from tongban.cases.notify import message_account
 from tongban.cases.offers import Offer, find_offer
 from tongban.cases.queries import my_cases, queue, read_case, reveal_applicant_id
 from tongban.cases.receipts import qr_svg, receipt_html, receipt_pdf, tracking_url
@@ -48,6 +49,9 @@ from tongban.cases.states import (
     transition,
 )
 
+# Importing tracking registers it with identity: walk-in cases join an account on binding.
+from tongban.cases.tracking import TrackRead, track_by_name, track_by_token
+
 __all__ = [
     "FINAL_STATES",
     "OPEN_STATES",
@@ -62,6 +66,7 @@ __all__ = [
     "Offer",
     "Party",
     "State",
+    "TrackRead",
     "Transition",
     "deadlines",
     "find_offer",
@@ -69,6 +74,7 @@ __all__ = [
     "inspect",
     "limit_due",
     "local_date",
+    "message_account",
     "my_cases",
     "new_case_number",
     "qr_svg",
@@ -78,6 +84,8 @@ __all__ = [
     "receipt_pdf",
     "reveal_applicant_id",
     "sniff",
+    "track_by_name",
+    "track_by_token",
     "tracking_url",
     "transition",
     "urgency",

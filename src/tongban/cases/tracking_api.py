@@ -68,5 +68,5 @@ def track_case_by_link(
     settings: AppSettings,
 ) -> JSONResponse:
     """The same view for the token of a tracking link (`/track/t/{token}`, the receipt's QR
-    code): 400 when this node did not make it or it has expired."""
+    code): 404 when this node did not make it or it has expired (the detail says which)."""
     return _answer(tracking.track_by_token(session, token=token, settings=settings))

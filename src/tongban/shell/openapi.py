@@ -177,11 +177,9 @@ EXTRA_STATUSES: dict[tuple[str, str], frozenset[int]] = {
     ("post", "/api/v1/reviews"): frozenset({404}),
     ("post", "/api/v1/cases"): frozenset({404}),
     # Following a case without login: no case for this number and name (the same answer for
-    # an unknown number), and failed look-ups throttled per client address; a link's token
-    # this node did not make or that expired (400).
+    # an unknown number), and failed look-ups throttled per client address.
     ("get", "/api/v1/track"): frozenset({404, 429}),
     ("post", "/api/v1/track"): frozenset({404, 429}),
-    ("get", "/api/v1/track/t/{token}"): frozenset({400}),
     # The messages named in the body, when none of them is the caller's.
     ("post", "/api/v1/my/messages/read"): frozenset({404}),
     # No analytics snapshot written yet (tongban insight export).

@@ -64,7 +64,6 @@ def _page(
     # A tracking view is one person's business: never kept by a cache, never indexed.
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex"
-    response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 
@@ -122,5 +121,5 @@ def track_link(token: str, ui: PageUi, session: DbSession, settings: AppSettings
     except TrackLinkInvalid as exc:
         form = FormState()
         form.add("form", ui.gettext(LINK_EXPIRED if exc.expired else LINK_INVALID))
-        return _page(ui, form=form, status_code=400)
+        return _page(ui, form=form, status_code=404)
     return _page(ui, read=read)
