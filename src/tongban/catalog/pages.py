@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from tongban.catalog import queries
+from tongban.catalog import placement, queries
 from tongban.catalog import service as catalog
+from tongban.catalog.models import Implementation
+from tongban.identity import service as identity
 from tongban.identity.deps import PageUi
+from tongban.platform.config import Settings
 from tongban.platform.errors import Invalid, NotFound
-from tongban.platform.web.deps import DbSession
-from tongban.platform.web.rendering import N_, FormState, add_templates
+from tongban.platform.web.deps import AppSettings, DbSession
+from tongban.platform.web.rendering import N_, FormState, Ui, add_templates
 from tongban.regions import service as regions
 
 router = APIRouter(tags=["catalog pages"], include_in_schema=False)
@@ -75,20 +79,80 @@ def search_page(ui: PageUi, session: DbSession, q: str = "", page: int = 1) -> R
     )
 
 
+def _wanted_places(ui: Ui, session: Session, settings: Settings) -> list[str]:
+    """Where the visitor's cases usually belong: their 户籍 (the county in their resident ID),
+    their profile's region, the clerk's service point."""
+    actor = ui.actor
+    if actor is None:
+        return []
+    household = profile = None
+    if actor.role is identity.Role.CITIZEN:
+        household = identity.household_region(
+            session, account_id=actor.account_id, settings=settings
+        )
+        profile = identity.get_account(session, account_id=actor.account_id).region_code
+    return placement.places(household, profile, actor.service_point)
+
+
+def _region_name(session: Session, code: str) -> str:
+    try:
+        return regions.get(session, code=code).name
+    except (NotFound, Invalid):
+        return code
+
+
 @router.get("/services/{code}")
-def item_page(code: str, ui: PageUi, session: DbSession) -> Response:
-    """A basic item and where it can be handled: one line per implementing authority."""
+def item_page(
+    code: str,
+    ui: PageUi,
+    session: DbSession,
+    settings: AppSettings,
+    picked: Annotated[str, Query(alias="in", max_length=12)] = "",
+) -> Response:
+    """A basic item and where it can be handled: the implementations nearest to the visitor's
+    户籍, profile region or service point first; for items offered in many places, those and a
+    region picker (province → city → county, plain links)."""
     detail = queries.get_item(session, code=code)
-    labels = {
-        impl.region_code: region_label(session, impl.region_code) for impl in detail.implementations
-    }
+    wanted = _wanted_places(ui, session, settings)
+    ordered = placement.order_by_place(detail.implementations, wanted)
+    prefix = placement.pick_level(picked)
+    show_all = picked == "all" or len(ordered) <= placement.PICKER_THRESHOLD
+    nearest: list[Implementation] = []
+    shown: list[Implementation] = ordered
+    regions_below: list[tuple[str, int]] = []
+    trail: list[tuple[str, str]] = []
+    if not show_all:
+        if prefix:
+            inside = placement.within(ordered, prefix)
+            if len(inside) <= placement.PICKER_THRESHOLD or len(prefix) == 6:
+                shown = inside
+            else:
+                shown = [i for i in inside if regions.significant_prefix(i.region_code) == prefix]
+                regions_below = placement.next_level(inside, prefix)
+            trail = [
+                (prefix[:n], _region_name(session, prefix[:n].ljust(6, "0")))
+                for n in (2, 4, 6)
+                if n <= len(prefix)
+            ]
+        else:
+            nearest = placement.nearest(ordered, wanted)[:3]
+            shown = []
+            regions_below = placement.next_level(ordered, "")
+    labels = {impl.region_code: region_label(session, impl.region_code) for impl in ordered}
     return ui.render(
         "catalog/item.html",
         title=detail.item.name,
         item=detail.item,
-        implementations=detail.implementations,
+        implementations=shown,
+        nearest=nearest,
+        total=len(ordered),
+        picker=not show_all,
+        picked=prefix,
+        trail=trail,
+        regions_below=[(c, _region_name(session, c), n) for c, n in regions_below],
         region_labels=labels,
         limit_units=LIMIT_UNITS,
+        online={impl.code: placement.offers_online(impl.handling_forms) for impl in ordered},
     )
 
 
@@ -104,4 +168,5 @@ def guide_page(code: str, ui: PageUi, session: DbSession) -> Response:
         region=region_label(session, impl.region_code),
         channels=CHANNELS,
         limit_units=LIMIT_UNITS,
+        online=placement.offers_online(impl.handling_forms),
     )

@@ -21,11 +21,13 @@ from tongban.catalog.importing import (
     import_workbook,
     load_seed,
 )
+from tongban.catalog.placement import PICKER_THRESHOLD, offers_online, order_by_place, places
 from tongban.catalog.schemas import BundleRead, ImplementationRead, ItemRead
 from tongban.catalog.search import ItemHit, current_revision, search_items
 from tongban.catalog.validation import limit_exceeds
 
 __all__ = [
+    "PICKER_THRESHOLD",
     "SEED_PATH",
     "BundleRead",
     "ImplementationRead",
@@ -48,6 +50,9 @@ __all__ = [
     "limit_exceeds",
     "list_bundles",
     "load_seed",
+    "offers_online",
+    "order_by_place",
+    "places",
     "search_items",
 ]
 

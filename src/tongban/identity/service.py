@@ -90,6 +90,7 @@ __all__ = [
     "get_department",
     "get_department_by_code",
     "hash_password",
+    "household_region",
     "list_proxies",
     "make_resident_id",
     "make_uscc",
@@ -413,3 +414,12 @@ def tracking_failed(
 ) -> Refusal | None:
     """Count a failed look-up (under the counter's row lock), or the refusal that began."""
     return throttle.note_failure(session, (counter,), now=now, settings=settings)
+
+
+def household_region(session: Session, *, account_id: int, settings: Settings) -> str | None:
+    """The county code of the account's 户籍 (the first six digits of the resident ID it holds,
+    claimed or bound), or None without one: where its cases usually belong."""
+    number = verification.claimed_number(
+        accounts.get_account(session, account_id=account_id), identity_keys(settings)
+    )
+    return number[:6] if number else None

@@ -135,6 +135,14 @@ def desk_service(request: Request, ui: PageUi, session: DbSession, q: str = "") 
         try:
             found, _total = catalog.search_items(session, q=q, limit=10)
             hits = [catalog.get_item(session, code=h.code) for h in found]
+            # The applicant's 户籍 (their resident ID's county) first, then this service point.
+            wanted = catalog.places(str(applicant.get("resident_id", ""))[:6], actor.service_point)
+            hits = [
+                d.model_copy(
+                    update={"implementations": catalog.order_by_place(d.implementations, wanted)}
+                )
+                for d in hits
+            ]
         except Invalid as exc:
             ui.form_errors(form, exc)
     return ui.render(
