@@ -199,8 +199,19 @@ def test_answering_what_was_not_asked_for_is_422_and_changes_nothing(
     row = cases.get_case(db, number=number)
     assert [m for m in row.materials if m.round > 0] == []
     assert all(i.state == "requested" and i.files == [] for i in row.supplement_items)
-    # A request may not name a checklist line that is not on the checklist.
     assert _count(db, number) == before[2]
+
+    # A good round, then the same request again (a double click, a retry): the version it
+    # carries is stale, so the retry is a 412 and the round is kept once.
+    body = {"version": before[1], "answers": [{"item": proof_id, "files": [file]}]}
+    url = f"/api/v1/cases/{number}/actions/supplement"
+    assert client.post(url, headers=world.h("migrant"), json=body).status_code == 200
+    retry = client.post(url, headers=world.h("migrant"), json=body)
+    assert retry.status_code == 412 and retry.json()["errors"][0]["field"] == "version"
+    db.expire_all()
+    row = cases.get_case(db, number=number)
+    assert [(m.name, m.round) for m in row.materials if m.round > 0] == [("其他证明材料", 1)]
+    assert row.version == before[1] + 1
 
 
 def _count(db: Session, number: str) -> int:

@@ -204,10 +204,10 @@ def test_official_requests_supplement_citizen_supplies_official_approves(
     click(official, f"a[href='/cases/{number}']")
     assert_accessible(browser, official)
     click(official, "a[href$='/act/request-supplement']")
-    click(official, "main form button.primary")  # nothing listed: an error, not a crash
-    assert official.locator("#f-missing-error").is_visible()
+    click(official, "main form button.primary")  # nothing ticked: an error, not a crash
+    assert official.locator("#f-items-error").is_visible()
     assert_accessible(browser, official)
-    official.fill("#f-missing", "解除或终止劳动关系证明")
+    official.check("main input[value='解除或终止劳动关系证明']")
     click(official, "main form button.primary")
     assert "材料需补正" in official.content()
 
@@ -218,8 +218,7 @@ def test_official_requests_supplement_citizen_supplies_official_approves(
     assert_accessible(browser, citizen)
     click(citizen, "a[href$='/act/supplement']")
     assert_accessible(browser, citizen)
-    citizen.select_option("#f-material", "解除或终止劳动关系证明")
-    citizen.set_input_files("#f-file", str(png_file))
+    citizen.set_input_files("main input[type=file] >> nth=0", str(png_file))
     click(citizen, "main form button.primary")
     assert "补正材料已提交" in citizen.content()
     citizen.goto(live.url + "/my/messages")

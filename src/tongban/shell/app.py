@@ -63,8 +63,9 @@ def _body_limits(settings: Settings) -> dict[str, Any]:
     """Body limits by route: what a route's files may weigh, plus what any request may."""
     allowance = settings.request_max_bytes
     files = [
-        (r"/api/v1/uploads|/apply/[^/]+/materials|/cases/[^/]+/act/supplement", 1),
-        (r"/desk/apply/[^/]+", settings.upload_form_max_files),
+        (r"/api/v1/uploads|/apply/[^/]+/materials", 1),
+        # Desk applications and 补正 answers (several files per requested item).
+        (r"/desk/apply/[^/]+|/cases/[^/]+/act/supplement", settings.upload_form_max_files),
     ]
     routes = [(path, n * settings.upload_max_bytes + allowance) for path, n in files]
     routes.append((r"/api/v1/catalog/import", settings.import_max_bytes + allowance))

@@ -4,6 +4,7 @@ the applicant's full ID for the deciding officials, the receipt, and the message
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.datastructures import UploadFile as FormFile
@@ -22,6 +23,12 @@ from tongban.cases.pages.common import (
     _labels,
     _posted_version,
     _store_upload,
+)
+from tongban.cases.pages.supplement import (
+    SUPPLEMENT_ACTIONS,
+    supplement_aliases,
+    supplement_body,
+    supplement_context,
 )
 from tongban.cases.schemas import ActionIn, MaterialRef
 from tongban.catalog import service as catalog
@@ -99,6 +106,7 @@ def case_page(number: str, ui: PageUi, session: DbSession, settings: AppSettings
         case=read,
         field_labels=labels,
         allowed=_allowed_actions(session, actor, number, read.actions),
+        **supplement_context(ui, read),
         may_reveal=queries.may_reveal_applicant_id(
             actor, handling.get_case(session, number=number)
         ),
@@ -185,6 +193,7 @@ def _action_page(
         form=form,
         missing_lines=missing_lines,
         status_code=status_code,
+        **supplement_context(ui, read),
         **_labels(ui),
     )
 
@@ -215,7 +224,18 @@ def action_submit(
     missing = [line.strip() for line in values.get("missing", "").splitlines() if line.strip()]
     missing += [v for k, v in posted.multi_items() if k == "missing_item" and isinstance(v, str)]
     materials: list[MaterialRef] = []
-    if action == "supplement":
+    supplement: dict[str, Any] = {}
+    read = (
+        cases.read_case(session, actor=actor, number=number, settings=settings)
+        if action in SUPPLEMENT_ACTIONS
+        else None
+    )
+    if read is not None and (action != "supplement" or read.supplement_items):
+        # 补正 item by item (pages/supplement.py), against the request as it is now.
+        supplement = supplement_body(
+            ui, session, settings, action=action, read=read, posted=posted, form=form
+        )
+    elif action == "supplement":  # a request made before requests had items
         upload = posted.get("file")
         if isinstance(upload, FormFile) and upload.filename:
             sha = _store_upload(ui, session, settings, upload, form, "file")
@@ -234,19 +254,26 @@ def action_submit(
             else None,
             materials=materials,
             note=values.get("note") or None,
+            **supplement,
         )
     except ValueError:
         form.add("expected_end", ui.gettext(DATE_MESSAGE))
         return _action_page(ui, session, settings, number, action, form, 422)
     try:
         with uow.attempt(session):
-            handling.act(
+            done = handling.act(
                 session, actor=actor, number=number, action=action, body=body, settings=settings
             )
     except Invalid as exc:
-        ui.form_errors(form, exc, aliases={"materials": "file", "materials[0].name": "material"})
+        ui.form_errors(
+            form,
+            exc,
+            aliases={"materials": "file", "materials[0].name": "material", **supplement_aliases()},
+        )
         return _action_page(ui, session, settings, number, action, form, 422)
     notice = "supplied" if action == "supplement" else "action_done"
+    if action == "supplement" and done.state == "supplement_requested":
+        notice = "supplied_partly"  # some items are still open: the clock stays stopped
     return ui.redirect(f"/cases/{number}", notice=notice)
 
 
