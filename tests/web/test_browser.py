@@ -160,7 +160,9 @@ def test_clerk_applies_for_a_citizen_and_prints_the_receipt(
     click(page, "button:has-text('代为提交')")
     assert "/receipt" in page.url
     content = page.content()
-    assert "受理回执" in content and "1101" not in content.split("王建国")[0][-5:]
+    # Not accepted yet: the receipt of the application (接件回执), not of acceptance.
+    assert "接件回执" in content and "受理回执" not in content
+    assert "1101" not in content.split("王建国")[0][-5:]
     assert "<svg" in content
     assert page.locator("[data-print]").is_visible() is js
     assert_accessible(browser, page)
@@ -280,8 +282,8 @@ ROLE_PAGES = {
         f"/apply/{DEMO_IMPLEMENTATION}/check",
     ],
     "clerk": ["/desk", "/desk/cases"],
-    WORK_OFFICIAL: ["/work", "/work?state=received"],
-    "admin": ["/insight"],
+    WORK_OFFICIAL: ["/work", "/work?state=received", "/work/rectifications"],
+    "admin": ["/insight", "/admin/appeals"],
 }
 
 
