@@ -130,13 +130,13 @@ def _build_world(session: Session, settings: Settings) -> World:
             session, account_id=account.id, name="tests", settings=settings
         ).token
     migrant = world.accounts["migrant"].id
-    identity.grant_proxy(
+    identity.grant_accepted_proxy(
         session,
         principal_id=migrant,
         agent_id=world.accounts["relative"].id,
         relation="child",
     )
-    lapsed = identity.grant_proxy(
+    lapsed = identity.grant_accepted_proxy(
         session, principal_id=migrant, agent_id=world.accounts["lapsed"].id, relation="sibling"
     )
     # An authorisation that ran out last month (grant_proxy only makes future ones).

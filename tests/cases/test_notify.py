@@ -129,3 +129,24 @@ def test_sms_waits_for_the_commit_and_is_dropped_by_a_rollback(
     assert recorded == [
         ("13800001234", "您的办件 440300-20261127-TESTSMS00001（测试事项）已办结。")
     ]
+
+
+def test_the_principal_is_told_when_a_relative_files_for_them(
+    client: TestClient, world: World, recorded: list[tuple[str, str]]
+) -> None:
+    sha = client.post(
+        "/api/v1/uploads", headers=world.h("relative"), files={"file": ("id.png", PNG_BYTES)}
+    ).json()["sha256"]
+    body = pension_request(
+        applicant=None,
+        on_behalf_of=world.accounts["migrant"].id,
+        materials=[{"name": "居民身份证", "sha256": sha}, {"name": "转移申请表", "sha256": sha}],
+    )
+    r = client.post("/api/v1/cases", headers=world.h("relative"), json=body)
+    assert r.status_code == 201, r.text
+    # By SMS to the principal's phone, and in the principal's inbox: who acted, and how to stop it.
+    assert [p for p, _ in recorded] == [world.accounts["migrant"].phone]
+    assert "亲友代办提交" in recorded[0][1] and "撤销授权" in recorded[0][1]
+    inbox = client.get("/api/v1/my/messages", headers=world.h("migrant")).json()["items"]
+    assert [m["case_number"] for m in inbox] == [r.json()["number"]]
+    assert "亲友代办提交" in inbox[0]["text"]

@@ -98,7 +98,7 @@ def test_a_new_authorisation_gives_the_cases_back(
     _end_authority(db, world, "revoked")
     assert client.get(f"/api/v1/cases/{number}", headers=world.h("relative")).status_code == 404
     for scope in (["TEST-HUJI-PROOF"], ["TEST-PENSION-TRANSFER"]):
-        identity.grant_proxy(
+        identity.grant_accepted_proxy(
             db,
             principal_id=world.accounts["migrant"].id,
             agent_id=world.accounts["relative"].id,

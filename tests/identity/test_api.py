@@ -343,7 +343,9 @@ def test_citizen_grants_lists_and_revokes_proxies(
         json={"agent": son.username, "relation": "child", "scope": "all"},
     )
     assert granted.status_code == 201, granted.text
-    assert granted.json()["status"] == "active" and granted.json()["scope"] == "all"
+    # No power until the son accepts it.
+    assert granted.json()["status"] == "unconfirmed" and granted.json()["scope"] == "all"
+    assert granted.json()["confirmed_at"] is None
     to_clerk = client.post(
         f"{API}/me/proxies",
         headers=elder_h,
@@ -374,6 +376,18 @@ def test_citizen_grants_lists_and_revokes_proxies(
     assert [p["principal_id"] for p in held["held"]] == [elder.id]
 
     proxy_id = granted.json()["id"]
+    # Only the agent answers: the principal cannot accept for them, a stranger finds nothing.
+    _problem(client.post(f"{API}/me/proxies/{proxy_id}/confirm", headers=elder_h), 404)
+    accepted = client.post(f"{API}/me/proxies/{proxy_id}/confirm", headers=son_h)
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["status"] == "active" and accepted.json()["confirmed_at"]
+    again = client.post(f"{API}/me/proxies/{proxy_id}/confirm", headers=son_h)
+    assert again.json()["confirmed_at"] == accepted.json()["confirmed_at"]
+    # The clerk declines the one given to them: it is over, and cannot be accepted after.
+    declined = client.post(f"{API}/me/proxies/{to_clerk.json()['id']}/decline", headers=clerk_h)
+    assert declined.status_code == 200 and declined.json()["status"] == "revoked"
+    _problem(client.post(f"{API}/me/proxies/{to_clerk.json()['id']}/confirm", headers=clerk_h), 409)
+
     _problem(client.delete(f"{API}/me/proxies/{proxy_id}", headers=son_h), 404)
     assert client.delete(f"{API}/me/proxies/{proxy_id}", headers=elder_h).status_code == 204
     statuses = {

@@ -12,14 +12,14 @@ from sqlalchemy.orm import Session
 from tests.support import identity_internals as identity
 from tongban.events.models import Event
 from tongban.platform.db import utcnow
-from tongban.platform.errors import Forbidden, Invalid
+from tongban.platform.errors import Conflict, Forbidden, Invalid, NotFound
 
 from .conftest import MakeAccount
 
 
 def test_scoped_proxy_allows_listed_items_only(db: Session, make_account: MakeAccount) -> None:
     elder, son = make_account("citizen"), make_account("citizen")
-    grant = identity.grant_proxy(
+    grant = identity.grant_accepted_proxy(
         db,
         principal_id=elder.id,
         agent_id=son.id,
@@ -41,7 +41,7 @@ def test_scoped_proxy_allows_listed_items_only(db: Session, make_account: MakeAc
 def test_expired_pending_and_revoked_say_so(db: Session, make_account: MakeAccount) -> None:
     elder, daughter = make_account("citizen"), make_account("citizen")
     now = utcnow()
-    grant = identity.grant_proxy(
+    grant = identity.grant_accepted_proxy(
         db,
         principal_id=elder.id,
         agent_id=daughter.id,
@@ -78,23 +78,27 @@ def test_expired_pending_and_revoked_say_so(db: Session, make_account: MakeAccou
             Event.resource_type == "proxy", Event.resource_id == str(grant.id)
         )
     ).all()
-    assert list(actions) == ["proxy.granted", "proxy.revoked"]
+    assert list(actions) == ["proxy.granted", "proxy.confirmed", "proxy.revoked"]
 
 
 @pytest.mark.usefixtures("regions_loaded")
 def test_agents_are_relatives_or_clerks(db: Session, make_account: MakeAccount) -> None:
     elder = make_account("citizen")
     clerk = make_account("clerk")
-    grant = identity.grant_proxy(
+    grant = identity.grant_accepted_proxy(
         db, principal_id=elder.id, agent_id=clerk.id, relation="other", scope="all"
     )
     assert grant.relation == "clerk"
     official = make_account("official")
     with pytest.raises(Invalid) as caught:
-        identity.grant_proxy(db, principal_id=elder.id, agent_id=official.id, relation="child")
+        identity.grant_accepted_proxy(
+            db, principal_id=elder.id, agent_id=official.id, relation="child"
+        )
     assert caught.value.errors[0].field == "agent"
     with pytest.raises(Forbidden):
-        identity.grant_proxy(db, principal_id=clerk.id, agent_id=elder.id, relation="child")
+        identity.grant_accepted_proxy(
+            db, principal_id=clerk.id, agent_id=elder.id, relation="child"
+        )
 
 
 def test_bad_grants_name_the_field(db: Session, make_account: MakeAccount) -> None:
@@ -107,15 +111,40 @@ def test_bad_grants_name_the_field(db: Session, make_account: MakeAccount) -> No
     ]
     for kwargs, field in cases:
         with pytest.raises(Invalid) as caught:
-            identity.grant_proxy(db, principal_id=elder.id, agent_id=son.id, **kwargs)
+            identity.grant_accepted_proxy(db, principal_id=elder.id, agent_id=son.id, **kwargs)
         assert caught.value.errors[0].field == field
     with pytest.raises(Invalid):
-        identity.grant_proxy(db, principal_id=elder.id, agent_id=elder.id, relation="child")
+        identity.grant_accepted_proxy(
+            db, principal_id=elder.id, agent_id=elder.id, relation="child"
+        )
 
 
 def test_deactivated_principal_voids_the_proxy(db: Session, make_account: MakeAccount) -> None:
     elder, son = make_account("citizen"), make_account("citizen")
-    identity.grant_proxy(db, principal_id=elder.id, agent_id=son.id, relation="child")
+    identity.grant_accepted_proxy(db, principal_id=elder.id, agent_id=son.id, relation="child")
     identity.deactivate_account(db, account_id=elder.id)
     with pytest.raises(Forbidden, match="no longer active"):
         identity.check_proxy(db, agent_id=son.id, principal_id=elder.id, item_code="x")
+
+
+def test_a_grant_gives_nothing_until_the_agent_accepts(
+    db: Session, make_account: MakeAccount
+) -> None:
+    elder, son, stranger = (make_account("citizen") for _ in range(3))
+    grant = identity.grant_proxy(db, principal_id=elder.id, agent_id=son.id, relation="child")
+    assert identity.proxy_status(grant) == "unconfirmed"
+    with pytest.raises(Forbidden, match="not accepted"):
+        identity.check_proxy(db, agent_id=son.id, principal_id=elder.id, item_code="x")
+    assert identity.list_proxies(db, agent_id=son.id, include_inactive=False) == []
+    # Nobody else answers for the agent.
+    for someone in (elder, stranger):
+        with pytest.raises(NotFound):
+            identity.confirm_proxy(db, proxy_id=grant.id, agent_id=someone.id)
+    identity.confirm_proxy(db, proxy_id=grant.id, agent_id=son.id)
+    assert identity.check_proxy(db, agent_id=son.id, principal_id=elder.id, item_code="x")
+    # The agent may give it up; it cannot be accepted again after.
+    identity.decline_proxy(db, proxy_id=grant.id, agent_id=son.id)
+    with pytest.raises(Forbidden, match="revoked"):
+        identity.check_proxy(db, agent_id=son.id, principal_id=elder.id, item_code="x")
+    with pytest.raises(Conflict):
+        identity.confirm_proxy(db, proxy_id=grant.id, agent_id=son.id)

@@ -229,6 +229,7 @@ SESSION_ONLY = {
     "accounts.verify_self",
     "accounts.reset_password",
     "proxies.manage_own",
+    "proxies.answer_own",
     "tokens.manage_own",
 }
 

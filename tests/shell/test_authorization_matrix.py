@@ -195,6 +195,16 @@ MATRIX: tuple[Route, ...] = (
         hides_resources=True,
         params={"proxy_id": "999999"},
     ),
+    *(
+        Route(
+            "POST",
+            f"/api/v1/me/proxies/{{proxy_id}}/{answer}",
+            _roles("citizen", "clerk"),
+            hides_resources=True,
+            params={"proxy_id": "999999"},
+        )
+        for answer in ("confirm", "decline")
+    ),
     Route("GET", "/api/v1/me/tokens", SIGNED_IN),
     Route("POST", "/api/v1/me/tokens", SIGNED_IN, lambda ctx: {"name": "matrix"}),
     Route(
@@ -687,7 +697,8 @@ PAGES: tuple[Page, ...] = (
         frozenset({"clerk"}),
         lambda ctx: {"citizen": "citizen", "resident_id": DEMO_CITIZEN_ID, "confirmed": "1"},
     ),
-    Page("GET", "/account/proxies", CITIZENS),
+    # Agents answer grants there too: relatives and clerks (代收代办).
+    Page("GET", "/account/proxies", CITIZENS | {"clerk"}),
     Page(
         "POST",
         "/account/proxies",
@@ -703,6 +714,18 @@ PAGES: tuple[Page, ...] = (
         lambda ctx: {},
         to="/account/proxies",
         hides_resources=True,
+    ),
+    # Only the agent accepts or declines an authorisation given to them.
+    *(
+        Page(
+            "POST",
+            f"/account/proxies/{{proxy_id}}/{answer}",
+            frozenset({"relative"}),
+            lambda ctx: {},
+            to="/account/proxies",
+            hides_resources=True,
+        )
+        for answer in ("confirm", "decline")
     ),
     # catalog: public
     Page("GET", "/search", PAGE_EVERYONE, query="q=养老"),

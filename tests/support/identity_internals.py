@@ -5,6 +5,8 @@ reach behind it: accounts as rows, sessions, tokens, login attempts.
 """
 
 # ruff: noqa: F401, F403
+from typing import Any
+
 from tongban.identity.accounts import *
 from tongban.identity.accounts import SUPPORTED_LOCALES
 from tongban.identity.api_tokens import *
@@ -26,3 +28,12 @@ from tongban.identity.service import (
     DepartmentView,
     ProxyView,
 )
+
+
+def grant_accepted_proxy(session: Any, **grant: Any) -> Any:
+    """A proxy authorisation granted and accepted by its agent (in force from its start)."""
+    from tongban.identity import proxies
+
+    row = proxies.grant_proxy(session, **grant)
+    proxies.confirm_proxy(session, proxy_id=row.id, agent_id=row.agent_id)
+    return row

@@ -42,12 +42,20 @@ TEXTS = {
 }
 
 
+# Said to the principal when an agent filed under their authorisation: they learn of every use
+# of it, and how to stop one they did not want.
+BY_PROXY = "此件由您授权的亲友代办提交；如非您本人同意，请在“亲友代办授权”中撤销授权。"
+
+
 def _text(kind: str, case: Case, extra: dict[str, str]) -> str:
     due = case.due_date.isoformat() if case.due_date else ""
     values = {"number": case.number, "item": case.item_name, "due": due}
     values.update({"reason": "", "missing": ""})
     values.update(extra)
-    return TEXTS[kind].format(**values)
+    text = TEXTS[kind].format(**values)
+    if kind == "submitted" and case.channel == "proxy":
+        text += BY_PROXY
+    return text
 
 
 @dataclass(frozen=True)

@@ -435,6 +435,27 @@ def revoke_proxy(proxy_id: RowId, actor: CurrentActor, session: DbSession) -> Re
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+@router.post("/me/proxies/{proxy_id}/confirm", response_model=ProxyRead)
+def confirm_proxy(proxy_id: RowId, actor: CurrentActor, session: DbSession) -> ProxyRead:
+    """Accept an authorisation given to the caller (the agent); it gives no power before. 409
+    when it was revoked or has expired."""
+    identity.authorize(actor, "proxies.answer_own")
+    row = proxies.confirm_proxy(
+        session, proxy_id=proxy_id, agent_id=actor.account_id, channel=_channel(actor)
+    )
+    return ProxyRead.of(row)
+
+
+@router.post("/me/proxies/{proxy_id}/decline", response_model=ProxyRead)
+def decline_proxy(proxy_id: RowId, actor: CurrentActor, session: DbSession) -> ProxyRead:
+    """Refuse an authorisation given to the caller, or give up one they accepted."""
+    identity.authorize(actor, "proxies.answer_own")
+    row = proxies.decline_proxy(
+        session, proxy_id=proxy_id, agent_id=actor.account_id, channel=_channel(actor)
+    )
+    return ProxyRead.of(row)
+
+
 # --- API tokens --------------------------------------------------------------------------------
 
 

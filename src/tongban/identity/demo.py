@@ -78,12 +78,16 @@ def create_demo_accounts(session: Session, *, settings: Settings) -> int:
     if citizen is not None and relative is not None:
         held = proxies.list_proxies(session, principal_id=citizen.id, include_inactive=False)
         if not any(p.agent_id == relative.id for p in held):
-            proxies.grant_proxy(
+            grant = proxies.grant_proxy(
                 session,
                 principal_id=citizen.id,
                 agent_id=relative.id,
                 relation=proxies.Relation.CHILD,
                 scope=proxies.ALL_ITEMS,
                 channel="system",
+            )
+            # The daughter has accepted it: the demo shows a proxy in force.
+            proxies.confirm_proxy(
+                session, proxy_id=grant.id, agent_id=relative.id, channel="system"
             )
     return created

@@ -168,6 +168,9 @@ class ProxyAuthorisation(Base):
     valid_from: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the agent accepted: a grant gives no power until the agent confirms it (a stranger
+    # cannot be made someone's agent, nor an agent's account used without their knowing).
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

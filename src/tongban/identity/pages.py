@@ -39,9 +39,12 @@ router.include_router(password_router)
 add_templates(Path(__file__).parent / "templates")
 
 NOTICES.update(
-    proxy_granted=N_("The authorisation is saved."),
+    proxy_granted=N_("The authorisation is saved. It takes effect when they accept it."),
     proxy_revoked=N_("The authorisation is withdrawn."),
+    proxy_confirmed=N_("You accepted: you may now act for them."),
+    proxy_declined=N_("Done: you no longer act for them."),
 )
+CLERK_RELATION = N_("Service-point clerk")  # given by the agent's role, never chosen
 RELATIONS: tuple[tuple[str, str], ...] = (
     ("child", N_("My child")),
     ("spouse", N_("My husband or wife")),
@@ -61,6 +64,10 @@ ACCOUNT_EXISTS = N_(
     "An account with this phone number or ID number already exists. Log in instead."
 )
 PASSWORDS_DIFFER = N_("The two passwords must be the same.")
+TEMPORARY_EXPIRED = N_(
+    "This temporary password has expired. Set a new password with a code by text message, or "
+    "ask at any service point for a new temporary password."
+)
 
 
 def _client_ip(request: Request) -> str:
@@ -112,6 +119,9 @@ def login_submit(
             user_agent=request.headers.get("user-agent"),
             settings=settings,
         )
+    except authentication.TemporaryPasswordExpired:
+        form.add("password", ui.gettext(TEMPORARY_EXPIRED))
+        return _login_page(ui, form, target, 401)
     except authentication.LoginFailed:
         # Returning normally commits the failed attempt, so the rate limit counts it.
         form.add("username", ui.gettext(LOGIN_FAILED))
@@ -219,7 +229,9 @@ def register_submit(
 
 def _proxies_page(ui: Ui, session: DbSession, form: FormState, status_code: int = 200) -> Response:
     actor = ui.require_actor()
-    identity.authorize(actor, "proxies.manage_own", {"owner_id": actor.account_id})
+    # Agents (relatives, clerks) answer grants here; citizens also grant them.
+    identity.authorize(actor, "proxies.answer_own", {"owner_id": actor.account_id})
+    can_grant = identity.allowed(actor, "proxies.manage_own", {"owner_id": actor.account_id})
     granted = proxies.list_proxies(session, principal_id=actor.account_id)
     held = proxies.list_proxies(session, agent_id=actor.account_id)
     names: dict[int, str] = {}
@@ -237,7 +249,8 @@ def _proxies_page(ui: Ui, session: DbSession, form: FormState, status_code: int 
         held=[(row, proxies.proxy_status(row)) for row in held],
         names=names,
         relations=[(value, ui.gettext(label)) for value, label in RELATIONS],
-        relation_labels=dict(RELATIONS),
+        relation_labels={**dict(RELATIONS), "clerk": CLERK_RELATION},
+        can_grant=can_grant,
         status_code=status_code,
     )
 
@@ -289,6 +302,24 @@ def proxies_grant(
     except Invalid as exc:
         return _proxies_page(ui, session, ui.form_errors(form, exc), 422)
     return ui.redirect("/account/proxies", notice="proxy_granted")
+
+
+@router.post("/account/proxies/{proxy_id}/confirm")
+def proxies_confirm(proxy_id: RowId, ui: PageUi, session: DbSession) -> Response:
+    """Accept an authorisation a relative gave me: from now on I may act for them."""
+    actor = ui.require_actor()
+    identity.authorize(actor, "proxies.answer_own")
+    proxies.confirm_proxy(session, proxy_id=proxy_id, agent_id=actor.account_id)
+    return ui.redirect("/account/proxies", notice="proxy_confirmed")
+
+
+@router.post("/account/proxies/{proxy_id}/decline")
+def proxies_decline(proxy_id: RowId, ui: PageUi, session: DbSession) -> Response:
+    """Refuse an authorisation given to me, or stop acting for that person."""
+    actor = ui.require_actor()
+    identity.authorize(actor, "proxies.answer_own")
+    proxies.decline_proxy(session, proxy_id=proxy_id, agent_id=actor.account_id)
+    return ui.redirect("/account/proxies", notice="proxy_declined")
 
 
 @router.post("/account/proxies/{proxy_id}/revoke")

@@ -119,6 +119,8 @@ POLICY: dict[str, Rule] = {
     "catalog.export": Rule.of(admin="any", steward="any", token=READ),
     "catalog.manage": Rule.of(admin="any", token=CONFIGURE),
     "proxies.manage_own": Rule.of(citizen="own"),
+    # The agent (a relative's citizen account or a clerk) accepts or declines a grant.
+    "proxies.answer_own": Rule.of(citizen="own", clerk="own"),
     "tokens.read_own": Rule.of(**_ALL_OWN, token=READ),
     "tokens.manage_own": Rule.of(**_ALL_OWN),
     # Cases (办件). Resources are built by cases/handling.py: officials get the competent

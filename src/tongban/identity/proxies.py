@@ -1,4 +1,9 @@
-"""Proxy authorisations (代办): a citizen lets a relative or a clerk act on their behalf."""
+"""Proxy authorisations (代办): a citizen lets a relative or a clerk act on their behalf.
+
+A grant gives no power until its agent confirms it (`confirm_proxy`): nobody is made someone's
+agent without knowing, and a mistyped username gives a stranger nothing. The agent may also
+decline. Authority then holds from `valid_from` until it expires or the principal revokes it.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from tongban.events import service as events
 from tongban.identity.models import Account, ProxyAuthorisation
 from tongban.identity.policy import Role
 from tongban.platform.db import utcnow
-from tongban.platform.errors import FieldError, Forbidden, Invalid, NotFound
+from tongban.platform.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 
 ALL_ITEMS = "all"
 DEFAULT_VALIDITY = timedelta(days=365)
@@ -155,6 +160,55 @@ def revoke_proxy(
     return row
 
 
+def _held(session: Session, *, proxy_id: int, agent_id: int) -> ProxyAuthorisation:
+    row = session.get(ProxyAuthorisation, proxy_id)
+    if row is None or row.agent_id != agent_id:
+        raise NotFound(f"No proxy authorisation {proxy_id}.")
+    return row
+
+
+def _answer_event(session: Session, row: ProxyAuthorisation, *, action: str, channel: str) -> None:
+    agent = session.get(Account, row.agent_id)
+    events.record(
+        session,
+        action=action,
+        resource_type="proxy",
+        resource_id=str(row.id),
+        channel=channel,
+        actor_id=row.agent_id,
+        actor_role=agent.role if agent else None,
+        private={"principal_id": row.principal_id, "agent_id": row.agent_id},
+    )
+
+
+def confirm_proxy(
+    session: Session, *, proxy_id: int, agent_id: int, channel: str = "online"
+) -> ProxyAuthorisation:
+    """The agent accepts an authorisation given to them; from then on it is in force."""
+    row = _held(session, proxy_id=proxy_id, agent_id=agent_id)
+    state = proxy_status(row)
+    if state in ("revoked", "expired"):
+        raise Conflict(f"This authorisation is {state}: it can no longer be accepted.")
+    if row.confirmed_at is not None:
+        return row  # confirming twice changes nothing
+    row.confirmed_at = utcnow()
+    session.flush()
+    _answer_event(session, row, action="proxy.confirmed", channel=channel)
+    return row
+
+
+def decline_proxy(
+    session: Session, *, proxy_id: int, agent_id: int, channel: str = "online"
+) -> ProxyAuthorisation:
+    """The agent refuses an authorisation given to them (or gives up one they accepted)."""
+    row = _held(session, proxy_id=proxy_id, agent_id=agent_id)
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.flush()
+        _answer_event(session, row, action="proxy.declined", channel=channel)
+    return row
+
+
 def list_proxies(
     session: Session,
     *,
@@ -175,6 +229,7 @@ def list_proxies(
         now = utcnow()
         stmt = stmt.where(
             ProxyAuthorisation.revoked_at.is_(None),
+            ProxyAuthorisation.confirmed_at.is_not(None),
             ProxyAuthorisation.valid_from <= now,
             ProxyAuthorisation.expires_at > now,
         )
@@ -196,14 +251,21 @@ class Validity(Protocol):
     def expires_at(self) -> datetime:
         """Until when it holds."""
 
+    @property
+    def confirmed_at(self) -> datetime | None:
+        """When the agent accepted it, if they did."""
+
 
 def proxy_status(row: Validity, *, at: datetime | None = None) -> str:
-    """active, revoked, expired or pending (not yet valid) at the given time."""
+    """active, revoked, expired, unconfirmed (the agent has not accepted it yet) or pending
+    (not yet valid) at the given time."""
     at = at or utcnow()
     if row.revoked_at is not None and row.revoked_at <= at:
         return "revoked"
     if row.expires_at <= at:
         return "expired"
+    if row.confirmed_at is None:
+        return "unconfirmed"
     if row.valid_from > at:
         return "pending"
     return "active"
@@ -225,7 +287,8 @@ def check_proxy(
 ) -> ProxyAuthorisation:
     """The authorisation letting the agent act for the principal on the item, else Forbidden.
 
-    The error says why: none given, revoked, expired, not yet valid, or out of scope.
+    The error says why: none given, not accepted yet, revoked, expired, not yet valid, or out of
+    scope.
     """
     at = at or utcnow()
     rows = session.scalars(
@@ -249,6 +312,8 @@ def check_proxy(
     if active:
         raise Forbidden(f"The proxy authorisation does not cover item {item_code!r}.")
     found = {status for _, status in statuses}
+    if "unconfirmed" in found:
+        raise Forbidden("You have not accepted this proxy authorisation yet.")
     if "pending" in found:
         start = min(row.valid_from for row, status in statuses if status == "pending")
         raise Forbidden(f"The proxy authorisation is valid only from {start:%Y-%m-%d}.")

@@ -258,7 +258,10 @@ class ProxyRead(BaseModel):
     valid_from: datetime
     expires_at: datetime
     revoked_at: datetime | None
-    status: str
+    confirmed_at: datetime | None = Field(
+        description="When the agent accepted the grant; it gives no power before."
+    )
+    status: str = Field(description="active, unconfirmed, pending, expired or revoked")
 
     @classmethod
     def of(cls, row: ProxyAuthorisation) -> ProxyRead:
@@ -272,6 +275,7 @@ class ProxyRead(BaseModel):
             valid_from=row.valid_from,
             expires_at=row.expires_at,
             revoked_at=row.revoked_at,
+            confirmed_at=row.confirmed_at,
             status=proxy_status(row),
         )
 

@@ -200,6 +200,7 @@ class ProxyView:
     valid_from: datetime
     expires_at: datetime
     revoked_at: datetime | None
+    confirmed_at: datetime | None
 
     @classmethod
     def of(cls, row: ProxyAuthorisation) -> ProxyView:
@@ -214,6 +215,7 @@ class ProxyView:
             valid_from=row.valid_from,
             expires_at=row.expires_at,
             revoked_at=row.revoked_at,
+            confirmed_at=row.confirmed_at,
         )
 
 
@@ -388,7 +390,7 @@ def check_proxy(
 
 
 def proxy_status(proxy: ProxyView, *, at: datetime | None = None) -> str:
-    """active, revoked, expired or pending (not yet valid) at the given time."""
+    """active, revoked, expired, unconfirmed or pending (not yet valid) at the given time."""
     return proxies.proxy_status(proxy, at=at)
 
 

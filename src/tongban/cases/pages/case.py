@@ -24,6 +24,7 @@ from tongban.cases.pages.common import (
     _posted_version,
     _store_upload,
 )
+from tongban.cases.pages.result import RESULT_FIELD, store_result
 from tongban.cases.pages.supplement import (
     SUPPLEMENT_ACTIONS,
     supplement_aliases,
@@ -100,6 +101,7 @@ def case_page(number: str, ui: PageUi, session: DbSession, settings: AppSettings
             labels = {str(f.get("name")): str(f.get("label")) for f in _form_fields(impl)}
         except NotFound:
             pass
+    row = handling.get_case(session, number=number)
     return ui.render(
         "cases/case.html",
         title=read.item_name,
@@ -107,11 +109,22 @@ def case_page(number: str, ui: PageUi, session: DbSession, settings: AppSettings
         field_labels=labels,
         allowed=_allowed_actions(session, actor, number, read.actions),
         **supplement_context(ui, read),
-        may_reveal=queries.may_reveal_applicant_id(
-            actor, handling.get_case(session, number=number)
-        ),
+        may_reveal=queries.may_reveal_applicant_id(actor, row),
+        filed_by=_filed_by(ui, session, channel=read.channel, filer_id=row.filed_by_id),
         **_labels(ui),
     )
+
+
+def _filed_by(ui: Ui, session: DbSession, *, channel: str, filer_id: int | None) -> str:
+    """Who filed the case, and on whose behalf, in words (every case page says it)."""
+    if channel == "proxy" and filer_id is not None:
+        name = identity.account_card(session, account_id=filer_id).display_name
+        return ui.gettext(
+            "%(name)s, a relative the applicant authorised, for the applicant (亲友代办)"
+        ) % {"name": name}
+    if channel == "assisted":
+        return ui.gettext("A clerk at a service point, for the applicant (窗口代办)")
+    return ui.gettext("The applicant, online")
 
 
 def _reveal_page(
@@ -241,10 +254,20 @@ def action_submit(
             sha = _store_upload(ui, session, settings, upload, form, "file")
             if sha is not None:
                 materials.append(MaterialRef(name=values.get("material", ""), sha256=sha))
+    result_document = store_result(
+        ui,
+        session,
+        settings,
+        number=number,
+        action=action,
+        file=posted.get(RESULT_FIELD),
+        form=form,
+    )
     if form.has_errors:
         return _action_page(ui, session, settings, number, action, form, 422)
     try:
         body = ActionIn(
+            result_document=result_document,
             version=_posted_version(values.get("version", "")),
             reason=values.get("reason") or None,
             decision_text=values.get("decision_text") or None,
@@ -268,7 +291,12 @@ def action_submit(
         ui.form_errors(
             form,
             exc,
-            aliases={"materials": "file", "materials[0].name": "material", **supplement_aliases()},
+            aliases={
+                "materials": "file",
+                "materials[0].name": "material",
+                "result_document": RESULT_FIELD,
+                **supplement_aliases(),
+            },
         )
         return _action_page(ui, session, settings, number, action, form, 422)
     notice = "supplied" if action == "supplement" else "action_done"
@@ -282,10 +310,15 @@ def receipt_page(number: str, ui: PageUi, session: DbSession, settings: AppSetti
     """The printable receipt (受理回执) with its QR code (inline SVG), no JavaScript."""
     case = queries.case_for_receipt(session, actor=ui.require_actor(), number=number)
     url = cases.tracking_url(str(ui.request.base_url), case.number, settings=settings)
+    facts = queries.receipt_facts(case)
     return ui.render(
         "cases/receipt.html",
-        title=ui.gettext("Receipt"),
-        facts=queries.receipt_facts(case),
+        title=(
+            ui.gettext("Acceptance receipt")
+            if facts["accepted"]
+            else ui.gettext("Receipt of application")
+        ),
+        facts=facts,
         qr=cases.qr_svg(url),
         url=url,
         **_labels(ui),
