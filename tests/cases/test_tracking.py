@@ -467,3 +467,20 @@ def test_only_cases_filed_for_the_bound_number_join(
     assert linked.numbers == ()
     db.refresh(case)
     assert case.applicant_id == world.accounts["migrant"].id  # an account's case never moves
+
+
+def test_an_account_an_operator_creates_with_the_number_gets_the_walk_in_cases(
+    client: TestClient, db: Session, world: World, settings: Settings
+) -> None:
+    case = _file_walk_in(client, world)
+    account = identity.create_account(
+        db,
+        username="walk-in",
+        password="a-long-password-1",
+        role="citizen",
+        display_name=WALK_IN_NAME,
+        resident_id=WALK_IN_ID,
+        settings=settings,
+    )
+    row = db.scalar(select(Case).where(Case.number == case["number"]))
+    assert row is not None and row.applicant_id == account.id

@@ -27,6 +27,9 @@ def user_create(
     resident_id: Annotated[str | None, typer.Option(help="Resident ID number (citizens).")] = None,
 ) -> None:
     """Create an account."""
+    # Imported for its registration with identity: an account created with a resident ID
+    # gets the cases filed for that number at a counter (cases/tracking.py).
+    from tongban.cases import service as _cases  # noqa: F401
     from tongban.identity import service as identity
 
     settings = load_settings()
