@@ -100,6 +100,8 @@ TIMELINE: dict[str, str] = {
     "case.withdraw": N_("Withdrawn"),
     "case.material_viewed": N_("Papers opened"),
     "case.applicant_id_viewed": N_("ID number viewed"),
+    "review.rectified": N_("Your bad rating was followed up and fixed"),
+    "case.result_viewed": N_("Decision document opened"),
 }
 REQUIRED_MESSAGE = N_("Fill in this field.")
 NUMBER_MESSAGE = N_("Enter a number.")
