@@ -410,3 +410,16 @@ def test_a_slowed_login_says_when_to_try_again_and_where_to_get_help(
     text = _text(locked)
     assert re.search(r"请在 \d\d:\d\d 之后再试", text), text
     assert "12345" in text and 'href="/password/forgot"' in locked.text
+
+
+@pytest.mark.usefixtures("regions_loaded")
+def test_an_expired_temporary_password_is_explained_at_login(
+    client: TestClient, db: Session, make_account: MakeAccount
+) -> None:
+    account = make_account("citizen", username="long-ago")
+    account.password_must_change = True
+    account.password_changed_at -= identity.TEMPORARY_PASSWORD_TTL * 2
+    db.flush()
+    refused = _login(client, "long-ago")
+    assert refused.status_code == 401
+    assert "临时密码已过期" in _text(refused) and 'href="#f-password"' in refused.text

@@ -365,3 +365,57 @@ def test_no_counter_reset_for_a_claimed_number(
             actor=clerk,
             settings=settings,
         )
+
+
+@pytest.mark.usefixtures("regions_loaded")
+def test_a_temporary_password_expires_after_a_week(
+    client: TestClient, db: Session, make_account: MakeAccount, settings: Settings
+) -> None:
+    clerk = identity.actor_for(make_account("clerk"))
+    number = new_resident_id()
+    owner = make_account("citizen", phone="13912340008", resident_id=number)
+    issued = recovery.reset_at_counter(
+        db,
+        identifier=owner.username,
+        resident_id=number,
+        confirmed=True,
+        actor=clerk,
+        settings=settings,
+    )
+    week = identity.TEMPORARY_PASSWORD_TTL
+    later = utcnow() + week + timedelta(minutes=1)
+    with pytest.raises(identity.TemporaryPasswordExpired):
+        identity.login(
+            db,
+            username=owner.username,
+            password=issued.password,
+            client_ip="192.0.2.8",
+            settings=settings,
+            now=later,
+        )
+    # Only the right temporary password learns that; a wrong one is a plain failure.
+    with pytest.raises(identity.LoginFailed) as wrong:
+        identity.login(
+            db,
+            username=owner.username,
+            password="not-the-temporary",
+            client_ip="192.0.2.8",
+            settings=settings,
+            now=later,
+        )
+    assert not isinstance(wrong.value, identity.TemporaryPasswordExpired)
+    within = identity.login(
+        db,
+        username=owner.username,
+        password=issued.password,
+        client_ip="192.0.2.9",
+        settings=settings,
+        now=utcnow() + week - timedelta(hours=1),
+    )
+    assert within.account.id == owner.id
+    causes = [
+        (e.personal or {}).get("cause")
+        for e in _events(db, "auth.login_failed")
+        if (e.personal or {}).get("account_id") == owner.id
+    ]
+    assert causes == ["temporary_password_expired", "wrong_password"]

@@ -8,7 +8,7 @@ Opening a session after a good check is login_sessions.py's.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -40,8 +40,18 @@ class LoginLocked(TooManyRequests):
     keeps_writes = True
 
 
+class TemporaryPasswordExpired(LoginFailed):
+    """The right temporary password from a service point, after it expired (only someone who
+    knows it learns this): the owner asks for a new one. Counted as a failure, like LoginFailed.
+    """
+
+
+# A temporary password a clerk gave at a service point (recovery.py) works this long.
+TEMPORARY_PASSWORD_TTL = timedelta(days=7)
+
 # Reason codes of the security events below (never free text).
 WRONG_PASSWORD = "wrong_password"
+TEMPORARY_EXPIRED = "temporary_password_expired"
 UNKNOWN_ACCOUNT = "unknown_account"
 ACCOUNT_INACTIVE = "account_inactive"
 BAD_CREDENTIALS = "bad_credentials"
@@ -195,8 +205,12 @@ def authenticate(
         cause: str | None = UNKNOWN_ACCOUNT
     elif not passwords.verify_password(account, password):
         cause = WRONG_PASSWORD
+    elif not account.active:
+        cause = ACCOUNT_INACTIVE
+    elif account.password_must_change and account.password_changed_at + TEMPORARY_PASSWORD_TTL < at:
+        cause = TEMPORARY_EXPIRED
     else:
-        cause = None if account.active else ACCOUNT_INACTIVE
+        cause = None
     ok = cause is None
     note = throttle.note_success if ok else throttle.note_failure
     refusal = note(session, counters, now=at, settings=settings)
@@ -220,5 +234,11 @@ def authenticate(
                 "attempt_id": attempt.id,
             },
         )
+        if cause == TEMPORARY_EXPIRED:
+            raise TemporaryPasswordExpired(
+                "This temporary password has expired; ask at a service point for a new one, or "
+                "reset the password with a code by SMS.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         raise LoginFailed("Wrong username or password.", headers={"WWW-Authenticate": "Bearer"})
     return account
