@@ -58,6 +58,7 @@ PUBLIC_STEPS = frozenset(
         "case.refuse",
         "case.request-supplement",
         "case.supplement",
+        "case.review-supplement",
         "case.start-special",
         "case.end-special",
         "case.co-handle",

@@ -30,6 +30,7 @@ STEP_LABELS = {
     "case.refuse": N_("Not accepted"),
     "case.request-supplement": N_("Missing papers requested"),
     "case.supplement": N_("Missing papers supplied"),
+    "case.review-supplement": N_("Answers to the missing papers checked"),
     "case.start-special": N_("Special procedure started"),
     "case.end-special": N_("Special procedure ended"),
     "case.co-handle": N_("Co-handling step done"),
