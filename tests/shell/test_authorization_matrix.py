@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from starlette.routing import BaseRoute
 
 from tongban.cases import drafts, intake
+from tongban.cases import help as helping
 from tongban.catalog import service as catalog
 from tongban.catalog.models import Implementation
 from tongban.identity import accounts, callers, keys, login_sessions, passwords, proxies
@@ -821,6 +822,23 @@ PAGES: tuple[Page, ...] = (
     Page("GET", "/my/messages", PAGE_SIGNED_IN),
     Page("POST", "/my/messages/read", PAGE_SIGNED_IN, lambda ctx: {}, to="/my/messages"),
     # cases: the service-point desk (代收代办), for clerks
+    # Help: anyone asks for a call back; the clerks of the nearest service point answer.
+    Page("GET", "/help", PAGE_EVERYONE),
+    Page(
+        "POST",
+        "/help",
+        PAGE_EVERYONE,
+        lambda ctx: {"name": "王建国", "phone": "13900000002", "region": "440305", "topic": ""},
+    ),
+    Page("GET", "/desk/help", frozenset({"clerk"})),
+    Page(
+        "POST",
+        "/desk/help/{request_id}/done",
+        frozenset({"clerk"}),
+        lambda ctx: {},
+        to="/desk/help",
+        hides_resources=True,
+    ),
     Page("GET", "/desk", frozenset({"clerk"})),
     Page(
         "POST",
@@ -1007,7 +1025,16 @@ def page_world(
         db, settings, impl, form_text=form_text, form_typed=form_typed, materials=materials
     )
     clerk_account = accounts.find_account_by_username(db, username="clerk")
-    assert clerk_account is not None
+    assert clerk_account is not None and clerk_account.region_code
+    # Someone near the clerk's service point asked to be called back.
+    help_id = helping.request_help(
+        db,
+        name=CITIZEN_NAME,
+        phone="13900000001",
+        region_code=clerk_account.region_code,
+        topic=None,
+        account_id=None,
+    ).id
     db.commit()
     clerk = {"Authorization": f"Bearer {world['tokens']['clerk']}"}
     uploaded = client.post(
@@ -1044,6 +1071,7 @@ def page_world(
         "sha256": sha,
         "proxy_id": str(proxy.id),
         "clerk_id": clerk_account.id,
+        "help_id": str(help_id),
         "case_number": case["number"],
         "case_version": case["version"],
     }
@@ -1054,6 +1082,7 @@ def _page_url(page: Page, ctx: dict[str, Any]) -> str:
         "code": ctx["item"] if page.path.startswith("/services/") else ctx["impl"],
         "number": ctx["case_number"],
         "proxy_id": ctx["proxy_id"],
+        "request_id": ctx["help_id"],
         **page.params,
     }
     path = page.path.format(**values)

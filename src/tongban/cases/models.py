@@ -257,3 +257,25 @@ class Message(Base):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_case_messages_account", "account_id", "id"),)
+
+
+class HelpRequest(Base):
+    """A citizen asks a service point to call back and do it for them (请工作人员帮我办).
+
+    The name and phone number are what the clerk needs to call; they stay here and in the
+    event's personal part, never in a ledger leaf."""
+
+    __tablename__ = "help_requests"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The service point (a clerk's region code) whose queue it is in, and where the person is.
+    service_point: Mapped[str] = mapped_column(String(12), index=True)
+    region_code: Mapped[str] = mapped_column(String(12))
+    account_id: Mapped[int | None] = mapped_column(BigId)
+    name: Mapped[str] = mapped_column(String(50))
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    topic: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(12), default="open")
+    handled_by_id: Mapped[int | None] = mapped_column(BigId)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

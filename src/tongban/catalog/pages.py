@@ -41,12 +41,7 @@ LIMIT_UNITS: dict[str, str] = {
 
 def region_label(session: Session, code: str) -> str:
     """A region's full name, province first (e.g. 四川省 广安市 广安区)."""
-    try:
-        names = [r.name for r in regions.ancestors(session, code=code)]
-        names.append(regions.get(session, code=code).name)
-    except (NotFound, Invalid):
-        return code
-    return " ".join(names)
+    return regions.full_name(session, code=code)
 
 
 @router.get("/search")

@@ -493,3 +493,14 @@ def update_preferences(
             data=changed,
         )
     return account
+
+
+def service_points(session: Session) -> list[str]:
+    """The region codes where a service point works: those of active clerks' accounts."""
+    rows = session.scalars(
+        select(Account.region_code)
+        .where(Account.role == Role.CLERK.value, Account.active.is_(True))
+        .where(Account.region_code.is_not(None))
+        .distinct()
+    ).all()
+    return sorted(str(code) for code in rows if code)

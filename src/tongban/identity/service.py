@@ -104,6 +104,7 @@ __all__ = [
     "resolve_actor",
     "reveal_resident_id",
     "seal",
+    "service_points",
     "tracking_counter",
     "tracking_failed",
     "tracking_refused",
@@ -425,3 +426,8 @@ def household_region(session: Session, *, account_id: int, settings: Settings) -
         accounts.get_account(session, account_id=account_id), identity_keys(settings)
     )
     return number[:6] if number else None
+
+
+def service_points(session: Session) -> list[str]:
+    """The region codes where a service point works: those of active clerks' accounts."""
+    return accounts.service_points(session)

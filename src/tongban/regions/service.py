@@ -475,3 +475,13 @@ def set_urban_rural(
         data={"from": previous, "to": region.urban_rural},
     )
     return RegionView.of(region)
+
+
+def full_name(session: Session, *, code: str) -> str:
+    """A region's full name, province first (四川省 广安市 广安区); the code if it is unknown."""
+    try:
+        names = [r.name for r in ancestors(session, code=code)]
+        names.append(get(session, code=code).name)
+    except (NotFound, Invalid):
+        return code
+    return " ".join(names)
