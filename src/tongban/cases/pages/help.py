@@ -42,7 +42,7 @@ def _home_region(ui: Ui, session: DbSession, settings: AppSettings) -> str | Non
     if actor is None:
         return None
     region = identity.household_region(session, account_id=actor.account_id, settings=settings)
-    return region or actor.region
+    return region or actor.region_root
 
 
 def _page(
