@@ -732,6 +732,18 @@ PAGES: tuple[Page, ...] = (
     Page("GET", "/search", PAGE_EVERYONE, query="q=养老"),
     Page("GET", "/services/{code}", PAGE_EVERYONE),  # a basic item's code
     Page("GET", "/guide/{code}", PAGE_EVERYONE),
+    # 一件事 (bundles): the guide is public, the one-page application is the citizen's (an
+    # empty form comes back with its messages)
+    Page("GET", "/bundles/{code}", PAGE_EVERYONE, params={"code": "BUNDLE-NEWBORN-350200"}),
+    Page("GET", "/bundles/{code}/apply", CITIZENS, params={"code": "BUNDLE-NEWBORN-350200"}),
+    Page(
+        "POST",
+        "/bundles/{code}/apply",
+        CITIZENS,
+        lambda ctx: {},
+        params={"code": "BUNDLE-NEWBORN-350200"},
+        ok=frozenset({422}),
+    ),
     # cases: a citizen applies in three steps (a clerk may too, case.submit)
     Page("GET", "/apply/{code}", APPLICANTS),
     Page("POST", "/apply/{code}", APPLICANTS, _details, to="/apply/{code}/materials"),

@@ -356,6 +356,16 @@ def case_for_receipt(session: Session, *, actor: Actor | None, number: str) -> C
     return case
 
 
+def bundle_parts(session: Session, *, case: Case, warn: int = 0) -> list[CaseSummary]:
+    """The sub-cases of a bundle (一件事) in order, as list rows; [] for any other case."""
+    if case.kind != "bundle":
+        return []
+    rows = session.scalars(select(Case).where(Case.parent_id == case.id).order_by(Case.number))
+    calendar = load_calendar(session)
+    day = today()
+    return [summary(s, calendar, day=day, warn=warn) for s in rows]
+
+
 def receipt_facts(case: Case) -> dict[str, Any]:
     """The fields printed on a receipt (受理回执)."""
     return {

@@ -61,8 +61,10 @@ def search_page(ui: PageUi, session: DbSession, q: str = "", page: int = 1) -> R
         except Invalid as exc:
             ui.form_errors(form, exc)
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    bundles = matching_bundles(session, q, hits) if page == 1 and not form.has_errors else []
     return ui.render(
         "catalog/search.html",
+        bundles=bundles,
         title=ui.gettext("Search results"),
         form=form,
         q=q,
@@ -165,3 +167,22 @@ def guide_page(code: str, ui: PageUi, session: DbSession) -> Response:
         limit_units=LIMIT_UNITS,
         online=placement.offers_online(impl.handling_forms),
     )
+
+
+def matching_bundles(
+    session: Session, q: str, hits: list[catalog.ItemHit]
+) -> list[tuple[catalog.BundleRead, str]]:
+    """The bundles (一件事) whose name or one of whose components matches the query (or is
+    among the items found), with their region's name: shown first, as one thing to file."""
+    words = q.strip().removesuffix("一件事").strip()
+    found = {h.code for h in hits}
+    matched = [
+        b
+        for b in catalog.list_bundles(session)
+        if words
+        and (
+            words in b.name
+            or any(words in c.item_name or c.item_code in found for c in b.components)
+        )
+    ]
+    return [(b, _region_name(session, b.region_code)) for b in matched]

@@ -6,13 +6,15 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from tongban.catalog import service as catalog
 from tongban.identity import service as identity
 from tongban.identity.deps import PageUi
+from tongban.platform.errors import Invalid, NotFound
 from tongban.platform.web import i18n
-from tongban.platform.web.deps import DbSession
+from tongban.platform.web.deps import AppSettings, DbSession
 from tongban.platform.web.rendering import (
     COOKIE_MAX_AGE,
     ELDERLY_COOKIE,
@@ -21,18 +23,25 @@ from tongban.platform.web.rendering import (
     add_templates,
     safe_next,
 )
+from tongban.regions import service as regions
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 add_templates(Path(__file__).parent / "templates")
 
 HOME_SERVICES = 8
+HOME_BUNDLES = 6
 
 
 @router.get("/")
-def home(ui: PageUi, session: DbSession) -> Response:
+def home(ui: PageUi, session: DbSession, settings: AppSettings) -> Response:
     """Home: one search box, the elderly-mode entry and the most-used services."""
     hits, _total = catalog.search_items(session, limit=HOME_SERVICES)
-    return ui.render("home.html", title=ui.gettext("Government services"), hits=hits)
+    return ui.render(
+        "home.html",
+        title=ui.gettext("Government services"),
+        hits=hits,
+        bundles=node_bundles(session, settings.node_region),
+    )
 
 
 def _remember(ui: Ui, response: Response, *, locale: str | None, elderly: bool | None) -> None:
@@ -104,3 +113,19 @@ def save_settings(
     response = ui.redirect("/settings", notice="saved")
     _remember(ui, response, locale=chosen, elderly=elderly == "1")
     return response
+
+
+def node_bundles(session: Session, node_region: str) -> list[tuple[catalog.BundleRead, str]]:
+    """The bundles (一件事) this node offers: in its region, above it or below it."""
+    prefix = regions.significant_prefix(node_region)
+    try:
+        above = {b.code for b in catalog.list_bundles(session, region=node_region)}
+    except (Invalid, NotFound):  # the node's region is not loaded yet
+        above = set()
+    shown = [
+        b
+        for b in catalog.list_bundles(session)
+        if b.code in above or b.region_code.startswith(prefix)
+    ][:HOME_BUNDLES]
+    names = {b.region_code: regions.find(session, code=b.region_code) for b in shown}
+    return [(b, getattr(names[b.region_code], "name", b.region_code)) for b in shown]

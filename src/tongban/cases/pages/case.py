@@ -321,6 +321,7 @@ def receipt_page(number: str, ui: PageUi, session: DbSession, settings: AppSetti
         facts=facts,
         qr=cases.qr_svg(url),
         url=url,
+        subs=queries.bundle_parts(session, case=case),
         **_labels(ui),
     )
 
