@@ -255,6 +255,26 @@ def test_the_official_follows_up_and_fixes_and_the_applicant_is_told(
     event = db.scalar(select(Event).where(Event.action == "review.rectified"))
     assert event is not None and event.resource_id == number and "统一" not in str(event.data)
 
+    # The applicant may rate again once (复评): the task closes, whatever the level.
+    assert "整改后再评价一次" in rating and f'action="/cases/{number}/rating/again"' in rating
+    again = f"/cases/{number}/rating/again"
+    status, _, html = _post(client, again, token, comment="好多了")
+    assert status == 422 and "请选择一个表情" in html
+    assert _count(db, Review) == 1
+    status, location, _ = _post(client, again, token, overall="4", comment="好多了")
+    assert (status, location) == (303, f"/cases/{number}/rating")
+    db.expire_all()
+    task = db.get(Rectification, task_id)
+    assert task is not None and task.state == "rerated" and task.rerate_review_id is not None
+    rerated = db.get(Review, task.rerate_review_id)
+    assert rerated is not None and rerated.round == 1 and rerated.overall == 4
+    shown = client.get(f"/cases/{number}/rating", headers=HTML).text
+    assert "整改后的评价" in shown and "整改后再评价一次" not in shown
+    status, _, html = _post(client, again, token, overall="5")
+    assert status == 409 and "情况已有变化" in html
+    token = _login(client, world, "stranger")
+    assert _post(client, again, token, overall="5")[0] == 404
+
 
 def test_the_admin_decides_an_appeal_with_a_reason(
     client: TestClient, db: Session, world: World

@@ -206,6 +206,10 @@ MATRIX: tuple[Route, ...] = (
         )
         for answer in ("confirm", "decline")
     ),
+    # Only the applicant themself confirms a payout account an agent gave (a login session).
+    Route(
+        "POST", "/api/v1/cases/{number}/confirm-payout", _roles("citizen"), hides_resources=True
+    ),
     Route("GET", "/api/v1/me/tokens", SIGNED_IN),
     Route("POST", "/api/v1/me/tokens", SIGNED_IN, lambda ctx: {"name": "matrix"}),
     Route(
@@ -834,6 +838,14 @@ PAGES: tuple[Page, ...] = (
     Page("GET", "/my/messages", PAGE_SIGNED_IN),
     Page("POST", "/my/messages/read", PAGE_SIGNED_IN, lambda ctx: {}, to="/my/messages"),
     # cases: the service-point desk (代收代办), for clerks
+    Page(
+        "POST",
+        "/cases/{number}/confirm-payout",
+        frozenset({"citizen"}),
+        lambda ctx: {},
+        to="/cases/",
+        hides_resources=True,
+    ),
     # Help: anyone asks for a call back; the clerks of the nearest service point answer.
     Page("GET", "/help", PAGE_EVERYONE),
     Page(
@@ -893,6 +905,14 @@ PAGES: tuple[Page, ...] = (
         "/cases/{number}/rating",
         frozenset({"citizen", "relative"}),
         lambda ctx: {"overall": "5"},
+        ok=frozenset({409}),
+        hides_resources=True,
+    ),
+    Page(
+        "POST",
+        "/cases/{number}/rating/again",
+        frozenset({"citizen", "relative"}),
+        lambda ctx: {"overall": "4"},
         ok=frozenset({409}),
         hides_resources=True,
     ),

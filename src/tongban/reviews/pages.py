@@ -26,6 +26,7 @@ from tongban.reviews.schemas import (
     AppealDecision,
     AppealGround,
     RatingChannel,
+    RerateCreate,
     ReviewCreate,
 )
 
@@ -203,12 +204,24 @@ def _rating_page(
     review = _first_rating(session, number, RatingChannel.ONLINE)
     task = ratings.rectification_of(session, review_id=review.id) if review else None
     blocked = None if review else _why_not_ratable(session, number, RatingChannel.ONLINE)
+    again = (
+        ratings.get_review(session, review_id=task.rerate_review_id)
+        if task is not None and task.rerate_review_id
+        else None
+    )
     return ui.render(
         "reviews/rating.html",
         title=ui.gettext("Rate this service"),
         case=case,
         review=review,
         task=task,
+        again=again,
+        may_rerate=bool(
+            task is not None
+            and review is not None
+            and task.state == rectify.FIXED
+            and review.rater_id == actor.account_id
+        ),
         blocked=ui.gettext(blocked) if blocked else None,
         indicators=[n for n in INDICATORS[RatingChannel.ONLINE] if n != "overall"],
         form=form,
@@ -248,6 +261,41 @@ def rating_submit(
     ):
         status = 409 if "form" in form.errors else 422
         return _rating_page(ui, session, settings, number, form, status)
+    return ui.redirect(f"/cases/{number}/rating", notice="rated")
+
+
+@router.post("/cases/{number}/rating/again")
+def rerate_submit(
+    number: str, ui: PageUi, session: DbSession, posted: PostedForm, settings: AppSettings
+) -> Response:
+    """Rate again once the department has fixed what a bad rating found (复评)."""
+    actor = _require(ui, identity.Role.CITIZEN, "Ratings of a case are given by its applicant.")
+    cases.read_case(session, actor=actor, number=number, settings=settings)  # 404 if unseen
+    form = FormState.of((k, v) for k, v in posted.multi_items() if isinstance(v, str))
+    review = _first_rating(session, number, RatingChannel.ONLINE)
+    task = ratings.rectification_of(session, review_id=review.id) if review else None
+    if task is None:
+        form.add("form", ui.gettext(CANNOT_NOW))
+        return _rating_page(ui, session, settings, number, form, 409)
+    body = _rating_body(ui, form, number, RatingChannel.ONLINE)
+    if form.has_errors:
+        return _rating_page(ui, session, settings, number, form, 422)
+    values = {k: getattr(body, k) for k in (*INDICATOR_LABELS, "comment")}
+    try:
+        with uow.attempt(session):
+            rectify.rerate(
+                session,
+                actor=actor,
+                rectification_id=task.id,
+                data=RerateCreate.model_construct(**values),
+                settings=settings,
+            )
+    except Invalid as exc:
+        ui.form_errors(form, exc)
+        return _rating_page(ui, session, settings, number, form, 422)
+    except Conflict:
+        form.add("form", ui.gettext(CANNOT_NOW))
+        return _rating_page(ui, session, settings, number, form, 409)
     return ui.redirect(f"/cases/{number}/rating", notice="rated")
 
 
