@@ -319,3 +319,44 @@ def test_a_request_names_checklist_lines_that_exist_and_nothing_twice(
         assert snapshot(db, number) == before
     row = cases.get_case(db, number=number)
     assert row.supplement_items == []
+
+
+def test_a_submission_reads_no_supplement_items(
+    client: TestClient, world: World, clock: Clock
+) -> None:
+    # A new case has none: its answer (built right after the INSERT) needs no query for them.
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    seen: list[str] = []
+
+    def spy(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "case_supplement_items" in statement:
+            seen.append(statement)
+
+    clock.set(2026, 3, 2)
+    sha = upload(client, world, "clerk", PNG_BYTES, "id.png")
+    event.listen(Engine, "before_cursor_execute", spy)
+    try:
+        r = client.post(
+            "/api/v1/cases",
+            headers=world.h("clerk"),
+            json={
+                "implementation": "TEST-PENSION-511602",
+                "form": {"transfer_reason": "跨省就业"},
+                "materials": [
+                    {"name": "居民身份证", "sha256": sha},
+                    {"name": "转移申请表", "sha256": sha},
+                ],
+                "applicant": {
+                    "resident_id": MIGRANT_ID,
+                    "name": "李建国",
+                    "identity_confirmed": True,
+                },
+            },
+        )
+    finally:
+        event.remove(Engine, "before_cursor_execute", spy)
+    assert r.status_code == 201, r.text
+    assert r.json()["supplement_items"] == []
+    assert seen == []

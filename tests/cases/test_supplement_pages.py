@@ -118,7 +118,9 @@ def test_request_answer_in_rounds_and_review_on_the_pages(
     assert case["state"] == "supplement_requested"
     assert case["supplement_items"][1]["state"] == "answered"
 
-    # The official's case page shows each line's state; the review accepts the explanation.
+    # The workbench shows how far each 补正 is; the case page shows each line's state.
+    queue = official.get("/work", headers=HTML).text
+    assert "已齐 1/2 项 · 1 项答复待审核" in queue
     page = official.get(f"/cases/{number}", headers=HTML).text
     assert f'href="/cases/{number}/act/review-supplement"' in page
     assert "户口簿在老家" in page

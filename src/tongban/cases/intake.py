@@ -209,6 +209,7 @@ def _new_case(
         materials=[],
         steps=[],
         pauses=[],
+        supplement_items=[],
     )
     return case
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.cases.checks import owned_uploads
@@ -315,3 +316,29 @@ def reviews_private(reviews: list[Review]) -> list[dict[str, Any]]:
         }
         for r in reviews
     ]
+
+
+def progress(session: Session, *, numbers: Collection[str]) -> dict[str, tuple[int, int, int]]:
+    """For cases waiting for 补正: (items done, items asked, answers the official must check)
+    of each case's latest request, by case number."""
+    if not numbers:
+        return {}
+    rows = session.execute(
+        select(Case.number, CaseSupplementItem)
+        .join(CaseSupplementItem, CaseSupplementItem.case_id == Case.id)
+        .where(Case.number.in_(sorted(numbers)))
+    ).all()
+    latest: dict[str, int] = {}
+    for number, item in rows:
+        latest[number] = max(latest.get(number, 0), item.request_no)
+    result: dict[str, tuple[int, int, int]] = {}
+    for number, item in rows:
+        if item.request_no != latest[number]:
+            continue
+        done, total, to_check = result.get(number, (0, 0, 0))
+        result[number] = (
+            done + is_done(item),
+            total + 1,
+            to_check + (item.state == ANSWERED and not item.files),
+        )
+    return result

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from tongban.cases import service as cases
+from tongban.cases import supplements
 from tongban.cases.pages.common import (
     _labels,
 )
@@ -52,6 +53,8 @@ def workbench(
     except Invalid as exc:
         ui.form_errors(form, exc)
     labels = _labels(ui)
+    # Each 补正's lines at a glance: how many are answered, how many answers wait for us.
+    waiting = [c.number for c in items if c.state == "supplement_requested"]
     return ui.render(
         "cases/workbench.html",
         title=ui.gettext("Workbench"),
@@ -62,6 +65,7 @@ def workbench(
             (s, labels["states"][s])
             for s in ("received", "accepted", "supplement_requested", "special_procedure")
         ],
+        supplement_progress=supplements.progress(session, numbers=waiting),
         status_code=422 if form.has_errors else 200,
         **labels,
     )
