@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.support import identity_internals as identity
+from tongban.events.models import Event
 from tongban.identity import passwords
 from tongban.identity.models import LoginThrottle
 from tongban.platform.config import Settings
@@ -119,10 +120,28 @@ def test_a_right_password_in_a_parallel_burst_is_not_revealed_past_the_limit(
     fresh_database: Database, settings: Settings, fresh_account: str
 ) -> None:
     outcomes = _race(fresh_database, settings, fresh_account, [WRONG] * 30 + [PASSWORD])
-    # Either the right one came among the first checks, or it was refused unchecked.
-    assert outcomes["failed"] <= settings.login_max_failures
-    assert outcomes["failed"] + outcomes["ok"] <= settings.login_max_failures + 1
     assert sum(outcomes.values()) == 31
+    limit = settings.login_max_failures
+    # The decisions in the order they were taken (each under the counters' lock, its event
+    # written before the lock is released).
+    with fresh_database.session_scope() as session:
+        order = list(
+            session.scalars(
+                select(Event.action)
+                .where(Event.action.in_(("auth.login", "auth.login_failed")))
+                .order_by(Event.id)
+            )
+        )
+    assert order.count("auth.login_failed") == outcomes["failed"]
+    if outcomes["ok"] == 0:
+        # Refused unchecked: the five free failures were used up first.
+        assert outcomes["failed"] == limit
+    else:
+        # Checked only while under the limit; a good password resets this username-at-address
+        # counter, so the attempts still queued get the free failures again, and no more.
+        success = order.index("auth.login")
+        assert success <= limit - 1
+        assert order[success + 1 :].count("auth.login_failed") <= limit
 
 
 # --- strangers cannot lock the owner out ------------------------------------------------------
