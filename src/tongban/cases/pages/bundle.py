@@ -180,7 +180,11 @@ def bundle_apply_submit(
         if isinstance(upload, FormFile) and upload.filename:
             chosen.append((index, paper, upload))
         elif paper.required == "yes":
-            form.add(f"file{index}", ui.gettext(MATERIAL_MISSING))
+            form.add(
+                f"file{index}",
+                ui.gettext("%(label)s: %(message)s")
+                % {"label": paper.name, "message": ui.gettext(MATERIAL_MISSING)},
+            )
     if form.has_errors:
         return _apply_page(ui, plan, form, 422, files_again=bool(chosen))
     try:
