@@ -230,6 +230,7 @@ SESSION_ONLY = {
     "accounts.reset_password",
     "proxies.manage_own",
     "proxies.answer_own",
+    "case.confirm_payout",
     "tokens.manage_own",
 }
 

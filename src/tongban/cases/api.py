@@ -8,7 +8,15 @@ from fastapi import APIRouter, File, Query, Request, UploadFile
 from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, Response
 
-from tongban.cases import handling, intake, notify, queries, results_api, tracking_api
+from tongban.cases import (
+    handling,
+    intake,
+    notify,
+    payout_api,
+    queries,
+    results_api,
+    tracking_api,
+)
 from tongban.cases import service as cases
 from tongban.cases.intake import Submission
 from tongban.cases.schemas import (
@@ -260,3 +268,5 @@ router.include_router(tracking_api.router)
 
 # The decision document of a case (cases/results_api.py).
 router.include_router(results_api.router)
+# The applicant confirms a payout account their agent gave (cases/payout_api.py).
+router.include_router(payout_api.router)

@@ -10,7 +10,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from tongban.cases import clocks, results, supplements
+from tongban.cases import clocks, payout, results, supplements
 from tongban.cases.checks import check_materials
 from tongban.cases.models import Case, CaseMaterial, CasePause, CaseStep, Upload
 from tongban.cases.notify import notify_case
@@ -430,6 +430,7 @@ def act(
             f"Cannot {the_action.value} a case that is {case.state}.",
             errors=[FieldError("action", f"not allowed in state {case.state}")],
         )
+    payout.check_not_held(case, the_action)
     owners = _material_owners(actor, case)
     uploads = _validate(session, case, the_action, body, owners=owners)
     # 补正 item by item: checked against the current request before anything changes.

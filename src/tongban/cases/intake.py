@@ -22,6 +22,7 @@ from tongban.cases.checks import check_form, check_materials, record_uploader
 from tongban.cases.models import Case, CaseMaterial, CaseStep, Upload
 from tongban.cases.notify import compose, text_after_commit
 from tongban.cases.offers import Offer, _invalid, find_offer
+from tongban.cases.payout import PAYOUT_FIELDS
 from tongban.cases.schemas import CaseCreate
 from tongban.cases.states import State
 from tongban.cases.uploads import upload as _store_upload
@@ -188,6 +189,8 @@ def _new_case(
         channel=str(applicant.channel),
         service_point=applicant.service_point,
         identity_confirmed=applicant.identity_confirmed,
+        payout_pending=applicant.channel == Channel.PROXY
+        and any(form.get(name) for name in PAYOUT_FIELDS),
         form_data=form,
         state=State.RECEIVED.value,
         acceptance_limit=settings.acceptance_limit_working_days,

@@ -58,6 +58,9 @@ class Case(Base):
     channel: Mapped[str] = mapped_column(String(16))
     service_point: Mapped[str | None] = mapped_column(String(12))
     identity_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An agent gave a payout account (收款账号) for the applicant: the case is not decided until
+    # the applicant confirms it themself (a relative cannot divert an elderly person's money).
+    payout_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     form_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     state: Mapped[str] = mapped_column(String(24))
     # Limits copied from the implementation at submission (the catalog may change later).

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from tongban.cases import clocks, supplements
+from tongban.cases import clocks, payout, supplements
 from tongban.cases.handling import authorize_read, current_clock, find_offer, get_case
 from tongban.cases.models import Case, CaseMaterial, CaseStep
 from tongban.cases.offers import Offer
@@ -110,7 +110,8 @@ def _checklist(
 def _actions(case: Case, subs: Sequence[Case]) -> list[str]:
     """What can be done next: a case's transitions; for a bundle, withdrawing its open parts."""
     if case.kind == "single":
-        return actions_from(case.state)
+        held = payout.HELD_ACTIONS if case.payout_pending else frozenset()
+        return [a for a in actions_from(case.state) if a not in held]
     if any(transition(s.state, Action.WITHDRAW) is not None for s in subs):
         return [Action.WITHDRAW.value]
     return []
@@ -179,6 +180,7 @@ def describe_case(
         service_point=case.service_point,
         filed_by_role=case.filed_by_role,
         identity_confirmed=case.identity_confirmed,
+        payout_pending=bool(case.payout_pending),
         form=case.form_data,
         deadlines=DeadlinesRead(**clock),
         decision=case.decision,

@@ -200,6 +200,10 @@ class CaseRead(CaseSummary):
     service_point: str | None
     filed_by_role: str
     identity_confirmed: bool
+    payout_pending: bool = Field(
+        default=False,
+        description="An agent gave a payout account: waiting for the applicant to confirm it.",
+    )
     form: dict[str, Any]
     deadlines: DeadlinesRead
     decision: str | None

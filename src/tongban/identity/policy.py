@@ -127,6 +127,8 @@ POLICY: dict[str, Rule] = {
     # (or co-handling) department and its region; clerks the case's service point; citizens
     # own a case they applied for, filed, or act on under a valid proxy authorisation.
     "case.upload": Rule.of(citizen="any", clerk="any", token=FILE),
+    # The applicant themself confirms a payout account their agent gave (cases/payout.py).
+    "case.confirm_payout": Rule.of(citizen="own"),
     # A service point's clerk calls back the people who asked for help there (cases/help.py).
     "help.answer": Rule.of(clerk="jurisdiction", token=FILE),
     "case.submit": Rule.of(citizen="any", clerk="any", token=FILE),

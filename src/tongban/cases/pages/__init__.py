@@ -8,11 +8,11 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from tongban.cases.pages import apply, bundle, case, desk, help, track, workbench
+from tongban.cases.pages import apply, bundle, case, desk, help, payout, track, workbench
 from tongban.platform.web.rendering import add_templates
 
 add_templates(Path(__file__).resolve().parents[1] / "templates")
 
 router = APIRouter(tags=["cases pages"], include_in_schema=False)
-for _part in (apply, bundle, case, desk, help, track, workbench):
+for _part in (apply, bundle, case, desk, help, payout, track, workbench):
     router.include_router(_part.router)

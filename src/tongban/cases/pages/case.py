@@ -111,6 +111,7 @@ def case_page(number: str, ui: PageUi, session: DbSession, settings: AppSettings
         **supplement_context(ui, read),
         may_reveal=queries.may_reveal_applicant_id(actor, row),
         filed_by=_filed_by(ui, session, channel=read.channel, filer_id=row.filed_by_id),
+        may_confirm_payout=read.payout_pending and actor.account_id == row.applicant_id,
         **_labels(ui),
     )
 
