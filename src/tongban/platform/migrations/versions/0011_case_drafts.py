@@ -6,7 +6,7 @@ case_upload_owners records each account that uploaded bytes already stored, besi
 uploader on case_uploads: a submission attaches only its caller's (or principal's) uploads.
 
 Revision ID: 0011_case_drafts
-Revises: 0009_cases_filer_index
+Revises: 0010_identity_security
 Create Date: 2026-11-30
 """
 

@@ -7,7 +7,7 @@ leaf: `private` holds what is neither public (`data`) nor personal data about on
 showed everything but `personal` and are served as hashes only (docs/ledger.md).
 
 Revision ID: 0012_event_private
-Revises: 0009_cases_filer_index
+Revises: 0011_case_drafts
 Create Date: 2026-11-30
 """
 

@@ -5,7 +5,7 @@
   answered it (file digests, or an explanation).
 
 Revision ID: 0014_supplement_items
-Revises: 0012_event_private
+Revises: 0013_identity_pages
 Create Date: 2026-11-30
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_supplement_items"
-down_revision = "0012_event_private"
+down_revision = "0013_identity_pages"
 branch_labels = None
 depends_on = None
 

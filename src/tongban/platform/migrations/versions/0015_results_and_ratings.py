@@ -4,7 +4,7 @@ A citizen rates with one tap on the five-face scale; efficiency, like the other 
 the channel, may follow or not (issue #13, item 3). Ratings stored before keep their levels.
 
 Revision ID: 0015_results_and_ratings
-Revises: 0012_event_private
+Revises: 0014_supplement_items
 Create Date: 2026-11-30
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015_results_and_ratings"
-down_revision = "0012_event_private"
+down_revision = "0014_supplement_items"
 branch_labels = None
 depends_on = None
 

@@ -6,7 +6,7 @@ it (identity verified). Cases filed before this revision keep NULL: their number
 personal part of their `case.submitted` events only.
 
 Revision ID: 0016_tracking
-Revises: 0012_event_private
+Revises: 0015_results_and_ratings
 Create Date: 2026-11-30
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016_tracking"
-down_revision = "0012_event_private"
+down_revision = "0015_results_and_ratings"
 branch_labels = None
 depends_on = None
 

@@ -6,7 +6,7 @@ away silently would stop a relative in the middle of an elderly parent's case; a
 did not mean one revokes it as before.
 
 Revision ID: 0017_proxy_confirmation
-Revises: 0012_event_private
+Revises: 0016_tracking
 Create Date: 2026-11-30
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017_proxy_confirmation"
-down_revision = "0012_event_private"
+down_revision = "0016_tracking"
 branch_labels = None
 depends_on = None
 

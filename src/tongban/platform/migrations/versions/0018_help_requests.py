@@ -1,7 +1,7 @@
 """cases: help requests (请工作人员帮我办): a citizen asks the nearest service point to call back
 
 Revision ID: 0018_help_requests
-Revises: 0012_event_private
+Revises: 0017_proxy_confirmation
 Create Date: 2026-11-30
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018_help_requests"
-down_revision = "0012_event_private"
+down_revision = "0017_proxy_confirmation"
 branch_labels = None
 depends_on = None
 

@@ -4,7 +4,7 @@ cases.payout_pending: set when an agent (亲友代办) names a payout account; t
 decided until the applicant confirms it. Cases filed before are not held.
 
 Revision ID: 0019_payout_confirmation
-Revises: 0012_event_private
+Revises: 0018_help_requests
 Create Date: 2026-11-30
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019_payout_confirmation"
-down_revision = "0012_event_private"
+down_revision = "0018_help_requests"
 branch_labels = None
 depends_on = None
 
