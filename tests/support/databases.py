@@ -188,8 +188,12 @@ class TestDatabases:
             return
         admin = create_engine(self.postgres_url, poolclass=NullPool)
         try:
-            with admin.begin() as conn:
-                for schema in self._schemas:
+            # One transaction per schema: a DROP ... CASCADE locks every table, index and
+            # sequence it drops until the commit, and all the session's schemas in one
+            # transaction (some fifty of ~200 objects each) ran out of the server's lock table
+            # ("out of shared memory", max_locks_per_transaction).
+            for schema in self._schemas:
+                with admin.begin() as conn:
                     conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         finally:
             admin.dispose()
