@@ -7,8 +7,12 @@ Usage: .venv/bin/python tools/screenshots.py
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from pathlib import Path
+
+# The live-server harness is in tests/support: run from anywhere, the repository's root first.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from playwright.sync_api import sync_playwright
 from tests.support.live import (
