@@ -14,12 +14,11 @@ from collections.abc import Collection
 
 from sqlalchemy.orm import Session
 
-from tongban.cases import clocks
+from tongban.cases import uploads
 from tongban.cases.checks import owned_uploads, record_uploader
-from tongban.cases.materials import OFD, PDF, inspect
+from tongban.cases.materials import OFD, PDF
 from tongban.cases.models import Case, Upload
 from tongban.cases.states import Action
-from tongban.cases.uploads import blob_store
 from tongban.events import service as events
 from tongban.events.service import Channel
 from tongban.identity import service as identity
@@ -47,28 +46,14 @@ def receive(
     official's department decides; the caller has checked that they may read the case."""
     identity.authorize(actor, "case.approve")  # the deciding role first: a clear 403
     identity.authorize(actor, "case.approve", _authority(case))
-    detected = inspect(
-        data,
-        max_bytes=settings.upload_max_bytes,
-        max_pages=settings.upload_max_pages,
-        max_pixels=settings.upload_max_pixels,
-        max_unpacked_bytes=settings.upload_max_unpacked_bytes,
+    row = uploads.store(
+        session,
+        actor=actor,
+        data=data,
+        settings=settings,
+        media_types=RESULT_TYPES,
+        refused="A decision document is a PDF or OFD file.",
     )
-    if detected.media_type not in RESULT_TYPES:
-        raise _invalid("file", "A decision document is a PDF or OFD file.")
-    blob_store(settings).put(data)
-    row = session.get(Upload, detected.sha256)
-    if row is None:
-        row = Upload(
-            sha256=detected.sha256,
-            media_type=detected.media_type,
-            size=detected.size,
-            pages=detected.pages,
-            uploaded_by_id=actor.account_id,
-            created_at=clocks.now(),
-        )
-        session.add(row)
-        session.flush()
     record_uploader(session, row=row, account_id=actor.account_id)
     return row
 
@@ -116,7 +101,7 @@ def open_result(
     row = session.get(Upload, case.result_document)
     if row is None:
         raise NotFound(f"Case {case.number} has no decision document.")
-    data = blob_store(settings).get(row.sha256)
+    data = uploads.blob_store(settings).get(row.sha256)
     if actor.account_id != case.applicant_id:
         events.record(
             session,

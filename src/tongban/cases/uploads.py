@@ -3,6 +3,8 @@ store, its metadata kept for the case that names it."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy.orm import Session
 
 from tongban.cases import clocks
@@ -11,6 +13,7 @@ from tongban.cases.models import Upload
 from tongban.identity import service as identity
 from tongban.identity.service import Actor
 from tongban.platform.config import Settings
+from tongban.platform.errors import FieldError, Invalid
 
 
 def blob_store(settings: Settings) -> BlobStore:
@@ -21,6 +24,20 @@ def blob_store(settings: Settings) -> BlobStore:
 def upload(session: Session, *, actor: Actor, data: bytes, settings: Settings) -> Upload:
     """Check a file by content, store it by SHA-256, and remember its metadata."""
     identity.authorize(actor, "case.upload")
+    return store(session, actor=actor, data=data, settings=settings)
+
+
+def store(
+    session: Session,
+    *,
+    actor: Actor,
+    data: bytes,
+    settings: Settings,
+    media_types: Collection[str] | None = None,
+    refused: str = "This type of file is not accepted here.",
+) -> Upload:
+    """Check a file by content (Invalid with `refused` when its type is not one of
+    `media_types`), store it by SHA-256 and remember its metadata; the caller authorized."""
     detected = inspect(
         data,
         max_bytes=settings.upload_max_bytes,
@@ -28,6 +45,8 @@ def upload(session: Session, *, actor: Actor, data: bytes, settings: Settings) -
         max_pixels=settings.upload_max_pixels,
         max_unpacked_bytes=settings.upload_max_unpacked_bytes,
     )
+    if media_types is not None and detected.media_type not in media_types:
+        raise Invalid(refused, errors=[FieldError("file", refused)])
     blob_store(settings).put(data)
     row = session.get(Upload, detected.sha256)
     if row is None:
