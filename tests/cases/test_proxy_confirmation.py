@@ -20,6 +20,10 @@ def _csrf(browser: TestClient, path: str) -> str:
     return found.group(1)
 
 
+def _words(html: str) -> str:
+    return re.sub(r"<[^>]+>", "", html)
+
+
 def _file_for_migrant(client: TestClient, world: World) -> TestClient:
     sha = client.post(
         "/api/v1/uploads", headers=world.h("stranger"), files={"file": ("f", pdf_bytes(1))}
@@ -93,3 +97,47 @@ def test_only_the_agent_answers_on_the_pages(app: FastAPI, world: World) -> None
         headers=HTML,
     )
     assert r.status_code == 404
+
+
+def test_an_authorisation_for_one_service_from_its_page(
+    app: FastAPI, client: TestClient, world: World
+) -> None:
+    principal = page_login(app, "t-migrant")
+    item_page = principal.get("/services/TEST-PENSION-TRANSFER", headers=HTML).text
+    assert 'href="/account/proxies?item=TEST-PENSION-TRANSFER"' in item_page
+    form_page = principal.get("/account/proxies?item=TEST-PENSION-TRANSFER", headers=HTML).text
+    assert "只限：企业职工基本养老保险关系转移接续" in form_page
+    fields = {
+        "csrf_token": _csrf(principal, "/account/proxies"),
+        "agent": "t-stranger",
+        "relation": "sibling",
+        "expires_at": "",
+        "scope": "item",
+    }
+    # A service that does not exist is refused with a message, and nothing is granted.
+    unknown = principal.post("/account/proxies", data={**fields, "item": "NO-SUCH"}, headers=HTML)
+    assert unknown.status_code == 422 and "找不到这个事项" in unknown.text
+    granted = principal.post(
+        "/account/proxies",
+        data={**fields, "item": "TEST-PENSION-TRANSFER"},
+        headers=HTML,
+        follow_redirects=True,
+    )
+    assert "只限： 企业职工基本养老保险关系转移接续" in _words(granted.text)
+
+    agent = page_login(app, "t-stranger")
+    page = agent.get("/account/proxies", headers=HTML).text
+    proxy_id = re.search(r'action="/account/proxies/(\d+)/confirm"', page)
+    assert proxy_id and "只限： 企业职工基本养老保险关系转移接续" in _words(page)
+    agent.post(
+        f"/account/proxies/{proxy_id.group(1)}/confirm",
+        data={"csrf_token": _csrf(agent, "/account/proxies")},
+        headers=HTML,
+    )
+    assert _file_for_migrant(client, world).status_code == 201  # the pension transfer: covered
+    other = pension_request(
+        implementation="TEST-HUJI-440305", applicant=None, on_behalf_of=world.accounts["migrant"].id
+    )
+    other["form"] = {}
+    refused = client.post("/api/v1/cases", headers=world.h("stranger"), json=other)
+    assert refused.status_code == 403 and "does not cover" in refused.json()["detail"]

@@ -207,9 +207,7 @@ MATRIX: tuple[Route, ...] = (
         for answer in ("confirm", "decline")
     ),
     # Only the applicant themself confirms a payout account an agent gave (a login session).
-    Route(
-        "POST", "/api/v1/cases/{number}/confirm-payout", _roles("citizen"), hides_resources=True
-    ),
+    Route("POST", "/api/v1/cases/{number}/confirm-payout", _roles("citizen"), hides_resources=True),
     Route("GET", "/api/v1/me/tokens", SIGNED_IN),
     Route("POST", "/api/v1/me/tokens", SIGNED_IN, lambda ctx: {"name": "matrix"}),
     Route(

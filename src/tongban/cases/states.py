@@ -89,9 +89,7 @@ TRANSITIONS: dict[tuple[State, Action], Transition] = {
     # 补正 answered item by item: the clock resumes only once every line is answered (a file,
     # or an explanation the official accepted); until then the case stays where it is.
     (State.SUPPLEMENT_REQUESTED, Action.SUPPLEMENT): Transition(RESUME, _APPL, Clock.RESUME),
-    (State.SUPPLEMENT_REQUESTED, Action.REVIEW_SUPPLEMENT): Transition(
-        RESUME, _AUTH, Clock.RESUME
-    ),
+    (State.SUPPLEMENT_REQUESTED, Action.REVIEW_SUPPLEMENT): Transition(RESUME, _AUTH, Clock.RESUME),
     (State.SUPPLEMENT_REQUESTED, Action.WITHDRAW): Transition(State.WITHDRAWN, _APPL, Clock.STOP),
     (State.ACCEPTED, Action.REQUEST_SUPPLEMENT): Transition(
         State.SUPPLEMENT_REQUESTED, _AUTH, Clock.PAUSE

@@ -28,6 +28,11 @@ class ItemDetail:
     implementations: list[Implementation]
 
 
+def item_name(session: Session, *, code: str) -> str | None:
+    """A basic item's name, or None when there is no such item."""
+    return session.scalar(select(BasicItem.name).where(BasicItem.code == code))
+
+
 def get_item(session: Session, *, code: str, region: str | None = None) -> ItemDetail:
     """A basic item with its implementations, optionally only those serving `region`."""
     item = session.scalar(select(BasicItem).where(BasicItem.code == code))

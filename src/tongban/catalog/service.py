@@ -47,6 +47,7 @@ __all__ = [
     "import_document",
     "import_file",
     "import_workbook",
+    "item_name",
     "limit_exceeds",
     "list_bundles",
     "load_seed",
@@ -60,6 +61,11 @@ __all__ = [
 def get_item(session: Session, *, code: str, region: str | None = None) -> ItemRead:
     """A basic item with its implementations, optionally only those serving `region`."""
     return views.item_read(queries.get_item(session, code=code, region=region))
+
+
+def item_name(session: Session, code: str) -> str | None:
+    """A basic item's name, or None when there is no such item."""
+    return queries.item_name(session, code=code)
 
 
 def get_implementation(session: Session, *, code: str) -> ImplementationRead:

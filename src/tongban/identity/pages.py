@@ -4,12 +4,15 @@ account and the clerk's identity desk (account_pages.py), forgotten passwords
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from tongban.identity import accounts, authentication, login_sessions, proxies
@@ -227,6 +230,22 @@ def register_submit(
     return response
 
 
+# The names of basic items, for authorisations limited to some of them. Identity knows no
+# catalog (it is below it): the shell hands in the lookup (shell/web.py).
+ItemNames = Callable[[Session, str], str | None]
+_item_names: list[ItemNames] = [lambda _session, _code: None]
+_ITEM_CODE = re.compile(r"^[0-9A-Za-z-]{1,64}$")
+
+
+def set_item_names(lookup: ItemNames) -> None:
+    """Name basic items on the authorisation pages with `lookup(session, code)`."""
+    _item_names[0] = lookup
+
+
+def _item_name(session: Session, code: str) -> str | None:
+    return _item_names[0](session, code) if _ITEM_CODE.match(code) else None
+
+
 def _proxies_page(ui: Ui, session: DbSession, form: FormState, status_code: int = 200) -> Response:
     actor = ui.require_actor()
     # Agents (relatives, clerks) answer grants here; citizens also grant them.
@@ -241,9 +260,14 @@ def _proxies_page(ui: Ui, session: DbSession, form: FormState, status_code: int 
                 names[account_id] = accounts.get_account(
                     session, account_id=account_id
                 ).display_name
+    codes = {c for row in (*granted, *held) if not row.all_items for c in row.item_codes or []}
+    item = form.value("item")
+    codes |= {item} if item else set()
+    item_names = {c: _item_name(session, c) or c for c in codes}
     return ui.render(
         "identity/proxies.html",
         title=ui.gettext("Family authorisations"),
+        item_names=item_names,
         form=form,
         granted=[(row, proxies.proxy_status(row)) for row in granted],
         held=[(row, proxies.proxy_status(row)) for row in held],
@@ -256,9 +280,12 @@ def _proxies_page(ui: Ui, session: DbSession, form: FormState, status_code: int 
 
 
 @router.get("/account/proxies")
-def proxies_page(ui: PageUi, session: DbSession) -> Response:
+def proxies_page(ui: PageUi, session: DbSession, item: str = "") -> Response:
     """Who may act for me (亲友代办), whom I act for, and a form to authorise a relative."""
-    form = ui.restored_form() or FormState(values={"relation": "child"})
+    form = ui.restored_form() or FormState(values={"relation": "child", "scope": "all"})
+    if item and _item_name(session, item):
+        # From an item's page (请亲友代办这件事): offered as the authorisation's only item.
+        form.values.update(item=item, scope="item")
     return _proxies_page(ui, session, form)
 
 
@@ -274,11 +301,24 @@ def proxies_grant(
     agent: Annotated[str, Form()] = "",
     relation: Annotated[str, Form()] = "",
     expires_at: Annotated[str, Form()] = "",
+    scope: Annotated[str, Form(max_length=8)] = "all",
+    item: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    """Authorise a relative's account to handle my cases."""
+    """Authorise a relative's account to handle my cases (all, or one item's)."""
     actor = ui.require_actor()
     identity.authorize(actor, "proxies.manage_own", {"owner_id": actor.account_id})
-    form = FormState(values={"agent": agent, "relation": relation, "expires_at": expires_at})
+    form = FormState(
+        values={
+            "agent": agent,
+            "relation": relation,
+            "expires_at": expires_at,
+            "scope": scope,
+            "item": item,
+        }
+    )
+    limited = scope == "item"
+    if limited and not _item_name(session, item):
+        form.add("scope", ui.gettext("This service is not known here: authorise all services."))
     account = accounts.find_account_by_username(session, username=agent.strip()) if agent else None
     if account is None:
         form.add("agent", ui.gettext("No account has this user name or phone number."))
@@ -297,6 +337,7 @@ def proxies_grant(
                 principal_id=actor.account_id,
                 agent_id=account.id,
                 relation=relation,
+                scope=[item] if limited else proxies.ALL_ITEMS,
                 expires_at=end or datetime.now(UTC) + timedelta(days=365),
             )
     except Invalid as exc:

@@ -140,14 +140,18 @@ def _page_error_handlers(app: FastAPI) -> None:
 def install_web(app: FastAPI) -> None:
     """Add the web front: page routers (CSRF-checked), static files, headers, gzip, errors."""
     from tongban.cases.pages import router as cases_pages
+    from tongban.catalog import service as catalog
     from tongban.catalog.pages import router as catalog_pages
     from tongban.identity import service as identity
     from tongban.identity.deps import csrf_secret
     from tongban.identity.pages import router as identity_pages
+    from tongban.identity.pages import set_item_names
     from tongban.reviews.pages import router as reviews_pages
     from tongban.shell.pages import router as web_pages
 
     settings = app.state.settings
+    # Authorisations limited to some services name them (identity knows no catalog).
+    set_item_names(catalog.item_name)
     for router in (web_pages, identity_pages, catalog_pages, cases_pages, reviews_pages):
         app.include_router(router, dependencies=[Depends(verify_csrf)])
     app.mount("/static", CachedStatic(directory=STATIC_DIR), name="static")
