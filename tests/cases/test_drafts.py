@@ -117,7 +117,7 @@ def test_the_papers_and_the_submission_go_through_the_server_side_draft(
         )
         assert r.status_code == 303, r.text
     check = browser.get(f"/apply/{CODE}/check", headers=HTML).text
-    assert SECRET_REASON in check and "✗" not in check
+    assert SECRET_REASON in check and "×" not in check
     r = browser.post(f"/apply/{CODE}/check", data={"csrf_token": token}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/cases/"), r.text
     # Sent: the draft is gone.

@@ -255,6 +255,21 @@ def test_login_returns_to_the_page_and_rejects_foreign_next(demo: TestClient) ->
     assert response.headers["location"] == "/"
 
 
+@pytest.mark.parametrize(
+    ("username", "home"), [("official", "/work"), ("clerk", "/desk"), ("citizen", "/")]
+)
+def test_staff_land_on_their_desk_after_login(demo: TestClient, username: str, home: str) -> None:
+    token = _token(demo)
+    fields = {"csrf_token": token, "username": username, "password": "tongban-demo"}
+    response = demo.post("/login", data={**fields, "next": "/"}, follow_redirects=False)
+    assert response.headers["location"] == home
+    # A page they came from wins.
+    token = _token(demo)
+    fields["csrf_token"] = token
+    response = demo.post("/login", data={**fields, "next": "/search"}, follow_redirects=False)
+    assert response.headers["location"] == "/search"
+
+
 def test_expired_session_stashes_the_posted_form(demo: TestClient) -> None:
     token = _token(demo)
     response = demo.post(

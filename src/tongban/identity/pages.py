@@ -77,6 +77,18 @@ def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+# Where each role starts when the login came from no particular page: the people behind the
+# counter land on their desk, not on the citizens' home page.
+ROLE_HOME: dict[str, str] = {
+    identity.Role.OFFICIAL.value: "/work",
+    identity.Role.CLERK.value: "/desk",
+}
+
+
+def _landing(role: str, target: str) -> str:
+    return ROLE_HOME.get(role, target) if target == "/" else target
+
+
 def _login_page(ui: Ui, form: FormState, next_path: str, status_code: int = 200) -> Response:
     return ui.render(
         "identity/login.html",
@@ -138,6 +150,7 @@ def login_submit(
     except Invalid as exc:
         return _login_page(ui, ui.form_errors(form, exc), target, 422)
     rotate_csrf(request)  # the new session's pages carry new tokens
+    target = _landing(result.account.role, target)
     if result.account.password_must_change:
         # A temporary password from a service point: the owner chooses their own first.
         response = ui.redirect(

@@ -50,11 +50,12 @@ STATES: dict[str, str] = {
     "partially_completed": N_("Partly completed"),
 }
 URGENCY: dict[str, tuple[str, str]] = {
-    # (icon, label): never colour alone.
-    "overdue": ("⚠", N_("Overdue")),
-    "due_soon": ("⏰", N_("Due soon")),
-    "ok": ("✓", N_("On time")),
-    "paused": ("⏸", N_("Clock stopped")),
+    # (icon, label): never colour alone. The icons are in GB 2312, so every Chinese phone's
+    # font has them (⏸ and ⏰ showed as empty boxes on phones without an emoji font).
+    "overdue": ("▲", N_("Overdue")),
+    "due_soon": ("●", N_("Due soon")),
+    "ok": ("√", N_("On time")),
+    "paused": ("‖", N_("Clock stopped")),
     "none": ("", N_("No deadline")),
 }
 ACTIONS: dict[str, str] = {
