@@ -358,6 +358,8 @@ def test_the_receipt_qr_code_leads_to_the_tracking_link(
     )
     assert login.status_code == 303
     page = client.get(f"/cases/{case['number']}/receipt", headers=HTML)
+    # The service point by its place's name, not only its code.
+    assert "广东省 深圳市 南山区 (440305)" in page.text
     # No public address configured: the address the request came to.
     found = re.search(r"http://testserver/track/t/([0-9A-Za-z._-]+)", page.text)
     assert found, page.text

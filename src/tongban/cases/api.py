@@ -193,7 +193,7 @@ def receipt_pdf(
     """The receipt (受理回执) as a PDF with a QR code to track the case."""
     case = queries.case_for_receipt(session, actor=actor, number=number)
     url = cases.tracking_url(str(request.base_url), case.number, settings=settings)
-    pdf = cases.receipt_pdf(queries.receipt_facts(case), url=url)
+    pdf = cases.receipt_pdf(queries.receipt_facts(session, case), url=url)
     return Response(
         pdf,
         media_type="application/pdf",

@@ -368,8 +368,9 @@ def bundle_parts(session: Session, *, case: Case, warn: int = 0) -> list[CaseSum
     return [summary(s, calendar, day=day, warn=warn) for s in rows]
 
 
-def receipt_facts(case: Case) -> dict[str, Any]:
-    """The fields printed on a receipt (受理回执)."""
+def receipt_facts(session: Session, case: Case) -> dict[str, Any]:
+    """The fields printed on a receipt (受理回执); the service point by its place's name."""
+    point = case.service_point
     return {
         "number": case.number,
         "item": case.item_name,
@@ -383,7 +384,7 @@ def receipt_facts(case: Case) -> dict[str, Any]:
         "acceptance_due": case.acceptance_due.isoformat(),
         "promised_due": case.promised_due.isoformat() if case.promised_due else "",
         "statutory_due": case.statutory_due.isoformat() if case.statutory_due else "",
-        "service_point": case.service_point or "",
+        "service_point": f"{regions.full_name(session, code=point)} ({point})" if point else "",
         "materials": [m.name for m in case.materials],
     }
 

@@ -311,7 +311,7 @@ def receipt_page(number: str, ui: PageUi, session: DbSession, settings: AppSetti
     """The printable receipt (受理回执) with its QR code (inline SVG), no JavaScript."""
     case = queries.case_for_receipt(session, actor=ui.require_actor(), number=number)
     url = cases.tracking_url(str(ui.request.base_url), case.number, settings=settings)
-    facts = queries.receipt_facts(case)
+    facts = queries.receipt_facts(session, case)
     return ui.render(
         "cases/receipt.html",
         title=(
