@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from tongban.cases import tracking
 from tongban.cases.links import TrackLinkInvalid
-from tongban.cases.pages.common import _labels
+from tongban.cases.pages.common import TIMELINE, _labels
 from tongban.identity.deps import PageUi
 from tongban.platform.web.deps import AppSettings, DbSession
 from tongban.platform.web.rendering import N_, FormState, Ui
@@ -24,21 +24,6 @@ LINK_INVALID = N_("This tracking link is not valid. Enter the case number and th
 LINK_EXPIRED = N_("This tracking link has expired. Enter the case number and the name instead.")
 NUMBER_MISSING = N_("Enter the case number from your receipt.")
 NAME_MISSING = N_("Enter the applicant's name.")
-STEP_LABELS = {
-    "case.submitted": N_("Application received"),
-    "case.accept": N_("Accepted"),
-    "case.refuse": N_("Not accepted"),
-    "case.request-supplement": N_("Missing papers requested"),
-    "case.supplement": N_("Missing papers supplied"),
-    "case.review-supplement": N_("Answers to the missing papers checked"),
-    "case.start-special": N_("Special procedure started"),
-    "case.end-special": N_("Special procedure ended"),
-    "case.co-handle": N_("Co-handling step done"),
-    "case.approve": N_("Approved"),
-    "case.reject": N_("Refused"),
-    "case.complete": N_("Completed"),
-    "case.withdraw": N_("Withdrawn"),
-}
 
 
 def _client_ip(request: Request) -> str:
@@ -58,7 +43,8 @@ def _page(
         title=ui.gettext("Follow a case") if read is None else read.item_name,
         form=form or FormState(),
         case=read,
-        step_labels={k: ui.gettext(v) for k, v in STEP_LABELS.items()},
+        # The case page's step names: the tracking view shows only the case's own steps.
+        step_labels={k: ui.gettext(v) for k, v in TIMELINE.items()},
         states=labels["states"],
         status_code=status_code,
     )
