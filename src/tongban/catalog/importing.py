@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from tongban.catalog import workbook
 from tongban.catalog.parsing import check_size, limit_or_default, parse_text
 from tongban.catalog.upsert import apply_document
-from tongban.catalog.validation import Issue, validate_document
+from tongban.catalog.validation import Issue, Problem, refuse, validate_document
 from tongban.platform.errors import FieldError, Invalid
 
 SEED_PATH = Path(__file__).parent / "data" / "seed_catalog.yaml"
@@ -30,7 +30,7 @@ def import_document(
     actor_id: int | None = None,
     actor_role: str | None = None,
     channel: str = "system",
-    locate: Callable[[Issue], FieldError] | None = None,
+    locate: Callable[[Issue], Problem] | None = None,
 ) -> dict[str, Any]:
     """Validate and import a parsed YAML/JSON document, all or nothing; return the counts."""
     keep: list[Any] = []
@@ -56,10 +56,9 @@ def import_workbook(
     check_size(len(content), max_bytes=max_bytes)
     data, locate, issues = workbook.read(content, max_bytes=limit_or_default(max_bytes))
     if issues:
-        raise Invalid(
-            f"The workbook has {len(issues)} problem(s); nothing was imported.",
-            errors=[locate(issue) for issue in issues],
-        )
+        # The layout's problems first: rows that point nowhere make their content's checks
+        # meaningless (the wrong parent code is the one mistake to fix).
+        raise refuse(issues, locate)
     return import_document(
         session,
         data=data,

@@ -9,8 +9,9 @@ everything to fix. Each problem is an `Issue` located by its path in the documen
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -28,11 +29,62 @@ MAX_ISSUES = 500
 
 @dataclass(frozen=True)
 class Issue:
-    """One problem: where (a document path) and what; `shape` marks a single-field error."""
+    """One problem: where (a document path) and what; `shape` marks a single-field error.
+
+    `message` is the English of the CLI and of API callers who ask for no language; `kind` and
+    `args` say the same as data, so that pages and the API can word it in the reader's language
+    (import_problems_pages.WORDING). `place` (sheet number, row, column key) is set by the
+    workbook reader for problems of the file's layout, which have no document path.
+    """
 
     path: str
     message: str
     shape: bool = False
+    kind: str = "invalid"
+    args: tuple[tuple[str, str | tuple[str, ...]], ...] = ()
+    place: tuple[int, int, str | None] | None = None
+
+
+# Pydantic's error types -> the kind of problem a person is told about. Several types read the
+# same to a person ("not a whole number"), and anything else is "invalid" with Pydantic's words.
+PYDANTIC_KINDS: dict[str, str] = {
+    "missing": "missing",
+    "string_too_short": "empty",
+    "string_too_long": "too_long",
+    "string_pattern_mismatch": "pattern",
+    "literal_error": "choice",
+    "enum": "choice",
+    "int_parsing": "not_integer",
+    "int_from_float": "not_integer",
+    "int_type": "not_integer",
+    "decimal_parsing": "not_number",
+    "decimal_type": "not_number",
+    "float_parsing": "not_number",
+    "decimal_max_places": "decimal_places",
+    "decimal_max_digits": "too_big",
+    "decimal_whole_digits": "too_big",
+    "greater_than_equal": "too_small",
+    "greater_than": "too_small",
+    "less_than_equal": "too_big",
+    "less_than": "too_big",
+    "bool_parsing": "not_yes_no",
+    "bool_type": "not_yes_no",
+    "string_type": "not_text",
+    "too_short": "list_too_short",
+    "list_type": "not_list",
+    "model_type": "not_mapping",
+    "model_attributes_type": "not_mapping",
+    "dict_type": "not_mapping",
+    "extra_forbidden": "unknown_field",
+}
+# Our own validators' words (schemas.py) -> kind.
+VALUE_ERROR_KINDS: dict[str, str] = {
+    "control characters": "control_chars",
+    "true, false or conditional": "required_word",
+}
+_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_QUOTED = re.compile(r"'([^']*)'")
+MAX_SHOWN_VALUE = 40
 
 
 def path_of(loc: tuple[int | str, ...]) -> str:
@@ -46,18 +98,58 @@ def path_of(loc: tuple[int | str, ...]) -> str:
     return out or "document"
 
 
+def _shown(value: Any) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= MAX_SHOWN_VALUE else text[: MAX_SHOWN_VALUE - 1] + "…"
+
+
+def _shape_issue(path: str, errors: list[dict[str, Any]]) -> Issue:
+    """One cell's Pydantic errors as one problem: the first error decides what to say, and the
+    values of a list cell that were refused are named together."""
+    first = errors[0]
+    ctx = first.get("ctx") or {}
+    kind = PYDANTIC_KINDS.get(str(first.get("type")), "invalid")
+    if first.get("type") == "value_error":
+        reason = str(ctx.get("error", ""))
+        kind = next((k for words, k in VALUE_ERROR_KINDS.items() if words in reason), "invalid")
+    args: dict[str, str | tuple[str, ...]] = {"detail": str(first.get("msg", "invalid"))}
+    values = tuple(dict.fromkeys(_shown(e["input"]) for e in errors if "input" in e))
+    if values and kind not in ("missing", "unknown_field", "not_mapping"):
+        args["value"] = values if len(values) > 1 else values[0]
+    if "expected" in ctx:
+        args["choices"] = tuple(_QUOTED.findall(str(ctx["expected"]))) or (str(ctx["expected"]),)
+    for key in ("ge", "gt", "le", "lt", "max_length", "min_length", "decimal_places", "max_digits"):
+        if key in ctx:
+            args["limit"] = str(ctx[key])
+            break
+    return Issue(path, str(first.get("msg", "invalid")), True, kind, tuple(args.items()))
+
+
 def parse(data: Any) -> tuple[DocumentIn | None, list[Issue]]:
-    """Check the document's shape; return it parsed, or the shape errors."""
+    """Check the document's shape; return it parsed, or the shape errors, one per field.
+
+    Pydantic reports a list's every wrong element and a union's every branch; to a person
+    that is one wrong cell, so errors are grouped by field (list positions and branch names
+    dropped) and each group is one problem.
+    """
     if not isinstance(data, dict):
-        return None, [Issue("document", "must be a mapping with 'items' and 'bundles'", True)]
+        return None, [
+            Issue("document", "must be a mapping with 'items' and 'bundles'", True, "not_mapping")
+        ]
     try:
         return DocumentIn.model_validate(data), []
     except ValidationError as exc:
-        issues = []
-        for err in exc.errors(include_url=False, include_input=False):
-            loc = tuple(p for p in err.get("loc", ()) if isinstance(p, (int, str)))
-            issues.append(Issue(path_of(loc), str(err.get("msg", "invalid")), True))
-        return None, issues
+        cells: dict[str, list[dict[str, Any]]] = {}
+        for err in exc.errors(include_url=False):
+            loc = [
+                p
+                for p in err.get("loc", ())
+                if isinstance(p, int) or (isinstance(p, str) and _FIELD_NAME.match(p))
+            ]
+            while loc and isinstance(loc[-1], int):
+                loc.pop()  # the third keyword of a list cell is still that cell
+            cells.setdefault(path_of(tuple(loc)), []).append(dict(err))
+        return None, [_shape_issue(path, errors) for path, errors in cells.items()]
 
 
 def limit_exceeds(promised: LimitIn, statutory: LimitIn) -> bool:
@@ -103,7 +195,8 @@ def check_rules(session: Session, doc: DocumentIn, *, keep: list[Any] | None = N
                 region_ok[code] = (code, f"malformed region {code}: {exc.detail}")
         canonical, problem = region_ok[code]
         if problem:
-            issues.append(Issue(path, problem))
+            kind = "unknown_region" if problem.startswith("unknown") else "malformed_region"
+            issues.append(Issue(path, problem, kind=kind, args=(("value", code),)))
         return canonical
 
     def check_uscc(value: str, path: str) -> str:
@@ -115,7 +208,7 @@ def check_rules(session: Session, doc: DocumentIn, *, keep: list[Any] | None = N
                 uscc_ok[value] = (value, f"invalid unified social credit code {value!r}: {reason}")
         normalized, problem = uscc_ok[value]
         if problem:
-            issues.append(Issue(path, problem))
+            issues.append(Issue(path, problem, kind="bad_uscc", args=(("value", value),)))
         return normalized
 
     seen_items: dict[str, str] = {}
@@ -127,6 +220,8 @@ def check_rules(session: Session, doc: DocumentIn, *, keep: list[Any] | None = N
                 Issue(
                     f"{ipath}.code",
                     f"duplicate item code {item.code} (also {seen_items[item.code]})",
+                    kind="duplicate_code",
+                    args=(("value", item.code),),
                 )
             )
         else:
@@ -138,6 +233,8 @@ def check_rules(session: Session, doc: DocumentIn, *, keep: list[Any] | None = N
                     Issue(
                         f"{path}.code",
                         f"duplicate implementation code {impl.code} (also {seen_impls[impl.code]})",
+                        kind="duplicate_code",
+                        args=(("value", impl.code),),
                     )
                 )
             else:
@@ -162,16 +259,29 @@ def check_rules(session: Session, doc: DocumentIn, *, keep: list[Any] | None = N
                 Issue(
                     f"{bpath}.code",
                     f"duplicate bundle code {bundle.code} (also {seen_bundles[bundle.code]})",
+                    kind="duplicate_code",
+                    args=(("value", bundle.code),),
                 )
             )
         else:
             seen_bundles[bundle.code] = bpath
         bundle.region = check_region(bundle.region, f"{bpath}.region")
         if len(set(bundle.components)) != len(bundle.components):
-            issues.append(Issue(f"{bpath}.components", "an implementation is listed twice"))
+            issues.append(
+                Issue(
+                    f"{bpath}.components", "an implementation is listed twice", kind="listed_twice"
+                )
+            )
         for c, code in enumerate(bundle.components):
             if code not in seen_impls and code not in known_elsewhere:
-                issues.append(Issue(f"{bpath}.components[{c}]", f"unknown implementation {code}"))
+                issues.append(
+                    Issue(
+                        f"{bpath}.components[{c}]",
+                        f"unknown implementation {code}",
+                        kind="unknown_implementation",
+                        args=(("value", code),),
+                    )
+                )
     return issues
 
 
@@ -182,6 +292,11 @@ def _check_implementation(*, impl_path: str, impl: Any, issues: list[Issue]) -> 
                 f"{impl_path}.promised_limit",
                 f"promised limit {_fmt(impl.promised_limit)} exceeds statutory limit "
                 f"{_fmt(impl.statutory_limit)}",
+                kind=f"limit_exceeds_{impl.promised_limit.unit}_{impl.statutory_limit.unit}",
+                args=(
+                    ("promised", str(impl.promised_limit.value)),
+                    ("statutory", str(impl.statutory_limit.value)),
+                ),
             )
         )
     for m, material in enumerate(impl.materials):
@@ -190,16 +305,26 @@ def _check_implementation(*, impl_path: str, impl: Any, issues: list[Issue]) -> 
                 Issue(
                     f"{impl_path}.materials[{m}].condition",
                     "a conditional material needs its condition",
+                    kind="condition_needed",
                 )
             )
     names: set[str] = set()
     for f, field in enumerate(impl.form_fields):
         fpath = f"{impl_path}.form_fields[{f}]"
         if field.name in names:
-            issues.append(Issue(f"{fpath}.name", f"duplicate form field {field.name}"))
+            issues.append(
+                Issue(
+                    f"{fpath}.name",
+                    f"duplicate form field {field.name}",
+                    kind="duplicate_code",
+                    args=(("value", field.name),),
+                )
+            )
         names.add(field.name)
         if field.type == "choice" and not field.choices:
-            issues.append(Issue(f"{fpath}.choices", "a choice field needs its choices"))
+            issues.append(
+                Issue(f"{fpath}.choices", "a choice field needs its choices", kind="choices_needed")
+            )
 
 
 def _existing_implementation_codes(session: Session, codes: set[str]) -> set[str]:
@@ -213,24 +338,86 @@ def _existing_implementation_codes(session: Session, codes: set[str]) -> set[str
     return found
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One problem as a person is told it: the issue, and where it is.
+
+    In a workbook: the sheet's title and the column's header as the file writes them, and the
+    rows (one problem may stand for the same mistake on several rows). `field` and `message`
+    are the English of the CLI and of API callers who ask for no language.
+    """
+
+    issue: Issue
+    field: str
+    message: str
+    sheet: str | None = None
+    sheet_key: str | None = None
+    rows: tuple[int, ...] = ()
+    column: str | None = None
+    column_key: str | None = None
+
+
+def document_problem(issue: Issue) -> Problem:
+    """A YAML/JSON document's problem: located by its path."""
+    return Problem(issue, issue.path, issue.message)
+
+
+class Refused(Invalid):
+    """The catalog file has problems and nothing was imported; `problems` says which."""
+
+    def __init__(self, detail: str, *, problems: list[Problem]) -> None:
+        super().__init__(detail, errors=[FieldError(p.field, p.message) for p in problems])
+        self.problems = problems
+
+
+def collapse(problems: list[Problem]) -> list[Problem]:
+    """One problem per real mistake: the same mistake in one column on several rows (a wrong
+    item type copied down, a misspelt region) is one problem listing its rows."""
+    merged: dict[tuple[Any, ...], Problem] = {}
+    for problem in problems:
+        issue = problem.issue
+        if problem.sheet_key is None:
+            key: tuple[Any, ...] = (problem.field, problem.message)
+        else:
+            key = (problem.sheet_key, problem.column_key, issue.kind, issue.args, issue.message)
+        seen = merged.get(key)
+        if seen is None:
+            merged[key] = problem
+            continue
+        rows = tuple(sorted(set(seen.rows) | set(problem.rows)))
+        merged[key] = replace(seen, rows=rows, message=_rows_message(seen, rows))
+    return list(merged.values())
+
+
+def _rows_message(problem: Problem, rows: tuple[int, ...]) -> str:
+    first = f"row {problem.rows[0]}" if problem.rows else ""
+    if not first or first not in problem.message:
+        return problem.message
+    return problem.message.replace(first, "rows " + ", ".join(str(r) for r in rows), 1)
+
+
+def refuse(issues: list[Issue], locate: Callable[[Issue], Problem]) -> Refused:
+    """The error for a file with these issues (at most MAX_ISSUES kept, each located)."""
+    problems = collapse([locate(issue) for issue in issues[:MAX_ISSUES]])
+    more = f" (first {MAX_ISSUES} shown)" if len(issues) > MAX_ISSUES else ""
+    return Refused(
+        f"The catalog file has {len(problems)} problem(s); nothing was imported{more}.",
+        problems=problems,
+    )
+
+
 def validate_document(
     session: Session,
     data: Any,
     *,
-    locate: Callable[[Issue], FieldError] | None = None,
+    locate: Callable[[Issue], Problem] | None = None,
     keep: list[Any] | None = None,
 ) -> DocumentIn:
-    """Parse and check a whole document; raise Invalid listing every problem."""
+    """Parse and check a whole document; raise Refused listing every problem."""
     doc, issues = parse(data)
     if doc is not None:
         issues = check_rules(session, doc, keep=keep)
     if issues:
-        to_error = locate or (lambda issue: FieldError(issue.path, issue.message))
-        errors = [to_error(issue) for issue in issues[:MAX_ISSUES]]
-        more = f" (first {MAX_ISSUES} shown)" if len(issues) > MAX_ISSUES else ""
-        raise Invalid(
-            f"The catalog file has {len(issues)} problem(s); nothing was imported{more}.",
-            errors=errors,
-        )
+        raise refuse(issues, locate or document_problem)
     assert doc is not None
     return doc

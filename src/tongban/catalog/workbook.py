@@ -15,105 +15,18 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from tongban.catalog.validation import Issue
+from tongban.catalog import workbook_headers as headers
+from tongban.catalog.validation import Issue, Problem
 from tongban.platform.errors import FieldError, Invalid
 
 MAX_ROWS = 200_000
 
-# (sheet number, sheet name, [(column, kind)]); kinds: text, list, int, number, bool, json, raw
+# (sheet number, sheet name, [(column, kind)]): the English form written by export and the CLI;
+# the Chinese names a person may use instead are in workbook_headers.py.
 SHEETS: list[tuple[int, str, list[tuple[str, str]]]] = [
-    (
-        1,
-        "items",
-        [
-            ("code", "text"),
-            ("name", "text"),
-            ("type", "text"),
-            ("department", "text"),
-            ("legal_basis", "text"),
-            ("service_objects", "list"),
-            ("keywords", "list"),
-            ("cross_province", "bool"),
-            ("description", "text"),
-        ],
-    ),
-    (
-        2,
-        "implementations",
-        [
-            ("item_code", "text"),
-            ("code", "text"),
-            ("region", "text"),
-            ("authority_name", "text"),
-            ("authority_code", "text"),
-            ("body_nature", "text"),
-            ("entrusted_department", "text"),
-            ("power_source", "int"),
-            ("exercise_level", "text"),
-            ("business_type", "text"),
-            ("case_type", "text"),
-            ("statutory_limit_value", "int"),
-            ("statutory_limit_unit", "text"),
-            ("statutory_limit_note", "text"),
-            ("promised_limit_value", "int"),
-            ("promised_limit_unit", "text"),
-            ("promised_limit_note", "text"),
-            ("visits", "int"),
-            ("online_depth", "int"),
-            ("tongban_range", "text"),
-            ("handling_forms", "list"),
-            ("acceptance_conditions", "text"),
-            ("handling_flow", "text"),
-            ("address", "text"),
-            ("hours", "text"),
-            ("phone", "text"),
-            ("complaint_phone", "text"),
-            ("result_type", "text"),
-            ("result_name", "text"),
-            ("co_handlers", "json"),
-            ("form_fields", "json"),
-        ],
-    ),
-    (
-        3,
-        "materials",
-        [
-            ("implementation_code", "text"),
-            ("name", "text"),
-            ("required", "raw"),
-            ("condition", "text"),
-            ("format", "list"),
-            ("source", "text"),
-            ("pages", "int"),
-            ("basis", "text"),
-        ],
-    ),
-    (
-        4,
-        "fees",
-        [
-            ("implementation_code", "text"),
-            ("name", "text"),
-            ("amount", "number"),
-            ("basis", "text"),
-            ("reduction", "text"),
-        ],
-    ),
-    (
-        5,
-        "bundles",
-        [
-            ("code", "text"),
-            ("name", "text"),
-            ("region", "text"),
-            ("promised_limit_value", "int"),
-            ("promised_limit_unit", "text"),
-            ("promised_limit_note", "text"),
-            ("description", "text"),
-            ("components", "list"),
-        ],
-    ),
+    (sheet.number, sheet.key, [(c.key, c.kind) for c in sheet.columns]) for sheet in headers.SHEETS
 ]
+_COLUMNS = {number: columns for number, _, columns in SHEETS}
 
 NESTED = {
     "authority": ("authority_name", "authority_code"),
@@ -136,6 +49,13 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
+def _word(value: Any, kind: str) -> Any:
+    # A Chinese word for a code (是, 工作日, 原件…); anything else is left for validation.
+    words = headers.VALUE_WORDS.get(kind, {})
+    key = value.strip().lower() if isinstance(value, str) else None
+    return words.get(key, value) if key is not None else value
+
+
 def _convert(value: Any, kind: str) -> Any:
     if isinstance(value, str):
         value = value.strip()
@@ -145,9 +65,12 @@ def _convert(value: Any, kind: str) -> Any:
         return None
     if kind == "text":
         return _text(value)
-    if kind == "list":
+    if kind in ("list", "formats"):
         text = _text(value) or ""
-        return [p.strip() for p in re.split(r"[;；]", text) if p.strip()]
+        parts = [p.strip() for p in re.split(r"[;；、]" if kind == "formats" else r"[;；]", text)]
+        return [_word(p, kind) for p in parts if p]
+    if kind in ("bool", "unit", "source"):
+        return _word(value, kind)
     if kind == "int" and isinstance(value, float) and value.is_integer():
         return int(value)
     if kind == "json":
@@ -275,10 +198,38 @@ def _openpyxl_sheets(content: bytes, max_bytes: int) -> dict[str, list[tuple[Any
         book.close()
 
 
+class _Layout:
+    """What the reader saw of each sheet: its title and headers as the file writes them."""
+
+    def __init__(self) -> None:
+        self.titles: dict[int, str] = {}
+        self.headers: dict[int, dict[str, str]] = {}
+
+    def title(self, number: int) -> str:
+        """The sheet's title in the file (its English key when the file has no such sheet)."""
+        return self.titles.get(number) or headers.SHEETS[number - 1].key
+
+    def header(self, number: int, key: str) -> str:
+        """A column's header as the file writes it; for a column the file lacks, the name in
+        the language of the sheet's other headers."""
+        seen = self.headers.get(number, {})
+        if key in seen:
+            return seen[key]
+        sheet = headers.SHEETS[number - 1]
+        chinese = any(h == c.zh for c in sheet.columns for h in seen.values())
+        column = next((c for c in sheet.columns if c.key == key), None)
+        return column.zh if column is not None and chinese else key
+
+
 def read(
     content: bytes, *, max_bytes: int
-) -> tuple[dict[str, Any], Callable[[Issue], FieldError], list[Issue]]:
-    """The document in a workbook, its path-to-row locator, and the problems of the sheets."""
+) -> tuple[dict[str, Any], Callable[[Issue], Problem], list[Issue]]:
+    """The document in a workbook, its locator (path to sheet, row and column), and the
+    problems of the sheets' layout (sheets, headers, rows that point nowhere).
+
+    Sheets and headers may be named in English (the exchange format's keys, as exported) or
+    in Chinese (as in the sample workbook); see workbook_headers.py.
+    """
     _check_zip(content, max_bytes)
     try:
         raw = _fast_sheets(content)
@@ -286,20 +237,35 @@ def read(
         raw = _openpyxl_sheets(content, max_bytes)
     places: dict[str, tuple[int, int]] = {}
     issues: list[Issue] = []
-    titles = {title.strip().lower(): rows for title, rows in raw.items()}
+    layout = _Layout()
+    found: dict[int, list[tuple[Any, ...]]] = {}
+    for title, rows in raw.items():
+        sheet = headers.sheet_for(title)
+        if sheet is not None and sheet.number not in found:
+            found[sheet.number] = rows
+            layout.titles[sheet.number] = title
     tables: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-    for number, name, columns in SHEETS:
-        sheet = titles.get(name)
-        if sheet is None:
+    for number, name, _ in SHEETS:
+        if number not in found:
             if number == 1:
-                issues.append(Issue(f"@sheet {number}, row 1", "missing sheet 'items'"))
+                issues.append(
+                    Issue(
+                        f"@sheet {number}, row 1",
+                        "missing sheet 'items'",
+                        kind="missing_sheet",
+                        place=(1, 1, None),
+                    )
+                )
             tables[name] = []
             continue
-        tables[name] = _rows(iter(sheet), number, dict(columns), issues)
+        tables[name] = _rows(iter(found[number]), number, layout, issues)
 
     items: list[dict[str, Any]] = []
     item_at: dict[str, dict[str, Any]] = {}
     impl_at: dict[str, dict[str, Any]] = {}
+    # Rows whose parent is missing are reported once per missing code; their own children are
+    # then not reported again (one wrong item code is one problem, not one per material).
+    dropped: set[str] = set()
     for row_number, row in tables["items"]:
         path = f"items[{len(items)}]"
         places[path] = (1, row_number)
@@ -311,9 +277,9 @@ def read(
         item_code = row.pop("item_code", None)
         parent = item_at.get(str(item_code)) if item_code is not None else None
         if parent is None:
-            issues.append(
-                Issue(f"@sheet 2, row {row_number}", f"item_code {item_code} is not on sheet 1")
-            )
+            dropped.add(str(row.get("code")))
+            if "item_code" in layout.headers.get(2, {}):
+                issues.append(_orphan(2, row_number, "item_code", item_code, 1))
             continue
         impl = _nest(row)
         impl.setdefault("materials", [])
@@ -328,12 +294,10 @@ def read(
             code = row.pop("implementation_code", None)
             impl_parent = impl_at.get(str(code)) if code is not None else None
             if impl_parent is None:
-                issues.append(
-                    Issue(
-                        f"@sheet {number}, row {row_number}",
-                        f"implementation_code {code} is not on sheet 2",
-                    )
-                )
+                if str(code) not in dropped and "implementation_code" in layout.headers.get(
+                    number, {}
+                ):
+                    issues.append(_orphan(number, row_number, "implementation_code", code, 2))
                 continue
             path = f"{impl_parent['_path']}.{name}[{len(impl_parent[name])}]"
             places[path] = (number, row_number)
@@ -347,7 +311,18 @@ def read(
         item.pop("_path", None)
         for impl in item["implementations"]:
             impl.pop("_path", None)
-    return {"version": 1, "items": items, "bundles": bundles}, _locator(places), issues
+    document = {"version": 1, "items": items, "bundles": bundles}
+    return document, _locator(places, layout), issues
+
+
+def _orphan(number: int, row: int, column: str, code: Any, parent: int) -> Issue:
+    return Issue(
+        f"@sheet {number}, row {row}",
+        f"{column} {code} is not on sheet {parent}",
+        kind="not_on_sheet",
+        args=(("value", str(code)), ("parent", headers.SHEETS[parent - 1].key)),
+        place=(number, row, column),
+    )
 
 
 def _nest(row: dict[str, Any]) -> dict[str, Any]:
@@ -361,68 +336,139 @@ def _nest(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _rows(
-    rows: Any, number: int, columns: dict[str, str], issues: list[Issue]
+    rows: Any, number: int, layout: _Layout, issues: list[Issue]
 ) -> list[tuple[int, dict[str, Any]]]:
+    sheet = headers.SHEETS[number - 1]
     header = next(rows, None)
     if header is None:
         return []
-    names: list[str | None] = []
+    names: list[headers.Column | None] = []
+    seen: dict[str, str] = {}
+    layout.headers[number] = seen
     for position, cell in enumerate(header, start=1):
         name = _text(cell)
-        key = name.lower() if name else None
-        if key is not None and key not in columns:
-            issues.append(Issue(f"@sheet {number}, row 1", f"unknown column {name!r} ({position})"))
-            key = None
-        elif key is not None and key in names:
-            issues.append(Issue(f"@sheet {number}, row 1", f"column {name!r} appears twice"))
-            key = None
-        names.append(key)
+        column = headers.column_for(sheet.key, name) if name else None
+        if name is not None and column is None:
+            issues.append(
+                Issue(
+                    f"@sheet {number}, row 1",
+                    f"unknown column {name!r} ({position})",
+                    kind="unknown_column",
+                    args=(("value", name),),
+                    place=(number, 1, None),
+                )
+            )
+        elif column is not None and column.key in seen:
+            issues.append(
+                Issue(
+                    f"@sheet {number}, row 1",
+                    f"column {name!r} appears twice",
+                    kind="duplicate_column",
+                    args=(("value", name or ""),),
+                    place=(number, 1, None),
+                )
+            )
+            column = None
+        elif column is not None and name is not None:
+            seen[column.key] = name
+        names.append(column)
     out: list[tuple[int, dict[str, Any]]] = []
     for row_number, values in enumerate(rows, start=2):
         if row_number > MAX_ROWS:
-            issues.append(Issue(f"@sheet {number}, row {row_number}", "too many rows"))
+            issues.append(
+                Issue(
+                    f"@sheet {number}, row {row_number}",
+                    "too many rows",
+                    kind="too_many_rows",
+                    args=(("limit", str(MAX_ROWS)),),
+                    place=(number, row_number, None),
+                )
+            )
             break
         record: dict[str, Any] = {}
-        for key, value in zip(names, values, strict=False):
-            if key is None:
+        for column, value in zip(names, values, strict=False):
+            if column is None:
                 continue
             try:
-                converted = _convert(value, columns[key])
+                converted = _convert(value, column.kind)
             except ValueError:
-                issues.append(Issue(f"@sheet {number}, row {row_number}", f"{key}: not valid JSON"))
+                issues.append(
+                    Issue(
+                        f"@sheet {number}, row {row_number}",
+                        f"{column.key}: not valid JSON",
+                        kind="bad_json",
+                        place=(number, row_number, column.key),
+                    )
+                )
                 continue
             if converted is not None:
-                record[key] = converted
+                record[column.key] = converted
         if record:
             out.append((row_number, record))
+    # A required column the header lacks is one problem, not one per row (validation would
+    # say "missing" on every row: the locator folds those into this one).
+    for column in sheet.columns:
+        if column.key in ("item_code", "implementation_code") and out and column.key not in seen:
+            issues.append(
+                Issue(
+                    f"@sheet {number}, row 1",
+                    f"missing column {column.key}",
+                    kind="missing_column",
+                    place=(number, 1, column.key),
+                )
+            )
     return out
 
 
-def _column(rest: str) -> str:
+def _column(rest: str, number: int) -> str:
     rest = rest.lstrip(".")
     rest = rest.split("[", 1)[0]
-    return rest.replace(".", "_")
+    key = rest.replace(".", "_")
+    keys = {k for k, _ in _COLUMNS[number]}
+    if key in keys:
+        return key
+    # A rule about a whole limit (promised_limit) or authority is about its first column.
+    return next((k for k, _ in _COLUMNS[number] if k.startswith(f"{key}_")), key)
 
 
-def _locator(places: dict[str, tuple[int, int]]) -> Callable[[Issue], FieldError]:
-    def locate(issue: Issue) -> FieldError:
-        if issue.path.startswith("@"):
+def _locator(places: dict[str, tuple[int, int]], layout: _Layout) -> Callable[[Issue], Problem]:
+    def place(issue: Issue, number: int, row: int, key: str | None, legacy: str) -> Problem:
+        where = f"sheet {number}, row {row}"
+        if issue.kind == "missing" and key and key not in layout.headers.get(number, {}):
+            # The whole column is absent: one problem at the header row, for every row.
+            issue = Issue(issue.path, f"missing column {key}", kind="missing_column")
+            row, where = 1, f"sheet {number}, row 1"
+            legacy = f"{where}: {issue.message}"
+        return Problem(
+            issue,
+            field=f"{where}, {key}" if key and not issue.path.startswith("@") else where,
+            message=legacy,
+            sheet=layout.title(number),
+            sheet_key=headers.SHEETS[number - 1].key,
+            rows=(row,),
+            column=layout.header(number, key) if key else None,
+            column_key=key,
+        )
+
+    def locate(issue: Issue) -> Problem:
+        if issue.place is not None:
+            number, row, key = issue.place
             where = issue.path[1:]
-            return FieldError(where, f"{where}: {issue.message}")
+            return place(issue, number, row, key, f"{where}: {issue.message}")
         cuts = [m.start() for m in re.finditer(r"[.\[]", issue.path)] + [len(issue.path)]
         for cut in reversed(cuts):
-            place = places.get(issue.path[:cut])
-            if place is None:
+            found = places.get(issue.path[:cut])
+            if found is None:
                 continue
-            sheet, row = place
-            column = _column(issue.path[cut:])
-            where = f"sheet {sheet}, row {row}"
+            number, row = found
+            column = _column(issue.path[cut:], number) or None
+            where = f"sheet {number}, row {row}"
             if issue.shape and column:
-                return FieldError(f"{where}, {column}", f"{where}: {column}: {issue.message}")
-            return FieldError(
-                f"{where}, {column}" if column else where, f"{where}: {issue.message}"
-            )
-        return FieldError(issue.path, issue.message)
+                legacy = f"{where}: {column}: {issue.message}"
+            else:
+                legacy = f"{where}: {issue.message}"
+            return place(issue, number, row, column, legacy)
+        return Problem(issue, issue.path, issue.message)
 
     return locate
 
@@ -430,7 +476,7 @@ def _locator(places: dict[str, tuple[int, int]]) -> Callable[[Issue], FieldError
 def _cell(value: Any, kind: str) -> Any:
     if value is None:
         return None
-    if kind == "list":
+    if kind in ("list", "formats"):
         return ";".join(str(v) for v in value) if value else None
     if kind == "json":
         return json.dumps(value, ensure_ascii=False) if value else None
