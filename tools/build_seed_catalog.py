@@ -28,12 +28,22 @@ LEVELS = {"provinces": "省", "prefectures": "市", "counties": "县"}
 # The migrant-worker story (DESIGN.md): the 广安区 social-insurance agency must have one.
 MIGRANT_ITEM = "企业职工基本养老保险关系转移接续"
 # Keys every item in items.yaml must have (the others are under its `defaults`).
-REQUIRED = {"name", "department", "type", "serial", "legal_basis", "service_objects", "keywords"}
+REQUIRED = {
+    "name",
+    "name_en",
+    "department",
+    "type",
+    "serial",
+    "legal_basis",
+    "service_objects",
+    "keywords",
+}
 REQUIRED |= {"description", "authority", "where", "statutory_limit", "acceptance_conditions"}
 REQUIRED |= {"handling_flow", "materials", "form_fields"}
 PROVINCE_LISTS = ("drop_materials_in", "extra_materials_in")  # like *_by_province: by province
 # Output key order, and defaults (None: left out), of basic items, materials, form fields, fees.
-BASIC = "code name type department legal_basis service_objects keywords cross_province description"
+BASIC = "code name name_en type department legal_basis service_objects keywords cross_province"
+BASIC += " description"
 MATERIAL: dict[str, Any] = {"name": None, "required": True, "condition": None}
 MATERIAL |= {"format": ["original"], "source": "applicant", "pages": 1, "basis": None}
 FIELD = {"name": None, "label": None, "type": "text", "required": True, "choices": None}
@@ -291,6 +301,7 @@ def build(seed: Seed | None = None) -> dict[str, Any]:
                 {
                     "code": f"{bundle['code']}-{where}",
                     "name": name,
+                    "name_en": bundle["name_en"],
                     "region": where,
                     "promised_limit": FlowMap(value=days, unit="working_days"),
                     "description": bundle["description"],

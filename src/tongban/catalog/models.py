@@ -88,6 +88,8 @@ class BasicItem(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The English name shown on pages in English mode (None: the Chinese name is shown).
+    name_en: Mapped[str | None] = mapped_column(String(200))
     type: Mapped[str] = mapped_column(String(16), index=True)
     department: Mapped[str] = mapped_column(String(128))
     legal_basis: Mapped[str] = mapped_column(Text)
@@ -244,6 +246,7 @@ class Bundle(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str | None] = mapped_column(String(200))
     region_code: Mapped[str] = mapped_column(String(12), ForeignKey("regions.code"), index=True)
     promised_limit_value: Mapped[int | None] = mapped_column(Integer)
     promised_limit_unit: Mapped[str | None] = mapped_column(String(16))

@@ -200,6 +200,7 @@ class ItemIn(_Doc):
 
     code: Code
     name: Name
+    name_en: Name | None = None
     type: ItemType
     department: Short
     legal_basis: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -215,6 +216,7 @@ class BundleIn(_Doc):
 
     code: Code
     name: Name
+    name_en: Name | None = None
     region: RegionCode
     promised_limit: LimitIn | None = None
     description: Text | None = None
@@ -249,6 +251,7 @@ class ItemSummaryRead(_Read):
 
     code: str
     name: str
+    name_en: str | None = None
     type: str
     department: str
     cross_province: bool
@@ -299,6 +302,7 @@ class ImplementationRead(BaseModel):
     code: str
     item_code: str
     item_name: str
+    item_name_en: str | None = None
     region_code: str
     authority_name: str
     authority_code: str
@@ -336,6 +340,7 @@ class ItemRead(_Read):
 
     code: str
     name: str
+    name_en: str | None = None
     type: str
     department: str
     legal_basis: str
@@ -355,6 +360,7 @@ class BundleComponentRead(BaseModel):
     implementation_code: str
     item_code: str
     item_name: str
+    item_name_en: str | None = None
     authority_name: str
     region_code: str
 
@@ -364,6 +370,7 @@ class BundleRead(BaseModel):
 
     code: str
     name: str
+    name_en: str | None = None
     region_code: str
     promised_limit: LimitRead | None
     description: str | None

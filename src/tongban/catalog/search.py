@@ -41,6 +41,8 @@ from tongban.platform.db.facts import SharedFact
 from tongban.platform.errors import AppError, FieldError, Invalid, NotFound
 from tongban.regions import service as regions
 
+_ENGLISH_WORD = re.compile(r"[a-z0-9]+")
+
 # Everyday abbreviations of official terms (社保卡 for 社会保障卡): a citizen types the short
 # form, the catalog uses the long one. Items whose name or keywords contain a long form get the
 # short forms as search terms, so the short form and its pinyin initials rank like a keyword.
@@ -158,6 +160,7 @@ def build_terms(*, name: str, keywords: Iterable[str], department: str) -> str:
 class _Entry:
     code: str
     name: str
+    name_en: str | None
     type: str
     department: str
     cross_province: bool
@@ -191,6 +194,8 @@ class ItemHit:
     keywords: list[str]
     implementation_count: int
     score: int
+    # Last, with a default: hits are made positionally in places that predate it.
+    name_en: str | None = None
 
 
 class _Index:
@@ -330,6 +335,7 @@ def _load(session: Session) -> _Index:
             BasicItem.id,
             BasicItem.code,
             BasicItem.name,
+            BasicItem.name_en,
             BasicItem.type,
             BasicItem.department,
             BasicItem.cross_province,
@@ -350,6 +356,7 @@ def _load(session: Session) -> _Index:
             _Entry(
                 code=row.code,
                 name=row.name,
+                name_en=row.name_en,
                 type=row.type,
                 department=row.department,
                 cross_province=row.cross_province,
@@ -359,7 +366,9 @@ def _load(session: Session) -> _Index:
                 body=" ".join(x for x in (row.department, row.legal_basis, row.description) if x),
             )
         )
-        terms.append((row.search_terms or "").split())
+        # English words of the English name: an English reader finds "passport" too.
+        english = _ENGLISH_WORD.findall((row.name_en or "").lower())
+        terms.append((row.search_terms or "").split() + [w for w in english if len(w) > 2])
     for item_id, region_code, impl_range in session.execute(
         select(Implementation.item_id, Implementation.region_code, Implementation.tongban_range)
     ):
@@ -438,6 +447,7 @@ def search_items(
             ItemHit(
                 code=e.code,
                 name=e.name,
+                name_en=e.name_en,
                 type=e.type,
                 department=e.department,
                 cross_province=e.cross_province,

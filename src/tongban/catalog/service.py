@@ -21,6 +21,7 @@ from tongban.catalog.importing import (
     import_workbook,
     load_seed,
 )
+from tongban.catalog.names import display_name, english_names
 from tongban.catalog.placement import PICKER_THRESHOLD, offers_online, order_by_place, places
 from tongban.catalog.schemas import BundleRead, ImplementationRead, ItemRead
 from tongban.catalog.search import ItemHit, current_revision, search_items
@@ -34,8 +35,10 @@ __all__ = [
     "ItemHit",
     "ItemRead",
     "current_revision",
+    "display_name",
     "dump_json",
     "dump_yaml",
+    "english_names",
     "export_document",
     "export_file",
     "export_workbook",

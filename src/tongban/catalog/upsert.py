@@ -51,11 +51,20 @@ def _by_code(session: Session, model: type[T], codes: Iterable[str], *options: A
 
 
 def _item_fields(item: ItemIn) -> dict[str, Any]:
-    return item.model_dump(mode="json", exclude={"implementations"})
+    return _without_empty_name_en(item.model_dump(mode="json", exclude={"implementations"}))
+
+
+def _without_empty_name_en(data: dict[str, Any]) -> dict[str, Any]:
+    # A document without English names digests as it did before name_en existed: upgrading
+    # does not make every unchanged row look changed on the next import.
+    if data.get("name_en") is None:
+        data.pop("name_en", None)
+    return data
 
 
 def _apply_item(row: BasicItem, item: ItemIn) -> None:
     row.name = item.name
+    row.name_en = item.name_en
     row.type = item.type.value
     row.department = item.department
     row.legal_basis = item.legal_basis
@@ -269,6 +278,7 @@ def _apply_bundles(session: Session, bundles: list[BundleIn], counts: dict[str, 
 
     def apply(row: Bundle, bundle: BundleIn) -> None:
         row.name = bundle.name
+        row.name_en = bundle.name_en
         row.region_code = bundle.region
         limit = bundle.promised_limit
         row.promised_limit_value = limit.value if limit else None
@@ -283,7 +293,7 @@ def _apply_bundles(session: Session, bundles: list[BundleIn], counts: dict[str, 
     for bundle in bundles:
         _upsert(
             existing.get(bundle.code),
-            _digest(bundle.model_dump(mode="json")),
+            _digest(_without_empty_name_en(bundle.model_dump(mode="json"))),
             lambda bundle=bundle: Bundle(code=bundle.code),  # type: ignore[misc]
             lambda row, bundle=bundle: apply(row, bundle),  # type: ignore[misc]
             counts,

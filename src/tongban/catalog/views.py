@@ -22,6 +22,7 @@ def implementation_read(impl: Implementation) -> ImplementationRead:
         code=impl.code,
         item_code=impl.item.code,
         item_name=impl.item.name,
+        item_name_en=impl.item.name_en,
         region_code=impl.region_code,
         authority_name=impl.authority_name,
         authority_code=impl.authority_code,
@@ -75,6 +76,7 @@ def bundle_read(bundle: Bundle) -> BundleRead:
     return BundleRead(
         code=bundle.code,
         name=bundle.name,
+        name_en=bundle.name_en,
         region_code=bundle.region_code,
         promised_limit=limit,
         description=bundle.description,
@@ -84,6 +86,7 @@ def bundle_read(bundle: Bundle) -> BundleRead:
                 implementation_code=c.implementation.code,
                 item_code=c.implementation.item.code,
                 item_name=c.implementation.item.name,
+                item_name_en=c.implementation.item.name_en,
                 authority_name=c.implementation.authority_name,
                 region_code=c.implementation.region_code,
             )
@@ -98,6 +101,7 @@ def item_read(detail: ItemDetail) -> ItemRead:
     return ItemRead(
         code=item.code,
         name=item.name,
+        name_en=item.name_en,
         type=item.type,
         department=item.department,
         legal_basis=item.legal_basis,
