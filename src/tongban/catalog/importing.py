@@ -10,9 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.catalog import workbook
+from tongban.catalog.models import CatalogRevision
 from tongban.catalog.parsing import check_size, limit_or_default, parse_text
 from tongban.catalog.upsert import apply_document
 from tongban.catalog.validation import Issue, Problem, refuse, validate_document
@@ -133,3 +135,18 @@ def load_seed(session: Session, *, path: Path | None = None) -> int:
     data = parse_text(path.read_bytes(), kind="yaml")
     import_document(session, data=data, source=f"seed:{path.name}")
     return len(data.get("items") or []) if isinstance(data, dict) else 0
+
+
+def check_workbook(content: bytes, *, max_bytes: int | None = None) -> None:
+    """Refuse, before any parsing, what is over the limit or is no Excel workbook by content
+    (a zip holding xl/workbook.xml), whatever its name says."""
+    check_size(len(content), max_bytes=max_bytes)
+    if not content.startswith(ZIP_MAGIC):
+        raise workbook.not_a_workbook()
+    workbook.check_zip(content, limit_or_default(max_bytes))
+
+
+def revision_summary(session: Session, *, token: str) -> dict[str, Any] | None:
+    """What the import that made this catalog revision created, updated and left unchanged."""
+    row = session.scalar(select(CatalogRevision).where(CatalogRevision.token == token[:36]))
+    return dict(row.summary) if row is not None else None

@@ -78,23 +78,25 @@ def _convert(value: Any, kind: str) -> Any:
     return value
 
 
-def _not_a_workbook() -> Invalid:
+def not_a_workbook() -> Invalid:
+    """The error for a file that is no Excel workbook."""
     return Invalid(
         "The file is not a valid Excel workbook.",
         errors=[FieldError("file", "not a valid Excel workbook (.xlsx)")],
     )
 
 
-def _check_zip(content: bytes, max_bytes: int) -> None:
+def check_zip(content: bytes, max_bytes: int) -> None:
+    """Refuse a file that is no readable zip with xl/workbook.xml, or that unpacks too big."""
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
             if "xl/workbook.xml" not in archive.namelist():
-                raise _not_a_workbook()
+                raise not_a_workbook()
     except Invalid:
         raise
     except Exception:  # a truncated or foreign file: to the user it is all the same
-        raise _not_a_workbook() from None
+        raise not_a_workbook() from None
     # A small zip can unpack to gigabytes; refuse what no honest catalog needs.
     if unpacked > 20 * max_bytes:
         raise Invalid(
@@ -230,7 +232,7 @@ def read(
     Sheets and headers may be named in English (the exchange format's keys, as exported) or
     in Chinese (as in the sample workbook); see workbook_headers.py.
     """
-    _check_zip(content, max_bytes)
+    check_zip(content, max_bytes)
     try:
         raw = _fast_sheets(content)
     except Exception:  # an unusual but maybe valid workbook: let openpyxl judge it
@@ -279,7 +281,7 @@ def read(
         if parent is None:
             dropped.add(str(row.get("code")))
             if "item_code" in layout.headers.get(2, {}):
-                issues.append(_orphan(2, row_number, "item_code", item_code, 1))
+                issues.append(_orphan(2, row_number, "item_code", item_code, layout.title(1)))
             continue
         impl = _nest(row)
         impl.setdefault("materials", [])
@@ -297,7 +299,9 @@ def read(
                 if str(code) not in dropped and "implementation_code" in layout.headers.get(
                     number, {}
                 ):
-                    issues.append(_orphan(number, row_number, "implementation_code", code, 2))
+                    issues.append(
+                        _orphan(number, row_number, "implementation_code", code, layout.title(2))
+                    )
                 continue
             path = f"{impl_parent['_path']}.{name}[{len(impl_parent[name])}]"
             places[path] = (number, row_number)
@@ -315,12 +319,14 @@ def read(
     return document, _locator(places, layout), issues
 
 
-def _orphan(number: int, row: int, column: str, code: Any, parent: int) -> Issue:
+def _orphan(number: int, row: int, column: str, code: Any, parent: str) -> Issue:
+    """A row whose parent code is on no row of the parent sheet (items, implementations)."""
+    parent_number = 1 if column == "item_code" else 2
     return Issue(
         f"@sheet {number}, row {row}",
-        f"{column} {code} is not on sheet {parent}",
+        f"{column} {code} is not on sheet {parent_number}",
         kind="not_on_sheet",
-        args=(("value", str(code)), ("parent", headers.SHEETS[parent - 1].key)),
+        args=(("value", str(code)), ("parent", parent)),
         place=(number, row, column),
     )
 
