@@ -10,7 +10,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from tongban.cases import clocks, payout, results, supplements
+from tongban.cases import clocks, decisions, payout, results, supplements
 from tongban.cases.checks import check_materials
 from tongban.cases.models import Case, CaseMaterial, CasePause, CaseStep, Upload
 from tongban.cases.notify import notify_case
@@ -185,7 +185,8 @@ def _check_read(session: Session, *, actor: Actor, case: Case) -> None:
 # --- clocks ----------------------------------------------------------------------------------
 
 
-def _open_pause(case: Case) -> CasePause | None:
+def open_pause(case: Case) -> CasePause | None:
+    """The pause (补正 or 特别程序) the case's clock is stopped by now, or None."""
     return next((p for p in reversed(case.pauses) if p.ended_at is None), None)
 
 
@@ -217,7 +218,7 @@ def current_clock(
     case: Case, calendar: WorkingCalendar, *, today: date, warn_days: int
 ) -> dict[str, Any]:
     """Deadlines as they stand today; during a pause they move with it, so project them."""
-    pause = _open_pause(case)
+    pause = open_pause(case)
     acceptance, promised, statutory, current = (
         case.acceptance_due,
         case.promised_due,
@@ -274,7 +275,7 @@ def _pause(case: Case, *, kind: str, now: datetime, reason: str | None, end: dat
 
 
 def _resume(case: Case, calendar: WorkingCalendar, *, now: datetime) -> str:
-    pause = _open_pause(case)
+    pause = open_pause(case)
     if pause is None:  # cannot happen through the table; keep the state sane
         return State.ACCEPTED.value if case.accepted_at else State.RECEIVED.value
     wd, nd = clocks.pause_length(
@@ -569,6 +570,7 @@ def act(
             extra={
                 "reason": body.reason or "",
                 "missing": "、".join(case.missing),
+                **_decision_words(session, case, the_action),
             },
         )
     if case.parent_id is not None and case.state in (
@@ -578,6 +580,14 @@ def act(
     ):
         _settle_bundle(session, case=case, settings=settings)
     return case
+
+
+def _decision_words(session: Session, case: Case, action: Action) -> dict[str, str]:
+    """The message's words for a decision, by the item's type (准予许可 only for licences)."""
+    if action not in (Action.APPROVE, Action.REJECT):
+        return {}
+    words = decisions.words_of_item(session, case.item_code)
+    return {"granted": words.granted_zh, "refused": words.refused_zh}
 
 
 def _channel(actor: Actor, case: Case) -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_, select
@@ -20,10 +22,12 @@ from tongban.cases.schemas import (
     ChecklistLine,
     DeadlinesRead,
     EventRead,
+    QueuePage,
+    QueueRow,
     StepRead,
     SupplementItemRead,
 )
-from tongban.cases.states import OPEN_STATES, Action, actions_from, transition
+from tongban.cases.states import OPEN_STATES, PAUSED_STATES, Action, actions_from, transition
 from tongban.cases.uploads import blob_store
 from tongban.events import service as events
 from tongban.events.service import Channel
@@ -31,6 +35,7 @@ from tongban.identity import service as identity
 from tongban.identity.service import Actor, Role
 from tongban.platform.config import Settings
 from tongban.platform.errors import FieldError, Forbidden, Invalid, NotFound
+from tongban.platform.web.rendering import N_
 from tongban.regions import service as regions
 from tongban.workdays.service import WorkingCalendar, load_calendar
 
@@ -53,6 +58,15 @@ _SUMMARY_COLUMNS = (
     Case.received_at,
     Case.due_date,
     Case.version,
+)
+# The queue's rows add how and where a case came in, and who works it.
+_QUEUE_COLUMNS = (
+    *_SUMMARY_COLUMNS,
+    Case.item_code,
+    Case.applicant_id_masked,
+    Case.channel,
+    Case.service_point,
+    Case.assignee_id,
 )
 
 
@@ -222,6 +236,137 @@ def describe_case(
     )
 
 
+# The queue's filters, checked before any query runs (a bad one is a field error, never a 500).
+QUEUE_VIEWS = ("handling", "co-handling")
+QUEUE_DUE = ("week", "overdue")  # due within this working week; past its deadline
+QUEUE_ASSIGNEE = ("me",)
+QUEUE_CHANNELS = (Channel.ONLINE, Channel.ASSISTED, Channel.PROXY, Channel.API)
+_NUMBER = re.compile(r"[0-9A-Za-z-]{1,40}")
+_REGION = re.compile(r"[0-9]{6}(?:[0-9]{3}|[0-9]{6})?")
+FILTER_MESSAGES = {
+    "state": N_("Choose a status from the list."),
+    "view": N_("Choose a queue from the list."),
+    "number": N_("A case number has only digits, letters and dashes (at most 40)."),
+    "applicant": N_("Type at most 50 characters of the applicant's name or ID number."),
+    "item": N_("Type at most 80 characters of the item's code or name."),
+    "due": N_("Choose a deadline filter from the list."),
+    "channel": N_("Choose a channel from the list."),
+    "service_point": N_("A service point is a region code of 6, 9 or 12 digits."),
+    "assignee": N_("Choose whose cases to show from the list."),
+}
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the official searches the queue by; empty fields do not filter."""
+
+    view: str = "handling"
+    state: str | None = None
+    number: str | None = None
+    applicant: str | None = None
+    item: str | None = None
+    due: str | None = None
+    channel: str | None = None
+    service_point: str | None = None
+    assignee: str | None = None
+
+    def check(self) -> None:
+        """Raise Invalid naming every filter that is not one the queue knows."""
+        wrong = [
+            name
+            for name, ok in (
+                ("view", self.view in QUEUE_VIEWS),
+                ("state", self.state is None or self.state in OPEN_STATES),
+                ("number", self.number is None or _NUMBER.fullmatch(self.number) is not None),
+                ("applicant", self.applicant is None or len(self.applicant) <= 50),
+                ("item", self.item is None or len(self.item) <= 80),
+                ("due", self.due is None or self.due in QUEUE_DUE),
+                ("channel", self.channel is None or self.channel in QUEUE_CHANNELS),
+                ("service_point", self.service_point is None or _is_region(self.service_point)),
+                ("assignee", self.assignee is None or self.assignee in QUEUE_ASSIGNEE),
+            )
+            if not ok
+        ]
+        if wrong:
+            raise Invalid(
+                "Some filters are not valid: " + ", ".join(wrong) + ".",
+                errors=[FieldError(name, FILTER_MESSAGES[name]) for name in wrong],
+            )
+
+
+def _is_region(code: str) -> bool:
+    if _REGION.fullmatch(code) is None:
+        return False
+    try:
+        regions.significant_prefix(code)
+    except Invalid:
+        return False
+    return True
+
+
+def week_end(day: date) -> date:
+    """The last day (Sunday) of the week `day` lies in: "due this week" runs to it."""
+    return day + timedelta(days=6 - day.weekday())
+
+
+def _search(
+    session: Session, stmt: Any, query: QueueFilter, *, actor: Actor, day: date, settings: Settings
+) -> Any:
+    """The queue statement narrowed by the filters (each a plain SQL condition, both databases)."""
+    if query.state:
+        stmt = stmt.where(Case.state == query.state)
+    if query.number:
+        # Exact, or the start of a number (the region and date part people read off a receipt).
+        number = query.number.upper()
+        stmt = stmt.where(
+            or_(Case.number == number, Case.number.startswith(number, autoescape=True))
+        )
+    if query.item:
+        stmt = stmt.where(
+            or_(
+                Case.item_code == query.item,
+                Case.implementation_code == query.item,
+                Case.item_name.contains(query.item, autoescape=True),
+            )
+        )
+    if query.applicant:
+        stmt = stmt.where(_applicant_matches(session, query.applicant, settings=settings))
+    if query.due == "overdue":
+        stmt = stmt.where(Case.due_date < day, Case.state.not_in(tuple(PAUSED_STATES)))
+    elif query.due == "week":
+        stmt = stmt.where(
+            Case.due_date >= day,
+            Case.due_date <= week_end(day),
+            Case.state.not_in(tuple(PAUSED_STATES)),
+        )
+    if query.channel:
+        stmt = stmt.where(Case.channel == query.channel)
+    if query.service_point:
+        prefix = regions.significant_prefix(query.service_point)
+        stmt = stmt.where(Case.service_point.startswith(prefix, autoescape=True))
+    if query.assignee == "me":
+        stmt = stmt.where(Case.assignee_id == actor.account_id)
+    return stmt
+
+
+def _applicant_matches(session: Session, text: str, *, settings: Settings) -> ColumnElement[bool]:
+    """An applicant by (part of) their name, or by their full resident ID: matched through its
+    keyed hash (walk-in cases) and the account it is bound to, never stored or shown in clear."""
+    text = text.strip()
+    try:
+        number = identity.validate_resident_id(text)
+    except Invalid:
+        return Case.applicant_name.contains(text, autoescape=True)
+    by_id: list[ColumnElement[bool]] = [
+        Case.applicant_resident_id_hash
+        == identity.resident_id_lookup_hash(number, settings=settings)
+    ]
+    account = identity.find_account_by_resident_id(session, resident_id=number, settings=settings)
+    if account is not None:
+        by_id.append(Case.applicant_id == account.id)
+    return or_(*by_id)
+
+
 def queue(
     session: Session,
     *,
@@ -232,21 +377,20 @@ def queue(
     view: str = "handling",
     limit: int = 50,
     offset: int = 0,
-) -> CasePage:
+    query: QueueFilter | None = None,
+) -> QueuePage:
     """The official's work: open cases of their department in their jurisdiction, nearest
-    deadline first (or, with view=co-handling, cases waiting for their department's step)."""
+    deadline first (or, with view=co-handling, cases waiting for their department's step),
+    searched by number, applicant, item, state, deadline, channel, service point or assignee."""
     identity.authorize(actor, "case.queue")
-    if state is not None and state not in OPEN_STATES:
-        raise Invalid(
-            f"State {state!r} is not a queue state.",
-            errors=[FieldError("state", "one of " + ", ".join(sorted(OPEN_STATES)))],
-        )
+    query = query or QueueFilter(view=view, state=state, item=item)
+    query.check()
     if actor.department_id is None or not actor.jurisdiction:
-        return CasePage(items=[], limit=limit, offset=offset, has_more=False)
+        return QueuePage(items=[], limit=limit, offset=offset, has_more=False)
     prefix = regions.significant_prefix(actor.jurisdiction)
-    if view == "co-handling":
+    if query.view == "co-handling":
         stmt = (
-            select(*_SUMMARY_COLUMNS)
+            select(*_QUEUE_COLUMNS)
             .join(CaseStep, CaseStep.case_id == Case.id)
             .where(
                 CaseStep.department_id == actor.department_id,
@@ -255,29 +399,63 @@ def queue(
                 Case.state == "accepted",
             )
         )
-    elif view == "handling":
-        stmt = select(*_SUMMARY_COLUMNS).where(
+    else:
+        stmt = select(*_QUEUE_COLUMNS).where(
             Case.department_id == actor.department_id,
             Case.due_date.is_not(None),
             Case.authority_region.like(prefix + "%"),
         )
-    else:
-        raise Invalid("Unknown view.", errors=[FieldError("view", "handling or co-handling")])
-    if state:
-        stmt = stmt.where(Case.state == state)
-    if item:
-        stmt = stmt.where(or_(Case.item_code == item, Case.implementation_code == item))
+    day = today()
+    stmt = _search(session, stmt, query, actor=actor, day=day, settings=settings)
     stmt = stmt.order_by(Case.due_date, Case.id).limit(limit + 1).offset(offset)
     rows = session.execute(stmt).all()
     calendar = load_calendar(session)
-    day = today()
     warn = settings.deadline_warning_working_days
-    return CasePage(
-        items=[summary(c, calendar, day=day, warn=warn) for c in rows[:limit]],
+    places = _place_names(session, {r.service_point for r in rows[:limit] if r.service_point})
+    return QueuePage(
+        items=[
+            QueueRow(
+                **summary(r, calendar, day=day, warn=warn).model_dump(),
+                item_code=r.item_code,
+                applicant_id_masked=r.applicant_id_masked,
+                channel=r.channel,
+                service_point=r.service_point,
+                service_point_name=places.get(r.service_point or ""),
+                assignee_id=r.assignee_id,
+            )
+            for r in rows[:limit]
+        ],
         limit=limit,
         offset=offset,
         has_more=len(rows) > limit,
     )
+
+
+def _place_names(session: Session, codes: set[str]) -> dict[str, str]:
+    """Each service point's place name (广东省 深圳市 南山区), read once per code."""
+    return {code: regions.full_name(session, code=code) for code in codes}
+
+
+def service_points_in_queue(session: Session, *, actor: Actor) -> list[tuple[str, str]]:
+    """(code, place name) of the service points the department's open cases came through:
+    the choices of the queue's service-point filter."""
+    identity.authorize(actor, "case.queue")
+    if actor.department_id is None or not actor.jurisdiction:
+        return []
+    prefix = regions.significant_prefix(actor.jurisdiction)
+    codes = session.scalars(
+        select(Case.service_point)
+        .where(
+            Case.department_id == actor.department_id,
+            Case.due_date.is_not(None),
+            Case.authority_region.like(prefix + "%"),
+            Case.service_point.is_not(None),
+        )
+        .distinct()
+        .limit(200)
+    ).all()
+    names = _place_names(session, {c for c in codes if c})
+    return sorted(names.items())
 
 
 def my_cases(

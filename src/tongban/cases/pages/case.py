@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import UploadFile as FormFile
 from starlette.responses import Response
 
-from tongban.cases import handling, notify, queries
+from tongban.cases import assignment, clocks, decisions, handling, notify, queries
 from tongban.cases import service as cases
 from tongban.cases.pages.common import (
     ACTION_FIELDS,
@@ -42,11 +42,88 @@ from tongban.platform.errors import (
     Forbidden,
     Invalid,
     NotFound,
+    PreconditionFailed,
 )
 from tongban.platform.web.deps import AppSettings, DbSession, PostedForm
-from tongban.platform.web.rendering import FormState, Ui
+from tongban.platform.web.rendering import N_, NOTICES, FormState, Ui
+from tongban.workdays.service import load_calendar
 
 router = APIRouter()
+
+# The notice after a decision says what was decided, in the item type's words.
+NOTICES.update(
+    {f"decided_{w.key}_approve": w.done_approve for w in decisions.ALL_WORDS}
+    | {f"decided_{w.key}_reject": w.done_reject for w in decisions.ALL_WORDS}
+    | {"assigned": N_("The case is handed over. It is in your colleague's queue now.")}
+)
+ASSIGNED = N_("Handed to a colleague")
+PAUSES: dict[str, str] = {
+    "supplement": N_("Waiting for missing papers (补正)"),
+    "special": N_("Special procedure (特别程序)"),
+}
+
+
+def _case_labels(ui: Ui, session: DbSession, item_code: str | None) -> dict[str, Any]:
+    """The page's labels with the decision in the item's type's words: 准予许可 / 不予许可 only
+    for a licence (行政许可), 准予办理 / 不予办理 for a service, and so on (cases/decisions.py)."""
+    labels = _labels(ui)
+    words = decisions.words_of_item(session, item_code)
+    labels["actions"] = {
+        **labels["actions"],
+        "approve": ui.gettext(words.approve),
+        "reject": ui.gettext(words.reject),
+    }
+    labels["states"] = {
+        **labels["states"],
+        "approved": ui.gettext(words.approved),
+        "rejected": ui.gettext(words.rejected),
+    }
+    labels["timeline_labels"] = {
+        **labels["timeline_labels"],
+        "case.approve": ui.gettext(words.approved),
+        "case.reject": ui.gettext(words.rejected),
+        "case.assigned": ui.gettext(ASSIGNED),
+    }
+    labels["confirm"] = {
+        "approve": ui.gettext(words.confirm_approve),
+        "reject": ui.gettext(words.confirm_reject),
+    }
+    labels["decision_key"] = words.key
+    return labels
+
+
+def _colleague_options(
+    ui: Ui, session: DbSession, actor: identity.Actor, row: Any
+) -> list[tuple[str, str]]:
+    """(account id, name) of the colleagues the official may hand the case to."""
+    if actor.role is not identity.Role.OFFICIAL:
+        return []
+    return [
+        (str(c.account_id), ui.gettext("%(name)s (you)") % {"name": c.name} if c.is_me else c.name)
+        for c in assignment.colleagues(session, actor=actor, case=row)
+    ]
+
+
+def _pause(ui: Ui, session: DbSession, row: Any) -> dict[str, Any] | None:
+    """Why the clock is stopped, since when, and when it runs again: a special procedure has
+    an expected end; a 补正 lasts until the papers are supplied."""
+    pause = handling.open_pause(row)
+    if pause is None:
+        return None
+    since = clocks.local_date(pause.started_at)
+    today = queries.today()
+    working, natural = clocks.pause_length(load_calendar(session), start=since, end=today)
+    return {
+        "kind": pause.kind,
+        "label": ui.gettext(PAUSES.get(pause.kind, pause.kind)),
+        "reason": pause.reason,
+        "since": since,
+        "expected_end": pause.expected_end,
+        "overrun": pause.expected_end is not None and pause.expected_end < today,
+        "working_days": working,
+        "natural_days": natural,
+    }
+
 
 # --- citizen: my cases, a case, supplement, messages -------------------------------------------
 
@@ -94,26 +171,82 @@ def case_page(number: str, ui: PageUi, session: DbSession, settings: AppSettings
     """One case: state, deadlines, papers, timeline, and what I can do next."""
     actor = ui.require_actor()
     read = cases.read_case(session, actor=actor, number=number, settings=settings)
-    labels: dict[str, str] = {}
+    row = handling.get_case(session, number=number)
+    return _render_case(ui, session, actor, read, row)
+
+
+def _field_labels(session: DbSession, read: Any) -> dict[str, str]:
+    """The labels of the form's fields, from the catalog (none when the item left it)."""
     if read.implementation_code:
         try:
             impl = catalog.get_implementation(session, code=read.implementation_code)
-            labels = {str(f.get("name")): str(f.get("label")) for f in _form_fields(impl)}
         except NotFound:
-            pass
-    row = handling.get_case(session, number=number)
+            return {}
+        return {str(f.get("name")): str(f.get("label")) for f in _form_fields(impl)}
+    return {}
+
+
+def _render_case(
+    ui: Ui,
+    session: DbSession,
+    actor: identity.Actor,
+    read: Any,
+    row: Any,
+    *,
+    assign_form: FormState | None = None,
+    status_code: int = 200,
+) -> Response:
     return ui.render(
         "cases/case.html",
         title=read.item_name,
         case=read,
-        field_labels=labels,
-        allowed=_allowed_actions(session, actor, number, read.actions),
+        field_labels=_field_labels(session, read),
+        allowed=_allowed_actions(session, actor, read.number, read.actions),
         **supplement_context(ui, read),
         may_reveal=queries.may_reveal_applicant_id(actor, row),
         filed_by=_filed_by(ui, session, channel=read.channel, filer_id=row.filed_by_id),
         may_confirm_payout=read.payout_pending and actor.account_id == row.applicant_id,
-        **_labels(ui),
+        pause=_pause(ui, session, row),
+        colleagues=_colleague_options(ui, session, actor, row),
+        # Who works the case is the department's business: shown to its officials only.
+        assignee_name=assignment.assignee_name(session, case=row)
+        if actor.role is identity.Role.OFFICIAL
+        else None,
+        assign_form=assign_form or FormState(),
+        status_code=status_code,
+        **_case_labels(ui, session, row.item_code),
     )
+
+
+@router.post("/cases/{number}/assign")
+def assign_submit(
+    number: str, ui: PageUi, session: DbSession, posted: PostedForm, settings: AppSettings
+) -> Response:
+    """Hand the case to a colleague of the department; a bad choice shows the case again with
+    the message beside the form, nothing changed."""
+    actor = ui.require_actor()
+    form = FormState.of((k, v) for k, v in posted.multi_items() if isinstance(v, str))
+    raw = form.value("assignee").strip()
+    version = form.value("version").strip()
+    try:
+        with uow.attempt(session):
+            assignment.assign(
+                session,
+                actor=actor,
+                number=number,
+                assignee_id=int(raw) if raw.isascii() and raw.isdigit() else 0,
+                version=_posted_version(version) if version else None,
+                note=form.value("note") or None,
+            )
+    except (Invalid, Conflict, PreconditionFailed) as exc:
+        if isinstance(exc, Invalid):
+            form.add("assignee", ui.gettext("Choose a colleague from the list."))
+        else:
+            form.add("assignee", ui.gettext("The case changed or is closed: look again."))
+        read = cases.read_case(session, actor=actor, number=number, settings=settings)
+        row = handling.get_case(session, number=number)
+        return _render_case(ui, session, actor, read, row, assign_form=form, status_code=422)
+    return ui.redirect(f"/cases/{number}", notice="assigned")
 
 
 def _filed_by(ui: Ui, session: DbSession, *, channel: str, filer_id: int | None) -> str:
@@ -208,7 +341,7 @@ def _action_page(
         missing_lines=missing_lines,
         status_code=status_code,
         **supplement_context(ui, read),
-        **_labels(ui),
+        **_case_labels(ui, session, handling.get_case(session, number=number).item_code),
     )
 
 
@@ -301,6 +434,9 @@ def action_submit(
         )
         return _action_page(ui, session, settings, number, action, form, 422)
     notice = "supplied" if action == "supplement" else "action_done"
+    if action in ("approve", "reject"):
+        words = decisions.words_of_item(session, done.item_code)
+        notice = f"decided_{words.key}_{action}"
     if action == "supplement" and done.state == "supplement_requested":
         notice = "supplied_partly"  # some items are still open: the clock stays stopped
     return ui.redirect(f"/cases/{number}", notice=notice)
