@@ -11,14 +11,15 @@ timeline, like a look at the materials: the applicant sees who opened their resu
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tongban.cases import uploads
+from tongban.cases import clocks, uploads
 from tongban.cases.checks import owned_uploads, record_uploader
 from tongban.cases.materials import OFD, PDF
 from tongban.cases.models import Case, Upload
-from tongban.cases.states import Action
+from tongban.cases.states import Action, State
 from tongban.events import service as events
 from tongban.events.service import Channel
 from tongban.identity import service as identity
@@ -29,6 +30,8 @@ from tongban.platform.errors import FieldError, Forbidden, Invalid, NotFound
 RESULT_TYPES = (PDF, OFD)
 # The actions that decide a case and may carry its decision document.
 DECIDING = (Action.APPROVE, Action.REJECT, Action.REFUSE, Action.COMPLETE)
+# The states in which a case has a result to notify (办理结果告知书): decided or refused.
+DECIDED_STATES = frozenset({State.APPROVED, State.REJECTED, State.COMPLETED, State.NOT_ACCEPTED})
 
 
 def _invalid(field_name: str, message: str) -> Invalid:
@@ -116,3 +119,21 @@ def open_result(
             private={"sha256": row.sha256},
         )
     return row, data
+
+
+def notice_facts(case: Case, receipt_facts: dict[str, Any]) -> dict[str, Any]:
+    """What the result notice prints: the receipt's facts and the decision (the decision
+    itself, granted or refused, rather than "completed"), its date, text and reason; NotFound
+    while the case has no result (and for bundles, whose sub-cases have them)."""
+    if case.kind == "bundle" or case.state not in DECIDED_STATES:
+        raise NotFound(f"Case {case.number} has no result yet.")
+    moment = case.decided_at or case.closed_at
+    refused = case.decision == "rejected" or case.state == State.NOT_ACCEPTED
+    return {
+        **receipt_facts,
+        "state": case.decision or case.state,
+        "decided": clocks.local_date(moment).isoformat() if moment else "",
+        "decision_text": case.decision_text or "",
+        # A refusal's reason (a special procedure's reason may sit in the same column).
+        "reason": (case.reason or "") if refused else "",
+    }

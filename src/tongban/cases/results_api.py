@@ -1,16 +1,17 @@
 """JSON routes of a case's result (办理结果): the deciding official uploads the decision
-document (PDF or OFD) to attach to the decision, and its readers download it."""
+document (PDF or OFD) to attach to the decision, and its readers download it; the platform's
+own notice of the result (a tagged PDF) for whoever may read the case."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, File, Request, UploadFile
 from starlette.responses import Response
 
-from tongban.cases import handling, results
+from tongban.cases import handling, queries, receipts, results
 from tongban.cases.schemas import UploadRead
-from tongban.identity.deps import CurrentActor
+from tongban.identity.deps import CurrentActor, PageUi
 from tongban.platform.errors import PayloadTooLarge
 from tongban.platform.web.deps import AppSettings, DbSession
 
@@ -55,5 +56,29 @@ def result_document(
             "Content-Disposition": f'inline; filename="result-{case.number}.{extension}"',
             "Cache-Control": "private, no-store",
             "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@router.get("/cases/{number}/result-notice.pdf", response_class=Response)
+def result_notice(
+    number: str,
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    settings: AppSettings,
+    ui: PageUi,
+) -> Response:
+    """The notice of the case's result (办理结果告知书) as a tagged PDF in the reader's
+    language, with a QR code to track the case; 404 until the case is decided or refused."""
+    case = queries.case_for_receipt(session, actor=actor, number=number)
+    facts = results.notice_facts(case, queries.receipt_facts(session, case))
+    url = receipts.tracking_url(str(request.base_url), case.number, settings=settings)
+    return Response(
+        receipts.decision_pdf(facts, url=url, locale=ui.locale),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="result-notice-{case.number}.pdf"',
+            "Cache-Control": "private, no-store",
         },
     )

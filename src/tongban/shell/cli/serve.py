@@ -19,8 +19,29 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
 ) -> None:
     """Serve the platform over HTTP."""
-    load_settings()
+    warn_without_public_url(load_settings(), host=host, port=port)
     run_server("tongban.shell.app:create_served_app", host=host, port=port, workers=workers)
+
+
+def public_url_warning(settings: Settings, *, host: str, port: int) -> str | None:
+    """Why a node without `public_base_url` prints paper it should not: the QR codes on
+    receipts and result notices point at whatever address the page was asked on, here the
+    loopback address no phone can open (and SMS notices carry no link)."""
+    if settings.public_base_url:
+        return None
+    return (
+        "warning: TONGBAN_PUBLIC_BASE_URL is not set: QR codes on receipts will point at "
+        f"http://{host}:{port} (the address each page is asked on), which a phone cannot "
+        "open, and SMS notices carry no link. Set it to the node's public address, e.g. "
+        "TONGBAN_PUBLIC_BASE_URL=https://tongban.example.gov.cn"
+    )
+
+
+def warn_without_public_url(settings: Settings, *, host: str, port: int) -> None:
+    """Print the public address warning (on stderr) when it applies."""
+    warning = public_url_warning(settings, host=host, port=port)
+    if warning:
+        typer.secho(warning, err=True, fg=typer.colors.YELLOW)
 
 
 def run_server(
@@ -74,6 +95,10 @@ def load_demo_data(database: Database, *, settings: Settings | None = None) -> d
         counts["catalog_items"] = catalog.load_seed(session)
     with database.session_scope() as session:
         counts["accounts"] = identity.create_demo_accounts(session, settings=settings)
+    from tongban.exchange import service as exchange
+
+    with database.session_scope() as session:
+        counts.update(exchange.load_demo(session, settings=settings))
     return counts
 
 
@@ -96,6 +121,7 @@ def demo(
 
     logging.basicConfig(level=logging.INFO)
     settings = load_settings()
+    warn_without_public_url(settings, host=host, port=port)
     upgrade_database(settings.resolved_database_url())
     with opened(settings) as database:
         counts = load_demo_data(database, settings=settings)
