@@ -250,7 +250,11 @@ def term(context: Context, zh: str, text: str | None = None, *, only_note: bool 
     entry = BY_ZH.get(zh)
     shown = Markup("{}").format(text) if text is not None else None
     if entry is None:
-        return Markup("") if only_note else (shown or Markup("{}").format(zh))
+        if only_note:
+            return Markup("")
+        if shown is None and getattr(ui, "locale", "zh_CN") == "en":
+            return Markup('<span lang="zh-CN">{}</span>').format(zh)
+        return shown or Markup("{}").format(zh)
     shown = shown or label(entry, ui)
     seen = _seen(ui)
     first = seen is None or entry.slug not in seen
