@@ -1,0 +1,1 @@
+"""exchange domain (共享交换): data resources, sharing requests and agreements, fetches."""

@@ -1,0 +1,79 @@
+"""The node directory: node id, region, address and public keys of every node, as the national
+node publishes it and every node caches it (`exchange_nodes`).
+
+`load_directory` replaces the cached entries from a published document ({"nodes": [...]});
+`this_node` is the entry this node publishes about itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy.orm import Session
+
+from tongban.events import service as events
+from tongban.events.service import Channel
+from tongban.exchange import signing
+from tongban.exchange.models import Node
+from tongban.platform.config import Settings
+from tongban.platform.db import utcnow
+
+
+def this_node(settings: Settings, *, base_url: str | None = None) -> dict[str, Any]:
+    """The directory entry of this node (what it publishes about itself)."""
+    key = signing.node_key(settings)
+    return {
+        "node_id": key.node_id,
+        "region_code": settings.node_region,
+        "name": settings.node_name,
+        "base_url": base_url or settings.public_base_url or "",
+        "public_keys": {key.key_id: key.public_b64},
+    }
+
+
+def put_node(session: Session, *, entry: Mapping[str, Any]) -> Node:
+    """Store (or replace) one directory entry; recorded with its keys' ids."""
+    row = session.get(Node, str(entry["node_id"]))
+    if row is None:
+        row = Node(node_id=str(entry["node_id"]))
+        session.add(row)
+    row.region_code = str(entry["region_code"])
+    row.name = str(entry.get("name") or entry["node_id"])
+    row.base_url = str(entry["base_url"]).rstrip("/")
+    row.public_keys = {str(k): str(v) for k, v in dict(entry["public_keys"]).items()}
+    row.updated_at = utcnow()
+    session.flush()
+    events.record(
+        session,
+        action="exchange.node_listed",
+        resource_type="exchange_node",
+        resource_id=row.node_id,
+        channel=Channel.SYSTEM,
+        data={"region_code": row.region_code, "keys": sorted(row.public_keys)},
+    )
+    return row
+
+
+def load_directory(session: Session, *, entries: Iterable[Mapping[str, Any]]) -> int:
+    """Cache a published directory's entries; how many were stored."""
+    count = 0
+    for entry in entries:
+        put_node(session, entry=entry)
+        count += 1
+    return count
+
+
+def get_node(session: Session, *, node_id: str) -> Node | None:
+    """The cached entry of a node, or None when the directory does not list it."""
+    return session.get(Node, node_id)
+
+
+def public_keys(node: Node) -> dict[str, Ed25519PublicKey]:
+    """A node's public keys by key id (only the ids that name the node itself)."""
+    return {
+        key_id: signing.public_key(encoded)
+        for key_id, encoded in node.public_keys.items()
+        if key_id.split("#", 1)[0] == node.node_id
+    }

@@ -1,0 +1,197 @@
+"""The consumer side of a remote provider: one signed request to the node the directory names,
+its signed response verified (the provider's key, the message id, the hash of our request), and
+both logged by their hashes, which go into the ledger with the exchange's event.
+
+A provider that is down, slow (TIMEOUT) or answers wrongly is ProviderUnavailable: the fetch
+leaves the case unchanged and may be retried; the failure is recorded.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import threading
+import uuid
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from http_message_signatures import HTTPMessageSignaturesException
+from sqlalchemy.orm import Session
+
+from tongban.events import service as events
+from tongban.events.service import Channel
+from tongban.exchange import nodes, signing
+from tongban.exchange.errors import ProviderUnavailable
+from tongban.exchange.models import Message
+from tongban.exchange.providers import Answer, Query, only, register_remote
+from tongban.platform.config import Settings
+from tongban.platform.db import utcnow
+
+# Seconds a provider may take; the time window of signatures (both sides).
+TIMEOUT = 5.0
+WINDOW = datetime.timedelta(seconds=300)
+QUERY_PATH = "/exchange/v1/query"
+
+_client: httpx.Client | None = None
+_client_lock = threading.Lock()
+
+
+def _http() -> httpx.Client:
+    """One keep-alive client per process (a new connection per fetch costs more than it)."""
+    global _client
+    with _client_lock:
+        if _client is None:
+            _client = httpx.Client(
+                timeout=TIMEOUT,
+                limits=httpx.Limits(max_connections=40, max_keepalive_connections=20),
+            )
+        return _client
+
+
+def request_body(query: Query) -> bytes:
+    """The request's JSON body (canonical: sorted keys, UTF-8)."""
+    payload = {
+        "resource": query.resource,
+        "fields": list(query.fields),
+        "resident_id": query.resident_id,
+        "item": query.item,
+    }
+    return json.dumps(payload, ensure_ascii=False, sort_keys=True).encode("utf-8")
+
+
+def signed_request(
+    *,
+    url: str,
+    query: Query,
+    provider: str,
+    settings: Settings,
+    message_id: str | None = None,
+    created: datetime.datetime | None = None,
+) -> httpx.Request:
+    """A signed query request to the provider node (X-Road-style headers)."""
+    key = signing.node_key(settings)
+    body = request_body(query)
+    request = httpx.Request(
+        "POST",
+        url,
+        content=body,
+        headers={
+            "content-type": "application/json",
+            "x-road-client": f"{key.node_id}/{query.client}",
+            "x-road-service": f"{provider}/{query.resource}",
+            "x-road-id": message_id or uuid.uuid4().hex,
+            "x-road-issue": query.case_number,
+            "x-road-purpose": quote(query.purpose, safe=""),
+            "x-road-protocol-version": signing.PROTOCOL_VERSION,
+        },
+    )
+    signing.sign(
+        request, key=key, body=body, components=signing.REQUEST_COMPONENTS, created=created
+    )
+    return request
+
+
+def _log(
+    session: Session,
+    *,
+    request: httpx.Request,
+    provider: str,
+    status: int | None,
+    response_hash: str | None,
+) -> Message:
+    row = Message(
+        direction="out",
+        client=request.headers["x-road-client"],
+        service=request.headers["x-road-service"],
+        message_id=request.headers["x-road-id"],
+        issue=request.headers["x-road-issue"],
+        request_sha256=signing.sha256(request.content),
+        response_sha256=response_hash,
+        status=status,
+        logged_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    events.record(
+        session,
+        action="exchange.message_sent",
+        resource_type="exchange_message",
+        resource_id=row.message_id,
+        channel=Channel.SYSTEM,
+        data={
+            "provider_node": provider,
+            "service": row.service.split("/", 1)[-1],
+            "case": row.issue,
+            "request_sha256": row.request_sha256,
+            "response_sha256": response_hash,
+            "status": status,
+        },
+    )
+    return row
+
+
+def query_remote(session: Session, node_id: str, query: Query, settings: Settings) -> Answer:
+    """Ask another node's provider over signed HTTP; its verified answer."""
+    node = nodes.get_node(session, node_id=node_id)
+    if node is None:
+        raise ProviderUnavailable(f"Node {node_id} is not in the node directory.")
+    request = signed_request(
+        url=f"{node.base_url}{QUERY_PATH}", query=query, provider=node_id, settings=settings
+    )
+    try:
+        response = _http().send(request)
+    except httpx.TimeoutException:
+        _log(session, request=request, provider=node_id, status=None, response_hash=None)
+        raise ProviderUnavailable(
+            f"Node {node_id} did not answer within {TIMEOUT:g} s; nothing changed, try again."
+        ) from None
+    except httpx.HTTPError:
+        _log(session, request=request, provider=node_id, status=None, response_hash=None)
+        raise ProviderUnavailable(
+            f"Node {node_id} cannot be reached; nothing changed, try again later."
+        ) from None
+    response_hash = signing.sha256(response.content)
+    _log(
+        session,
+        request=request,
+        provider=node_id,
+        status=response.status_code,
+        response_hash=response_hash,
+    )
+    if response.status_code != 200:
+        detail = _detail(response)
+        raise ProviderUnavailable(
+            f"Node {node_id} refused the query ({response.status_code}): {detail}"
+        )
+    try:
+        signing.verify(
+            response,
+            keys=nodes.public_keys(node),
+            body=response.content,
+            components=signing.RESPONSE_COMPONENTS,
+            window=WINDOW,
+        )
+    except HTTPMessageSignaturesException:
+        raise ProviderUnavailable(f"Node {node_id}'s answer is not validly signed.") from None
+    if response.headers.get("x-road-id") != request.headers["x-road-id"] or response.headers.get(
+        "x-road-request-hash"
+    ) != signing.sha256(request.content):
+        raise ProviderUnavailable(f"Node {node_id}'s answer does not answer this request.")
+    payload: dict[str, Any] = response.json()
+    return Answer(
+        found=bool(payload.get("found")),
+        data=only(query.fields, dict(payload.get("data") or {})),
+        source=node_id,
+        message_id=request.headers["x-road-id"],
+    )
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("detail", ""))[:200]
+    except ValueError:
+        return ""
+
+
+register_remote(query_remote)

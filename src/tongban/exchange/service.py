@@ -1,0 +1,82 @@
+"""Exchange rules (共享交换) as other domains and the shell use them: views, never rows.
+
+The work is split by sub-domain: catalogue.py (resources), requests.py (供需对接 and the
+agreements an approval makes), policy.py (agreements as Cedar policies), fetch.py (purpose-bound
+fetches for a case), providers.py (local tables, remote nodes), remote.py (signed HTTP),
+demo.py (the demo's resources, records and agreement).
+
+Layer: exchange sits above cases (it reads a case through cases.service to bind a fetch to an
+open case of the caller's department) and below reviews; cases never import exchange. What a
+case page shows as "已通过共享获取" comes from `shared_materials`, handed to the cases pages by
+the shell (docs/exchange.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from tongban.exchange import catalogue, fetch
+from tongban.exchange.demo import load_demo
+from tongban.exchange.models import DataFetch
+from tongban.platform.errors import NotFound
+
+__all__ = ["SharedMaterial", "load_demo", "resource_names", "shared_materials"]
+
+
+@dataclass(frozen=True, slots=True)
+class SharedMaterial:
+    """One material a case got by sharing instead of an upload (已通过共享获取)."""
+
+    case_number: str
+    resource_code: str
+    resource_name: str
+    provider_name: str
+    materials: tuple[str, ...]  # the checklist lines it stands in for
+    fields: tuple[str, ...]
+    found: bool
+    fetched_at: datetime
+
+    @classmethod
+    def of(cls, row: DataFetch, materials: tuple[str, ...]) -> SharedMaterial:
+        """The view of a fetch row."""
+        return cls(
+            case_number=row.case_number,
+            resource_code=row.resource_code,
+            resource_name=row.resource_name,
+            provider_name=row.provider_name,
+            materials=materials,
+            fields=tuple(row.fields),
+            found=bool(row.found),
+            fetched_at=row.fetched_at,
+        )
+
+
+def shared_materials(session: Session, *, case_number: str) -> list[SharedMaterial]:
+    """The materials a case got by sharing (the latest fetch of each resource that found a
+    record), for the case's checklist: no authorization here, the case page has done it."""
+    latest: dict[str, DataFetch] = {}
+    for row in fetch.materials_of_case(session, case_number=case_number):
+        if row.found:
+            latest[row.resource_code] = row
+    out = []
+    for code, row in latest.items():
+        try:
+            materials = tuple(catalogue.get_resource(session, code=code).materials)
+        except NotFound:  # a resource withdrawn since: the fetch still stands
+            materials = ()
+        out.append(SharedMaterial.of(row, materials))
+    return out
+
+
+def resource_names(session: Session) -> dict[str, str]:
+    """Catalog material name -> the resource providing it (guides: 无需提交，由部门共享获取)."""
+    names: dict[str, str] = {}
+    for resource in catalogue.list_resources(session):
+        if resource.sharing == "none":
+            continue
+        for material in resource.materials:
+            names.setdefault(material, resource.name)
+    return names
