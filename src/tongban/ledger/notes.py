@@ -29,7 +29,16 @@ _NAME = re.compile(r"^[^\s+]+$")
 
 
 class NoteError(ValueError):
-    """A note, checkpoint, key or signature is malformed or does not verify."""
+    """A note, checkpoint, key or signature is malformed or does not verify.
+
+    `code` says which, for people (the receipt pages name the failure): `malformed`,
+    `signature` (a known key's signature does not verify), `unknown_key` (no trusted key
+    signed) or `other_log` (signed by the key, but for another log's origin).
+    """
+
+    def __init__(self, message: str, *, code: str = "malformed") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def key_id(name: str, sig_type: int, public: bytes) -> bytes:
@@ -199,14 +208,14 @@ def verify_signature(verifier: Verifier, text: str, sig: Signature) -> int | Non
     try:
         if verifier.sig_type == SIG_COSIGNATURE_V1:
             if len(sig.blob) != 8 + 64:
-                raise NoteError("cosignature has the wrong length")
+                raise NoteError("cosignature has the wrong length", code="signature")
             (ts,) = struct.unpack(">Q", sig.blob[:8])
             key.verify(sig.blob[8:], f"cosignature/v1\ntime {ts}\n{text}".encode())
             return int(ts)
         key.verify(sig.blob, text.encode())
         return None
     except InvalidSignature as exc:
-        raise NoteError(f"signature by {verifier.name} does not verify") from exc
+        raise NoteError(f"signature by {verifier.name} does not verify", code="signature") from exc
 
 
 def open_note(note: str, verifiers: list[Verifier]) -> tuple[Note, list[Verifier]]:
@@ -224,7 +233,7 @@ def open_note(note: str, verifiers: list[Verifier]) -> tuple[Note, list[Verifier
                 if v not in signed:
                     signed.append(v)
     if not signed:
-        raise NoteError("note is not signed by any trusted key")
+        raise NoteError("note is not signed by any trusted key", code="unknown_key")
     return parsed, signed
 
 
@@ -260,5 +269,5 @@ def open_checkpoint(note: str, log_key: Verifier) -> Checkpoint:
     parsed, _ = open_note(note, [log_key])
     checkpoint = parse_checkpoint(parsed.text)
     if checkpoint.origin != log_key.name:
-        raise NoteError("checkpoint origin does not match the log key's name")
+        raise NoteError("checkpoint origin does not match the log key's name", code="other_log")
     return checkpoint

@@ -28,7 +28,17 @@ RECEIPT_FORMAT = "tongban-receipt/v1"
 
 
 class ReceiptError(ValueError):
-    """The receipt is malformed or does not verify."""
+    """The receipt is malformed or does not verify.
+
+    `code` names the failure for people (the receipt pages explain each one): `malformed`,
+    `no_entry`, `entry_mismatch`, `signature`, `unknown_key`, `other_log`, `inclusion`,
+    `entry` (the entry is not a JSON object) or `copy_mismatch` (the receipt's readable copy
+    of a field differs from what its proof carries).
+    """
+
+    def __init__(self, message: str, *, code: str = "malformed") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def build_proof_text(
@@ -95,12 +105,15 @@ def verify_receipt(
     """Verify a receipt (tlog-proof text, or the JSON document around it) offline; `entry`
     supplies the entry bytes of a receipt that withholds them (a format-1 entry)."""
     text = receipt
+    doc: dict[str, Any] | None = None
     stripped = receipt.lstrip()
     if stripped.startswith("{"):
         try:
             doc = json.loads(stripped)
+            if not isinstance(doc, dict):
+                raise TypeError("not an object")
             text = doc["proof"]
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
             raise ReceiptError("receipt JSON must hold the tlog-proof in 'proof'") from exc
         if not isinstance(text, str):
             raise ReceiptError("receipt 'proof' must be text")
@@ -108,14 +121,18 @@ def verify_receipt(
     extra = parsed.extra
     if extra is None:
         if entry is None:
-            raise ReceiptError("receipt carries no entry (extra line); give the entry bytes")
+            raise ReceiptError(
+                "receipt carries no entry (extra line); give the entry bytes", code="no_entry"
+            )
         extra = entry
     elif entry is not None and entry != extra:
-        raise ReceiptError("the entry given is not the one the receipt carries")
+        raise ReceiptError(
+            "the entry given is not the one the receipt carries", code="entry_mismatch"
+        )
     try:
         checkpoint = notes.open_checkpoint(parsed.checkpoint_note, log_key)
     except notes.NoteError as exc:
-        raise ReceiptError(f"checkpoint: {exc}") from exc
+        raise ReceiptError(f"checkpoint: {exc}", code=exc.code) from exc
     try:
         merkle.verify_inclusion(
             merkle.leaf_hash(extra),
@@ -125,14 +142,44 @@ def verify_receipt(
             checkpoint.root,
         )
     except merkle.ProofError as exc:
-        raise ReceiptError(f"inclusion proof: {exc}") from exc
+        raise ReceiptError(f"inclusion proof: {exc}", code="inclusion") from exc
     try:
         opened = json.loads(extra.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ReceiptError("entry is not JSON") from exc
+    except (ValueError, RecursionError) as exc:
+        raise ReceiptError("entry is not JSON", code="entry") from exc
     if not isinstance(opened, dict):
-        raise ReceiptError("entry is not a JSON object")
+        raise ReceiptError("entry is not a JSON object", code="entry")
+    if doc is not None:
+        _check_copies(doc, parsed, opened, extra, checkpoint)
     return VerifiedReceipt(opened, parsed.index, checkpoint)
+
+
+def _check_copies(
+    doc: dict[str, Any],
+    parsed: ParsedProof,
+    opened: dict[str, Any],
+    extra: bytes,
+    checkpoint: notes.Checkpoint,
+) -> None:
+    """The JSON receipt repeats its proof's parts in readable fields; a person reads those,
+    so a receipt whose copy says something else than what is proven (an edited `entry`) is
+    refused rather than verified beside a misleading text."""
+    b64 = base64.b64encode
+    proven: dict[str, Any] = {
+        "index": parsed.index,
+        "size": checkpoint.size,
+        "checkpoint": parsed.checkpoint_note,
+        "leaf_hash": b64(merkle.leaf_hash(extra)).decode(),
+        "inclusion_proof": [b64(h).decode() for h in parsed.proof],
+        "event_uid": opened.get("uid"),
+    }
+    if doc.get("entry") is not None:
+        proven["entry"] = opened
+    for field, value in proven.items():
+        if field in doc and value is not None and doc[field] != value:
+            raise ReceiptError(
+                f"the receipt's '{field}' is not what its proof carries", code="copy_mismatch"
+            )
 
 
 _SALT = re.compile(r"^[0-9a-f]{32,64}$")

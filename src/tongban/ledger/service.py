@@ -22,8 +22,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.events import service as events
-from tongban.ledger import integrator, merkle, notes, receipts, store
+from tongban.ledger import explain, integrator, merkle, notes, receipts, store
 from tongban.ledger.client import VerifyError, VerifyResult, verify_log
+from tongban.ledger.explain import RECEIPT_MAX_BYTES, ReceiptReport, read_upload
 from tongban.ledger.models import LedgerLeaf
 from tongban.ledger.notes import Checkpoint, NoteError, Signer, Verifier
 from tongban.ledger.receipts import (
@@ -37,15 +38,19 @@ from tongban.platform.db import Database
 from tongban.platform.errors import Conflict, NotFound
 
 __all__ = [
+    "RECEIPT_MAX_BYTES",
     "Checkpoint",
     "NoteError",
     "ReceiptError",
+    "ReceiptReport",
     "SignedCheckpoint",
     "Signer",
     "VerifiedReceipt",
     "Verifier",
     "VerifyError",
     "VerifyResult",
+    "check_event_receipt",
+    "check_receipt",
     "consistency_proof",
     "entry",
     "inclusion_proof",
@@ -55,10 +60,12 @@ __all__ = [
     "log_origin",
     "node_signer",
     "public_key",
+    "read_upload",
     "receipt_for_event",
     "verify_disclosure",
     "verify_log",
     "verify_receipt",
+    "witness_keys",
     "witness_signer",
 ]
 
@@ -238,3 +245,53 @@ def receipt_for_event(session: Session, *, event_uid: str) -> dict[str, Any]:
         "inclusion_proof": [_b64(h) for h in proof],
         "proof": text,
     }
+
+
+def witness_keys(settings: Settings) -> list[Verifier]:
+    """The independent witnesses this node knows (settings.ledger_witness_keys); a key that
+    does not parse is left out rather than stopping every receipt page."""
+    keys: list[Verifier] = []
+    for vkey in settings.ledger_witness_keys:
+        try:
+            keys.append(Verifier.parse(vkey))
+        except NoteError:
+            continue
+    return keys
+
+
+def check_receipt(
+    session: Session, *, settings: Settings, text: str, entry: bytes | None = None
+) -> ReceiptReport:
+    """Check a receipt against this node's key and witnesses (verify_receipt, as the CLI
+    does), then its checkpoint against this node's own log: same root at that size, and
+    consistent with the latest checkpoint (else the log was forked or the key misused)."""
+    report = explain.check(
+        text, node_signer(settings).verifier, witness_keys=witness_keys(settings), entry=entry
+    )
+    if report.size is not None and report.root is not None:
+        row = store.checkpoint_of(session, size=report.size, root=bytes.fromhex(report.root))
+        report.issued_at = row.issued_at if row is not None else None
+    if not report.verified or report.size is None or report.root is None:
+        return report
+    latest = store.latest_checkpoint(session)
+    if latest is None or int(latest.size) < report.size:
+        return report.fail("ahead", "the checkpoint is newer than any this node has signed")
+    new, new_root = int(latest.size), bytes(latest.root)
+    proof = store.consistency_proof(session, old=report.size, new=new)
+    try:
+        merkle.verify_consistency(report.size, new, bytes.fromhex(report.root), new_root, proof)
+    except merkle.ProofError as exc:
+        return report.fail("inconsistent", f"not consistent with size {new}: {exc}")
+    report.consistent_with = new
+    return report
+
+
+def check_event_receipt(session: Session, *, settings: Settings, event_uid: str) -> ReceiptReport:
+    """The receipt of one event, checked as an uploaded one would be. A withheld (format-1)
+    entry is checked with the bytes the node holds, and stays withheld in the report."""
+    receipt = receipt_for_event(session, event_uid=event_uid)
+    held: bytes | None = None
+    if receipt["withheld"]:
+        held = bytes(store.leaf(session, index=int(receipt["index"])).data)
+    text = json.dumps(receipt, ensure_ascii=False, sort_keys=True, indent=2)
+    return check_receipt(session, settings=settings, text=text, entry=held)

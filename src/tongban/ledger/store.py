@@ -124,3 +124,13 @@ def leaf_for_event(session: Session, *, event_id: int) -> LedgerLeaf | None:
 def latest_checkpoint(session: Session) -> LedgerCheckpoint | None:
     """The most recently issued checkpoint."""
     return session.scalar(select(LedgerCheckpoint).order_by(LedgerCheckpoint.id.desc()).limit(1))
+
+
+def checkpoint_of(session: Session, *, size: int, root: bytes) -> LedgerCheckpoint | None:
+    """The first checkpoint this node issued for this tree head (size and root), if any."""
+    return session.scalar(
+        select(LedgerCheckpoint)
+        .where(LedgerCheckpoint.size == size, LedgerCheckpoint.root == root)
+        .order_by(LedgerCheckpoint.id)
+        .limit(1)
+    )
