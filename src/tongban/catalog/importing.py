@@ -150,3 +150,9 @@ def revision_summary(session: Session, *, token: str) -> dict[str, Any] | None:
     """What the import that made this catalog revision created, updated and left unchanged."""
     row = session.scalar(select(CatalogRevision).where(CatalogRevision.token == token[:36]))
     return dict(row.summary) if row is not None else None
+
+
+def latest_revision(session: Session) -> str:
+    """The token of the catalog's latest import (the one this unit of work just made)."""
+    token = session.scalar(select(CatalogRevision.token).order_by(CatalogRevision.id.desc()))
+    return token or ""
