@@ -74,6 +74,27 @@ def test_groups_and_months(snap: Snapshot) -> None:
         ind.by_group(snap, period=Q3, group="colour")
 
 
+def test_age_groups_overlap_and_carry_ratings(snap: Snapshot) -> None:
+    ages = ind.by_group(snap, period=Q3, group="age").set_index("value")
+    # Ages 30, 50, 20 under 60; 65 and 70 over; nobody 80 or over, so no such row.
+    assert list(ages.index) == ["under_60", "60_plus"]
+    assert ages.loc["under_60", "cases"] == 3 and ages.loc["60_plus", "cases"] == 2
+    assert ages.loc["60_plus", "mean_days"] == pytest.approx(5.0)
+    # Ratings get the applicant's age from the case: the two over 60 were both unhappy.
+    assert ages.loc["60_plus", "ratings"] == 2 and ages.loc["60_plus", "satisfaction"] == 0.0
+    assert ages.loc["under_60", "satisfaction"] == pytest.approx(1.0)
+    urban = ind.by_group(snap, period=Q3, group="urban_rural").set_index("value")
+    assert urban.loc["rural", "cases"] == 3 and urban.loc["urban", "cases"] == 2
+
+
+def test_previous_periods() -> None:
+    assert parse_period("2026-Q1").previous().label == "2025-Q4"
+    assert parse_period("2026-03").previous().label == "2026-02"
+    assert parse_period("2026").previous().label == "2025"
+    days = parse_period("2026-07-01..2026-07-10").previous()
+    assert (days.start.isoformat(), days.end.isoformat()) == ("2026-06-21", "2026-06-30")
+
+
 def test_equalization_uses_the_indices(snap: Snapshot) -> None:
     df = ind.by_region(snap, period=Q3, level="province")
     result = {e["metric"]: e for e in ind.equalization(df, weight="population")}
@@ -95,6 +116,8 @@ def test_same_item_same_standard(snap: Snapshot) -> None:
     assert norms.loc["A", "norm_online_depth"] == pytest.approx(5.0)
     assert norms.loc["A", "best_online_depth"] == 6
     scores = standardization.region_scores(snap, level="county").set_index("code")
+    # Counties only: the province's own implementation (510000) is no county (issue #14).
+    assert sorted(scores.index) == ["110101", "511602", "511621"]
     assert scores.loc["110101", "score"] == pytest.approx(100.0)
     # 4 > 3 materials (0.75), 10 > 5 days (0.5), fee ok, 1 > 0 visits (0), depth 4 < 5 (0.8)
     assert scores.loc["511602", "score"] == pytest.approx(61.0)

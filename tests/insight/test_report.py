@@ -169,7 +169,7 @@ def test_api_and_dashboard(
         params={"period": "2026-Q3"},
         headers={**world.h("admin"), "accept": "text/html"},
     )
-    assert page.status_code == 200 and "均等化看板" in page.text
+    assert page.status_code == 200 and "数据洞察" in page.text
     assert "<svg" in page.text and "<table" in page.text and "<script" not in page.text
     assert len(gzip.compress(page.content)) <= 60 * 1024
     denied = client.get("/insight", headers={**world.h("migrant"), "accept": "text/html"})

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from tongban.identity.deps import CurrentActor
 from tongban.insight import indicators as ind
 from tongban.insight import service, standardization
-from tongban.platform.web.deps import AppSettings
+from tongban.platform.web.deps import AppSettings, DbSession
 
 router = APIRouter(prefix="/insight", tags=["insight"])
 
@@ -31,6 +31,7 @@ def _rows(df: Any) -> list[dict[str, Any]]:
 @router.get("/indicators")
 def indicators(
     actor: CurrentActor,
+    session: DbSession,
     settings: AppSettings,
     period: PeriodQ = None,
     level: str = "province",
@@ -40,7 +41,7 @@ def indicators(
     within = service.scope_for(actor, region)
     p = _period(period)
     ind.check_level(level)
-    snap = service.configured_snapshot(settings)
+    snap = service.current(session, settings).snap
     df = ind.by_region(snap, period=p, level=level, within=within)
     return {"period": p.label, "level": level, "region": within, "rows": _rows(df)}
 
@@ -49,42 +50,47 @@ def indicators(
 def groups(
     group: str,
     actor: CurrentActor,
+    session: DbSession,
     settings: AppSettings,
     period: PeriodQ = None,
     region: RegionQ = None,
 ) -> dict[str, Any]:
-    """Every indicator per zone, urban_rural, age_band or channel."""
+    """Every indicator per zone, urban_rural, age (under 60, 60+, 80+), age_band or channel."""
     within = service.scope_for(actor, region)
     p = _period(period)
-    df = ind.by_group(service.configured_snapshot(settings), period=p, group=group, within=within)
+    df = ind.by_group(service.current(session, settings).snap, period=p, group=group, within=within)
     return {"period": p.label, "group": group, "region": within, "rows": _rows(df)}
 
 
 @router.get("/equalization")
 def equalization(
-    actor: CurrentActor, settings: AppSettings, period: PeriodQ = None, region: RegionQ = None
+    actor: CurrentActor,
+    session: DbSession,
+    settings: AppSettings,
+    period: PeriodQ = None,
+    region: RegionQ = None,
 ) -> dict[str, Any]:
-    """Gini, CV, Theil T/L across provinces and counties, and Theil decompositions."""
+    """Gini, CV, Theil T/L across provinces and counties, Theil decompositions, and their
+    one-line readings in Chinese and English (compared with the period before)."""
     within = service.scope_for(actor, region)
     p = _period(period)
-    data = service.report_data(
-        service.configured_snapshot(settings),
-        period=p,
-        within=within,
-        key=service.snapshot_key(settings),
-    )
+    source = service.current(session, settings)
+    data = service.report_data(source.snap, period=p, within=within, key=source.key)
     return {
         "period": p.label,
+        "previous": data["period"]["previous"],
         "region": within,
         "provinces": data["province_indices"],
         "counties": data["county_indices"],
         "decompositions": data["decompositions"],
+        "readings": data["readings"],
     }
 
 
 @router.get("/standardization")
 def standardization_scores(
     actor: CurrentActor,
+    session: DbSession,
     settings: AppSettings,
     level: str = "county",
     region: RegionQ = None,
@@ -92,7 +98,7 @@ def standardization_scores(
 ) -> dict[str, Any]:
     """Same item, same standard: region scores (worst first) and the largest deviations."""
     within = service.scope_for(actor, region)
-    snap = service.configured_snapshot(settings)
+    snap = service.current(session, settings).snap
     scores = standardization.region_scores(snap, level=level, within=within).head(limit)
     devs = standardization.deviations(snap, within=within, limit=limit)
     return {"level": level, "region": within, "regions": _rows(scores), "deviations": _rows(devs)}
@@ -100,10 +106,14 @@ def standardization_scores(
 
 @router.get("/trend")
 def trend(
-    actor: CurrentActor, settings: AppSettings, period: PeriodQ = None, region: RegionQ = None
+    actor: CurrentActor,
+    session: DbSession,
+    settings: AppSettings,
+    period: PeriodQ = None,
+    region: RegionQ = None,
 ) -> dict[str, Any]:
     """Per month: cases, mean working days, on-time rate, fully online share, satisfaction."""
     within = service.scope_for(actor, region)
     p = _period(period)
-    df = ind.monthly(service.configured_snapshot(settings), period=p, within=within)
+    df = ind.monthly(service.current(session, settings).snap, period=p, within=within)
     return {"period": p.label, "region": within, "rows": _rows(df)}

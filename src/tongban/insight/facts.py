@@ -13,6 +13,7 @@ downloaded offline). Working days are counted with the platform's working calend
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
@@ -33,6 +34,7 @@ from tongban.reviews import service as _reviews  # noqa: F401  (the reviews tabl
 from tongban.workdays.service import WorkingCalendar, load_calendar
 
 TABLES = ("case_facts", "review_facts", "implementations", "regions")
+SOURCE_FILE = "source.json"
 REGION_COLUMNS = ("code", "name", "level", "parent_code", "zone", "urban_rural", "population")
 
 SCHEMAS: dict[str, pa.Schema] = {
@@ -129,8 +131,33 @@ def _promised_working_days(value: int, unit: str) -> int:
     return value if unit == "working_days" else round(value * 5 / 7)
 
 
+def write_source(out: Path, source: str) -> None:
+    """Say where a snapshot came from: a "simulated" one is a fixed workload that the live
+    database must not replace; a "platform" export goes stale and is recomputed."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / SOURCE_FILE).write_text(json.dumps({"source": source}), encoding="utf-8")
+
+
+def read_source(directory: Path) -> str | None:
+    """The source written by write_source (None: unknown, e.g. a snapshot from an older version)."""
+    try:
+        value = json.loads((directory / SOURCE_FILE).read_text(encoding="utf-8")).get("source")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return str(value) if value else None
+
+
 def export_platform(session: Session, *, out: Path) -> dict[str, int]:
     """Write the four fact tables from the platform database; returns row counts."""
+    tables = platform_tables(session)
+    for name, table in tables.items():
+        write_table(out / f"{name}.parquet", table)
+    write_source(out, "platform")
+    return {name: table.num_rows for name, table in tables.items()}
+
+
+def platform_tables(session: Session) -> dict[str, pa.Table]:
+    """The four fact tables read from the platform database (read-only), as Arrow tables."""
     calendar = load_calendar(session)
     region_rows = [
         dict(r._mapping)
@@ -148,9 +175,7 @@ def export_platform(session: Session, *, out: Path) -> dict[str, int]:
         ),
         "review_facts": _rows_to_table("review_facts", _review_rows(session, zone, urban)),
     }
-    for name, table in tables.items():
-        write_table(out / f"{name}.parquet", table)
-    return {name: table.num_rows for name, table in tables.items()}
+    return tables
 
 
 def implementation_rows(session: Session) -> list[dict[str, Any]]:

@@ -20,8 +20,17 @@ from tongban.insight.periods import Period
 from tongban.platform.errors import FieldError, Invalid
 
 LEVELS = ("province", "prefecture", "county", "service_point")
-GROUPS = ("zone", "urban_rural", "age_band", "channel")
+GROUPS = ("zone", "urban_rural", "age", "age_band", "channel")
 AGE_BANDS = ("18-29", "30-44", "45-59", "60+")
+# The older applicants' view (group "age"): (value, lowest age, highest age) at receipt. The
+# rows overlap on purpose, 80+ being part of 60+: the policy questions are "how are people
+# over 60 served" and "how are the very old served", each against everyone under 60. The age
+# comes from the birth date of the applicant's verified account (identity: resident ID).
+AGE_GROUPS: tuple[tuple[str, int, int | None], ...] = (
+    ("under_60", 0, 59),
+    ("60_plus", 60, None),
+    ("80_plus", 80, None),
+)
 
 # (column, label, better when) — the order of tables in the report.
 METRICS: tuple[tuple[str, str, str], ...] = (
@@ -87,6 +96,11 @@ def _cases(snap: Snapshot, period: Period, within: str | None) -> ir.Table:
     if within:
         c = c.filter(c.region.startswith(within))
     return c
+
+
+def period_cases(snap: Snapshot, *, period: Period, within: str | None = None) -> ir.IntegerScalar:
+    """How many cases were received in the period (and region)."""
+    return _cases(snap, period, within).count()
 
 
 def _reviews(snap: Snapshot, period: Period, within: str | None) -> ir.Table:
@@ -212,12 +226,14 @@ def _province_population(names: pd.DataFrame) -> dict[str, float]:
 def by_group(
     snap: Snapshot, *, period: Period, group: str, within: str | None = None
 ) -> pd.DataFrame:
-    """One row per value of a group (zone, urban_rural, age_band, channel)."""
+    """One row per value of a group (zone, urban_rural, age, age_band, channel)."""
     if group not in GROUPS:
         raise Invalid(
             f"Unknown group {group!r}.",
             errors=[FieldError("group", f"one of {', '.join(GROUPS)}")],
         )
+    if group == "age":
+        return _by_age(snap, period=period, within=within)
     c = _cases(snap, period, within)
     key = age_band(c.age) if group == "age_band" else c[group]
     df = snap.con.execute(c.group_by(value=key).agg(**_case_aggs(c)))
@@ -231,6 +247,33 @@ def by_group(
         reviews = snap.con.execute(r.group_by(value=rkey).agg(**_review_aggs(r)))
         df = df.merge(reviews, on="value", how="left")
     return _finish(df).sort_values("value").reset_index(drop=True)
+
+
+def _by_age(snap: Snapshot, *, period: Period, within: str | None) -> pd.DataFrame:
+    # One aggregation per (overlapping) age group; ratings get the applicant's age from their
+    # case. Cases whose applicant's age is unknown are left out of this view.
+    cases = _cases(snap, period, within)
+    r = _reviews(snap, period, within)
+    ages = snap.cases.select(age_case_id=snap.cases.case_id, age=snap.cases.age)
+    rated = r.join(ages, r.case_id == ages.age_case_id)
+    rows = []
+    for value, low, high in AGE_GROUPS:
+        c = (
+            cases.filter(cases.age >= low)
+            if high is None
+            else cases.filter(cases.age >= low, cases.age <= high)
+        )
+        rr = (
+            rated.filter(rated.age >= low)
+            if high is None
+            else rated.filter(rated.age >= low, rated.age <= high)
+        )
+        row = snap.con.execute(c.aggregate(**_case_aggs(c))).iloc[0].to_dict()
+        row.update(snap.con.execute(rr.aggregate(**_review_aggs(rr))).iloc[0].to_dict())
+        rows.append({"value": value, **row})
+    df = pd.DataFrame(rows)
+    df["cases"] = df["cases"].astype("int64")
+    return _finish(df[df["cases"] > 0].reset_index(drop=True))
 
 
 def monthly(snap: Snapshot, *, period: Period, within: str | None = None) -> pd.DataFrame:

@@ -17,6 +17,33 @@ class Period:
     start: date
     end: date
 
+    @property
+    def kind(self) -> str:
+        """year, quarter, month or range: how the period was asked (the readings name it)."""
+        if re.fullmatch(r"\d{4}", self.label):
+            return "year"
+        if re.fullmatch(r"\d{4}-Q[1-4]", self.label):
+            return "quarter"
+        if re.fullmatch(r"\d{4}-\d{2}", self.label):
+            return "month"
+        return "range"
+
+    def previous(self) -> Period:
+        """The period just before, of the same kind (the quarter before, or as many days)."""
+        if self.kind == "year":
+            return parse_period(str(self.start.year - 1))
+        if self.kind == "quarter":
+            q = (self.start.month - 1) // 3 + 1
+            year, q = (self.start.year - 1, 4) if q == 1 else (self.start.year, q - 1)
+            return parse_period(f"{year}-Q{q}")
+        if self.kind == "month":
+            first = (self.start - timedelta(days=1)).replace(day=1)
+            return parse_period(first.strftime("%Y-%m"))
+        days = self.end - self.start
+        end = self.start - timedelta(days=1)
+        start = end - days
+        return Period(f"{start.isoformat()}..{end.isoformat()}", start, end)
+
     def months(self) -> list[str]:
         """The YYYY-MM months the period touches, in order."""
         out, day = [], self.start.replace(day=1)

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from tongban.insight import charts, standardization
+from tongban.insight import charts, readings, standardization
 from tongban.insight import indicators as ind
 from tongban.insight.engine import Snapshot
 from tongban.insight.periods import Period
@@ -33,6 +33,7 @@ _env.filters["int"] = lambda v: "—" if v is None or v != v else f"{int(v):,}"
 
 _cache: dict[tuple[Any, ...], tuple[float, dict[str, Any]]] = {}
 _lock = threading.Lock()
+_build_lock = threading.Lock()
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -52,7 +53,7 @@ def build(snap: Snapshot, *, period: Period, within: str | None = None) -> dict[
     }
     months = ind.monthly(snap, period=period, within=within)
     totals = ind.totals(snap, period=period, within=within)
-    ranked = counties[counties["cases"] >= MIN_CASES]
+    ranked = _ranked(counties)
     scores = standardization.region_scores(snap, level="county", within=within)
     province_scores = standardization.region_scores(snap, level="province", within=within)
     decompositions = [
@@ -61,15 +62,31 @@ def build(snap: Snapshot, *, period: Period, within: str | None = None) -> dict[
         for group in ("zone", "urban_rural")
         if (d := ind.decomposition(ranked, metric=metric, group=group, weight="cases")) is not None
     ]
+    county_indices = ind.equalization(ranked, weight="cases")
+    province_indices = ind.equalization(provinces, weight="population")
+    before = _previous(snap, period=period.previous(), within=within)
     data: dict[str, Any] = {
-        "period": {"label": period.label, "start": period.start, "end": period.end},
+        "period": {
+            "label": period.label,
+            "start": period.start,
+            "end": period.end,
+            "previous": period.previous().label,
+        },
         "within": within,
         "backend": snap.backend,
+        "all_cases": int(snap.con.execute(snap.cases.count())),
         "totals": totals,
         "metrics": ind.METRICS,
-        "province_indices": ind.equalization(provinces, weight="population"),
-        "county_indices": ind.equalization(ranked, weight="cases"),
+        "province_indices": province_indices,
+        "county_indices": county_indices,
         "decompositions": decompositions,
+        "readings": readings.index_readings(
+            {"county": county_indices, "province": province_indices},
+            before["indices"],
+            decompositions,
+            period_kind=period.kind,
+        )
+        + readings.gap_readings(groups, before["groups"], period_kind=period.kind),
         "provinces": _records(provinces),
         "groups": groups,
         "months": _records(months),
@@ -84,6 +101,30 @@ def build(snap: Snapshot, *, period: Period, within: str | None = None) -> dict[
     return data
 
 
+def _ranked(counties: pd.DataFrame) -> pd.DataFrame:
+    # Rankings compare counties (level 3) with enough cases: cases decided by a province's or
+    # a city's own authority count for that division, which is no county.
+    return counties[(counties["level"] == "county") & (counties["cases"] >= MIN_CASES)]
+
+
+def _previous(snap: Snapshot, *, period: Period, within: str | None) -> dict[str, Any]:
+    """The figures of the period before that the readings compare with (None: no cases)."""
+    if int(snap.con.execute(ind.period_cases(snap, period=period, within=within))) == 0:
+        return {"groups": None, "indices": {}}
+    counties = ind.by_region(snap, period=period, level="county", within=within)
+    provinces = ind.by_region(snap, period=period, level="province", within=within)
+    return {
+        "groups": {
+            g: _records(ind.by_group(snap, period=period, group=g, within=within))
+            for g in readings.GAP_GROUPS
+        },
+        "indices": {
+            "county": ind.equalization(_ranked(counties), weight="cases"),
+            "province": ind.equalization(provinces, weight="population"),
+        },
+    }
+
+
 def cached_build(
     snap: Snapshot, *, period: Period, within: str | None = None, key: Any = None, ttl: float = 600
 ) -> dict[str, Any]:
@@ -94,8 +135,11 @@ def cached_build(
         hit = _cache.get(cache_key)
         if hit and now - hit[0] < ttl:
             return hit[1]
-    data = build(snap, period=period, within=within)
+    with _build_lock:  # one computation at a time: DuckDB's connection is shared by threads
+        data = build(snap, period=period, within=within)
     with _lock:
+        for stale in [k for k, (at, _) in _cache.items() if now - at >= ttl]:
+            del _cache[stale]
         _cache[cache_key] = (now, data)
     return data
 

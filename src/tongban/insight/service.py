@@ -7,14 +7,19 @@ standardization.py, report.py (+ charts.py), periods.py.
 
 from __future__ import annotations
 
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ibis.backends import BaseBackend
+from sqlalchemy.orm import Session
 
 from tongban.insight import report as reports
-from tongban.insight.engine import Snapshot, connect, open_snapshot, snapshot_dir
-from tongban.insight.facts import export_platform
+from tongban.insight.engine import Snapshot, connect, from_arrow, open_snapshot, snapshot_dir
+from tongban.insight.facts import export_platform, platform_tables, read_source
 from tongban.insight.periods import Period, parse_period
 from tongban.insight.simulate import SimulationResult, simulate
 from tongban.platform.config import Settings
@@ -25,10 +30,13 @@ __all__ = [
     "Period",
     "SimulationResult",
     "Snapshot",
+    "Source",
     "check_region_prefix",
     "configured_snapshot",
+    "current",
     "current_quarter",
     "export",
+    "forget_live",
     "open_configured",
     "parse_period",
     "report_data",
@@ -46,6 +54,72 @@ def open_configured(settings: Settings, *, directory: Path | None = None) -> Sna
 
 
 _snapshots: dict[tuple[str, str, float], Snapshot] = {}
+
+# How long figures computed from the live database are served before they are computed again:
+# new cases show within minutes, and a busy dashboard reads the database at most this often.
+LIVE_TTL = 300.0
+
+
+@dataclass(frozen=True)
+class Source:
+    """The fact tables the figures come from, and how fresh they are."""
+
+    snap: Snapshot
+    key: Any  # changes whenever the tables do: the cache key of computations on them
+    kind: str  # "live" (this node's database, read on demand), "export" or "simulated"
+    as_of: datetime  # when the tables were read or written (UTC)
+
+
+_live: dict[tuple[str, int], Source] = {}
+_live_lock = threading.Lock()
+
+
+def current(session: Session, settings: Settings, *, max_age: float | None = None) -> Source:
+    """What the dashboard and the API compute from: a simulated snapshot as it is, an export
+    younger than `max_age`, else this node's database read on demand (kept `max_age` seconds).
+    A fresh node therefore shows its figures with no CLI step; a worker may export more often."""
+    max_age = LIVE_TTL if max_age is None else max_age
+    directory = snapshot_dir(settings)
+    facts = directory / "case_facts.parquet"
+    if not settings.analytics_url.startswith("duckdb"):
+        # Another engine holds the fact tables; loading them there is its pipeline's job.
+        return Source(configured_snapshot(settings), snapshot_key(settings), "export", _now())
+    if facts.exists():
+        written = facts.stat().st_mtime
+        simulated = read_source(directory) == "simulated"
+        if simulated or time.time() - written < max_age:
+            return Source(
+                configured_snapshot(settings),
+                snapshot_key(settings),
+                "simulated" if simulated else "export",
+                datetime.fromtimestamp(written, UTC),
+            )
+    return _live_source(session, max_age=max_age)
+
+
+def _live_source(session: Session, *, max_age: float) -> Source:
+    bind = session.get_bind()
+    cache_key = (str(bind.engine.url), id(bind.engine))
+    with _live_lock:  # one computation at a time; the others wait for its result
+        hit = _live.get(cache_key)
+        if hit is not None and (_now() - hit.as_of).total_seconds() < max_age:
+            return hit
+        as_of = _now()
+        snap = from_arrow(connect(), platform_tables(session))
+        source = Source(snap, ("live", *cache_key, as_of.timestamp()), "live", as_of)
+        _live.clear()
+        _live[cache_key] = source
+        return source
+
+
+def forget_live() -> None:
+    """Drop the figures read from the live database (the next request reads it again)."""
+    with _live_lock:
+        _live.clear()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def configured_snapshot(settings: Settings) -> Snapshot:
@@ -74,10 +148,12 @@ def scope_for(actor: Any, region: str | None) -> str | None:
     from tongban.identity import service as identity
 
     identity.authorize(actor, "insight.read")
-    if region is None and actor.role is not identity.Role.ADMIN:
+    # Operators and data stewards read insight for every region (policy: scope "any").
+    national = actor.role in (identity.Role.ADMIN, identity.Role.STEWARD)
+    if region is None and not national:
         region = actor.jurisdiction
     prefix = check_region_prefix(region)
-    if prefix is not None or actor.role is not identity.Role.ADMIN:
+    if prefix is not None or not national:
         code = (prefix or "").ljust(6, "0")
         identity.authorize(actor, "insight.read", {"region_code": code if prefix else None})
     return prefix
@@ -95,6 +171,7 @@ def export(database: Database, settings: Settings, *, out: Path | None = None) -
     with database.session_scope() as session:
         counts = export_platform(session, out=target)
     reports.clear_cache()
+    forget_live()
     return counts
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from tongban.insight.facts import REGION_COLUMNS, write_table
+from tongban.insight.facts import REGION_COLUMNS, write_source, write_table
 from tongban.regions import service as regions
 from tongban.workdays.service import WorkingCalendar
 
@@ -307,6 +307,7 @@ def simulate(
     impl_path = out / "implementations.parquet"
     con.execute(f"COPY implementations TO '{impl_path}' (FORMAT parquet)")
     write_table(out / "regions.parquet", _regions_table())
+    write_source(out, "simulated")
     n_cases = con.execute(f"SELECT count(*) FROM read_parquet('{case_path}')").fetchone()
     n_reviews = con.execute(f"SELECT count(*) FROM read_parquet('{review_path}')").fetchone()
     n_impl = con.execute("SELECT count(*) FROM implementations").fetchone()

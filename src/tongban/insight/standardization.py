@@ -70,21 +70,27 @@ def item_norms(snap: Snapshot) -> pd.DataFrame:
 def region_scores(
     snap: Snapshot, *, level: str = "county", within: str | None = None
 ) -> pd.DataFrame:
-    """Per division of `level`: mean score, deviating dimensions, share deviating."""
+    """Per division of `level`: mean score, deviating dimensions, share deviating.
+
+    Only divisions of that level are listed: a province's own implementations (region code
+    510000) cut to six digits would otherwise pass for a county in the county ranking."""
     check_level(level)
+    level = "county" if level == "service_point" else level
     j = _scored(snap)
     if within:
         j = j.filter(j.region_code.startswith(within))
-    key = region_key(j.region_code, "county" if level == "service_point" else level)
-    expr = j.group_by(code=key).agg(
+    expr = j.group_by(code=region_key(j.region_code, level)).agg(
         implementations=j.count(),
         score=j.score.mean(),
         deviations=j.deviations.sum(),
         deviating=(j.deviations > 0).cast("int32").sum(),
     )
     df = snap.con.execute(expr)
-    names = snap.con.execute(snap.regions.select("code", "name", "zone", "urban_rural"))
-    df = df.merge(names, on="code", how="left")
+    reg = snap.regions
+    names = snap.con.execute(
+        reg.filter(reg.level == level).select("code", "name", "zone", "urban_rural")
+    )
+    df = df.merge(names, on="code", how="inner")
     df["deviating_share"] = df["deviating"] / df["implementations"]
     return df.sort_values(["score", "code"]).reset_index(drop=True)
 
