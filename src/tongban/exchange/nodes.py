@@ -7,6 +7,7 @@ node publishes it and every node caches it (`exchange_nodes`).
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -51,7 +52,13 @@ def put_node(session: Session, *, entry: Mapping[str, Any]) -> Node:
         resource_type="exchange_node",
         resource_id=row.node_id,
         channel=Channel.SYSTEM,
-        data={"region_code": row.region_code, "keys": sorted(row.public_keys)},
+        # The keys' fingerprints (SHA-256 of the raw public key): which keys a node had when.
+        data={
+            "region_code": row.region_code,
+            "key_sha256": sorted(
+                signing.sha256(base64.b64decode(v)) for v in row.public_keys.values()
+            ),
+        },
     )
     return row
 
