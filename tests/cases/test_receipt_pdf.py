@@ -82,6 +82,24 @@ def _marked_content(reader: PdfReader) -> dict[int, str]:
     return found
 
 
+PAINTING = {b"Tj", b"TJ", b"'", b'"', b"f", b"F", b"f*", b"S", b"s", b"B", b"b", b"Do", b"sh"}
+
+
+def _untagged_painting(reader: PdfReader) -> list[bytes]:
+    """Operators that paint outside any marked content (PDF/UA: all content is tagged or an
+    artifact)."""
+    content = ContentStream(reader.pages[0].get_contents(), reader)
+    depth, found = 0, []
+    for _, operator in content.operations:
+        if operator in (b"BDC", b"BMC"):
+            depth += 1
+        elif operator == b"EMC":
+            depth -= 1
+        elif operator in PAINTING and depth == 0:
+            found.append(operator)
+    return found
+
+
 def _qr_payload_matches(reader: PdfReader, url: str) -> bool:
     """Whether the QR code drawn in the Figure's marked content is segno's code of `url`."""
     content = ContentStream(reader.pages[0].get_contents(), reader)
@@ -135,6 +153,7 @@ def check_tagged(pdf: bytes, *, lang: str, title: str) -> PdfReader:
     marked = _marked_content(reader)
     in_tree = {m: str(e["/S"]) for e in elements for m in _mcids(e)}
     assert in_tree == marked and sorted(marked) == list(range(len(marked)))
+    assert _untagged_painting(reader) == []
     parents = tree["/ParentTree"]["/Nums"]
     assert parents[0] == 0
     assert [str(p.get_object()["/S"]) for p in parents[1]] == [marked[m] for m in sorted(marked)]
