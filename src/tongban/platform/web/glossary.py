@@ -195,6 +195,8 @@ BY_ZH: dict[str, Term] = {t.zh: t for t in TERMS}
 BY_ZH.update({part: t for t in TERMS if "/" in t.zh for part in t.zh.split("/")})
 
 MORE = N_("Glossary")
+# An explanation set apart from the term: "特别程序：法律允许的额外环节…".
+NAMED = N_("%(term)s: %(explanation)s")
 # Said before the term, for screen readers: many links read "Glossary" on one page.
 MORE_ABOUT = N_("Glossary: %(term)s")
 _SEEN = "glossary_seen"
@@ -225,14 +227,18 @@ def label(term: Term, ui: Any) -> Markup:
     return Markup("{}").format(term.zh)
 
 
-def note(term: Term, ui: Any) -> Markup:
-    """The inline explanation: one sentence and a link to the glossary entry."""
+def note(term: Term, ui: Any, *, named: bool = False) -> Markup:
+    """The inline explanation: one sentence and a link to the glossary entry; `named` puts the
+    term before it (when the explanation stands apart from the words it explains)."""
     gettext = _gettext(ui)
+    explanation = gettext(term.explanation)
+    if named:
+        explanation = Markup(gettext(NAMED)) % {"term": label(term, ui), "explanation": explanation}
     return Markup(
         '<small class="term-note">{explanation} <a href="/glossary#{slug}" aria-label="{about}">'
         "{more}</a></small>"
     ).format(
-        explanation=gettext(term.explanation),
+        explanation=explanation,
         slug=term.slug,
         about=gettext(MORE_ABOUT) % {"term": gettext(term.en)},
         more=gettext(MORE),
@@ -261,7 +267,7 @@ def term(context: Context, zh: str, text: str | None = None, *, only_note: bool 
     if seen is not None:
         seen.add(entry.slug)
     if only_note:
-        return note(entry, ui) if first else Markup("")
+        return note(entry, ui, named=True) if first else Markup("")
     if not first:
         return Markup('<span class="term">{}</span>').format(shown)
     return Markup('<span class="term">{}</span> {}').format(shown, note(entry, ui))
