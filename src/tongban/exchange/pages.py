@@ -1,0 +1,109 @@
+"""HTML pages of the exchange: the resource catalogue (public, searchable), and for data
+stewards the sharing requests (with overdue replies flagged) and the agreements (their Cedar
+policies and hashes). Decisions and revocations go through the API for now (docs/exchange.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from tongban.exchange import catalogue, requests
+from tongban.exchange.api import agreement_read, request_read
+from tongban.exchange.schemas import Sharing
+from tongban.identity import service as identity
+from tongban.identity.deps import PageUi
+from tongban.identity.service import Role
+from tongban.platform.web.deps import DbSession
+from tongban.platform.web.rendering import N_, add_templates
+
+router = APIRouter(tags=["exchange pages"], include_in_schema=False)
+add_templates(Path(__file__).parent / "templates")
+
+SHARING: dict[str, str] = {
+    Sharing.UNCONDITIONAL.value: N_("Shared without conditions"),
+    Sharing.CONDITIONAL.value: N_("Shared on conditions"),
+    Sharing.NONE.value: N_("Not shared"),
+}
+STATUSES: dict[str, str] = {
+    "pending": N_("Waiting for the provider"),
+    "approved": N_("Request approved"),
+    "refused": N_("Request refused"),
+    "active": N_("In force"),
+    "expired": N_("Expired"),
+    "revoked": N_("Revoked"),
+}
+FREQUENCIES: dict[str, str] = {
+    "realtime": N_("Real time"),
+    "daily": N_("Daily"),
+    "weekly": N_("Weekly"),
+    "monthly": N_("Monthly"),
+    "yearly": N_("Yearly"),
+}
+
+
+def _labels(ui: Any) -> dict[str, Any]:
+    return {
+        "sharing": {k: ui.gettext(v) for k, v in SHARING.items()},
+        "statuses": {k: ui.gettext(v) for k, v in STATUSES.items()},
+        "frequencies": {k: ui.gettext(v) for k, v in FREQUENCIES.items()},
+    }
+
+
+@router.get("/exchange")
+def catalogue_page(
+    ui: PageUi, session: DbSession, q: Annotated[str, Query(max_length=60)] = ""
+) -> Response:
+    """The data resource catalogue (政务数据资源目录): what departments share, on what terms."""
+    resources = catalogue.list_resources(session, q=q or None)
+    return ui.render(
+        "exchange/catalogue.html",
+        title=ui.gettext("Government data catalogue"),
+        q=q,
+        resources=resources,
+        **_labels(ui),
+    )
+
+
+def _region(ui: Any) -> str | None:
+    actor = ui.require_actor()
+    return None if actor.role is Role.ADMIN else actor.region_root or "-"
+
+
+@router.get("/exchange/requests")
+def requests_page(ui: PageUi, session: DbSession) -> Response:
+    """Sharing requests to and from the steward's jurisdiction; late replies flagged."""
+    identity.authorize(ui.require_actor(), "exchange.request.read")
+    rows = [request_read(session, r) for r in requests.list_requests(session, region=_region(ui))]
+    return ui.render(
+        "exchange/requests.html",
+        title=ui.gettext("Data sharing requests"),
+        rows=rows,
+        **_labels(ui),
+    )
+
+
+@router.get("/exchange/agreements")
+def agreements_page(ui: PageUi, session: DbSession) -> Response:
+    """Sharing agreements: who may fetch what for which items until when, with the policy."""
+    actor = ui.require_actor()
+    identity.authorize(actor, "exchange.agreement.read")
+    region = _region(ui)
+    rows = []
+    for row in requests.list_agreements(session):
+        read = agreement_read(session, row)
+        consumer = identity.get_department(session, department_id=row.consumer_department_id)
+        resource = catalogue.get_resource(session, code=read.resource)
+        if region is None or any(
+            identity.within(root=region, code=code)
+            for code in (consumer.region_code, resource.region_code)
+        ):
+            rows.append({"read": read, "consumer": consumer.name, "resource": resource})
+    return ui.render(
+        "exchange/agreements.html",
+        title=ui.gettext("Data sharing agreements"),
+        rows=rows,
+        **_labels(ui),
+    )
