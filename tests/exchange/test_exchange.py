@@ -344,3 +344,42 @@ def test_an_unconditional_resource_needs_no_agreement(
     assert answer.status_code == 201, answer.text
     assert answer.json()["data"]["holder_name"] == "王建国"
     assert answer.json()["agreement_id"] is None
+
+
+def test_the_fetched_record_stands_in_for_the_checklist_line(
+    client: TestClient, db: Session, world: World
+) -> None:
+    """The migrant worker's pension transfer: 参保缴费凭证 comes by sharing, not by upload."""
+    from tongban.exchange import service as exchange
+
+    case = make_case(db, world)
+    assert exchange.shared_materials(db, case_number=case.number) == []
+    client.post(
+        f"/api/v1/cases/{case.number}/data-fetches",
+        json={"resource": "RS-YLBX-001", "purpose": "核验参保缴费情况"},
+        headers=world.h("official"),
+    )
+    shared = exchange.shared_materials(db, case_number=case.number)
+    assert [(m.resource_name, m.materials) for m in shared] == [
+        ("养老保险参保缴费记录", ("参保缴费凭证",))
+    ]
+    assert shared[0].provider_name == "广安市人力资源和社会保障局"
+    assert exchange.resource_names(db)["参保缴费凭证"] == "养老保险参保缴费记录"
+    assert "不动产权证书" not in exchange.resource_names(db)  # 不予共享: asked of the applicant
+
+
+def test_pages(client: TestClient, world: World) -> None:
+    page = client.get("/exchange", params={"q": "参保"}, headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "养老保险参保缴费记录" in page.text
+    assert "户籍信息" not in page.text
+    for path in ("/exchange/requests", "/exchange/agreements"):
+        anonymous = client.get(path, headers={"Accept": "text/html"}, follow_redirects=False)
+        assert anonymous.status_code == 303
+        steward = client.get(path, headers={**world.h("steward"), "Accept": "text/html"})
+        assert steward.status_code == 200, steward.text
+        official = client.get(path, headers={**world.h("official"), "Accept": "text/html"})
+        assert official.status_code == 403
+    agreements = client.get(
+        "/exchange/agreements", headers={**world.h("steward"), "Accept": "text/html"}
+    )
+    assert "Tongban::Department" in agreements.text and "养老保险参保缴费记录" in agreements.text
