@@ -12,6 +12,7 @@ import json
 import re
 import zipfile
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -437,6 +438,21 @@ def _column(rest: str, number: int) -> str:
     return next((k for k, _ in _COLUMNS[number] if k.startswith(f"{key}_")), key)
 
 
+def _in_words(issue: Issue, kind: str) -> Issue:
+    """A choice among the format's codes offered as the words a person writes in a cell
+    (工作日 rather than working_days), where the column takes words."""
+    words = headers.VALUE_WORDS.get(kind)
+    if not words:
+        return issue
+    args = dict(issue.args)
+    codes = args.get("choices", ())
+    said = tuple(
+        next((w for w, v in words.items() if v == code and not w.isascii()), code)
+        for code in (codes if isinstance(codes, tuple) else (codes,))
+    )
+    return replace(issue, args=tuple({**args, "choices": said}.items()))
+
+
 def _locator(places: dict[str, tuple[int, int]], layout: _Layout) -> Callable[[Issue], Problem]:
     def place(issue: Issue, number: int, row: int, key: str | None, legacy: str) -> Problem:
         where = f"sheet {number}, row {row}"
@@ -445,6 +461,8 @@ def _locator(places: dict[str, tuple[int, int]], layout: _Layout) -> Callable[[I
             issue = Issue(issue.path, f"missing column {key}", kind="missing_column")
             row, where = 1, f"sheet {number}, row 1"
             legacy = f"{where}: {issue.message}"
+        if issue.kind == "choice" and key:
+            issue = _in_words(issue, dict(_COLUMNS[number]).get(key, ""))
         return Problem(
             issue,
             field=f"{where}, {key}" if key and not issue.path.startswith("@") else where,
