@@ -67,6 +67,12 @@ def catalogue_page(
     )
 
 
+def _field_labels(resource: Any, names: list[str]) -> str:
+    """The fields' Chinese labels (as the catalogue names them), in the request's order."""
+    labels = {str(f["name"]): str(f["label"]) for f in resource.fields}
+    return "、".join(labels.get(name, name) for name in names)
+
+
 def _region(ui: Any) -> str | None:
     actor = ui.require_actor()
     return None if actor.role is Role.ADMIN else actor.region_root or "-"
@@ -76,7 +82,13 @@ def _region(ui: Any) -> str | None:
 def requests_page(ui: PageUi, session: DbSession) -> Response:
     """Sharing requests to and from the steward's jurisdiction; late replies flagged."""
     identity.authorize(ui.require_actor(), "exchange.request.read")
-    rows = [request_read(session, r) for r in requests.list_requests(session, region=_region(ui))]
+    rows = []
+    for row in requests.list_requests(session, region=_region(ui)):
+        read = request_read(session, row)
+        resource = catalogue.get_resource(session, code=read.resource)
+        consumer = identity.get_department(session, department_id=row.consumer_department_id)
+        fields = _field_labels(resource, read.fields)
+        rows.append({"read": read, "consumer": consumer.name, "fields": fields})
     return ui.render(
         "exchange/requests.html",
         title=ui.gettext("Data sharing requests"),
@@ -100,7 +112,14 @@ def agreements_page(ui: PageUi, session: DbSession) -> Response:
             identity.within(root=region, code=code)
             for code in (consumer.region_code, resource.region_code)
         ):
-            rows.append({"read": read, "consumer": consumer.name, "resource": resource})
+            rows.append(
+                {
+                    "read": read,
+                    "consumer": consumer.name,
+                    "resource": resource,
+                    "fields": _field_labels(resource, read.fields),
+                }
+            )
     return ui.render(
         "exchange/agreements.html",
         title=ui.gettext("Data sharing agreements"),
