@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 
 from tests.cases.conftest import PNG_BYTES, World, page_login, pension_request
 from tongban.cases import results
+from tongban.cases.pdf_tags import wrap
 from tongban.platform.config import Settings
 from tongban.shell.cli import app as cli
 from tongban.shell.cli import serve
@@ -246,6 +247,20 @@ def test_a_refusal_notice_gives_the_reason(client: TestClient, world: World) -> 
 def test_the_case_page_offers_the_notice_in_the_decided_states() -> None:
     states = set(re.findall(r'"(\w+)"', TEMPLATE.read_text().split("case.state in", 1)[1]))
     assert {str(s) for s in results.DECIDED_STATES} <= states
+
+
+def test_lines_break_between_words_and_chinese_characters() -> None:
+    english = "This notice tells the result of your application. Scan the code to see it."
+    lines = wrap(english, font="Helvetica", size=11, width=200)
+    assert len(lines) > 1 and " ".join(lines) == english
+    assert all(word in english.split() for line in lines for word in line.split())
+    link = "https://tongban.example.gov.cn/track/t/440300-20261201-41TQR8XXAERM.u83n9r.abc"
+    assert "".join(wrap(link, font="Helvetica", size=12, width=100)) == link
+    chinese = "经审查，申请人提交的材料不符合《城乡居民基本养老保险经办规程》的规定"
+    lines = wrap(chinese, font="STSong-Light", size=12, width=150)
+    assert len(lines) > 1 and "".join(lines) == chinese
+    assert wrap("", font="STSong-Light", size=12, width=150) == [""]
+    assert wrap("x", font="Helvetica", size=12, width=1) == ["x"]
 
 
 @pytest.mark.parametrize("public", ["", PUBLIC])

@@ -25,6 +25,7 @@ shipped with the package.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -50,6 +51,9 @@ from reportlab.pdfgen import canvas
 
 FONT = "STSong-Light"
 LATIN = "Helvetica"
+# What a line may not be broken inside: a run of printable ASCII (a word, a number, a link)
+# with the space after it; any other character stands alone.
+_ATOM = re.compile(r"[!-~]+ ?|.", re.S)
 
 
 @dataclass
@@ -77,24 +81,42 @@ def font_for(text: str) -> str:
     return LATIN if text.isascii() else FONT
 
 
+def register_font() -> None:
+    """Make STSong-Light known to ReportLab (once per process)."""
+    if FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+
+
 def wrap(text: str, *, font: str, size: float, width: float) -> list[str]:
-    """The text cut into lines no wider than `width` (by character: Chinese has no spaces)."""
+    """The text cut into lines no wider than `width`: between Chinese characters (Chinese
+    has no spaces) and between Latin words; a word longer than a line (a link) by character."""
+    register_font()
     lines: list[str] = []
     line = ""
-    for char in text:
-        if line and pdfmetrics.stringWidth(line + char, font, size) > width:
-            lines.append(line)
+
+    def fits(piece: str) -> bool:
+        return pdfmetrics.stringWidth(piece.rstrip(), font, size) <= width
+
+    for atom in _ATOM.findall(text):
+        if line and not fits(line + atom):
+            if line.strip():
+                lines.append(line.rstrip())
             line = ""
-        line += char
-    return [*lines, line] if line or not lines else lines
+        while not line and len(atom) > 1 and not fits(atom):
+            cut = len(atom) - 1
+            while cut > 1 and not fits(atom[:cut]):
+                cut -= 1
+            lines.append(atom[:cut])
+            atom = atom[cut:]
+        line += atom
+    return [*lines, line.rstrip()] if line or not lines else lines
 
 
 class TaggedPage:
     """One A4 page drawn with ReportLab whose content is tagged as it is drawn."""
 
     def __init__(self, *, title: str, lang: str, author: str = "") -> None:
-        if FONT not in pdfmetrics.getRegisteredFontNames():
-            pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+        register_font()
         self.title = title
         self.lang = lang
         self._buffer = io.BytesIO()
@@ -148,17 +170,31 @@ class TaggedPage:
         return y
 
     def link(
-        self, parent: Element, text: str, uri: str, *, x: float, y: float, size: float
-    ) -> None:
-        """A line of text that is also a link (Link element: the text and its annotation)."""
+        self,
+        parent: Element,
+        text: str,
+        uri: str,
+        *,
+        x: float,
+        y: float,
+        size: float,
+        width: float,
+    ) -> float:
+        """Text that is also a link (a Link element: the text and its annotation), wrapped
+        to `width`; the y below it."""
         element = self.element(parent, "Link")
         font = font_for(text)
+        lines = wrap(text, font=font, size=size, width=width)
         self.canvas.setFont(font, size)
+        top = y + size
         with self.marked(element):
-            self.canvas.drawString(x, y, text)
-        width = pdfmetrics.stringWidth(text, font, size)
+            for line in lines:
+                self.canvas.drawString(x, y, line)
+                y -= size * 1.4
+        widest = max(pdfmetrics.stringWidth(line, font, size) for line in lines)
         element.annotation = len(self.links)
-        self.links.append(_Link((x, y - size * 0.25, x + width, y + size), uri, text))
+        self.links.append(_Link((x, y + size * 1.15, x + widest, top), uri, text))
+        return y
 
     def finish(self) -> bytes:
         """The PDF: the page drawn, then its structure tree and metadata added."""

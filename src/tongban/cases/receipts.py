@@ -123,7 +123,7 @@ def _document(
     y -= size + 6 * mm
     caption = gettext("Scan to follow the case:")
     y = page.text(doc, "P", caption, x=left, y=y, size=10, width=page.width - 2 * left)
-    page.link(doc, url, url, x=left, y=y, size=9)
+    page.link(doc, url, url, x=left, y=y, size=9, width=page.width - 2 * left)
     return page.finish()
 
 
