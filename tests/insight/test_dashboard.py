@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from tests.conftest import BoundDatabase
 from tests.reviews.conftest import World, build_world, make_case
 from tests.support import identity_internals as identity
 from tongban.insight import readings, report, service
@@ -188,3 +189,19 @@ def test_readings_are_generated_from_the_rules() -> None:
     assert gini["zh"] == "各县平均办理时长的基尼系数为 0.120，差距很小，比上月下降 0.030。"
     assert gini["en"].startswith("The Gini coefficient of the mean handling time across counties")
     assert split["zh"] == "各县平均办理时长的差距中，35% 来自四大区域之间，其余来自区域内部。"
+
+
+def test_the_worker_reads_the_live_figures_before_they_go_stale(
+    bound_database: BoundDatabase, db: Session, world: World, settings: Settings
+) -> None:
+    make_case(db, world)
+    source = service.refresh(bound_database, settings)
+    assert source.kind == "live"
+    assert int(source.snap.con.execute(source.snap.cases.count())) == 1
+    assert service.refresh(bound_database, settings) is source  # still fresh: kept
+    make_case(db, world)
+    later = service.refresh(bound_database, settings, max_age=0)  # the worker's own interval
+    assert later is not source and int(later.snap.con.execute(later.snap.cases.count())) == 2
+    # An export younger than the time-to-live is used as it is; a simulated one always.
+    service.export(bound_database, settings)
+    assert service.refresh(bound_database, settings).kind == "export"

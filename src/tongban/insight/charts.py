@@ -21,6 +21,11 @@ def _uid(title: str, labels: Sequence[str]) -> str:
     return hashlib.sha1("|".join([title, *labels]).encode()).hexdigest()[:10]
 
 
+def _text_width(text: str, size: float = 11) -> float:
+    # Chinese characters are about one em wide, Latin ones about half (no font metrics here).
+    return sum(size if ord(ch) > 0x2E80 else size * 0.6 for ch in text)
+
+
 def _fmt(value: float, digits: int) -> str:
     return f"{value:.{digits}f}"
 
@@ -70,7 +75,7 @@ def line_chart(
     height: int = 220,
 ) -> str:
     """A line chart of one or more series over the labels (e.g. months)."""
-    left, right, top_pad, bottom = 50, 20, 16, 40
+    left, right, top_pad, bottom = 50, 40, 16, 40  # room for the last label's second half
     values = [v for s in series.values() for v in s if v is not None]
     hi = max(values, default=1.0) * 1.1 or 1.0
     lo = 0.0
@@ -100,6 +105,7 @@ def line_chart(
         )
     dashes = ("", "6 3", "2 3")
     markers = ("circle", "rect", "circle")
+    legend_x = left + 6.0
     for k, (name, points) in enumerate(series.items()):
         coords = [(left + i * step, y(v)) for i, v in enumerate(points) if v is not None]
         if not coords:
@@ -118,8 +124,9 @@ def line_chart(
             else:
                 parts.append(f'<circle cx="{x:.1f}" cy="{yy:.1f}" r="3" fill="{colour}"/>')
         parts.append(
-            f'<text x="{left + 6 + 120 * k}" y="{height - 6}" font-size="11" fill="{colour}">'
+            f'<text x="{legend_x:.0f}" y="{height - 6}" font-size="11" fill="{colour}">'
             f"{'—' if not dashes[k % 3] else '- -'} {escape(name)}</text>"
         )
+        legend_x += _text_width(name) + 40
     parts.append("</svg>")
     return "".join(parts)

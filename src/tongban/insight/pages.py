@@ -15,8 +15,7 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from tongban.identity.deps import PageUi
-from tongban.insight import report as reports
-from tongban.insight import service
+from tongban.insight import charts, service
 from tongban.platform.errors import Invalid
 from tongban.platform.web.deps import AppSettings, DbSession
 from tongban.platform.web.rendering import N_, FormState, Ui, add_templates, local_time
@@ -57,6 +56,8 @@ VALUE_LABELS: dict[str, str] = {
     "west": N_("West"),
     "northeast": N_("Northeast"),
 }
+# Groups are listed in this order (east to northeast as the statistical zones are named).
+ORDER = {value: n for n, value in enumerate(VALUE_LABELS)}
 SOURCE_LABELS: dict[str, str] = {
     "live": N_("Computed from this node's cases at %(time)s; updated every few minutes."),
     "export": N_("Computed from the export of this node's cases made at %(time)s."),
@@ -107,6 +108,20 @@ def _source_line(ui: Ui, source: service.Source) -> str:
     return ui.gettext(SOURCE_LABELS[source.kind]) % {"time": when}
 
 
+def _trend_chart(ui: Ui, months: list[dict[str, Any]]) -> str:
+    """The monthly trend as an SVG line chart, in the page's language."""
+    return charts.line_chart(
+        [m["month"] for m in months],
+        {
+            ui.gettext("Mean working days"): [m["mean_days"] for m in months],
+            ui.gettext("Done on time (× 10)"): [
+                None if m["on_time"] is None else m["on_time"] * 10 for m in months
+            ],
+        },
+        title=ui.gettext("Mean working days and share done on time, month by month"),
+    )
+
+
 @router.get("/insight")
 def dashboard(
     ui: PageUi,
@@ -142,7 +157,11 @@ def dashboard(
         overdue=data["overdue"],
         today=data["today"],
         source=_source_line(ui, data["source"]),
-        charts=reports.chart_set(d) if d["totals"]["cases"] else {},
+        trend_chart=_trend_chart(ui, d["months"]),
+        groups={
+            g: sorted(d["groups"][g], key=lambda r: ORDER.get(r["value"], len(ORDER)))
+            for g in GROUP_LABELS
+        },
         readings=[r["en" if ui.locale == "en" else "zh"] for r in d["readings"]],
         f=Figures(),
         metric_labels={k: ui.gettext(v) for k, v in METRIC_LABELS.items()},

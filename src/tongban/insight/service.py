@@ -7,8 +7,10 @@ standardization.py, report.py (+ charts.py), periods.py.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +41,8 @@ __all__ = [
     "forget_live",
     "open_configured",
     "parse_period",
+    "refresh",
+    "refresher_starter",
     "report_data",
     "scope_for",
     "simulate",
@@ -52,6 +56,8 @@ def open_configured(settings: Settings, *, directory: Path | None = None) -> Sna
     con: BaseBackend = connect(settings.analytics_url)
     return open_snapshot(directory or snapshot_dir(settings), con=con)
 
+
+log = logging.getLogger(__name__)
 
 _snapshots: dict[tuple[str, str, float], Snapshot] = {}
 
@@ -110,6 +116,41 @@ def _live_source(session: Session, *, max_age: float) -> Source:
         _live.clear()
         _live[cache_key] = source
         return source
+
+
+def refresh(database: Database, settings: Settings, *, max_age: float | None = None) -> Source:
+    """Read the figures' source again if it is older than `max_age` (what the worker does)."""
+    with database.sessions() as session:
+        return current(session, settings, max_age=max_age)
+
+
+def refresher_starter(every: float | None = None) -> Callable[[Any], Callable[[], None]]:
+    """A create_app background starter: a thread that reads the live figures a little before
+    they go stale, so that no request waits for them. Failures are logged, never raised."""
+
+    def start(app: Any) -> Callable[[], None]:
+        interval = every or LIVE_TTL * 0.8
+        stop = threading.Event()
+
+        def run() -> None:
+            while True:
+                try:
+                    refresh(app.state.database, app.state.settings, max_age=interval)
+                except Exception:  # the dashboard then reads on demand; the worker goes on
+                    log.exception("insight: refreshing the live figures failed")
+                if stop.wait(interval):
+                    return
+
+        thread = threading.Thread(target=run, name="insight-refresher", daemon=True)
+        thread.start()
+
+        def stopper() -> None:
+            stop.set()
+            thread.join(timeout=10)
+
+        return stopper
+
+    return start
 
 
 def forget_live() -> None:
