@@ -148,7 +148,7 @@ def fetches() -> dict[str, float]:
         )
         server.start()
         try:
-            _wait(port_b)
+            _wait(port_b, server)
             latencies: list[float] = []
             lock = threading.Lock()
             stop = time.monotonic() + SECONDS
@@ -197,11 +197,11 @@ def fetches() -> dict[str, float]:
     }
 
 
-def _wait(port: int) -> None:
+def _wait(port: int, server: multiprocessing.process.BaseProcess) -> None:
     import httpx
 
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and server.is_alive():
         try:
             httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
             return
@@ -223,8 +223,10 @@ def policy_evaluation(n: int = 20_000) -> dict[str, float]:
         valid_until=now + datetime.timedelta(days=365),
     )
     times = []
+    cpu = []
     for _ in range(n):
         started = time.perf_counter()
+        began = time.thread_time()
         policy.decide(
             policies=[text],
             consumer="12511602MB8188247W",
@@ -233,9 +235,16 @@ def policy_evaluation(n: int = 20_000) -> dict[str, float]:
             fields=["paid_months"],
             now=now,
         )
+        cpu.append(time.thread_time() - began)
         times.append(time.perf_counter() - started)
     times.sort()
-    return {"p50_us": times[n // 2] * 1e6, "p99_us": times[int(n * 0.99)] * 1e6}
+    cpu.sort()
+    # Wall time includes waiting for a core on a busy machine; CPU time is the engine's cost.
+    return {
+        "p50_us": times[n // 2] * 1e6,
+        "p99_us": times[int(n * 0.99)] * 1e6,
+        "cpu_p99_us": cpu[int(n * 0.99)] * 1e6,
+    }
 
 
 def main() -> None:
@@ -243,7 +252,8 @@ def main() -> None:
     evaluation = policy_evaluation()
     print(
         f"exchange policy evaluation: p50 {evaluation['p50_us']:.0f} µs, "
-        f"p99 {evaluation['p99_us']:.0f} µs (target p99 <= 1000 µs)"
+        f"p99 {evaluation['p99_us']:.0f} µs wall, {evaluation['cpu_p99_us']:.0f} µs CPU "
+        f"(target p99 <= 1000 µs)"
     )
     result = fetches()
     print(
