@@ -333,3 +333,16 @@ def test_the_report_follows_verify_receipt_step_by_step(db: Session, settings: S
         "consistency": "unchecked",
     }
     assert failed.entry is None
+
+
+def test_an_empty_form_as_a_browser_sends_it_asks_for_a_receipt(client: TestClient) -> None:
+    """A browser sends the file field even when no file was chosen (no name, no bytes)."""
+    page = client.post(
+        "/ledger/check",
+        data={"csrf_token": _csrf(client), "text": ""},
+        files={"file": ("", b"", "application/octet-stream")},
+        headers=ZH,
+    )
+    assert page.status_code == 422
+    assert "没有可核验的内容" in page.text
+    assert 'aria-invalid="true"' in page.text
