@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from tests.cases.conftest import (
     MIGRANT_ID,
-    PNG_BYTES,
     Clock,
     World,
     page_login,
@@ -116,9 +115,7 @@ def test_due_this_week_and_overdue(
     clock.set(2026, 3, 5)  # Thursday: this one is due Thursday 12 March
     later = submit_pension(db, world, settings)
     paused = submit_pension(db, world, settings)
-    service_act(
-        db, world, settings, "official", paused, "request-supplement", missing=["户口簿"]
-    )
+    service_act(db, world, settings, "official", paused, "request-supplement", missing=["户口簿"])
     # Monday 9 March: the first is due today, the second on Thursday; nothing is overdue.
     clock.set(2026, 3, 9)
     assert set(numbers(client, world, due="week")) == {early.number, later.number}
@@ -153,9 +150,7 @@ def test_bad_filters_are_named_not_a_500(
     fields = {e["field"] for e in r.json()["errors"]}
     assert fields == set(bad)
     # One bad filter alone is named alone.
-    r = client.get(
-        "/api/v1/queue", headers=world.h("official"), params={"service_point": "000000"}
-    )
+    r = client.get("/api/v1/queue", headers=world.h("official"), params={"service_point": "000000"})
     assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["service_point"]
 
     browser = page_login(app, "t-official")
@@ -216,4 +211,6 @@ def test_the_day_list_downloads_as_a_pdf_with_masked_applicants(
     # The filters apply to the list too: nothing matches, the PDF says so.
     empty = browser.get("/work/day-list.pdf", params={"channel": "online"})
     assert empty.status_code == 200
-    assert counter.number not in "".join(p.extract_text() for p in PdfReader(io.BytesIO(empty.content)).pages)
+    assert counter.number not in "".join(
+        p.extract_text() for p in PdfReader(io.BytesIO(empty.content)).pages
+    )

@@ -26,7 +26,7 @@ from tongban.cases.schemas import QueueRow
 _FONT = "STSong-Light"
 # Column widths (mm) of the landscape page's 267 mm: number, item, applicant, state, deadline,
 # channel, service point.
-_WIDTHS = (52, 62, 28, 35, 30, 20, 40)
+_WIDTHS = (56, 58, 32, 35, 28, 22, 36)
 
 
 @dataclass(frozen=True)

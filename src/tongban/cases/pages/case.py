@@ -10,7 +10,15 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import UploadFile as FormFile
 from starlette.responses import Response
 
-from tongban.cases import assignment, clocks, decisions, handling, notify, queries
+from tongban.cases import (
+    assignment,
+    clocks,
+    decisions,
+    handling,
+    message_locale,
+    notify,
+    queries,
+)
 from tongban.cases import service as cases
 from tongban.cases.pages.common import (
     ACTION_FIELDS,
@@ -470,7 +478,12 @@ def messages_page(ui: PageUi, session: DbSession) -> Response:
     identity.authorize(actor, "messages.read_own", {"owner_id": actor.account_id})
     items, unread = notify.list_messages(session, account_id=actor.account_id, limit=50)
     return ui.render(
-        "cases/messages.html", title=ui.gettext("Messages"), items=items, unread=unread
+        "cases/messages.html",
+        title=ui.gettext("Messages"),
+        items=items,
+        unread=unread,
+        # Each message in the reader's language, by its code (cases/message_locale.py).
+        readings=message_locale.readings(session, items, locale=ui.locale, gettext=ui.gettext),
     )
 
 

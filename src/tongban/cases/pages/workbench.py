@@ -144,6 +144,10 @@ def workbench(
         form=form,
         items=items,
         filtered=any(values[name] for name in FILTERS if name != "view"),
+        # The less used filters fold away (a phone shows the list sooner) unless in use.
+        more_open=form.has_errors
+        or view != "handling"
+        or any(values[name] for name in ("state", "due", "channel", "service_point", "assignee")),
         state_options=[("", ui.gettext("All open cases"))]
         + [
             (s, labels["states"][s])
@@ -209,7 +213,7 @@ def day_list(
     actor = ui.require_actor()
     words = daylist.DayListWords(
         title=ui.gettext("Day list %(date)s") % {"date": day.isoformat()},
-        subtitle=ui.gettext("%(name)s · %(num)d cases, nearest deadline first")
+        subtitle=ui.gettext("%(name)s: %(num)d cases, nearest deadline first")
         % {"name": actor.display_name or actor.username, "num": len(items)},
         headers=[
             ui.gettext("Case"),
