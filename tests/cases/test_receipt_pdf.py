@@ -20,12 +20,16 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from pypdf.generic import ContentStream, DictionaryObject
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from tests.cases.conftest import PNG_BYTES, World, page_login, pension_request
-from tongban.cases import results
+from tongban.cases import decisions, results
+from tongban.cases.models import Case
 from tongban.cases.pdf_tags import wrap
 from tongban.platform.config import Settings
+from tongban.platform.web import i18n
 from tongban.shell.cli import app as cli
 from tongban.shell.cli import serve
 
@@ -213,7 +217,7 @@ def test_the_receipt_speaks_the_readers_language(
 
 
 def test_a_decided_case_has_its_result_notice(
-    app: FastAPI, client: TestClient, world: World, settings: Settings
+    app: FastAPI, client: TestClient, db: Session, world: World, settings: Settings
 ) -> None:
     settings.public_base_url = PUBLIC
     number = _file(client, world)
@@ -229,6 +233,10 @@ def test_a_decided_case_has_its_result_notice(
     reader = check_tagged(r.content, lang="zh-CN", title=f"办理结果告知书 {number}")
     text = reader.pages[0].extract_text()
     assert "准予转移养老保险关系" in text
+    # The result in the words of the item's type (准予许可 only for a licence), as on the page.
+    item_code = db.scalar(select(Case.item_code).where(Case.number == number))
+    granted = decisions.words_of_item(db, item_code).approved
+    assert f"\n{i18n.translations('zh_CN').gettext(granted)}\n" in text
     assert _uri(reader).startswith(f"{PUBLIC}/track/t/")
     assert link in applicant.get(f"/cases/{number}").text
     assert client.get(url, headers=world.h("stranger")).status_code in (403, 404)

@@ -67,11 +67,14 @@ def _words(locale: str) -> Callable[[str], str]:
 
 
 def _state(facts: dict[str, Any], gettext: Callable[[str], str]) -> str:
-    """The case's state in words, as the case page says it (never the code "received")."""
+    """The case's state in words, as the case page says it (never the code "received"); a
+    decision in its item type's words (`state_words`, results.state_words: 准予许可 only for
+    a licence)."""
     from tongban.cases.pages.common import STATES  # the pages' words; a late import: no cycle
 
     state = str(facts.get("state") or "")
-    return gettext(STATES[state]) if state in STATES else state
+    words = {**STATES, **(facts.get("state_words") or {})}
+    return gettext(words[state]) if state in words else state
 
 
 def _document(

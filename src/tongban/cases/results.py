@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tongban.cases import clocks, uploads
+from tongban.cases import clocks, decisions, uploads
 from tongban.cases.checks import owned_uploads, record_uploader
 from tongban.cases.materials import OFD, PDF
 from tongban.cases.models import Case, Upload
@@ -121,7 +121,13 @@ def open_result(
     return row, data
 
 
-def notice_facts(case: Case, receipt_facts: dict[str, Any]) -> dict[str, Any]:
+def state_words(session: Session, case: Case) -> dict[str, str]:
+    """The msgids of a decided state in the item type's words (准予许可 only for a licence)."""
+    words = decisions.words_of_item(session, case.item_code)
+    return {str(State.APPROVED): words.approved, str(State.REJECTED): words.rejected}
+
+
+def notice_facts(session: Session, case: Case, receipt_facts: dict[str, Any]) -> dict[str, Any]:
     """What the result notice prints: the receipt's facts and the decision (the decision
     itself, granted or refused, rather than "completed"), its date, text and reason; NotFound
     while the case has no result (and for bundles, whose sub-cases have them)."""
@@ -132,6 +138,7 @@ def notice_facts(case: Case, receipt_facts: dict[str, Any]) -> dict[str, Any]:
     return {
         **receipt_facts,
         "state": case.decision or case.state,
+        "state_words": state_words(session, case),
         "decided": clocks.local_date(moment).isoformat() if moment else "",
         "decision_text": case.decision_text or "",
         # A refusal's reason (a special procedure's reason may sit in the same column).

@@ -72,7 +72,7 @@ def result_notice(
     """The notice of the case's result (办理结果告知书) as a tagged PDF in the reader's
     language, with a QR code to track the case; 404 until the case is decided or refused."""
     case = queries.case_for_receipt(session, actor=actor, number=number)
-    facts = results.notice_facts(case, queries.receipt_facts(session, case))
+    facts = results.notice_facts(session, case, queries.receipt_facts(session, case))
     url = receipts.tracking_url(str(request.base_url), case.number, settings=settings)
     return Response(
         receipts.decision_pdf(facts, url=url, locale=ui.locale),
