@@ -82,6 +82,9 @@ def _start(data_dir: Path, *, node: str, region: str) -> Node:
 @pytest.fixture(scope="module")
 def two_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Node, Node]]:
     """A (consumer) and B (provider), each in the other's directory."""
+    # The first query wakes B's exchange code up: on a loaded 2-core machine that took more
+    # than the 5 s a provider normally gets.
+    timeout, remote.TIMEOUT = remote.TIMEOUT, 60.0
     base = tmp_path_factory.mktemp("nodes")
     a = _start(base / "a", node=CONSUMER, region="440300")
     b = _start(base / "b", node=PROVIDER, region="511600")
@@ -95,6 +98,7 @@ def two_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Node, 
     try:
         yield a, b
     finally:
+        remote.TIMEOUT = timeout
         for node in (a, b):
             node.server.should_exit = True
             node.thread.join(timeout=10)

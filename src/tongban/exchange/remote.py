@@ -140,6 +140,8 @@ def query_remote(session: Session, node_id: str, query: Query, settings: Setting
         url=f"{node.base_url}{QUERY_PATH}", query=query, provider=node_id, settings=settings
     )
     try:
+        # The time limit is read at each request (operators and tests may change TIMEOUT).
+        request.extensions["timeout"] = httpx.Timeout(TIMEOUT).as_dict()
         response = _http().send(request)
     except httpx.TimeoutException:
         _log(session, request=request, provider=node_id, status=None, response_hash=None)
