@@ -101,6 +101,10 @@ VISITS: tuple[Visit, ...] = (
     Visit("/ledger/check", (ANON,), status=422, submit="main form button"),
     Visit("/no-such-page", (ANON,), status=404),
     Visit("/work", ("steward",), status=403),
+    # data stewards (共享交换): the public catalogue, the requests and agreements
+    Visit("/exchange", (ANON, "steward")),
+    Visit("/exchange/requests", ("steward",)),
+    Visit("/exchange/agreements", ("steward",)),
     # the citizen and the relative who holds the citizen's proxy
     Visit("/account/proxies", (*CITIZENS, "clerk")),
     Visit("/my/cases", (*CITIZENS, "clerk", "official")),
