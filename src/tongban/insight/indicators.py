@@ -169,9 +169,15 @@ def items_available(snap: Snapshot) -> pd.DataFrame:
 
 
 def by_region(
-    snap: Snapshot, *, period: Period, level: str, within: str | None = None
+    snap: Snapshot,
+    *,
+    period: Period,
+    level: str,
+    within: str | None = None,
+    items: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One row per division of `level` with every indicator over the period."""
+    """One row per division of `level` with every indicator over the period (`items`:
+    items_available, when the caller has it already: it does not depend on the period)."""
     check_level(level)
     c = _cases(snap, period, within)
     if level == "service_point":
@@ -186,7 +192,7 @@ def by_region(
         r.group_by(code=region_key(r.region, review_level)).agg(**_review_aggs(r))
     )
     df = cases.merge(reviews, on="code", how="left")
-    items = items_available(snap)
+    items = (items_available(snap) if items is None else items).copy()
     if level in ("county", "service_point"):
         items = (
             items.rename(columns={"county": "code"})
@@ -250,30 +256,27 @@ def by_group(
 
 
 def _by_age(snap: Snapshot, *, period: Period, within: str | None) -> pd.DataFrame:
-    # One aggregation per (overlapping) age group; ratings get the applicant's age from their
-    # case. Cases whose applicant's age is unknown are left out of this view.
-    cases = _cases(snap, period, within)
+    # The (overlapping) age groups stacked with UNION ALL, then one aggregation each for cases
+    # and ratings; ratings get the applicant's age from their case. Cases whose applicant's
+    # age is unknown are left out of this view.
+    def stacked(t: ir.Table) -> ir.Table:
+        parts = [
+            t.filter(t.age >= low, t.age <= (high if high is not None else 200)).mutate(
+                value=ibis.literal(value)
+            )
+            for value, low, high in AGE_GROUPS
+        ]
+        return ibis.union(*parts, distinct=False)
+
+    c = stacked(_cases(snap, period, within))
+    df = snap.con.execute(c.group_by("value").agg(**_case_aggs(c)))
     r = _reviews(snap, period, within)
     ages = snap.cases.select(age_case_id=snap.cases.case_id, age=snap.cases.age)
-    rated = r.join(ages, r.case_id == ages.age_case_id)
-    rows = []
-    for value, low, high in AGE_GROUPS:
-        c = (
-            cases.filter(cases.age >= low)
-            if high is None
-            else cases.filter(cases.age >= low, cases.age <= high)
-        )
-        rr = (
-            rated.filter(rated.age >= low)
-            if high is None
-            else rated.filter(rated.age >= low, rated.age <= high)
-        )
-        row = snap.con.execute(c.aggregate(**_case_aggs(c))).iloc[0].to_dict()
-        row.update(snap.con.execute(rr.aggregate(**_review_aggs(rr))).iloc[0].to_dict())
-        rows.append({"value": value, **row})
-    df = pd.DataFrame(rows)
-    df["cases"] = df["cases"].astype("int64")
-    return _finish(df[df["cases"] > 0].reset_index(drop=True))
+    rated = stacked(r.join(ages, r.case_id == ages.age_case_id))
+    reviews = snap.con.execute(rated.group_by("value").agg(**_review_aggs(rated)))
+    df = _finish(df.merge(reviews, on="value", how="left"))
+    order = {value: n for n, (value, _, _) in enumerate(AGE_GROUPS)}
+    return df.sort_values("value", key=lambda v: v.map(order)).reset_index(drop=True)
 
 
 def monthly(snap: Snapshot, *, period: Period, within: str | None = None) -> pd.DataFrame:

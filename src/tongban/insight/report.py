@@ -46,8 +46,9 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 def build(snap: Snapshot, *, period: Period, within: str | None = None) -> dict[str, Any]:
     """Every figure of the report for the period (and region prefix), as plain data."""
     started = time.perf_counter()
-    provinces = ind.by_region(snap, period=period, level="province", within=within)
-    counties = ind.by_region(snap, period=period, level="county", within=within)
+    items = ind.items_available(snap)
+    provinces = ind.by_region(snap, period=period, level="province", within=within, items=items)
+    counties = ind.by_region(snap, period=period, level="county", within=within, items=items)
     groups = {
         g: _records(ind.by_group(snap, period=period, group=g, within=within)) for g in ind.GROUPS
     }
@@ -64,7 +65,7 @@ def build(snap: Snapshot, *, period: Period, within: str | None = None) -> dict[
     ]
     county_indices = ind.equalization(ranked, weight="cases")
     province_indices = ind.equalization(provinces, weight="population")
-    before = _previous(snap, period=period.previous(), within=within)
+    before = _previous(snap, period=period.previous(), within=within, items=items)
     data: dict[str, Any] = {
         "period": {
             "label": period.label,
@@ -107,12 +108,14 @@ def _ranked(counties: pd.DataFrame) -> pd.DataFrame:
     return counties[(counties["level"] == "county") & (counties["cases"] >= MIN_CASES)]
 
 
-def _previous(snap: Snapshot, *, period: Period, within: str | None) -> dict[str, Any]:
+def _previous(
+    snap: Snapshot, *, period: Period, within: str | None, items: pd.DataFrame
+) -> dict[str, Any]:
     """The figures of the period before that the readings compare with (None: no cases)."""
     if int(snap.con.execute(ind.period_cases(snap, period=period, within=within))) == 0:
         return {"groups": None, "indices": {}}
-    counties = ind.by_region(snap, period=period, level="county", within=within)
-    provinces = ind.by_region(snap, period=period, level="province", within=within)
+    counties = ind.by_region(snap, period=period, level="county", within=within, items=items)
+    provinces = ind.by_region(snap, period=period, level="province", within=within, items=items)
     return {
         "groups": {
             g: _records(ind.by_group(snap, period=period, group=g, within=within))
