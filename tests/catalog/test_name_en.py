@@ -51,6 +51,11 @@ def test_import_keeps_the_english_name_and_the_api_returns_it(
     bundle = catalog.get_bundle(catalog_db, code="BUNDLE-NEWBORN")
     assert bundle.name_en == "Birth of a child: all in one application"
     assert bundle.components[1].item_name_en == "Social security card application"
+    # Export keeps the English names (and writes none where there is none): a round trip.
+    exported = catalog.export_document(catalog_db)
+    assert exported["items"][0]["name_en"] == "Social security card application"
+    assert "name_en" not in exported["items"][1]
+    assert exported["bundles"][0]["name_en"].startswith("Birth of a child")
     # A later import without English names removes them: the file is the truth.
     catalog.import_document(catalog_db, data=small_document(), source="test")
     assert catalog.get_item(catalog_db, code="000000000001").name_en is None

@@ -107,6 +107,8 @@ def export_document(session: Session) -> dict[str, Any]:
             {
                 "code": item.code,
                 "name": item.name,
+                # Only when there is one: a catalog without English names exports as before.
+                **({"name_en": item.name_en} if item.name_en else {}),
                 "type": item.type,
                 "department": item.department,
                 "legal_basis": item.legal_basis,
@@ -125,6 +127,7 @@ def export_document(session: Session) -> dict[str, Any]:
             {
                 "code": b.code,
                 "name": b.name,
+                **({"name_en": b.name_en} if b.name_en else {}),
                 "region": b.region_code,
                 "promised_limit": _limit(
                     b.promised_limit_value, b.promised_limit_unit, b.promised_limit_note
