@@ -383,3 +383,60 @@ def test_pages(client: TestClient, world: World) -> None:
         "/exchange/agreements", headers={**world.h("steward"), "Accept": "text/html"}
     )
     assert "Tongban::Department" in agreements.text and "养老保险参保缴费记录" in agreements.text
+
+
+def test_acceptance_fetches_the_pension_record_by_itself(
+    client: TestClient, db: Session, world: World
+) -> None:
+    """The migrant worker's transfer: accepting it brings the 参保 record, no upload asked."""
+    case = make_case(db, world, state="received")
+    accepted = client.post(
+        f"/api/v1/cases/{case.number}/actions/accept",
+        json={"version": case.version},
+        headers=world.h("official"),
+    )
+    assert accepted.status_code == 200, accepted.text
+    fetched = client.get(f"/api/v1/cases/{case.number}/data-fetches", headers=world.h("official"))
+    assert fetched.status_code == 200, fetched.text
+    assert [f["resource_code"] for f in fetched.json()] == ["RS-YLBX-001"]
+    assert "balance" not in "".join(fetched.json()[0]["fields"])  # the agreed fields only
+    assert _events(db, "exchange.fetched")[-1].resource_id == case.number
+    page = client.get(
+        f"/cases/{case.number}", headers={**world.h("official"), "Accept": "text/html"}
+    )
+    assert page.status_code == 200
+    line = page.text[page.text.index("参保缴费凭证") :][:400]
+    assert "已通过共享获取" in line or "Obtained by data sharing" in line
+
+
+@pytest.mark.parametrize("failure", ["provider-down", "bug"])
+def test_a_failed_automatic_fetch_leaves_the_acceptance_standing(
+    client: TestClient,
+    db: Session,
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    failure: str,
+) -> None:
+    """A provider down (a refusal event) or a bug (rolled back): the case is accepted anyway."""
+    from tongban.exchange.errors import ProviderUnavailable
+
+    def broken(*_args: Any, **_kwargs: Any) -> None:
+        if failure == "bug":
+            raise RuntimeError("boom")
+        raise ProviderUnavailable("The provider did not answer.")
+
+    monkeypatch.setattr(fetch, "ask", broken)
+    case = make_case(db, world, state="received")
+    before = len(_events(db, "exchange.fetch_refused"))
+    accepted = client.post(
+        f"/api/v1/cases/{case.number}/actions/accept",
+        json={"version": case.version},
+        headers=world.h("official"),
+    )
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["state"] == "accepted"
+    refusals = _events(db, "exchange.fetch_refused")[before:]
+    expected = ["provider-unavailable"] if failure == "provider-down" else []
+    assert [e.data["refusal"] for e in refusals] == expected
+    assert db.scalars(select(DataFetch).where(DataFetch.case_number == case.number)).all() == []
+    assert _events(db, "case.accept")[-1].resource_id == case.number

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -55,6 +56,18 @@ _NOTICE = {
     Action.COMPLETE: "completed",
     Action.WITHDRAW: "withdrawn",
 }
+
+# Run after an acceptance, in its unit of work, with (session, actor=, case_number=, settings=):
+# the shell registers data sharing's automatic fetch (exchange sits above cases). A hook must
+# not raise: whatever it fails at, the acceptance stands.
+AfterAccept = Callable[..., object]
+_after_accept: list[AfterAccept] = []
+
+
+def on_accepted(hook: AfterAccept) -> None:
+    """Register work to do once a case is accepted (the shell hands exchange's fetch in)."""
+    if hook not in _after_accept:
+        _after_accept.append(hook)
 
 
 def _invalid(field_name: str, message: str) -> Invalid:
@@ -549,6 +562,9 @@ def act(
         data=_action_data(case, the_action, body, before=before, extra=extra_data),
         private=_action_private(case, the_action, body, extra=extra_private),
     )
+    if the_action is Action.ACCEPT:
+        for hook in _after_accept:
+            hook(session, actor=actor, case_number=case.number, settings=settings)
     notice = _NOTICE.get(the_action)
     if the_action in (Action.SUPPLEMENT, Action.REVIEW_SUPPLEMENT):
         # Told when the request clears; asked again when the official wants an item again.

@@ -19,11 +19,18 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from tongban.exchange import catalogue, fetch
+from tongban.exchange.automatic import fetch_at_acceptance
 from tongban.exchange.demo import load_demo
 from tongban.exchange.models import DataFetch
 from tongban.platform.errors import NotFound
 
-__all__ = ["SharedMaterial", "load_demo", "resource_names", "shared_materials"]
+__all__ = [
+    "SharedMaterial",
+    "fetch_at_acceptance",
+    "load_demo",
+    "resource_names",
+    "shared_materials",
+]
 
 
 @dataclass(frozen=True, slots=True)
