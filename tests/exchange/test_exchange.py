@@ -440,3 +440,21 @@ def test_a_failed_automatic_fetch_leaves_the_acceptance_standing(
     assert [e.data["refusal"] for e in refusals] == expected
     assert db.scalars(select(DataFetch).where(DataFetch.case_number == case.number)).all() == []
     assert _events(db, "case.accept")[-1].resource_id == case.number
+
+
+def test_the_guide_and_the_apply_form_say_shared_papers_need_no_submitting(
+    client: TestClient, world: World
+) -> None:
+    """参保缴费凭证 comes from 人社's resource: 无需提交，由部门共享获取; 不动产 is not shared."""
+    said = ("无需提交，由部门共享获取", "No need to submit: obtained by data sharing")
+    guide = client.get("/guide/511602-101110001000-01", headers={"Accept": "text/html"})
+    assert guide.status_code == 200
+    line = guide.text[guide.text.index("参保缴费凭证") :][:600]
+    assert any(s in line for s in said) and "养老保险参保缴费记录" in line
+    form = client.get(
+        "/apply/511602-101110001000-01/materials",
+        headers={**world.h("citizen"), "Accept": "text/html"},
+    )
+    assert form.status_code == 200, form.text
+    line = form.text[form.text.rindex("参保缴费凭证") :][:300]
+    assert any(s in line for s in said)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -37,6 +38,16 @@ LIMIT_UNITS: dict[str, str] = {
     "working_days": N_("working days"),
     "natural_days": N_("calendar days"),
 }
+
+# Catalog material name -> the data resource that stands in for it (exchange sits above the
+# catalog, so the shell hands the lookup in); until then nothing is shared.
+SharedResources = Callable[[Session], dict[str, str]]
+_shared_resources: list[SharedResources] = [lambda _session: {}]
+
+
+def set_shared_resources(lookup: SharedResources) -> None:
+    """Say on guides which papers departments share (无需提交，由部门共享获取)."""
+    _shared_resources[0] = lookup
 
 
 def region_label(session: Session, code: str) -> str:
@@ -166,6 +177,7 @@ def guide_page(code: str, ui: PageUi, session: DbSession) -> Response:
         channels=CHANNELS,
         limit_units=LIMIT_UNITS,
         online=placement.offers_online(impl.handling_forms),
+        shared_by=_shared_resources[0](session),
     )
 
 

@@ -17,6 +17,7 @@ from tongban.cases.pages.common import (
     _form_fields,
     _materials_needed,
     _store_upload,
+    shared_resources,
 )
 from tongban.cases.schemas import CaseCreate, MaterialRef
 from tongban.catalog import service as catalog
@@ -128,6 +129,7 @@ def _materials_page(
         form=form,
         needed=_materials_needed(ctx["impl"]),
         shared=[m for m in ctx["impl"].materials if m.source == "government"],
+        shared_by=shared_resources(session),
         attached=attached,
         step=2,
         status_code=status_code,
