@@ -1,7 +1,8 @@
 """Receipts and result notices are tagged PDFs (PDF/UA, issue #14): language, title, a
 structure tree in reading order whose marked content is on the page, the QR code's
-alternative text, and a QR code and link under the configured public address; `tongban demo`
-warns when there is none.
+alternative text, every font embedded when the machine has a TrueType CJK font (pdf_fonts.py),
+and a QR code and link under the configured public address; `tongban demo` warns when there is
+none.
 
 veraPDF (the PDF/UA validator) is a Java program not available offline here; these checks
 read the PDF's objects with pypdf instead.
@@ -20,12 +21,14 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from pypdf.generic import ContentStream, DictionaryObject
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from tests.cases.conftest import PNG_BYTES, World, page_login, pension_request
-from tongban.cases import decisions, results
+from tongban.cases import decisions, pdf_fonts, results
 from tongban.cases.models import Case
 from tongban.cases.pdf_tags import wrap
 from tongban.platform.config import Settings
@@ -126,6 +129,23 @@ def _qr_payload_matches(reader: PdfReader, url: str) -> bool:
     return drawn == {(r - first_row, c - first_col) for r, c in dark}
 
 
+def unembedded_fonts(reader: PdfReader) -> list[str]:
+    """The fonts of the pages' resources without an embedded font program (PDF/UA 7.21.4.1):
+    a TrueType font carries it as /FontFile2 in its descriptor (a Type0 font, in its
+    descendant's)."""
+    missing = []
+    for page in reader.pages:
+        for name, ref in page["/Resources"].get("/Font", {}).items():
+            font = ref.get_object()
+            if font.get("/Subtype") == "/Type0":
+                font = font["/DescendantFonts"][0].get_object()
+            descriptor = font.get("/FontDescriptor")
+            files = ("/FontFile", "/FontFile2", "/FontFile3")
+            if descriptor is None or not any(f in descriptor.get_object() for f in files):
+                missing.append(f"{name} {font.get('/BaseFont')}")
+    return missing
+
+
 def check_tagged(pdf: bytes, *, lang: str, title: str) -> PdfReader:
     """The PDF/UA essentials, read from the file; returns the reader for more checks."""
     reader = PdfReader(io.BytesIO(pdf))
@@ -142,6 +162,8 @@ def check_tagged(pdf: bytes, *, lang: str, title: str) -> PdfReader:
     assert "<pdfuaid:part>1</pdfuaid:part>" in text
     page = reader.pages[0]
     assert page["/Tabs"] == "/S" and page["/StructParents"] == 0
+    if pdf_fonts.font().embedded:
+        assert unembedded_fonts(reader) == []
 
     tree = root["/StructTreeRoot"]
     (document,) = [k.get_object() for k in tree["/K"]]
@@ -257,7 +279,24 @@ def test_the_case_page_offers_the_notice_in_the_decided_states() -> None:
     assert {str(s) for s in results.DECIDED_STATES} <= states
 
 
+def test_the_font_is_embedded_when_the_machine_has_one(
+    client: TestClient, world: World
+) -> None:
+    chosen = pdf_fonts.font()
+    if not chosen.embedded:
+        pytest.skip("no TrueType CJK font here: apt-get install fonts-wqy-microhei")
+    number = _file(client, world)
+    r = client.get(f"/api/v1/cases/{number}/receipt.pdf", headers=world.h("migrant"))
+    reader = check_tagged(r.content, lang="zh-CN", title=f"接件回执 {number}")
+    assert b"/FontFile2" in r.content and unembedded_fonts(reader) == []
+    (font,) = [f.get_object() for f in reader.pages[0]["/Resources"]["/Font"].values()]
+    assert font["/Subtype"] == "/TrueType" and "/ToUnicode" in font  # text extracts
+    # Subset: only the glyphs drawn, not the font's megabytes.
+    assert len(r.content) < 120_000, len(r.content)
+
+
 def test_lines_break_between_words_and_chinese_characters() -> None:
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
     english = "This notice tells the result of your application. Scan the code to see it."
     lines = wrap(english, font="Helvetica", size=11, width=200)
     assert len(lines) > 1 and " ".join(lines) == english

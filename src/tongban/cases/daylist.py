@@ -2,8 +2,8 @@
 
 One landscape A4 table per page run: number, item, applicant, state, deadline, channel and
 service point. The paper leaves the office, so applicants are masked (李**, 1101**********1234):
-the list says which case to pick up, the case page says whose it is. ReportLab's built-in CID
-font STSong-Light draws Chinese without shipping a font file (as receipts.py does).
+the list says which case to pick up, the case page says whose it is. Drawn in the receipts'
+font (pdf_fonts.py): an embedded TrueType CJK font when the machine has one, else STSong-Light.
 """
 
 from __future__ import annotations
@@ -17,13 +17,11 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from tongban.cases import pdf_fonts
 from tongban.cases.schemas import QueueRow
 
-_FONT = "STSong-Light"
 # Column widths (mm) of the landscape page's 267 mm: number, item, applicant, state, deadline,
 # channel, service point.
 _WIDTHS = (56, 58, 32, 35, 28, 22, 36)
@@ -56,12 +54,11 @@ def _cell(text: str, style: ParagraphStyle) -> Paragraph:
 
 def day_list_pdf(rows: Sequence[QueueRow], *, words: DayListWords) -> bytes:
     """The rows as a paginated PDF table, with its title and language set."""
-    if _FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(_FONT))
-    body = ParagraphStyle("cell", fontName=_FONT, fontSize=9, leading=12, wordWrap="CJK")
+    face = pdf_fonts.font().cjk  # one face for the whole table: cells mix Chinese and Latin
+    body = ParagraphStyle("cell", fontName=face, fontSize=9, leading=12, wordWrap="CJK")
     head = ParagraphStyle("head", parent=body, fontSize=9)
-    title = ParagraphStyle("title", fontName=_FONT, fontSize=16, leading=22)
-    note = ParagraphStyle("note", fontName=_FONT, fontSize=10, leading=14)
+    title = ParagraphStyle("title", fontName=face, fontSize=16, leading=22)
+    note = ParagraphStyle("note", fontName=face, fontSize=10, leading=14)
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
         buffer,
@@ -74,6 +71,7 @@ def day_list_pdf(rows: Sequence[QueueRow], *, words: DayListWords) -> bytes:
         author="Tongban",
         subject=words.subtitle,
         lang=words.lang,
+        initialFontName=face,  # no unembedded Helvetica in the resources
     )
     table: list[list[Paragraph]] = [[_cell(h, head) for h in words.headers]]
     for r in rows:
@@ -104,6 +102,7 @@ def day_list_pdf(rows: Sequence[QueueRow], *, words: DayListWords) -> bytes:
         grid.setStyle(
             TableStyle(
                 [
+                    ("FONTNAME", (0, 0), (-1, -1), face),  # else the table sets Helvetica
                     ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
                     ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
                     ("VALIGN", (0, 0), (-1, -1), "TOP"),

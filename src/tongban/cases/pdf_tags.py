@@ -15,11 +15,10 @@ borb is AGPL. So this is a thin layer of our own over two libraries we already u
   Link annotation's /StructParent, /ViewerPreferences /DisplayDocTitle and XMP metadata with
   dc:title and the PDF/UA identifier (pdfuaid:part 1).
 
-The drawing order is the reading order, so text extraction follows it too. The Chinese font is
-ReportLab's STSong-Light, a standard Adobe CJK font every PDF reader has, with a predefined
-Unicode CMap, so the text extracts as Unicode (Latin-only text is in Helvetica). Neither is
-embedded, which PDF/UA asks for: embedding needs a TrueType CJK font of several megabytes
-shipped with the package.
+The drawing order is the reading order, so text extraction follows it too. The font is
+pdf_fonts.py's: an embedded TrueType CJK font (subset) when the machine has one, else
+ReportLab's STSong-Light with Helvetica for Latin text, which PDF/UA does not allow (not
+embedded) but every reader shows; either way the text extracts as Unicode.
 """
 
 from __future__ import annotations
@@ -46,11 +45,11 @@ from pypdf.generic import (
 )
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
-FONT = "STSong-Light"
-LATIN = "Helvetica"
+from tongban.cases import pdf_fonts
+from tongban.cases.pdf_fonts import font_for
+
 # What a line may not be broken inside: a run of printable ASCII (a word, a number, a link)
 # with the space after it; any other character stands alone.
 _ATOM = re.compile(r"[!-~]+ ?|.", re.S)
@@ -76,21 +75,9 @@ class _Link:
     contents: str
 
 
-def font_for(text: str) -> str:
-    """Helvetica for Latin text (STSong's Latin letters are cramped), STSong-Light otherwise."""
-    return LATIN if text.isascii() else FONT
-
-
-def register_font() -> None:
-    """Make STSong-Light known to ReportLab (once per process)."""
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-
-
 def wrap(text: str, *, font: str, size: float, width: float) -> list[str]:
     """The text cut into lines no wider than `width`: between Chinese characters (Chinese
     has no spaces) and between Latin words; a word longer than a line (a link) by character."""
-    register_font()
     lines: list[str] = []
     line = ""
 
@@ -116,11 +103,16 @@ class TaggedPage:
     """One A4 page drawn with ReportLab whose content is tagged as it is drawn."""
 
     def __init__(self, *, title: str, lang: str, author: str = "") -> None:
-        register_font()
+        chosen = pdf_fonts.font()  # registers the font, too
+        self.embedded = chosen.embedded
         self.title = title
         self.lang = lang
         self._buffer = io.BytesIO()
-        self.canvas = canvas.Canvas(self._buffer, pagesize=A4, lang=lang)
+        # The canvas's initial font is in the page's resources too: the embedded one, never
+        # an unembedded Helvetica that draws nothing.
+        self.canvas = canvas.Canvas(
+            self._buffer, pagesize=A4, lang=lang, initialFontName=chosen.latin
+        )
         self.canvas.setTitle(title)
         self.canvas.setAuthor(author)
         self.canvas.setSubject(title)

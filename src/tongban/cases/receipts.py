@@ -1,17 +1,16 @@
-"""Receipts (受理回执) and result notices (办理结果告知书): tagged PDFs and a printable HTML
-page, each with a QR code to track the case.
+"""Receipts (受理回执) and result notices (办理结果告知书): tagged PDFs with a QR code to
+track the case (the printable page is the case page's receipt template).
 
 The PDFs are tagged (PDF/UA: language, title, structure in reading order, the QR code's
 alternative text; see pdf_tags.py) and written in the reader's language, with the words of
-the pages (the state as the case page says it). They use ReportLab's built-in CID font
-STSong-Light for Chinese, so no font file ships and no web font is needed; the page embeds
-the QR code as inline SVG (no JavaScript, no images). Both QR codes come from segno and point
-at the node's public address when one is configured.
+the pages (the state as the case page says it), in an embedded TrueType CJK font when the
+machine has one (pdf_fonts.py). The receipt page embeds the QR code as inline SVG (no
+JavaScript, no images). Both QR codes come from segno and point at the node's public address
+when one is configured.
 """
 
 from __future__ import annotations
 
-import html
 import io
 from collections.abc import Callable
 from typing import Any
@@ -24,21 +23,6 @@ from tongban.cases.links import tracking_link
 from tongban.cases.pdf_tags import TaggedPage
 from tongban.platform.config import Settings
 from tongban.platform.web import i18n
-
-_LABELS = (
-    ("number", "办件编号 Case number"),
-    ("item", "事项 Item"),
-    ("authority", "办理机关 Authority"),
-    ("applicant", "申请人 Applicant"),
-    ("applicant_id", "证件号码 ID"),
-    ("received", "接件日期 Received"),
-    ("state", "状态 State"),
-    ("acceptance_due", "受理期限 Acceptance by"),
-    ("promised_due", "承诺办结 Promised by"),
-    ("statutory_due", "法定办结 Statutory by"),
-    ("service_point", "代收地 Service point"),
-)
-
 
 def tracking_url(base: str, number: str, *, settings: Settings) -> str:
     """Where the QR code points: the case's signed tracking link (no login, no name asked)
@@ -206,26 +190,3 @@ def decision_pdf(facts: dict[str, Any], *, url: str, locale: str = i18n.DEFAULT_
         author=str(facts.get("authority") or ""),
     )
 
-
-def receipt_html(facts: dict[str, Any], *, url: str) -> str:
-    """A printable receipt page (server-rendered, no JavaScript)."""
-    rows = "".join(
-        f"<tr><th scope='row'>{html.escape(label)}</th>"
-        f"<td>{html.escape(str(facts.get(key) or '—'))}</td></tr>"
-        for key, label in _LABELS
-    )
-    materials = "".join(f"<li>{html.escape(m)}</li>" for m in facts.get("materials") or [])
-    return (
-        "<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
-        f"<title>{receipt_title(facts)} {html.escape(facts['number'])}</title>"
-        "<style>body{font-family:system-ui,sans-serif;font-size:18px;line-height:1.5;"
-        "max-width:48rem;margin:1rem auto;padding:0 1rem;color:#111}"
-        "th{text-align:left;padding-right:1rem;font-weight:600}td,th{padding:.3rem 0}"
-        "@media print{a{display:none}}</style></head><body><main>"
-        f"<h1>政务服务{receipt_title(facts)} <span lang='en'>Case receipt</span></h1>"
-        f"<table>{rows}</table><h2>材料 Materials</h2><ul>{materials or '<li>—</li>'}</ul>"
-        f"<figure>{qr_svg(url)}<figcaption>扫码查询办理进度 Scan to track: "
-        f"<a href='{html.escape(url)}'>{html.escape(url)}</a></figcaption></figure>"
-        "</main></body></html>"
-    )

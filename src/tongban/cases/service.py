@@ -35,8 +35,9 @@ from tongban.cases.materials import BlobStore, Detected, inspect, sniff
 from tongban.cases.models import Case
 from tongban.cases.notify import message_account
 from tongban.cases.offers import Offer, find_offer
+from tongban.cases.pdf_fonts import use as use_pdf_font
 from tongban.cases.queries import my_cases, queue, read_case, reveal_applicant_id
-from tongban.cases.receipts import qr_svg, receipt_html, receipt_pdf, tracking_url
+from tongban.cases.receipts import qr_svg, receipt_pdf, tracking_url
 from tongban.cases.states import (
     FINAL_STATES,
     OPEN_STATES,
@@ -80,7 +81,6 @@ __all__ = [
     "qr_svg",
     "queue",
     "read_case",
-    "receipt_html",
     "receipt_pdf",
     "reveal_applicant_id",
     "sniff",
@@ -89,6 +89,7 @@ __all__ = [
     "tracking_url",
     "transition",
     "urgency",
+    "use_pdf_font",
 ]
 
 
