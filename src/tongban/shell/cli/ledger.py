@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -13,6 +14,7 @@ from tongban.platform.db import upgrade_database
 from tongban.shell.cli.common import load_settings, opened
 
 if TYPE_CHECKING:
+    from tongban.ledger.explain import ReceiptReport
     from tongban.ledger.service import Verifier
 
 group = typer.Typer(
@@ -62,15 +64,25 @@ def ledger_verify(
 def ledger_verify_receipt(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Receipt file.")],
     key: Annotated[str, typer.Option(help="The log's verifier key.")],
+    lang: Annotated[
+        str, typer.Option(help="Language of the step list: zh_CN (中文) or en.")
+    ] = "zh_CN",
 ) -> None:
-    """Verify a receipt offline: entry, inclusion proof and checkpoint signature."""
+    """Verify a receipt offline: entry, inclusion proof and checkpoint signature; then list the
+    checks in plain words, as the receipt page does (exit 0 verified, 1 failed, 2 bad key)."""
     from tongban.ledger import service as ledger
 
     verifier = _verifier(key)
+    gettext = _gettext(lang)
+    colon = ": " if gettext("Verified") == "Verified" else "："  # Chinese takes a full-width one
     try:
-        result = ledger.verify_receipt(file.read_text(encoding="utf-8"), verifier)
+        text = file.read_text(encoding="utf-8")
+        result = ledger.verify_receipt(text, verifier)
     except (ledger.ReceiptError, UnicodeDecodeError) as exc:
         typer.secho(f"FAILED: {exc}", fg=typer.colors.RED, err=True)
+        code = exc.code if isinstance(exc, ledger.ReceiptError) else "not_receipt"
+        report = _report(text if isinstance(exc, ledger.ReceiptError) else "", verifier, code)
+        _explain(report, gettext, colon)
         raise typer.Exit(code=1) from exc
     e = result.entry
     typer.echo(
@@ -78,6 +90,55 @@ def ledger_verify_receipt(
         f"{e.get('resource_id')}, {e.get('occurred_at')}) is entry {result.index} of "
         f"{result.checkpoint.origin} at size {result.checkpoint.size}"
     )
+    _explain(_report(text, verifier, None), gettext, colon)
+
+
+def _gettext(lang: str) -> Callable[[str], str]:
+    from tongban.platform.web import i18n
+
+    locale = i18n.FROM_BCP47.get(lang.replace("_", "-"), lang)
+    if locale not in i18n.LOCALES:
+        locale = "zh_CN" if lang.lower().startswith("zh") else "en"
+    return i18n.translations(locale).gettext
+
+
+def _report(text: str, verifier: Verifier, failure: str | None) -> ReceiptReport:
+    """The receipt page's report for the verdict already given (ledger.explain.check makes
+    the same verify_receipt call); a file that could not be read fails at the first step."""
+    from tongban.ledger import explain
+
+    if not text:
+        return explain.ReceiptReport(text="").fail(failure or "not_receipt", "")
+    report = explain.check(text, verifier)
+    # Offline there is no node's ledger to compare the checkpoint with.
+    if report.steps.get("consistency") == "passed":
+        report.steps["consistency"] = "unchecked"
+    return report
+
+
+def _explain(report: ReceiptReport, gettext: Callable[[str], str], colon: str) -> None:
+    """The checks in plain words, one a line, and what a failure means (ledger.words)."""
+    from tongban.ledger import words
+
+    typer.echo("")
+    if report.failure in words.FAILURES:
+        title, meaning = words.FAILURES[report.failure]
+        typer.echo(f"{gettext('Verification failed')}{colon}{gettext(title)}")
+        typer.echo(gettext(meaning))
+    elif report.verified:
+        typer.echo(gettext("Verified"))
+    typer.echo(f"{gettext('What was checked')}{colon.strip()}")
+    marks = {"passed": "√", "failed": "×", "unchecked": "-"}
+    for n, (step, state) in enumerate(report.steps.items(), start=1):
+        said = gettext(words.STEPS[step])
+        typer.echo(f"  {n}. [{marks[state]}] {said}{colon}{gettext(words.STEP_STATES[state])}")
+    if report.steps.get("consistency") == "unchecked" and report.verified:
+        typer.echo(
+            gettext(
+                "Offline, the checkpoint is not compared with the node's ledger today: the "
+                "receipt page on the node does that."
+            )
+        )
 
 
 @group.command("key")
