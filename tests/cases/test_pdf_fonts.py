@@ -64,9 +64,7 @@ def test_without_a_truetype_font_the_pdfs_fall_back_to_stsong_and_say_so(
     assert "城乡居民养老保险关系转移接续" in reader.pages[0].extract_text()
 
 
-def test_the_configured_font_comes_first(
-    fresh_font: None, settings: Settings, app: Any
-) -> None:
+def test_the_configured_font_comes_first(fresh_font: None, settings: Settings, app: Any) -> None:
     path = _installed()
     assert pdf_fonts.font().path == path
     # A face of a collection by its index; the app applies the setting when it is built.

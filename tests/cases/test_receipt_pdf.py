@@ -279,9 +279,7 @@ def test_the_case_page_offers_the_notice_in_the_decided_states() -> None:
     assert {str(s) for s in results.DECIDED_STATES} <= states
 
 
-def test_the_font_is_embedded_when_the_machine_has_one(
-    client: TestClient, world: World
-) -> None:
+def test_the_font_is_embedded_when_the_machine_has_one(client: TestClient, world: World) -> None:
     chosen = pdf_fonts.font()
     if not chosen.embedded:
         pytest.skip("no TrueType CJK font here: apt-get install fonts-wqy-microhei")

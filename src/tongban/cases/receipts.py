@@ -24,6 +24,7 @@ from tongban.cases.pdf_tags import TaggedPage
 from tongban.platform.config import Settings
 from tongban.platform.web import i18n
 
+
 def tracking_url(base: str, number: str, *, settings: Settings) -> str:
     """Where the QR code points: the case's signed tracking link (no login, no name asked)
     under the node's public address (`public_base_url`), or under `base`, the address the
@@ -189,4 +190,3 @@ def decision_pdf(facts: dict[str, Any], *, url: str, locale: str = i18n.DEFAULT_
         locale=locale,
         author=str(facts.get("authority") or ""),
     )
-
