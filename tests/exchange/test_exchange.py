@@ -458,3 +458,61 @@ def test_the_guide_and_the_apply_form_say_shared_papers_need_no_submitting(
     assert form.status_code == 200, form.text
     line = form.text[form.text.rindex("参保缴费凭证") :][:300]
     assert any(s in line for s in said)
+
+
+def _page_form(client: TestClient, world: World, who: str, path: str) -> tuple[str, str]:
+    """A page and its CSRF token, as `who` sees it."""
+    import re
+
+    html = client.get(path, headers={**world.h(who), "Accept": "text/html"}).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert token, html[:500]
+    return html, token.group(1)
+
+
+def test_the_official_fetches_from_the_case_page(
+    client: TestClient, db: Session, world: World
+) -> None:
+    """The fetch button: the record comes, or a readable refusal and nothing changed."""
+    case = make_case(db, world)
+    html, token = _page_form(client, world, "official", f"/cases/{case.number}")
+    assert f'action="/cases/{case.number}/data-fetch"' in html
+    assert 'name="material" value="参保缴费凭证"' in html
+    headers = {**world.h("official"), "Accept": "text/html"}
+    done = client.post(
+        f"/cases/{case.number}/data-fetch",
+        data={"csrf_token": token, "material": "参保缴费凭证"},
+        headers=headers,
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, done.text
+    page = client.get(f"/cases/{case.number}", headers=headers).text
+    line = page[page.index("参保缴费凭证") :][:400]
+    assert "已通过共享获取" in line or "Obtained by data sharing" in line
+    # Revoked: a readable refusal, its event, nothing fetched.
+    agreement = db.scalars(select(Agreement)).first()
+    assert agreement is not None
+    agreement.revoked_at = utcnow()
+    db.flush()
+    before = _fetches(db)
+    refused = client.post(
+        f"/cases/{case.number}/data-fetch",
+        data={"csrf_token": token, "material": "参保缴费凭证"},
+        headers=headers,
+    )
+    assert refused.status_code == 403
+    assert "撤销" in refused.text or "revoked" in refused.text
+    assert _events(db, "exchange.fetch_refused")[-1].data["refusal"] == "revoked"
+    assert _fetches(db) == before
+    # Not an official: no button; a paper no resource stands in for: a readable 422.
+    citizen_page = client.get(f"/cases/{case.number}", headers={**world.h("citizen"), **HTML})
+    assert "/data-fetch" not in citizen_page.text
+    odd = client.post(
+        f"/cases/{case.number}/data-fetch",
+        data={"csrf_token": token, "material": "居民身份证"},
+        headers=headers,
+    )
+    assert odd.status_code == 422 and "<h1>" in odd.text
+
+
+HTML = {"Accept": "text/html"}

@@ -29,7 +29,7 @@ from tongban.exchange.requests import agreement_status
 from tongban.exchange.schemas import Sharing
 from tongban.identity.service import Actor, Role
 from tongban.platform.config import Settings
-from tongban.platform.db import utcnow
+from tongban.platform.db import uow, utcnow
 from tongban.platform.errors import AppError, NotFound
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def fetch_at_acceptance(
         return []
     fetched = []
     for resource in resources:
-        savepoint = session.begin_nested()
+        step = uow.savepoint(session)
         try:
             fetch.fetch_for_case(
                 session,
@@ -116,12 +116,12 @@ def fetch_at_acceptance(
                 settings=settings,
             )
         except AppError:
-            savepoint.commit()  # a refusal: its event stays, nothing else was written
+            step.keep()  # a refusal: its event stays, nothing else was written
             continue
         except Exception:
-            savepoint.rollback()
+            step.undo()
             log.exception("automatic fetch of %s for %s failed", resource.code, case_number)
             continue
-        savepoint.commit()
+        step.keep()
         fetched.append(resource.code)
     return fetched

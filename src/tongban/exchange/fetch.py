@@ -99,9 +99,13 @@ def _refuse(
     )
     text = message.format(case=case_number, resource=resource, detail=detail)
     field = {"no-case": "case", "unknown-resource": "resource"}.get(code, "fields")
-    if kind is RefusedInvalid:
-        raise RefusedInvalid(text, errors=[FieldError(field, text)])
-    raise kind(text)
+    error = (
+        RefusedInvalid(text, errors=[FieldError(field, text)])
+        if kind is RefusedInvalid
+        else kind(text)
+    )
+    error.refusal = code  # type: ignore[attr-defined]  # pages say it in the reader's language
+    raise error
 
 
 def _subject(session: Session, case: cases.CaseView, settings: Settings) -> str | None:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from tongban.exchange import catalogue, requests
+from tongban.exchange import catalogue, fetch_page, requests
 from tongban.exchange.api import agreement_read, request_read
 from tongban.exchange.schemas import Sharing
 from tongban.identity import service as identity
@@ -20,6 +20,7 @@ from tongban.platform.web.deps import DbSession
 from tongban.platform.web.rendering import N_, add_templates
 
 router = APIRouter(tags=["exchange pages"], include_in_schema=False)
+router.include_router(fetch_page.router)
 add_templates(Path(__file__).parent / "templates")
 
 SHARING: dict[str, str] = {
