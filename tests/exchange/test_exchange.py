@@ -516,3 +516,76 @@ def test_the_official_fetches_from_the_case_page(
 
 
 HTML = {"Accept": "text/html"}
+
+
+def test_stewards_request_answer_revoke_and_publish_on_the_pages(
+    client: TestClient, db: Session, world: World
+) -> None:
+    """The stewards' forms do what the API does; bad input is a readable 422, nothing saved."""
+    steward = {**world.h("steward"), **HTML}
+    _html, token = _page_form(client, world, "steward", "/exchange/requests")
+    form = {
+        "csrf_token": token,
+        "resource": "MZ-HYDJ-001",
+        "consumer": world.departments["pension"].code,
+        "fields": "marital_status，registered_on",
+        "purpose": "核验婚姻状况",
+        "legal_basis": "《社会保险法》",
+        "items": PENSION_ITEM,
+        "duration_days": "365",
+    }
+    count = db.scalar(select(func.count()).select_from(SharingRequest))
+    bad = client.post("/exchange/requests", data={**form, "fields": ""}, headers=steward)
+    assert bad.status_code == 422 and "核验婚姻状况" in bad.text  # the values are kept
+    assert db.scalar(select(func.count()).select_from(SharingRequest)) == count
+    filed = client.post("/exchange/requests", data=form, headers=steward, follow_redirects=False)
+    assert filed.status_code == 303, filed.text
+    row = db.scalars(select(SharingRequest).order_by(SharingRequest.id.desc())).first()
+    assert row is not None and row.fields == ["marital_status", "registered_on"]
+    decide = f"/exchange/requests/{row.id}/decision"
+    no_reason = client.post(
+        decide, data={"csrf_token": token, "decision": "refuse"}, headers=steward
+    )
+    assert no_reason.status_code == 422 and "error-summary" in no_reason.text
+    approved = client.post(
+        decide,
+        data={"csrf_token": token, "decision": "approve"},
+        headers=steward,
+        follow_redirects=False,
+    )
+    assert approved.status_code == 303, approved.text
+    agreement = db.scalars(select(Agreement).where(Agreement.request_id == row.id)).one()
+    revoke = f"/exchange/agreements/{agreement.id}/revoke"
+    assert f'action="{revoke}"' in client.get("/exchange/agreements", headers=steward).text
+    empty = client.post(revoke, data={"csrf_token": token, "reason": ""}, headers=steward)
+    assert empty.status_code == 422 and agreement.revoked_at is None
+    revoked = client.post(
+        revoke,
+        data={"csrf_token": token, "reason": "用途已结束"},
+        headers=steward,
+        follow_redirects=False,
+    )
+    assert revoked.status_code == 303
+    assert _events(db, "exchange.agreement_revoked")[-1].resource_id == str(agreement.id)
+    # Publishing: no fields is a 422 with the values kept; then the resource is in the catalogue.
+    published = {
+        "csrf_token": token,
+        "code": "WJ-YMJZ-001",
+        "name": "预防接种记录",
+        "provider": "11511600MB1503186B",
+        "sharing": "conditional",
+        "conditions": "《疫苗管理法》",
+        "fields": "",
+        "materials": "",
+    }
+    empty = client.post("/exchange/resources", data=published, headers=steward)
+    assert empty.status_code == 422 and "预防接种记录" in empty.text
+    made = client.post(
+        "/exchange/resources",
+        data={**published, "fields": "holder_name 姓名 personal\nvaccine 疫苗"},
+        headers=steward,
+        follow_redirects=False,
+    )
+    assert made.status_code == 303, made.text
+    listed = client.get("/api/v1/exchange/resources/WJ-YMJZ-001").json()
+    assert [f["personal"] for f in listed["fields"]] == [True, False]

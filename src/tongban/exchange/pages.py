@@ -1,6 +1,7 @@
 """HTML pages of the exchange: the resource catalogue (public, searchable), and for data
 stewards the sharing requests (with overdue replies flagged) and the agreements (their Cedar
-policies and hashes). Decisions and revocations go through the API for now (docs/exchange.md)."""
+policies and hashes). The forms that publish, request, answer and revoke post to
+exchange/steward_pages.py."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from tongban.identity import service as identity
 from tongban.identity.deps import PageUi
 from tongban.identity.service import Role
 from tongban.platform.web.deps import DbSession
-from tongban.platform.web.rendering import N_, add_templates
+from tongban.platform.web.rendering import N_, FormState, add_templates
 
 router = APIRouter(tags=["exchange pages"], include_in_schema=False)
 router.include_router(fetch_page.router)
@@ -58,12 +59,23 @@ def catalogue_page(
     ui: PageUi, session: DbSession, q: Annotated[str, Query(max_length=60)] = ""
 ) -> Response:
     """The data resource catalogue (政务数据资源目录): what departments share, on what terms."""
-    resources = catalogue.list_resources(session, q=q or None)
+    return render_catalogue(ui, session, q=q)
+
+
+def render_catalogue(
+    ui: Any, session: Any, *, q: str = "", form: FormState | None = None, status_code: int = 200
+) -> Response:
+    """The catalogue page, with the publish form (its values and errors kept) for stewards."""
+    actor = ui.actor
+    may_publish = actor is not None and actor.role in (Role.STEWARD, Role.ADMIN)
     return ui.render(
         "exchange/catalogue.html",
         title=ui.gettext("Government data catalogue"),
         q=q,
-        resources=resources,
+        resources=catalogue.list_resources(session, q=q or None),
+        may_publish=may_publish,
+        form=form or FormState(values={"sharing": "conditional"}),
+        status_code=status_code,
         **_labels(ui),
     )
 
@@ -82,6 +94,13 @@ def _region(ui: Any) -> str | None:
 @router.get("/exchange/requests")
 def requests_page(ui: PageUi, session: DbSession) -> Response:
     """Sharing requests to and from the steward's jurisdiction; late replies flagged."""
+    return render_requests(ui, session)
+
+
+def render_requests(
+    ui: Any, session: Any, *, form: FormState | None = None, status_code: int = 200
+) -> Response:
+    """The requests page with the new-request form (values and errors kept)."""
     identity.authorize(ui.require_actor(), "exchange.request.read")
     rows = []
     for row in requests.list_requests(session, region=_region(ui)):
@@ -94,6 +113,8 @@ def requests_page(ui: PageUi, session: DbSession) -> Response:
         "exchange/requests.html",
         title=ui.gettext("Data sharing requests"),
         rows=rows,
+        form=form or FormState(values={"duration_days": "365"}),
+        status_code=status_code,
         **_labels(ui),
     )
 
@@ -101,6 +122,13 @@ def requests_page(ui: PageUi, session: DbSession) -> Response:
 @router.get("/exchange/agreements")
 def agreements_page(ui: PageUi, session: DbSession) -> Response:
     """Sharing agreements: who may fetch what for which items until when, with the policy."""
+    return render_agreements(ui, session)
+
+
+def render_agreements(
+    ui: Any, session: Any, *, form: FormState | None = None, status_code: int = 200
+) -> Response:
+    """The agreements page (a refused revocation's message kept)."""
     actor = ui.require_actor()
     identity.authorize(actor, "exchange.agreement.read")
     region = _region(ui)
@@ -125,5 +153,7 @@ def agreements_page(ui: PageUi, session: DbSession) -> Response:
         "exchange/agreements.html",
         title=ui.gettext("Data sharing agreements"),
         rows=rows,
+        form=form or FormState(),
+        status_code=status_code,
         **_labels(ui),
     )
