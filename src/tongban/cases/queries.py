@@ -11,17 +11,19 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from tongban.cases import clocks, payout, supplements
+from tongban.cases import clocks, handling, payout, supplements
 from tongban.cases.handling import authorize_read, current_clock, find_offer, get_case
 from tongban.cases.models import Case, CaseMaterial, CaseStep
 from tongban.cases.offers import Offer
 from tongban.cases.schemas import (
+    AssigneeRead,
     CasePage,
     CaseRead,
     CaseSummary,
     ChecklistLine,
     DeadlinesRead,
     EventRead,
+    PauseRead,
     QueuePage,
     QueueRow,
     StepRead,
@@ -233,7 +235,38 @@ def describe_case(
         actions=_actions(case, subs),
         timeline=timeline_read,
         receipt_url=f"/api/v1/cases/{case.number}/receipt.pdf",
+        pause=_pause(case, calendar, day),
+        assignee=_assignee(session, actor, case),
     )
+
+
+def _pause(case: Case, calendar: WorkingCalendar, day: date) -> PauseRead | None:
+    """The open pause as the case page shows it (cases/_pause.html)."""
+    pause = handling.open_pause(case)
+    if pause is None:
+        return None
+    since = clocks.local_date(pause.started_at)
+    working, _ = clocks.pause_length(calendar, start=since, end=day)
+    return PauseRead(
+        kind=pause.kind,
+        reason=pause.reason,
+        since=since,
+        working_days=working,
+        expected_end=pause.expected_end if pause.kind == "special" else None,
+    )
+
+
+def _assignee(session: Session, actor: Actor, case: Case) -> AssigneeRead | None:
+    """Who works the case is the department's business: told to its own officials only."""
+    if (
+        case.assignee_id is None
+        or actor.role is not Role.OFFICIAL
+        or actor.department_id is None
+        or actor.department_id != case.department_id
+    ):
+        return None
+    card = identity.account_card(session, account_id=case.assignee_id)
+    return AssigneeRead(account_id=case.assignee_id, name=card.display_name)
 
 
 # The queue's filters, checked before any query runs (a bad one is a field error, never a 500).

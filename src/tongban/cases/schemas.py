@@ -189,6 +189,25 @@ class CaseSummary(BaseModel):
     version: int
 
 
+class PauseRead(BaseModel):
+    """Why the case's clock is stopped now, as the case page says it."""
+
+    kind: str = Field(description="supplement (补正) or special (特别程序)")
+    reason: str | None = Field(default=None, description="As the department wrote it (Chinese).")
+    since: date = Field(description="The day the clock stopped (Beijing time).")
+    working_days: int = Field(description="Working days stopped so far.")
+    expected_end: date | None = Field(
+        default=None, description="A special procedure's expected end, when given."
+    )
+
+
+class AssigneeRead(BaseModel):
+    """The official of the department the case is handed to."""
+
+    account_id: int
+    name: str
+
+
 class CaseRead(CaseSummary):
     """A case with its checklist, deadlines, steps, sub-cases and timeline."""
 
@@ -218,12 +237,40 @@ class CaseRead(CaseSummary):
     actions: list[str]
     timeline: list[EventRead]
     receipt_url: str
+    pause: PauseRead | None = Field(
+        default=None, description="Set while the clock is stopped (补正 or 特别程序)."
+    )
+    assignee: AssigneeRead | None = Field(
+        default=None,
+        description="Who works the case: for officials of the case's department only.",
+    )
 
 
 class CasePage(BaseModel):
     """A page of cases."""
 
     items: list[CaseSummary]
+    limit: int
+    offset: int
+    has_more: bool
+
+
+class QueueRow(CaseSummary):
+    """A case in the official's queue: how and where it came in, and who works it. The
+    applicant's resident ID only ever masked."""
+
+    item_code: str | None = None
+    applicant_id_masked: str | None = None
+    channel: str = ""
+    service_point: str | None = None
+    service_point_name: str | None = None
+    assignee_id: int | None = None
+
+
+class QueuePage(BaseModel):
+    """A page of the official's queue."""
+
+    items: list[QueueRow]
     limit: int
     offset: int
     has_more: bool
