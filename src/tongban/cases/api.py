@@ -9,11 +9,14 @@ from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, Response
 
 from tongban.cases import (
+    assignment_api,
     handling,
     intake,
+    message_locale,
     notify,
     payout_api,
     queries,
+    results,
     results_api,
     tracking_api,
 )
@@ -28,14 +31,16 @@ from tongban.cases.schemas import (
     MarkReadIn,
     MessagePage,
     MessageRead,
+    QueuePage,
     RevealIn,
     UploadRead,
 )
 from tongban.identity import service as identity
-from tongban.identity.deps import CurrentActor, run_unit
+from tongban.identity.deps import CurrentActor, PageUi, run_unit
 from tongban.identity.service import Actor
 from tongban.platform.config import Settings
 from tongban.platform.errors import PayloadTooLarge
+from tongban.platform.web import i18n
 from tongban.platform.web.deps import AppSettings, DbSession
 
 router = APIRouter(tags=["cases"])
@@ -188,12 +193,20 @@ def applicant_id(
 
 @router.get("/cases/{number}/receipt.pdf", response_class=Response)
 def receipt_pdf(
-    number: str, request: Request, session: DbSession, actor: CurrentActor, settings: AppSettings
+    number: str,
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    settings: AppSettings,
+    ui: PageUi,
 ) -> Response:
-    """The receipt (受理回执) as a PDF with a QR code to track the case."""
+    """The receipt (受理回执) as a tagged PDF in the reader's language (their choice, account
+    or browser, like the pages) with a QR code to track the case."""
     case = queries.case_for_receipt(session, actor=actor, number=number)
     url = cases.tracking_url(str(request.base_url), case.number, settings=settings)
-    pdf = cases.receipt_pdf(queries.receipt_facts(session, case), url=url)
+    facts = queries.receipt_facts(session, case)
+    facts["state_words"] = results.state_words(session, case)  # 准予许可 only for a licence
+    pdf = cases.receipt_pdf(facts, url=url, locale=ui.locale)
     return Response(
         pdf,
         media_type="application/pdf",
@@ -201,7 +214,7 @@ def receipt_pdf(
     )
 
 
-@router.get("/queue", response_model=CasePage)
+@router.get("/queue", response_model=QueuePage)
 def work_queue(
     session: DbSession,
     actor: CurrentActor,
@@ -209,19 +222,37 @@ def work_queue(
     state: str | None = None,
     item: str | None = None,
     view: Annotated[str, Query(pattern="^(handling|co-handling)$")] = "handling",
+    number: Annotated[str | None, Query(description="A case number, or its beginning")] = None,
+    applicant: Annotated[
+        str | None, Query(description="Part of the applicant's name, or a full resident ID")
+    ] = None,
+    due: Annotated[str | None, Query(description="week (due this week) or overdue")] = None,
+    channel: Annotated[str | None, Query(description="online, assisted, proxy or api")] = None,
+    service_point: Annotated[str | None, Query(description="A region code (its subtree)")] = None,
+    assignee: Annotated[str | None, Query(description="me: the cases handed to me")] = None,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> CasePage:
-    """The official's queue: their department's open cases in their jurisdiction, by deadline."""
+) -> QueuePage:
+    """The official's queue: their department's open cases in their jurisdiction, by deadline,
+    searched by number, applicant (resident IDs only masked in the answer), item (code or
+    name), state, deadline, channel, service point or assignee. Bad filters are 422."""
     return cases.queue(
         session,
         actor=actor,
         settings=settings,
-        state=state,
-        item=item,
-        view=view,
         limit=limit,
         offset=offset,
+        query=queries.QueueFilter(
+            view=view,
+            state=state or None,
+            item=(item or "").strip() or None,
+            number=(number or "").strip() or None,
+            applicant=(applicant or "").strip() or None,
+            due=due or None,
+            channel=channel or None,
+            service_point=(service_point or "").strip() or None,
+            assignee=assignee or None,
+        ),
     )
 
 
@@ -242,18 +273,43 @@ def my_cases(
 
 @router.get("/my/messages", response_model=MessagePage)
 def my_messages(
+    request: Request,
+    response: Response,
     session: DbSession,
     actor: CurrentActor,
     unread: bool = False,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> MessagePage:
-    """My in-app messages, newest first, with the unread count."""
+    """My in-app messages, newest first, with the unread count. `text` is the message as
+    stored and sent (Chinese); `display_text` is it in the caller's language: the one asked
+    for in Accept-Language, else the account's (cases/message_locale.py)."""
     identity.authorize(actor, "messages.read_own", {"owner_id": actor.account_id})
     rows, count = notify.list_messages(
         session, account_id=actor.account_id, unread_only=unread, limit=limit, offset=offset
     )
-    return MessagePage(items=[MessageRead.model_validate(r) for r in rows], unread=count)
+    locale = (
+        i18n.parse_accept_language(request.headers.get("accept-language"))
+        or i18n.normalize(identity.get_account(session, account_id=actor.account_id).locale)
+        or i18n.DEFAULT_LOCALE
+    )
+    response.headers["Vary"] = "Accept-Language"
+    gettext = i18n.translations(locale).gettext
+    readings = message_locale.readings(session, rows, locale=locale, gettext=gettext)
+    items = []
+    for row in rows:
+        parts = readings[row.id]
+        shown = "".join(p.text for p in parts)
+        translated = locale != i18n.DEFAULT_LOCALE and not all(p.chinese for p in parts)
+        items.append(
+            MessageRead.model_validate(row).model_copy(
+                update={
+                    "display_text": shown,
+                    "display_lang": i18n.BCP47[locale] if translated else "zh-CN",
+                }
+            )
+        )
+    return MessagePage(items=items, unread=count)
 
 
 @router.post("/my/messages/read")
@@ -270,3 +326,5 @@ router.include_router(tracking_api.router)
 router.include_router(results_api.router)
 # The applicant confirms a payout account their agent gave (cases/payout_api.py).
 router.include_router(payout_api.router)
+# Handing a case to a colleague of its department (cases/assignment_api.py).
+router.include_router(assignment_api.router)

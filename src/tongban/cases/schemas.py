@@ -284,9 +284,17 @@ class MessageRead(BaseModel):
     id: int
     case_number: str | None
     kind: str
-    text: str
+    text: str = Field(description="As stored and sent (by SMS too): Chinese.")
     created_at: datetime
     read_at: datetime | None
+    display_text: str | None = Field(
+        default=None,
+        description="The message in the caller's language (Accept-Language, else the "
+        "account's); what a person wrote, and names without an English form, stay Chinese.",
+    )
+    display_lang: str | None = Field(
+        default=None, description="The language of display_text (BCP 47: zh-CN or en)."
+    )
 
 
 class MessagePage(BaseModel):
