@@ -1,0 +1,176 @@
+"""The node directory: the national node exports it signed, a province node loads it with the
+national key (from a file or a URL), refuses a tampered or foreign one, and keeps working from
+its cache when the national node is away; `tongban exchange directory export|load`."""
+
+from __future__ import annotations
+
+import copy
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner, Result
+
+from tongban.events.models import Event
+from tongban.exchange import directory, nodes, signing
+from tongban.exchange.errors import ProviderUnavailable
+from tongban.exchange.models import Node
+from tongban.platform.config import Settings, get_settings
+from tongban.platform.errors import Invalid
+from tongban.shell.cli import app as cli
+
+
+def _national(tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "national",
+        database_url="sqlite://",
+        node_name="national.tongban",
+        node_region="100000",
+        public_base_url="https://national.example",
+    )
+
+
+def _province(tmp_path: Path, key: str) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "province",
+        database_url="sqlite://",
+        node_name="sichuan.tongban",
+        node_region="510000",
+        exchange_national_key=key,
+    )
+
+
+@contextmanager
+def _serving(folder: Path) -> Iterator[str]:
+    """A plain HTTP server over a folder (the national node publishing its file)."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, directory=str(folder), **kwargs)  # type: ignore[arg-type]
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_province_loads_the_national_directory_and_refuses_others(
+    db: Session, tmp_path: Path
+) -> None:
+    national = _national(tmp_path)
+    nodes.put_node(
+        db,
+        entry={
+            "node_id": "guangdong.tongban",
+            "region_code": "440000",
+            "base_url": "https://gd.example",
+            "public_keys": {"guangdong.tongban#k1": signing.node_key(national).public_b64},
+        },
+    )
+    document = directory.export_directory(db, settings=national)
+    listed = {entry["node_id"] for entry in document["directory"]["nodes"]}
+    assert {"national.tongban", "guangdong.tongban"} <= listed
+    assert document["directory"]["regions"]["100000"] == "national.tongban"
+    province = _province(tmp_path, signing.node_key(national).public_b64)
+    for node_id in listed:  # the province starts from nothing
+        row = db.get(Node, node_id)
+        if row is not None:
+            db.delete(row)
+    db.flush()
+
+    tampered = copy.deepcopy(document)
+    tampered["directory"]["nodes"][0]["base_url"] = "https://evil.example"
+    foreign = directory.export_directory(db, settings=_province(tmp_path, ""))
+    for bad in (tampered, foreign, {"nodes": []}):
+        with pytest.raises(Invalid):
+            directory.load_document(db, document=bad, settings=province)
+    with pytest.raises(Invalid, match="national key"):
+        directory.load_document(db, document=document, settings=_province(tmp_path, ""))
+    assert db.get(Node, "national.tongban") is None  # nothing loaded from a refused document
+
+    loaded = directory.load_document(db, document=document, settings=province)
+    assert loaded["nodes"] == len(listed)
+    national_row = db.get(Node, "national.tongban")
+    assert national_row is not None and national_row.base_url == "https://national.example"
+    event = db.scalars(
+        select(Event).where(Event.action == "exchange.directory_loaded").order_by(Event.id.desc())
+    ).first()
+    assert event is not None and event.data["sha256"] == loaded["sha256"]
+    assert directory.cache_path(province).exists()
+
+
+def test_loading_from_a_url_falls_back_to_the_cache_when_the_national_node_is_away(
+    db: Session, tmp_path: Path
+) -> None:
+    national = _national(tmp_path)
+    province = _province(tmp_path, signing.node_key(national).public_b64)
+    published = tmp_path / "www"
+    published.mkdir()
+    document = directory.export_directory(db, settings=national)
+    (published / "directory.json").write_text(json.dumps(document), encoding="utf-8")
+    with _serving(published) as base:
+        url = f"{base}/directory.json"
+        fetched, from_cache = directory.read_source(url, settings=province)
+        assert not from_cache
+        directory.load_document(db, document=fetched, settings=province)
+    # The national node is away now: the cached document (verified again) is used.
+    cached, from_cache = directory.read_source(url, settings=province)
+    assert from_cache and cached == document
+    assert directory.load_document(db, document=cached, settings=province)["nodes"] >= 1
+    nowhere = _province(tmp_path / "fresh", province.exchange_national_key)
+    with pytest.raises(ProviderUnavailable):
+        directory.read_source(url, settings=nowhere)
+
+
+def test_the_cli_exports_and_loads(tmp_path: Path) -> None:
+    """`tongban exchange directory export` on one node, `load` on another (SQLite files)."""
+    runner = CliRunner()
+
+    def run(args: list[str], env: dict[str, str]) -> Result:
+        get_settings.cache_clear()  # each call is another node's process
+        try:
+            return runner.invoke(cli, args, env=env)
+        finally:
+            get_settings.cache_clear()
+
+    def node(name: str, region: str, key: str = "") -> dict[str, str]:
+        folder = tmp_path / name
+        folder.mkdir()
+        env = {
+            "TONGBAN_DATA_DIR": str(folder / "var"),
+            "TONGBAN_DATABASE_URL": f"sqlite:///{folder / 'db.sqlite'}",
+            "TONGBAN_NODE_NAME": f"{name}.tongban",
+            "TONGBAN_NODE_REGION": region,
+            "TONGBAN_EXCHANGE_NATIONAL_KEY": key,
+        }
+        upgraded = run(["db", "upgrade"], env)
+        assert upgraded.exit_code == 0, upgraded.output
+        return env
+
+    national = node("national", "100000")
+    out = tmp_path / "directory.json"
+    exported = run(["exchange", "directory", "export", "--out", str(out)], national)
+    assert exported.exit_code == 0, exported.output
+    keys = json.loads(out.read_text())["directory"]["nodes"][0]["public_keys"]
+    province = node("sichuan", "510000", next(iter(keys.values())))
+    loaded = run(["exchange", "directory", "load", str(out)], province)
+    assert loaded.exit_code == 0, loaded.output
+    assert "1 nodes loaded" in loaded.output
+    other_key = signing.public_b64(Ed25519PrivateKey.generate().public_key())
+    stranger = node("other", "440000", other_key)
+    refused = run(["exchange", "directory", "load", str(out)], stranger)
+    assert refused.exit_code == 1 and "signature" in refused.output
