@@ -95,7 +95,8 @@ def test_a_province_loads_the_national_directory_and_refuses_others(
     tampered = copy.deepcopy(document)
     tampered["directory"]["nodes"][0]["base_url"] = "https://evil.example"
     foreign = directory.export_directory(db, settings=_province(tmp_path, ""))
-    for bad in (tampered, foreign, {"nodes": []}):
+    bad_ones: list[object] = [tampered, foreign, {"nodes": []}]
+    for bad in bad_ones:
         with pytest.raises(Invalid):
             directory.load_document(db, document=bad, settings=province)
     with pytest.raises(Invalid, match="national key"):
