@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from tongban.catalog import placement, queries
+from tongban.catalog import item_types, placement, queries
 from tongban.catalog import service as catalog
 from tongban.catalog.models import Implementation
 from tongban.identity import service as identity
@@ -83,6 +83,7 @@ def search_page(ui: PageUi, session: DbSession, q: str = "", page: int = 1) -> R
         total=total,
         page=page,
         pages=pages,
+        type_labels=item_types.type_labels(ui.locale, ui.gettext),
         status_code=422 if form.has_errors else 200,
     )
 
@@ -161,6 +162,7 @@ def item_page(
         region_labels=labels,
         limit_units=LIMIT_UNITS,
         online={impl.code: placement.offers_online(impl.handling_forms) for impl in ordered},
+        type_labels=item_types.type_labels(ui.locale, ui.gettext),
     )
 
 
