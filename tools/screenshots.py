@@ -101,6 +101,33 @@ def main() -> None:
         official.screenshot(path=OUT / "workbench-queue.png", full_page=True)
         official.click("td a >> nth=0")
         official.screenshot(path=OUT / "workbench-case.png", full_page=True)
+        # The step's 存证凭据 opens a page that says in words what the ledger proves.
+        official.click("a:has-text('存证凭据') >> nth=0")
+        official.screenshot(path=OUT / "ledger-receipt.png", full_page=True)
+
+        # The operator's desk: the insight dashboard on a node that only just started, the
+        # catalog import page, the data resource catalogue.
+        admin = browser.new_context(**desk).new_page()
+        _login(admin, base, "admin")
+        admin.goto(base + "/insight")
+        admin.screenshot(path=OUT / "insight.png", full_page=True)
+        admin.goto(base + "/admin/catalog/import")
+        admin.screenshot(path=OUT / "catalog-import.png", full_page=True)
+        admin.goto(base + "/exchange")
+        admin.screenshot(path=OUT / "exchange-catalogue.png", full_page=True)
+
+        # A phone at 320 px with text at 200 % in elderly mode: the case page reflows.
+        small = browser.new_context(
+            viewport={"width": 320, "height": 640}, locale="zh-CN", bypass_csp=True
+        ).new_page()
+        small.goto(base + "/")
+        small.click("text=切换到长辈版")
+        _login(small, base, "citizen")
+        small.goto(base + "/my/cases")
+        small.add_style_tag(content="html{font-size:200% !important}")
+        small.screenshot(path=OUT / "elderly-320-200.png", full_page=True)
+        small.goto(base + "/glossary")
+        small.screenshot(path=OUT / "glossary.png", full_page=False)
         browser.close()
     for path in sorted(OUT.glob("*.png")):
         print(path.relative_to(OUT.parents[1]))

@@ -63,11 +63,14 @@ def test_every_step_of_a_case_has_a_receipt_that_verifies_offline(
         assert MIGRANT_ID not in path.read_text()
         assert "李建国" not in path.read_text()
 
-    # The case page links to each step's receipt.
+    # The case page links to each step's receipt page for people (issue #14), which links
+    # to the JSON for machines.
     login = client.get(f"/cases/{number}", headers=world.h("official", Accept="text/html"))
     assert login.status_code == 200
     for step in timeline:
-        assert step["ledger_receipt"] in login.text
+        assert f'href="/ledger/receipts/{step["uid"]}"' in login.text
+        page = client.get(f"/ledger/receipts/{step['uid']}")
+        assert page.status_code == 200 and step["ledger_receipt"] in page.text
 
 
 def test_deadlines_in_a_year_without_a_loaded_calendar_are_marked_provisional(

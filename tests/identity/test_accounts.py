@@ -223,7 +223,7 @@ def test_change_password_keeps_only_the_current_session(
 
 @pytest.mark.usefixtures("regions_loaded")
 def test_demo_accounts_are_idempotent(db: Session, settings: Settings) -> None:
-    assert identity.create_demo_accounts(db, settings=settings) == 6
+    assert identity.create_demo_accounts(db, settings=settings) == 7
     assert identity.create_demo_accounts(db, settings=settings) == 0
     accounts = {a.username: a for a in db.scalars(select(Account))}
     assert {"citizen", "relative", "clerk", "official", "steward", "admin"} <= set(accounts)

@@ -244,7 +244,8 @@ def test_token_scopes_of_each_role() -> None:
     assert token_scopes_of(Role.CITIZEN) == {TokenScope.READ, TokenScope.FILE}
     assert token_scopes_of(Role.CLERK) == {TokenScope.READ, TokenScope.FILE}
     assert token_scopes_of(Role.OFFICIAL) == {TokenScope.READ, TokenScope.HANDLE}
-    assert token_scopes_of(Role.STEWARD) == {TokenScope.READ}
+    # Stewards publish data resources and answer sharing requests (exchange/) with tokens.
+    assert token_scopes_of(Role.STEWARD) == {TokenScope.READ, TokenScope.CONFIGURE}
     assert token_scopes_of(Role.ADMIN) == {
         TokenScope.READ,
         TokenScope.HANDLE,

@@ -34,6 +34,7 @@ DOMAINS = (
     "identity",
     "catalog",
     "cases",
+    "exchange",
     "reviews",
     "insight",
 )

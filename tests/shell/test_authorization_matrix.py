@@ -44,6 +44,7 @@ from starlette.routing import BaseRoute
 from tongban.cases import drafts, intake
 from tongban.cases import help as helping
 from tongban.catalog import service as catalog
+from tongban.catalog.import_sample import sample_workbook
 from tongban.catalog.models import Implementation
 from tongban.identity import accounts, callers, keys, login_sessions, passwords, proxies
 from tongban.identity.demo import (
@@ -277,9 +278,31 @@ MATRIX: tuple[Route, ...] = (
         lambda ctx: {"purpose": "矩阵测试"},
         hides_resources=True,
     ),
+    # handing a case to a colleague of the deciding department (cases/assignment.py): the
+    # department's officials (account 1 is nobody they may hand it to: 422 after the check)
+    Route(
+        "POST",
+        "/api/v1/cases/{number}/assignment",
+        _roles("official"),
+        lambda ctx: {"assignee": 1},
+        hides_resources=True,
+    ),
+    Route(
+        "GET",
+        "/api/v1/cases/{number}/assignment/colleagues",
+        _roles("official"),
+        hides_resources=True,
+    ),
     Route(
         "GET",
         "/api/v1/cases/{number}/receipt.pdf",
+        _roles("citizen", "clerk", "official"),
+        hides_resources=True,
+    ),
+    # the notice of the result: whoever may read the case (this case has none yet: 404 to them)
+    Route(
+        "GET",
+        "/api/v1/cases/{number}/result-notice.pdf",
         _roles("citizen", "clerk", "official"),
         hides_resources=True,
     ),
@@ -387,17 +410,79 @@ MATRIX: tuple[Route, ...] = (
         hides_resources=True,
         params={"rectification_id": "999999"},
     ),
+    # exchange (共享交换): the catalogue is public; stewards publish, request, answer and revoke
+    # for the departments of their jurisdiction; officials fetch for the cases they handle and
+    # the applicant sees what was fetched. Unknown ids: 404 to those who may.
+    Route("GET", "/api/v1/exchange/resources", EVERYONE),
+    Route("GET", "/api/v1/exchange/resources/{code}", EVERYONE, params={"code": "RS-YLBX-001"}),
+    Route(
+        "POST",
+        "/api/v1/exchange/resources",
+        _roles("steward", "admin"),
+        lambda ctx: {
+            "code": f"MATRIX-{next(_sequence)}",
+            "name": "矩阵测试资源",
+            "provider": DEMO_DEPARTMENT_CODE,
+            "sharing": "unconditional",
+            "fields": [{"name": "holder_name", "label": "姓名", "personal": True}],
+        },
+    ),
+    Route(
+        "POST",
+        "/api/v1/exchange/requests",
+        _roles("steward"),
+        lambda ctx: {
+            "resource": "NO-SUCH",
+            "consumer": DEMO_DEPARTMENT_CODE,
+            "fields": ["holder_name"],
+            "purpose": "矩阵测试",
+            "legal_basis": "矩阵测试",
+            "items": ["101110001000"],
+            "duration_days": 30,
+        },
+    ),
+    Route("GET", "/api/v1/exchange/requests", _roles("steward", "admin")),
+    Route(
+        "POST",
+        "/api/v1/exchange/requests/{request_id}/decision",
+        _roles("steward"),
+        lambda ctx: {"decision": "approve"},
+        hides_resources=True,
+        params={"request_id": "999999"},
+    ),
+    Route("GET", "/api/v1/exchange/agreements", _roles("steward", "admin")),
+    Route(
+        "POST",
+        "/api/v1/exchange/agreements/{agreement_id}/revoke",
+        _roles("steward"),
+        lambda ctx: {"reason": "矩阵测试"},
+        hides_resources=True,
+        params={"agreement_id": "999999"},
+    ),
+    Route(
+        "POST",
+        "/api/v1/cases/{number}/data-fetches",
+        _roles("official"),
+        lambda ctx: {"resource": "NO-SUCH", "purpose": "矩阵测试"},
+        hides_resources=True,
+    ),
+    Route(
+        "GET",
+        "/api/v1/cases/{number}/data-fetches",
+        _roles("citizen", "official"),
+        hides_resources=True,
+    ),
     # insight
-    Route("GET", "/api/v1/insight/indicators", _roles("admin", "official")),
+    Route("GET", "/api/v1/insight/indicators", _roles("admin", "steward", "official")),
     Route(
         "GET",
         "/api/v1/insight/groups/{group}",
-        _roles("admin", "official"),
+        _roles("admin", "steward", "official"),
         params={"group": "zone"},
     ),
-    Route("GET", "/api/v1/insight/equalization", _roles("admin", "official")),
-    Route("GET", "/api/v1/insight/standardization", _roles("admin", "official")),
-    Route("GET", "/api/v1/insight/trend", _roles("admin", "official")),
+    Route("GET", "/api/v1/insight/equalization", _roles("admin", "steward", "official")),
+    Route("GET", "/api/v1/insight/standardization", _roles("admin", "steward", "official")),
+    Route("GET", "/api/v1/insight/trend", _roles("admin", "steward", "official")),
     # operations
     Route("GET", "/healthz", EVERYONE),
     # Last: these end the caller's sign-in.
@@ -529,7 +614,8 @@ PAGE_SIGNED_IN = PAGE_EVERYONE - {ANON}
 CITIZENS = frozenset({"citizen", "relative", "stranger"})
 APPLICANTS = CITIZENS | {"clerk"}  # case.submit and case.upload
 # Not HTML pages: the JSON API, operations, static files and the API documentation.
-NOT_PAGES = ("/api", "/healthz", "/metrics", "/static", "/docs")
+# /exchange/v1: the nodes' signed protocol; no account may use it (tests/exchange/test_nodes.py).
+NOT_PAGES = ("/api", "/healthz", "/metrics", "/static", "/docs", "/exchange/v1/")
 CSRF = "matrix-csrf-token-0123456789abcdefghijklmnop"
 CITIZEN_NAME = "王建国"
 Form = dict[str, str]
@@ -732,6 +818,54 @@ PAGES: tuple[Page, ...] = (
     ),
     # catalog: public
     Page("GET", "/search", PAGE_EVERYONE, query="q=养老"),
+    # exchange (共享交换): the catalogue is public; requests and agreements are the stewards'.
+    Page("GET", "/exchange", PAGE_EVERYONE, query="q=户籍"),
+    Page("GET", "/exchange/requests", frozenset({"steward", "admin"})),
+    Page("GET", "/exchange/agreements", frozenset({"steward", "admin"})),
+    # the stewards' forms (as the API: publish steward/admin, the rest stewards; bad input 422,
+    # unknown ids 404 to those who may)
+    Page(
+        "POST",
+        "/exchange/resources",
+        frozenset({"steward", "admin"}),
+        lambda ctx: {"code": "MATRIX-PAGE", "name": "矩阵测试资源", "sharing": "none"},
+        ok=frozenset({422}),
+    ),
+    Page(
+        "POST",
+        "/exchange/requests",
+        frozenset({"steward"}),
+        lambda ctx: {"resource": "NO-SUCH", "fields": "holder_name", "purpose": "矩阵测试"},
+        ok=frozenset({422}),
+    ),
+    Page(
+        "POST",
+        "/exchange/requests/{request_id}/decision",
+        frozenset({"steward"}),
+        lambda ctx: {"decision": "approve"},
+        params={"request_id": "999999"},
+        ok=frozenset({404}),
+        hides_resources=True,
+    ),
+    Page(
+        "POST",
+        "/exchange/agreements/{agreement_id}/revoke",
+        frozenset({"steward"}),
+        lambda ctx: {"reason": "矩阵测试"},
+        params={"agreement_id": "999999"},
+        ok=frozenset({404}),
+        hides_resources=True,
+    ),
+    # the case page's fetch button: officials handling the case (no resource here: 422)
+    Page(
+        "POST",
+        "/cases/{number}/data-fetch",
+        frozenset({"official"}),
+        lambda ctx: {"material": "参保缴费凭证"},
+        ok=frozenset({303, 422}),
+        hides_resources=True,
+    ),
+    Page("GET", "/glossary", PAGE_EVERYONE),
     Page("GET", "/services/{code}", PAGE_EVERYONE),  # a basic item's code
     Page("GET", "/guide/{code}", PAGE_EVERYONE),
     # 一件事 (bundles): the guide is public, the one-page application is the citizen's (an
@@ -787,6 +921,23 @@ PAGES: tuple[Page, ...] = (
         ok=frozenset({200}),
     ),
     Page("GET", "/track/t/{token}", PAGE_EVERYONE, params={"token": "forged"}, ok=frozenset({404})),
+    # the public ledger for people (issue #14): anyone, like the JSON API; an unknown receipt
+    # number is a readable 404, a pasted receipt gets a verdict (here: a damaged one)
+    Page(
+        "GET",
+        "/ledger/receipts/{event_uid}",
+        PAGE_EVERYONE,
+        params={"event_uid": "00000000-0000-4000-8000-000000000000"},
+        ok=frozenset({404}),
+    ),
+    Page("GET", "/ledger/check", PAGE_EVERYONE),
+    Page(
+        "POST",
+        "/ledger/check",
+        PAGE_EVERYONE,
+        lambda ctx: {"text": '{"proof": "x"}'},
+        ok=frozenset({200}),
+    ),
     Page(
         "GET",
         "/cases/{number}/receipt",
@@ -794,6 +945,15 @@ PAGES: tuple[Page, ...] = (
         hides_resources=True,
     ),
     Page("GET", "/cases/{number}/applicant-id", frozenset({"official"}), hides_resources=True),
+    # hand the case to a colleague: no one chosen is a form error (422) after the check
+    Page(
+        "POST",
+        "/cases/{number}/assign",
+        frozenset({"official"}),
+        lambda ctx: {"assignee": "", "version": str(ctx["case_version"])},
+        ok=frozenset({303, 422}),
+        hides_resources=True,
+    ),
     Page(
         "POST",
         "/cases/{number}/applicant-id",
@@ -889,6 +1049,8 @@ PAGES: tuple[Page, ...] = (
     Page("GET", "/desk/cases", frozenset({"clerk"})),
     # cases: the official's workbench
     Page("GET", "/work", frozenset({"official"})),
+    Page("GET", "/work", frozenset({"official"}), query="due=week&channel=assisted&number=440"),
+    Page("GET", "/work/day-list.pdf", frozenset({"official"})),
     # reviews (好差评): the applicant rates a completed case (this one is not completed yet:
     # the page says so, the form is refused with 409); the desk records the visit's rating;
     # the department's rectification tasks; an operator's appeals (no task exists: 404)
@@ -953,9 +1115,20 @@ PAGES: tuple[Page, ...] = (
         )
     ),
     Page("GET", "/admin/appeals", frozenset({"admin"})),
+    # The catalog import page (catalog.import): the form, the sample workbook, and a check of
+    # the sample (a dry run: nothing stays).
+    Page("GET", "/admin/catalog/import", frozenset({"admin"})),
+    Page("GET", "/admin/catalog/import/sample.xlsx", frozenset({"admin"})),
+    Page(
+        "POST",
+        "/admin/catalog/import",
+        frozenset({"admin"}),
+        lambda ctx: {"action": "check"},
+        files=lambda ctx: {"file": ("sample.xlsx", sample_workbook(), "application/octet-stream")},
+    ),
     # insight: operators everywhere, officials within their jurisdiction
-    Page("GET", "/insight", frozenset({"official", "admin"})),
-    Page("GET", "/insight", frozenset({"admin"}), query="region=110000"),
+    Page("GET", "/insight", frozenset({"official", "steward", "admin"})),
+    Page("GET", "/insight", frozenset({"steward", "admin"}), query="region=110000"),
 )
 
 

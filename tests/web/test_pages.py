@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -65,12 +66,17 @@ def test_pages_carry_security_headers_and_no_inline_code(client: TestClient) -> 
     )
 
 
+# Not forms: the API (tokens) and the nodes' signed protocol (RFC 9421 signatures, refused with
+# 401 when unsigned: tests/exchange/test_nodes.py).
+MACHINE_PATHS = ("/api", "/exchange/v1/")
+
+
 def test_every_form_post_is_rejected_without_the_csrf_token(client: TestClient) -> None:
     client.get("/login", headers=HTML)  # gets the CSRF cookie
     posts = [
         path
         for path, route in api_routes(client.app)  # type: ignore[arg-type]
-        if "POST" in route.methods and not path.startswith("/api")
+        if "POST" in route.methods and not path.startswith(MACHINE_PATHS)
     ]
     assert len(posts) >= 15
     for path in posts:
@@ -88,7 +94,7 @@ def test_every_form_post_is_rejected_with_a_forged_pair_or_from_another_site(
     posts = [
         path
         for path, route in api_routes(client.app)  # type: ignore[arg-type]
-        if "POST" in route.methods and not path.startswith("/api")
+        if "POST" in route.methods and not path.startswith(MACHINE_PATHS)
     ]
     token = _token(client, "/settings")
     urls = [re.sub(r"\{[^}]+\}", "x", path) for path in posts]
@@ -331,12 +337,17 @@ def test_demo_loader_is_idempotent_for_the_web_fixture(fresh_database) -> None: 
                 if table.name != "events"
             }
 
-    prepare_demo(fresh_database)
+    # One node, one set of keys: records keyed by the resident ID's lookup hash (exchange's
+    # provider records) are found again only under the same keys.
+    settings = Settings(
+        data_dir=Path(tempfile.mkdtemp(prefix="tongban-demo-")), database_url=fresh_database.url
+    )
+    prepare_demo(fresh_database, settings)
     first = rows()
     assert first["regions"] > 3000 and first["catalog_items"] > 0 and first["accounts"] > 1
     # Again: the CLI's loader (load_demo_data, which prepare_demo builds on) and the work
     # official find everything in place and add no row anywhere.
-    prepare_demo(fresh_database)
+    prepare_demo(fresh_database, settings)
     assert rows() == first
     with fresh_database.session_scope() as session:
         official = identity.find_account_by_username(session, username=WORK_OFFICIAL)

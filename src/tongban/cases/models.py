@@ -58,6 +58,9 @@ class Case(Base):
     channel: Mapped[str] = mapped_column(String(16))
     service_point: Mapped[str | None] = mapped_column(String(12))
     identity_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The official of the deciding department who works the case now (cases/assignment.py);
+    # None: the department's queue as a whole.
+    assignee_id: Mapped[int | None] = mapped_column(BigInteger)
     # An agent gave a payout account (收款账号) for the applicant: the case is not decided until
     # the applicant confirms it themself (a relative cannot divert an elderly person's money).
     payout_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
@@ -114,6 +117,8 @@ class Case(Base):
         Index("ix_cases_queue", "department_id", "due_date", "id"),
         Index("ix_cases_region", "authority_region", "state"),
         Index("ix_cases_applicant_resident", "applicant_resident_id_hash"),
+        # "Assigned to me": one official's cases, nearest deadline first.
+        Index("ix_cases_assignee", "assignee_id", "due_date"),
     )
 
 

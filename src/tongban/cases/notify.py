@@ -35,8 +35,9 @@ TEXTS = {
     "supplemented": "您的办件 {number}（{item}）补正材料已收到，时限恢复计算。",
     "special_started": "您的办件 {number}（{item}）进入特别程序：{reason}",
     "special_ended": "您的办件 {number}（{item}）特别程序结束，时限恢复计算。",
-    "approved": "您的办件 {number}（{item}）已准予办理。",
-    "rejected": "您的办件 {number}（{item}）不予批准：{reason}",
+    # {granted} / {refused}: the decision's words by the item's type (cases/decisions.py).
+    "approved": "您的办件 {number}（{item}）已{granted}。",
+    "rejected": "您的办件 {number}（{item}）{refused}：{reason}",
     "completed": "您的办件 {number}（{item}）已办结。",
     "withdrawn": "您的办件 {number}（{item}）已撤回。",
 }
@@ -50,7 +51,7 @@ BY_PROXY = "此件由您授权的亲友代办提交；如非您本人同意，�
 def _text(kind: str, case: Case, extra: dict[str, str]) -> str:
     due = case.due_date.isoformat() if case.due_date else ""
     values = {"number": case.number, "item": case.item_name, "due": due}
-    values.update({"reason": "", "missing": ""})
+    values.update({"reason": "", "missing": "", "granted": "准予办理", "refused": "不予办理"})
     values.update(extra)
     text = TEXTS[kind].format(**values)
     if kind == "submitted" and case.channel == "proxy":

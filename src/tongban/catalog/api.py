@@ -10,6 +10,7 @@ from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from tongban.catalog import service as catalog
+from tongban.catalog.import_problems_pages import worded
 from tongban.catalog.schemas import (
     BundleRead,
     ImplementationRead,
@@ -17,10 +18,12 @@ from tongban.catalog.schemas import (
     ItemRead,
     ItemSummaryRead,
 )
+from tongban.catalog.validation import Refused
 from tongban.identity import service as identity
 from tongban.identity.deps import CurrentActor, run_unit
 from tongban.platform.config import Settings
 from tongban.platform.errors import FieldError, Invalid, PayloadTooLarge
+from tongban.platform.web import i18n
 from tongban.platform.web.deps import DbSession, SkipQuery
 
 router = APIRouter(tags=["catalog"])
@@ -124,17 +127,26 @@ async def import_catalog(request: Request) -> dict[str, Any]:
     await run_unit(request, _may_import)
     content, name = await _read_upload(request, settings.import_max_bytes)
 
+    # A caller who names a language (Accept-Language) reads each problem in it, with its
+    # sheet, row and column; others get the English of the CLI, as before.
+    locale = i18n.parse_accept_language(request.headers.get("accept-language"))
+
     def work(session: Session, actor: identity.Actor) -> dict[str, Any]:
         identity.authorize(actor, "catalog.import")
-        return catalog.import_bytes(
-            session,
-            content=content,
-            source=f"api:{name}",
-            max_bytes=settings.import_max_bytes,
-            actor_id=actor.account_id,
-            actor_role=str(actor.role),
-            channel="api",
-        )
+        try:
+            return catalog.import_bytes(
+                session,
+                content=content,
+                source=f"api:{name}",
+                max_bytes=settings.import_max_bytes,
+                actor_id=actor.account_id,
+                actor_role=str(actor.role),
+                channel="api",
+            )
+        except Refused as exc:
+            if locale is None:
+                raise
+            raise worded(exc, locale) from None
 
     return await run_unit(request, work)
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from tongban.exchange import catalogue, fetch_page, requests
+from tongban.exchange import catalogue, fetch_pages, requests
 from tongban.exchange.api import agreement_read, request_read
 from tongban.exchange.schemas import Sharing
 from tongban.identity import service as identity
@@ -21,7 +21,7 @@ from tongban.platform.web.deps import DbSession
 from tongban.platform.web.rendering import N_, FormState, add_templates
 
 router = APIRouter(tags=["exchange pages"], include_in_schema=False)
-router.include_router(fetch_page.router)
+router.include_router(fetch_pages.router)
 add_templates(Path(__file__).parent / "templates")
 
 SHARING: dict[str, str] = {

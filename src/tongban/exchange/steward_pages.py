@@ -32,6 +32,18 @@ NOTICES.update(
 )
 CHECK_FIELD = N_("Check this field.")
 REVOKE_REASON = N_("Give the reason for revoking the agreement.")
+# The services' refusals a steward may meet, marked here so that the catalogs translate them.
+SERVICE_MESSAGES = (
+    N_("A refusal states its reasons."),
+    N_("Ask only for fields the resource has."),
+    N_("Each field is named once."),
+    N_("Name catalog items by their codes."),
+    N_("Name the consumer department."),
+    N_("No such consumer department."),
+    N_("No such data resource."),
+    N_("No such provider department."),
+    N_("This code belongs to another provider's resource."),
+)
 _LIST = re.compile(r"[,，、\s]+")
 
 
@@ -61,9 +73,11 @@ def _invalid(ui: Ui, form: FormState, exc: ValidationError) -> FormState:
 
 
 def _refused(ui: Ui, form: FormState, exc: AppError) -> FormState:
-    if isinstance(exc, Invalid):
-        return ui.form_errors(form, exc)
-    form.add("form", ui.gettext(exc.detail))
+    """The service's refusal on the field it names (its message, in the reader's language)."""
+    fields = [e.field for e in exc.errors] if isinstance(exc, Invalid) and exc.errors else []
+    named = [name for name in fields if name in form.values] or ["form"]
+    for name in named:
+        form.add(name, ui.gettext(exc.detail))
     return form
 
 

@@ -504,3 +504,18 @@ def service_points(session: Session) -> list[str]:
         .distinct()
     ).all()
     return sorted(str(code) for code in rows if code)
+
+
+def officials_of(session: Session, *, department_id: int, region_code: str) -> list[Account]:
+    """Active officials of a department whose jurisdiction covers `region_code`: who may work
+    a case decided there (a case is handed only to someone who may decide it)."""
+    rows = session.scalars(
+        select(Account)
+        .where(
+            Account.role == Role.OFFICIAL.value,
+            Account.active.is_(True),
+            Account.department_id == department_id,
+        )
+        .order_by(Account.display_name, Account.id)
+    ).all()
+    return [a for a in rows if within(root=a.region_code, code=region_code)]

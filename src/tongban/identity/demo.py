@@ -52,6 +52,14 @@ _ACCOUNTS: tuple[dict[str, Any], ...] = (
         "department_code": DEMO_DEPARTMENT_CODE,
         "region_code": "511602",
     },
+    # A colleague in the same department: a case can be handed to someone (issue #14).
+    {
+        "username": "official2",
+        "role": Role.OFFICIAL,
+        "display_name": "广安区社保局 赵敏",
+        "department_code": DEMO_DEPARTMENT_CODE,
+        "region_code": "511602",
+    },
     {
         "username": "steward",
         "role": Role.STEWARD,

@@ -152,6 +152,9 @@ POLICY: dict[str, Rule] = {
     # The full resident ID of an applicant, for the officials deciding the case, each look
     # recorded with its purpose on the case's timeline (cases/queries.py).
     "case.reveal_applicant_id": Rule.of(official="department", token=HANDLE),
+    # Hand a case to a colleague of the deciding department whose jurisdiction covers it
+    # (cases/assignment.py); recorded on the case's timeline.
+    "case.assign": Rule.of(official="department", token=HANDLE),
     "case.supplement": Rule.of(citizen="own", clerk="jurisdiction", token=FILE),
     "case.withdraw": Rule.of(citizen="own", clerk="jurisdiction", token=FILE),
     # 好差评 (reviews/): the applicant (or whoever filed the case) rates it; a clerk records a
@@ -166,8 +169,20 @@ POLICY: dict[str, Rule] = {
     "rectification.handle": Rule.of(official="department", token=HANDLE),
     "rectification.appeal": Rule.of(official="department", token=HANDLE),
     "appeal.decide": Rule.of(admin="any", token=HANDLE),
-    "insight.read": Rule.of(admin="any", official="jurisdiction", token=READ),
+    # Data stewards watch the figures nationally too (issue #14: the operators' menu).
+    "insight.read": Rule.of(admin="any", steward="any", official="jurisdiction", token=READ),
     "messages.read_own": Rule.of(**_ALL_OWN, token=READ),
+    # 共享交换 (exchange/): stewards publish resources and answer requests for the departments
+    # of their jurisdiction (a city's data bureau, or a department's own steward); the
+    # officials handling a case fetch its applicant's data; the applicant sees what was fetched.
+    "exchange.resource.publish": Rule.of(steward="jurisdiction", admin="any", token=CONFIGURE),
+    "exchange.request.file": Rule.of(steward="jurisdiction", token=CONFIGURE),
+    "exchange.request.decide": Rule.of(steward="jurisdiction", token=CONFIGURE),
+    "exchange.request.read": Rule.of(steward="jurisdiction", admin="any", token=READ),
+    "exchange.agreement.read": Rule.of(steward="jurisdiction", admin="any", token=READ),
+    "exchange.agreement.revoke": Rule.of(steward="jurisdiction", token=CONFIGURE),
+    "exchange.fetch": Rule.of(official="department", token=HANDLE),
+    "exchange.fetch.read": Rule.of(citizen="own", official="department", token=READ),
 }
 
 

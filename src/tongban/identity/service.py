@@ -81,6 +81,7 @@ __all__ = [
     "check_password_policy",
     "check_proxy",
     "check_region",
+    "colleagues",
     "create_account",
     "create_demo_accounts",
     "ensure_department",
@@ -431,3 +432,13 @@ def household_region(session: Session, *, account_id: int, settings: Settings) -
 def service_points(session: Session) -> list[str]:
     """The region codes where a service point works: those of active clerks' accounts."""
     return accounts.service_points(session)
+
+
+def colleagues(session: Session, *, department_id: int, region_code: str) -> list[AccountView]:
+    """The active officials of a department who may work a case decided in `region_code`."""
+    return [
+        AccountView.of(a)
+        for a in accounts.officials_of(
+            session, department_id=department_id, region_code=region_code
+        )
+    ]

@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     # receipts' QR codes and SMS notices link to; empty: a page links to the address it was
     # asked on, and SMS notices carry no link (docs/deployment.md).
     public_base_url: str = ""
+    # The national node's public key (base64 of the raw Ed25519 key) that a node directory
+    # must be signed with to be loaded (`tongban exchange directory load`, docs/exchange.md).
+    exchange_national_key: str = ""
+    # A TrueType CJK font (path, or path.ttc#N for a face of a collection) that receipts,
+    # result notices and day lists embed (PDF/UA); empty: the usual Debian places
+    # (fonts-wqy-microhei …), else STSong-Light, not embedded (cases/pdf_fonts.py).
+    pdf_font: str = ""
     # Tracking links (/track/t/…) stay valid this long; failed look-ups by number and name
     # that one client address may make before delays begin.
     tracking_link_days: int = Field(default=365, ge=1, le=3650)
@@ -79,6 +86,9 @@ class Settings(BaseSettings):
     ledger_checkpoint_interval_seconds: float = Field(default=60.0, gt=0)
     ledger_settle_seconds: float = Field(default=300.0, ge=0)
     ledger_integrate_in_process: bool = True
+    # Verifier keys (C2SP vkeys, a JSON list in the environment) of the independent witnesses
+    # whose cosignatures on a checkpoint the public receipt pages count and check.
+    ledger_witness_keys: list[str] = Field(default_factory=list)
 
     def resolved_database_url(self) -> str:
         """The configured database URL, or a SQLite file in the data directory."""

@@ -29,7 +29,11 @@ BackgroundStarter = Callable[[FastAPI], Callable[[], None]]
 def _include_routers(app: FastAPI) -> None:
     # Imported here so that building the app, not importing this module, loads the domains.
     from tongban.cases.api import router as cases_api
+    from tongban.cases.handling import on_accepted
     from tongban.catalog.api import router as catalog_api
+    from tongban.exchange import service as exchange
+    from tongban.exchange.api import router as exchange_api
+    from tongban.exchange.provider_api import router as exchange_nodes
     from tongban.identity.api import router as identity_api
     from tongban.insight.api import router as insight_api
     from tongban.insight.pages import router as insight_pages
@@ -46,10 +50,16 @@ def _include_routers(app: FastAPI) -> None:
         catalog_api,
         ledger_api,
         reviews_api,
+        exchange_api,
         insight_api,
     ):
         app.include_router(router, prefix="/api/v1")
     app.include_router(insight_pages)
+    # The nodes' signed protocol (X-Road-style), outside the platform's /api/v1.
+    app.include_router(exchange_nodes)
+    # Government-held papers are fetched at acceptance where sharing allows (cases knows no
+    # exchange: the shell hands exchange's automatic fetch to cases' after-accept hooks).
+    on_accepted(exchange.fetch_at_acceptance)
 
 
 def _include_pages(app: FastAPI) -> None:
@@ -68,7 +78,9 @@ def _body_limits(settings: Settings) -> dict[str, Any]:
         (r"/desk/apply/[^/]+|/cases/[^/]+/act/supplement", settings.upload_form_max_files),
     ]
     routes = [(path, n * settings.upload_max_bytes + allowance) for path, n in files]
-    routes.append((r"/api/v1/catalog/import", settings.import_max_bytes + allowance))
+    # Catalog workbooks, by the API and by the import page.
+    imports = r"/api/v1/catalog/import|/admin/catalog/import"
+    routes.append((imports, settings.import_max_bytes + allowance))
     return {"default": allowance, "routes": routes}
 
 
@@ -104,6 +116,9 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    from tongban.cases import service as cases  # late, like the routers: the domains load here
+
+    cases.use_pdf_font(settings.pdf_font)
     app.state.database = database or Database(settings.resolved_database_url())
     install_error_handlers(app)
     # Inside the security headers, CSRF and gzip (added later, so outside): a 413 gets them too.
@@ -136,4 +151,8 @@ def create_served_app() -> FastAPI:
         from tongban.ledger import service as ledger
 
         background.append(ledger.integrator_starter())
+    from tongban.insight import service as insight
+
+    # The insight dashboard's figures, read from the database before they go stale (issue #14).
+    background.append(insight.refresher_starter())
     return create_app(settings, background=background)

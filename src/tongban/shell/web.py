@@ -21,7 +21,8 @@ from tongban.platform.web.security import SecurityHeadersMiddleware
 
 log = logging.getLogger(__name__)
 
-_NOT_PAGES = ("/api", "/healthz", "/metrics", "/static")
+# /exchange/v1: the nodes' signed protocol (exchange/provider_api.py) answers problem+json.
+_NOT_PAGES = ("/api", "/healthz", "/metrics", "/static", "/exchange/v1/")
 
 ERROR_TITLES: dict[int, str] = {
     400: N_("Something is wrong with the request"),
@@ -140,19 +141,51 @@ def _page_error_handlers(app: FastAPI) -> None:
 def install_web(app: FastAPI) -> None:
     """Add the web front: page routers (CSRF-checked), static files, headers, gzip, errors."""
     from tongban.cases.pages import router as cases_pages
+    from tongban.cases.pages.common import set_shared_materials, set_shared_resources
     from tongban.catalog import service as catalog
+    from tongban.catalog.import_pages import router as catalog_import_pages
     from tongban.catalog.pages import router as catalog_pages
+    from tongban.catalog.pages import set_shared_resources as set_guide_shared
+    from tongban.exchange import service as exchange
+    from tongban.exchange.pages import router as exchange_pages
+    from tongban.exchange.steward_pages import router as exchange_steward_pages
     from tongban.identity import service as identity
     from tongban.identity.deps import csrf_secret
     from tongban.identity.pages import router as identity_pages
     from tongban.identity.pages import set_item_names
+    from tongban.platform.web.names import set_name_lookup
     from tongban.reviews.pages import router as reviews_pages
+    from tongban.shell.glossary import router as glossary_pages
+    from tongban.shell.ledger_pages import router as ledger_pages
     from tongban.shell.pages import router as web_pages
 
     settings = app.state.settings
     # Authorisations limited to some services name them (identity knows no catalog).
     set_item_names(catalog.item_name)
-    for router in (web_pages, identity_pages, catalog_pages, cases_pages, reviews_pages):
+    # The case checklist names what data sharing brought (cases knows no exchange).
+    set_shared_materials(
+        lambda session, number: exchange.shared_materials(session, case_number=number)
+    )
+    # Guides and the apply form say which papers departments share (无需提交，由部门共享获取).
+    set_shared_resources(exchange.resource_names)
+    set_guide_shared(exchange.resource_names)
+    # Pages in English mode show the catalog's English names (the kit knows no catalog).
+    set_name_lookup(
+        lambda session, name, locale: catalog.display_name(session, name=name, locale=locale)
+    )
+    pages = (
+        web_pages,
+        identity_pages,
+        catalog_pages,
+        catalog_import_pages,
+        cases_pages,
+        reviews_pages,
+        exchange_pages,
+        exchange_steward_pages,
+        glossary_pages,
+        ledger_pages,
+    )
+    for router in pages:
         app.include_router(router, dependencies=[Depends(verify_csrf)])
     app.mount("/static", CachedStatic(directory=STATIC_DIR), name="static")
     # Tokens are bound to the session (identity's cookie) with a key derived from the node's

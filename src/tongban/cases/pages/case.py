@@ -31,6 +31,8 @@ from tongban.cases.pages.common import (
     _labels,
     _posted_version,
     _store_upload,
+    shared_materials,
+    shared_resources,
 )
 from tongban.cases.pages.result import RESULT_FIELD, store_result
 from tongban.cases.pages.supplement import (
@@ -209,6 +211,8 @@ def _render_case(
         title=read.item_name,
         case=read,
         field_labels=_field_labels(session, read),
+        shared=shared_materials(session, read.number),
+        shared_by=shared_resources(session),
         allowed=_allowed_actions(session, actor, read.number, read.actions),
         **supplement_context(ui, read),
         may_reveal=queries.may_reveal_applicant_id(actor, row),

@@ -5,6 +5,7 @@ uploads (each the caller's own)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -12,7 +13,7 @@ from fastapi import Request
 from starlette.datastructures import UploadFile as FormFile
 from starlette.responses import Response
 
-from tongban.cases import drafts, intake
+from tongban.cases import drafts, intake, next_steps
 from tongban.identity import service as identity
 from tongban.platform.config import Settings
 from tongban.platform.db import MAX_ROW_ID
@@ -25,6 +26,36 @@ from tongban.platform.web.deps import DbSession
 from tongban.platform.web.rendering import N_, NOTICES, FormState, Ui
 
 # Where drafts were kept before they moved to the server: only ever deleted now.
+# Materials a case got by data sharing: exchange sits above cases, so the shell hands the lookup
+# in (as identity's item names); until then a case got nothing by sharing.
+SharedLookup = Callable[[Any, str], list[Any]]
+_shared: list[SharedLookup] = [lambda _session, _number: []]
+
+
+def set_shared_materials(lookup: SharedLookup) -> None:
+    """Materials a case got by data sharing (exchange is above cases: the shell hands it in)."""
+    _shared[0] = lookup
+
+
+# Catalog material name -> the data resource standing in for it (the apply form says 无需提交).
+_shared_resources: list[Callable[[Any], dict[str, str]]] = [lambda _session: {}]
+
+
+def set_shared_resources(lookup: Callable[[Any], dict[str, str]]) -> None:
+    """Papers departments share, for the apply form (the shell hands exchange's lookup in)."""
+    _shared_resources[0] = lookup
+
+
+def shared_resources(session: Any) -> dict[str, str]:
+    """Catalog material name -> the data resource that stands in for it."""
+    return _shared_resources[0](session)
+
+
+def shared_materials(session: Any, number: str) -> dict[str, Any]:
+    """Checklist line name -> the sharing fetch that stands in for it."""
+    return {name: m for m in _shared[0](session, number) for name in m.materials}
+
+
 DRAFT_COOKIE = "tb_draft"
 DESK_COOKIE = "tb_desk"
 NOTICES.update(
@@ -126,6 +157,7 @@ def _labels(ui: Ui) -> dict[str, Any]:
         "urgency": {k: (icon, ui.gettext(v)) for k, (icon, v) in URGENCY.items()},
         "actions": {k: ui.gettext(v) for k, v in ACTIONS.items()},
         "timeline_labels": {k: ui.gettext(v) for k, v in TIMELINE.items()},
+        "next_steps": next_steps.sentences(ui.gettext),
     }
 
 

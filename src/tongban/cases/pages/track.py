@@ -46,6 +46,7 @@ def _page(
         # The case page's step names: the tracking view shows only the case's own steps.
         step_labels={k: ui.gettext(v) for k, v in TIMELINE.items()},
         states=labels["states"],
+        next_steps=labels["next_steps"],
         status_code=status_code,
     )
     # A tracking view is one person's business: never kept by a cache, never indexed.

@@ -90,9 +90,9 @@ def _words(ui: Ui, session: DbSession, items: list[QueueRow]) -> dict[str, Any]:
     for row in items:
         if row.state in ("approved", "rejected"):
             words = decisions.words_of_item(session, row.item_code)
-            decided[row.number] = ui.gettext(
-                words.approved if row.state == "approved" else words.rejected
-            )
+            # Chosen before gettext: babel would take a literal inside the call for a message.
+            message = words.approved if row.state == "approved" else words.rejected
+            decided[row.number] = ui.gettext(message)
     return {**labels, "decided": decided}
 
 

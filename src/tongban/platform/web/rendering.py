@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from tongban.platform.errors import FieldError, Invalid, Unauthorized
-from tongban.platform.web import i18n
+from tongban.platform.web import glossary, i18n, names
 from tongban.platform.web.csrf import CSRF_FIELD
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -116,6 +116,9 @@ def environment(locale: str) -> Environment:
     env.filters["tuple_pair"] = lambda value: (value, value)
     env.filters["localtime"] = local_time
     env.filters["localdate"] = lambda v: local_time(v, "%Y-%m-%d")
+    # Words for people: catalog names in the reader's language, jargon explained inline.
+    env.filters["local_name"] = names.local_name
+    env.globals["term"] = glossary.term
     return env
 
 

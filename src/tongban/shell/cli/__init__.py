@@ -9,7 +9,17 @@ from __future__ import annotations
 
 import typer
 
-from tongban.shell.cli import calendar, catalog, db, identity, insight, ledger, regions, serve
+from tongban.shell.cli import (
+    calendar,
+    catalog,
+    db,
+    exchange,
+    identity,
+    insight,
+    ledger,
+    regions,
+    serve,
+)
 from tongban.shell.cli.serve import bind_shared_socket, load_demo_data, run_server
 
 app = typer.Typer(
@@ -31,6 +41,7 @@ app.add_typer(regions.group, name="regions")
 app.add_typer(calendar.group, name="calendar")
 app.add_typer(ledger.group, name="ledger")
 app.add_typer(insight.group, name="insight")
+app.add_typer(exchange.group, name="exchange")
 
 __all__ = ["app", "bind_shared_socket", "load_demo_data", "main", "run_server"]
 

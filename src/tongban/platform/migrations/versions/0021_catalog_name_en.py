@@ -4,7 +4,7 @@ catalog_items.name_en, catalog_bundles.name_en: shown instead of the Chinese nam
 English mode. Optional: a catalog without them shows the Chinese name, as before.
 
 Revision ID: 0021_catalog_name_en
-Revises: 0019_payout_confirmation
+Revises: 0020_case_assignee
 Create Date: 2026-11-30
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0021_catalog_name_en"
-down_revision = "0019_payout_confirmation"
+down_revision = "0020_case_assignee"
 branch_labels = None
 depends_on = None
 
