@@ -140,8 +140,8 @@ def test_an_installed_wheel_migrates_and_loads_its_demo(tmp_path: Path) -> None:
     tongban = str(venv / "bin" / "tongban")
     assert "database at revision head" in _run([tongban, "db", "upgrade"], cwd=work, env=env).stdout
     loaded = _run([tongban, "demo", "--load-only"], cwd=work, env=env).stdout
-    assert "demo data: regions=3348, catalog_items=45, accounts=6" in loaded
-    assert "citizen, relative, clerk, official, steward, admin" in loaded
+    assert "demo data: regions=3348, catalog_items=45, accounts=7" in loaded
+    assert "citizen, relative, clerk, official, official2, steward, admin" in loaded
 
     (database,) = data.glob("*.db")
     with closing(sqlite3.connect(database)) as db:
@@ -150,7 +150,7 @@ def test_an_installed_wheel_migrates_and_loads_its_demo(tmp_path: Path) -> None:
             for table in ("regions", "catalog_items", "accounts")
         }
         (version,) = db.execute("SELECT version_num FROM alembic_version").fetchone()
-    assert count == {"regions": 3348, "catalog_items": 45, "accounts": 6}
+    assert count == {"regions": 3348, "catalog_items": 45, "accounts": 7}
     newest = max((ROOT / "src/tongban/platform/migrations/versions").glob("[0-9]*.py"))
     assert version == newest.stem
     assert list(work.iterdir()) == []

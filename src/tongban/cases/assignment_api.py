@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from tongban.cases import assignment, handling
 from tongban.identity.deps import CurrentActor
+from tongban.platform.db import MAX_ROW_ID
 from tongban.platform.web.deps import DbSession
 
 router = APIRouter(tags=["cases"])
@@ -15,8 +16,10 @@ router = APIRouter(tags=["cases"])
 class AssignmentIn(BaseModel):
     """Whom to hand the case to; `version` (optional) guards against a stale read."""
 
-    assignee: int = Field(ge=1, description="The account id of a colleague (see colleagues)")
-    version: int | None = Field(default=None, ge=1)
+    assignee: int = Field(
+        ge=1, le=MAX_ROW_ID, description="The account id of a colleague (see colleagues)"
+    )
+    version: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
     note: str | None = Field(default=None, max_length=200)
 
 

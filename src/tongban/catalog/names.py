@@ -28,7 +28,8 @@ def _load(session: Session) -> dict[str, str]:
         for name, name_en in session.execute(
             select(model.name, model.name_en).where(model.name_en.is_not(None))
         ):
-            names[name] = name_en
+            if name_en:  # the query asks for set names; the type says Optional
+                names[name] = name_en
     return names
 
 
