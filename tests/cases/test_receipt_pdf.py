@@ -282,7 +282,7 @@ def test_the_case_page_offers_the_notice_in_the_decided_states() -> None:
 def test_the_font_is_embedded_when_the_machine_has_one(client: TestClient, world: World) -> None:
     chosen = pdf_fonts.font()
     if not chosen.embedded:
-        pytest.skip("no TrueType CJK font here: apt-get install fonts-wqy-microhei")
+        pytest.fail("no TrueType CJK font: make test installs fonts-wqy-microhei")
     number = _file(client, world)
     r = client.get(f"/api/v1/cases/{number}/receipt.pdf", headers=world.h("migrant"))
     reader = check_tagged(r.content, lang="zh-CN", title=f"接件回执 {number}")

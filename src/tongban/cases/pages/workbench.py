@@ -4,10 +4,10 @@ filtered with a plain GET form, and the day's list as a PDF to download (phones 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from tongban.cases import daylist, decisions, queries, supplements
@@ -47,6 +47,16 @@ FILTERS = (
     "assignee",
     "view",
 )
+
+
+def queue_search(request: Request) -> dict[str, str]:
+    """The queue's search from the query string: the workbench and its day list read the same."""
+    values = {name: request.query_params.get(name, "") for name in FILTERS}
+    values["view"] = values["view"] or "handling"
+    return values
+
+
+QueueSearch = Annotated[dict[str, str], Depends(queue_search)]
 
 
 def _filter(values: dict[str, str]) -> queries.QueueFilter:
@@ -101,31 +111,12 @@ def workbench(
     ui: PageUi,
     session: DbSession,
     settings: AppSettings,
-    state: str = "",
-    item: str = "",
-    view: str = "handling",
-    number: str = "",
-    applicant: str = "",
-    due: str = "",
-    channel: str = "",
-    service_point: str = "",
-    assignee: str = "",
+    values: QueueSearch,
 ) -> Response:
     """My queue, nearest deadline first, with overdue and due-soon marks (text and icon),
     searched by number, applicant, item, state, deadline, channel, service point or assignee."""
     actor = ui.require_actor()
     identity.authorize(actor, "case.queue")
-    values = {
-        "state": state,
-        "item": item,
-        "view": view,
-        "number": number,
-        "applicant": applicant,
-        "due": due,
-        "channel": channel,
-        "service_point": service_point,
-        "assignee": assignee,
-    }
     form, items = _search(ui, session, settings, values, limit=100)
     # Each 补正's lines at a glance: how many are answered, how many answers wait for us.
     waiting = [c.number for c in items if c.state == "supplement_requested"]
@@ -146,7 +137,7 @@ def workbench(
         filtered=any(values[name] for name in FILTERS if name != "view"),
         # The less used filters fold away (a phone shows the list sooner) unless in use.
         more_open=form.has_errors
-        or view != "handling"
+        or values["view"] != "handling"
         or any(values[name] for name in ("state", "due", "channel", "service_point", "assignee")),
         state_options=[("", ui.gettext("All open cases"))]
         + [
@@ -182,32 +173,13 @@ def day_list(
     ui: PageUi,
     session: DbSession,
     settings: AppSettings,
-    state: str = "",
-    item: str = "",
-    view: str = "handling",
-    number: str = "",
-    applicant: str = "",
-    due: str = "",
-    channel: str = "",
-    service_point: str = "",
-    assignee: str = "",
+    values: QueueSearch,
 ) -> Response:
     """Today's list (the queue as filtered) as a PDF download: number, item, applicant
     (masked), state, deadline, channel and service point. Bad filters show the workbench."""
-    values = {
-        "state": state,
-        "item": item,
-        "view": view,
-        "number": number,
-        "applicant": applicant,
-        "due": due,
-        "channel": channel,
-        "service_point": service_point,
-        "assignee": assignee,
-    }
     form, items = _search(ui, session, settings, values, limit=500)
     if form.has_errors:
-        return workbench(ui, session, settings, **values)
+        return workbench(ui, session, settings, values)
     labels = _words(ui, session, items)
     day = queries.today()
     actor = ui.require_actor()
