@@ -34,9 +34,15 @@ DOMAINS = (
     "identity",
     "catalog",
     "cases",
+    "consent",
     "exchange",
+    "credentials",
     "reviews",
+    "federation",
     "insight",
+    "assistant",
+    "guard",
+    "govstack",
 )
 # What a domain offers other domains: its rules, and (identity only) who is calling.
 PUBLIC_MODULES = {"service", "deps"}

@@ -1,0 +1,1 @@
+"""Consent for conditional sharing, and the citizen's data-usage tracker (issue #16)."""

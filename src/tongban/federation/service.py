@@ -1,0 +1,8 @@
+"""The federation rules other domains and the shell call (filled by its issue)."""
+
+from __future__ import annotations
+
+# Placeholder until the issue lands its rules: the issue this domain serves.
+ISSUE = 18
+
+__all__ = ["ISSUE"]
