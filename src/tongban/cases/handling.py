@@ -70,6 +70,32 @@ def on_accepted(hook: AfterAccept) -> None:
         _after_accept.append(hook)
 
 
+# Federation (issue #18), set by the shell: before an action, with (session, case_number=,
+# action=), a hook may refuse it (a tracking copy is handled on its authority's node); after
+# every change of a case (its submission too), with (session, case_number=, action=,
+# settings=), in the same unit of work, a hook may queue a message to another node.
+_before_act: list[AfterAccept] = []
+_after_change: list[AfterAccept] = []
+
+
+def before_act(hook: AfterAccept) -> None:
+    """Register a check that may refuse an action on a case (raising a domain error)."""
+    if hook not in _before_act:
+        _before_act.append(hook)
+
+
+def on_changed(hook: AfterAccept) -> None:
+    """Register work to do after every change of a case (queued in the same transaction)."""
+    if hook not in _after_change:
+        _after_change.append(hook)
+
+
+def changed(session: Session, *, case_number: str, action: str, settings: Settings) -> None:
+    """Run the after-change hooks for one case."""
+    for hook in _after_change:
+        hook(session, case_number=case_number, action=action, settings=settings)
+
+
 def _invalid(field_name: str, message: str) -> Invalid:
     return Invalid(message, errors=[FieldError(field_name, message)])
 
@@ -433,6 +459,8 @@ def act(
             return _withdraw_bundle(session, actor=actor, bundle=case, body=body, settings=settings)
         raise Conflict("A bundle moves with its sub-cases; act on a sub-case.")
     _authorize_action(session, actor=actor, case=case, action=the_action)
+    for guard in _before_act:
+        guard(session, case_number=case.number, action=the_action.value)
     if body.version != case.version:
         raise PreconditionFailed(
             f"The case changed (version {case.version}, you sent {body.version}); reload it.",
@@ -565,6 +593,7 @@ def act(
     if the_action is Action.ACCEPT:
         for hook in _after_accept:
             hook(session, actor=actor, case_number=case.number, settings=settings)
+    changed(session, case_number=case.number, action=the_action.value, settings=settings)
     notice = _NOTICE.get(the_action)
     if the_action in (Action.SUPPLEMENT, Action.REVIEW_SUPPLEMENT):
         # Told when the request clears; asked again when the official wants an item again.

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from tongban.cases import clocks
 from tongban.cases.checks import check_form, check_materials, record_uploader
+from tongban.cases.handling import changed
 from tongban.cases.models import Case, CaseMaterial, CaseStep, Upload
 from tongban.cases.notify import compose, text_after_commit
 from tongban.cases.offers import Offer, _invalid, find_offer
@@ -310,7 +311,7 @@ def file_application(
     if idempotency_key and len(idempotency_key) > 100:
         raise _invalid("Idempotency-Key", "at most 100 characters")
     try:
-        return _file_new(
+        done = _file_new(
             session,
             actor=actor,
             data=data,
@@ -327,6 +328,9 @@ def file_application(
         if found is None:
             raise
         return Submission(_replay(found, digest), False)
+    if done.created:
+        changed(session, case_number=done.case.number, action="submit", settings=settings)
+    return done
 
 
 def _file_new(

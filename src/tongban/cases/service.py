@@ -30,6 +30,15 @@ from sqlalchemy.orm import Session
 
 from tongban.cases import handling
 from tongban.cases.clocks import SHANGHAI, Deadlines, deadlines, limit_due, local_date, urgency
+from tongban.cases.federated import (
+    case_record,
+    follow_case,
+    has_case,
+    read_blob,
+    receive_case,
+    state_record,
+)
+from tongban.cases.handling import before_act, on_changed
 from tongban.cases.intake import new_case_number
 from tongban.cases.materials import BlobStore, Detected, inspect, sniff
 from tongban.cases.models import Case
@@ -69,21 +78,29 @@ __all__ = [
     "State",
     "TrackRead",
     "Transition",
+    "before_act",
+    "case_record",
     "deadlines",
     "find_offer",
+    "follow_case",
     "get_case",
+    "has_case",
     "inspect",
     "limit_due",
     "local_date",
     "message_account",
     "my_cases",
     "new_case_number",
+    "on_changed",
     "qr_svg",
     "queue",
+    "read_blob",
     "read_case",
     "receipt_pdf",
+    "receive_case",
     "reveal_applicant_id",
     "sniff",
+    "state_record",
     "track_by_name",
     "track_by_token",
     "tracking_url",
