@@ -15,21 +15,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.exchange import catalogue, fetch
 from tongban.exchange.automatic import fetch_at_acceptance
 from tongban.exchange.demo import load_demo
-from tongban.exchange.models import DataFetch
+from tongban.exchange.directory import export_directory
+from tongban.exchange.directory import load_document as load_directory_document
+from tongban.exchange.models import DataFetch, Node
+from tongban.exchange.nodes import this_node
+from tongban.exchange.signing import NodeKey, node_key
 from tongban.platform.errors import NotFound
 
 __all__ = [
+    "NodeKey",
     "SharedMaterial",
+    "directory_entries",
+    "export_directory",
     "fetch_at_acceptance",
     "load_demo",
+    "load_directory_document",
+    "node_key",
     "resource_names",
     "shared_materials",
+    "this_node",
 ]
 
 
@@ -87,3 +99,17 @@ def resource_names(session: Session) -> dict[str, str]:
         for material in resource.materials:
             names.setdefault(material, resource.name)
     return names
+
+
+def directory_entries(session: Session) -> list[dict[str, Any]]:
+    """The cached node directory (federation routes and verifies by it): one dict per node."""
+    return [
+        {
+            "node_id": row.node_id,
+            "region_code": row.region_code,
+            "name": row.name,
+            "base_url": row.base_url,
+            "public_keys": dict(row.public_keys),
+        }
+        for row in session.scalars(select(Node).order_by(Node.node_id))
+    ]
