@@ -28,7 +28,7 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from tongban.cases import handling
+from tongban.cases import handling, intake
 from tongban.cases.clocks import SHANGHAI, Deadlines, deadlines, limit_due, local_date, urgency
 from tongban.cases.federated import (
     case_record,
@@ -47,6 +47,7 @@ from tongban.cases.offers import Offer, find_offer
 from tongban.cases.pdf_fonts import use as use_pdf_font
 from tongban.cases.queries import my_cases, queue, read_case, reveal_applicant_id
 from tongban.cases.receipts import qr_svg, receipt_pdf, tracking_url
+from tongban.cases.schemas import ActionIn, CaseCreate, MaterialRef, UploadRead
 from tongban.cases.states import (
     FINAL_STATES,
     OPEN_STATES,
@@ -61,6 +62,8 @@ from tongban.cases.states import (
 
 # Importing tracking registers it with identity: walk-in cases join an account on binding.
 from tongban.cases.tracking import TrackRead, track_by_name, track_by_token
+from tongban.identity import service as identity
+from tongban.platform.config import Settings
 
 __all__ = [
     "FINAL_STATES",
@@ -68,19 +71,26 @@ __all__ = [
     "SHANGHAI",
     "TRANSITIONS",
     "Action",
+    "ActionIn",
     "BlobStore",
+    "CaseCreate",
     "CaseView",
     "Clock",
     "Deadlines",
     "Detected",
+    "MaterialRef",
     "Offer",
     "Party",
     "State",
     "TrackRead",
     "Transition",
+    "UploadRead",
+    "act_on_case",
     "before_act",
     "case_record",
+    "case_version",
     "deadlines",
+    "file_case",
     "find_offer",
     "follow_case",
     "get_case",
@@ -105,6 +115,7 @@ __all__ = [
     "track_by_token",
     "tracking_url",
     "transition",
+    "upload_file",
     "urgency",
     "use_pdf_font",
 ]
@@ -159,3 +170,52 @@ class CaseView:
 def get_case(session: Session, *, number: str) -> CaseView:
     """The case with this number, or NotFound."""
     return CaseView.of(handling.get_case(session, number=number))
+
+
+# Filing, acting and uploading for adapters above cases (the GovStack building block, #21):
+# the same intake and handling as the routes, answered as views.
+
+
+def file_case(
+    session: Session,
+    *,
+    actor: identity.Actor,
+    data: CaseCreate,
+    settings: Settings,
+    idempotency_key: str | None = None,
+) -> tuple[CaseView, bool]:
+    """Submit an application (intake.submit): the case's view and whether it is new."""
+    case, created = intake.submit(
+        session, actor=actor, data=data, settings=settings, idempotency_key=idempotency_key
+    )
+    return CaseView.of(case), created
+
+
+def act_on_case(
+    session: Session,
+    *,
+    actor: identity.Actor,
+    number: str,
+    action: str,
+    body: ActionIn,
+    settings: Settings,
+) -> CaseView:
+    """Take one action on a case (handling.act: checks, clocks, events, messages)."""
+    return CaseView.of(
+        handling.act(
+            session, actor=actor, number=number, action=action, body=body, settings=settings
+        )
+    )
+
+
+def case_version(session: Session, *, number: str) -> int:
+    """The case's current version (what an action must send), or NotFound."""
+    return handling.get_case(session, number=number).version
+
+
+def upload_file(
+    session: Session, *, actor: identity.Actor, data: bytes, settings: Settings
+) -> UploadRead:
+    """Check a file by content and store it as the caller's upload (intake.receive_upload)."""
+    row = intake.receive_upload(session, actor=actor, data=data, settings=settings)
+    return UploadRead(sha256=row.sha256, media_type=row.media_type, size=row.size, pages=row.pages)
