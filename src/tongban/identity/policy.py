@@ -183,6 +183,13 @@ POLICY: dict[str, Rule] = {
     "exchange.agreement.revoke": Rule.of(steward="jurisdiction", token=CONFIGURE),
     "exchange.fetch": Rule.of(official="department", token=HANDLE),
     "exchange.fetch.read": Rule.of(citizen="own", official="department", token=READ),
+    # The data tracker (consent/tracker.py): a citizen reads their own (a relative within a
+    # proxy's scope, checked there) and objects; the stewards of the department answer.
+    "data_usage.read": Rule.of(citizen="own", token=READ),
+    "data_usage.object": Rule.of(citizen="own"),
+    "data_usage.objection.read": Rule.of(steward="jurisdiction", admin="any", token=READ),
+    "data_usage.objection.answer": Rule.of(steward="jurisdiction"),
+    "data_usage.objection.overdue": Rule.of(admin="any", token=READ),
 }
 
 

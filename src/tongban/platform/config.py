@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     acceptance_limit_working_days: int = 5
     deadline_warning_working_days: int = 2
     rectification_limit_working_days: int = 15
+    # A data steward answers a citizen's objection to a use of their data (consent/objections.py)
+    # within this many working days; later, the objection is flagged overdue to the operator.
+    objection_reply_working_days: int = Field(default=10, ge=1, le=60)
     # Insight: the Ibis connection the analytics run on (duckdb:// in memory over the Parquet
     # snapshot; postgres://… or trino://… to run the same expressions there), and where the
     # snapshot lives (default: <data_dir>/analytics).
