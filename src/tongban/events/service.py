@@ -18,7 +18,7 @@ import hashlib
 import json
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -190,9 +190,25 @@ def store(session: Session, event: Event) -> Event:
     return event
 
 
+# Run in the caller's transaction after each event `record` or `insert_with_events` stored,
+# with (session, the stored event): the shell registers the data tracker (consent sits above
+# events), which writes a line for each use of a person's data. A hook records no event.
+AfterStore = Callable[[Session, EventView], None]
+_after_store: list[AfterStore] = []
+
+
+def on_stored(hook: AfterStore) -> None:
+    """Register work to do in the same transaction after each event is stored."""
+    if hook not in _after_store:
+        _after_store.append(hook)
+
+
 def record(session: Session, **fields: Unpack[EventFields]) -> EventView:
     """Append one event in the caller's transaction; the stored event (with its id)."""
-    return EventView.of(store(session, new_event(**fields)))
+    view = EventView.of(store(session, new_event(**fields)))
+    for hook in _after_store:
+        hook(session, view)
+    return view
 
 
 def insert_with_events(
@@ -212,7 +228,11 @@ def insert_with_events(
     made = [new_event(**fields) for fields in events]
     if not insert_together(session, row, [*made, *also], unless_duplicate=unless_duplicate):
         return None
-    return [EventView.of(event) for event in made]
+    views = [EventView.of(event) for event in made]
+    for hook in _after_store:
+        for view in views:
+            hook(session, view)
+    return views
 
 
 def for_resource(session: Session, *, resource_type: str, resource_id: str) -> list[EventView]:
@@ -294,6 +314,7 @@ __all__ = [
     "events_table",
     "for_resource",
     "insert_with_events",
+    "on_stored",
     "personal_of_first",
     "record",
 ]
