@@ -183,6 +183,22 @@ POLICY: dict[str, Rule] = {
     "exchange.agreement.revoke": Rule.of(steward="jurisdiction", token=CONFIGURE),
     "exchange.fetch": Rule.of(official="department", token=HANDLE),
     "exchange.fetch.read": Rule.of(citizen="own", official="department", token=READ),
+    # Consent (consent/consents.py): a consumer department asks; the data subject (or their
+    # agent within a proxy scope, checked there) grants, refuses or revokes; a clerk records a
+    # consent signed on paper at the counter; stewards say which uses need consent.
+    "consent.request": Rule.of(official="department", steward="jurisdiction", token=HANDLE),
+    "consent.read": Rule.of(
+        citizen="own",
+        clerk="jurisdiction",
+        official="department",
+        steward="jurisdiction",
+        admin="any",
+        token=READ,
+    ),
+    "consent.read_own": Rule.of(citizen="own", token=READ),
+    "consent.decide": Rule.of(citizen="own", token=FILE),
+    "consent.record": Rule.of(clerk="jurisdiction", token=FILE),
+    "consent.requirement.set": Rule.of(steward="jurisdiction", admin="any", token=CONFIGURE),
     # The data tracker (consent/tracker.py): a citizen reads their own (a relative within a
     # proxy's scope, checked there) and objects; the stewards of the department answer.
     "data_usage.read": Rule.of(citizen="own", token=READ),
