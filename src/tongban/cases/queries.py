@@ -15,6 +15,7 @@ from tongban.cases import clocks, handling, payout, supplements
 from tongban.cases.handling import authorize_read, current_clock, find_offer, get_case
 from tongban.cases.models import Case, CaseMaterial, CaseStep
 from tongban.cases.offers import Offer
+from tongban.cases.results import subject_part
 from tongban.cases.schemas import (
     AssigneeRead,
     CasePage,
@@ -622,6 +623,9 @@ def open_material(
         # Which paper and file were read stay beside the event (committed to): a document's
         # digest in public would let anyone holding a copy find the case it was filed with.
         private={"material": material.name, "sha256": material.sha256},
+        # The data subject, committed to (never in the leaf): their receipt's opening proves
+        # the step is about them (the tracker, consent/tracker.py).
+        personal=subject_part(case),
     )
     return material, data
 
@@ -682,5 +686,6 @@ def reveal_applicant_id(
         actor_role=str(actor.role),
         reason=purpose,
         data={"department": actor.department_code},
+        personal=subject_part(case),
     )
     return number_in_full, case.applicant_name

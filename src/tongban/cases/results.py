@@ -87,6 +87,13 @@ def attach(case: Case, action: Action, sha256: str | None) -> None:
         case.result_document = sha256.lower()
 
 
+def subject_part(case: Case) -> dict[str, Any]:
+    """The personal part of an event that uses the applicant's data: who the data is about
+    (committed to beside the event, never in the leaf; the applicant's own receipt opens it
+    to prove the step is about them, consent/tracker.py)."""
+    return {"subject": {"name": case.applicant_name, "resident_id": case.applicant_id_masked}}
+
+
 def open_result(
     session: Session, *, actor: Actor, case: Case, settings: Settings
 ) -> tuple[Upload, bytes]:
@@ -117,6 +124,7 @@ def open_result(
             data={"department": actor.department_code} if actor.department_code else {},
             # Which file was read stays beside the event, like a material's digest.
             private={"sha256": row.sha256},
+            personal=subject_part(case),
         )
     return row, data
 

@@ -263,6 +263,7 @@ def fetch_for_case(
         purpose=purpose,
         agreement=agreement,
         answer=answer,
+        subject=subject,
     )
 
 
@@ -323,6 +324,7 @@ def _store(
     purpose: str,
     agreement: Agreement | None,
     answer: Answer,
+    subject: str,
 ) -> DataFetch:
     row = DataFetch(
         case_number=case.number,
@@ -361,6 +363,9 @@ def _store(
             "message_id": answer.message_id,
         },
         private={"purpose": row.purpose},
+        # Whose data it was, committed to (never in the leaf): the applicant's own receipt
+        # opens it to prove the fetch was about them (the tracker, consent/tracker.py).
+        personal={"subject": {"resident_id": identity.mask_resident_id(subject)}},
     )
     return row
 
