@@ -26,7 +26,7 @@ from tongban.exchange.demo import load_demo
 from tongban.exchange.directory import export_directory
 from tongban.exchange.directory import load_document as load_directory_document
 from tongban.exchange.models import DataFetch, Node
-from tongban.exchange.nodes import this_node
+from tongban.exchange.nodes import put_node, this_node
 from tongban.exchange.signing import NodeKey, node_key
 from tongban.platform.errors import NotFound
 
@@ -39,6 +39,7 @@ __all__ = [
     "load_demo",
     "load_directory_document",
     "node_key",
+    "register_node",
     "resource_names",
     "shared_materials",
     "this_node",
@@ -113,3 +114,8 @@ def directory_entries(session: Session) -> list[dict[str, Any]]:
         }
         for row in session.scalars(select(Node).order_by(Node.node_id))
     ]
+
+
+def register_node(session: Session, *, entry: dict[str, Any]) -> None:
+    """List a node in this node's directory (the national node registering a province)."""
+    put_node(session, entry=entry)

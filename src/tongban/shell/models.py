@@ -4,6 +4,7 @@ from tongban.cases import models as cases_models
 from tongban.catalog import models as catalog_models
 from tongban.events import models as events_models
 from tongban.exchange import models as exchange_models
+from tongban.federation import models as federation_models
 from tongban.identity import models as identity_models
 from tongban.ledger import models as ledger_models
 from tongban.regions import models as regions_models
@@ -15,6 +16,7 @@ __all__ = [
     "catalog_models",
     "events_models",
     "exchange_models",
+    "federation_models",
     "identity_models",
     "ledger_models",
     "regions_models",
