@@ -1,8 +1,33 @@
-"""The consent rules other domains and the shell call (filled by its issue)."""
+"""The consent rules other domains and the shell call: consents.py (asking, deciding, the
+signed artefact), checks.py (which uses need consent, and the fetch check exchange makes)."""
 
 from __future__ import annotations
 
-# Placeholder until the issue lands its rules: the issue this domain serves.
+from tongban.consent.checks import (
+    REFUSAL_MESSAGES,
+    REFUSAL_TEXTS,
+    check_and_use,
+    needs_consent,
+    set_requirement,
+)
+from tongban.consent.consents import ConsentView, Refusal, ResourceTerms, on_describe_resource
+from tongban.consent.demo import load_demo as load_consent_demo
+from tongban.consent.schemas import RequirementIn
+
+# The issue this domain serves.
 ISSUE = 16
 
-__all__ = ["ISSUE"]
+__all__ = [
+    "ISSUE",
+    "REFUSAL_MESSAGES",
+    "REFUSAL_TEXTS",
+    "ConsentView",
+    "Refusal",
+    "RequirementIn",
+    "ResourceTerms",
+    "check_and_use",
+    "load_consent_demo",
+    "needs_consent",
+    "on_describe_resource",
+    "set_requirement",
+]
