@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.cases import service as cases
+from tongban.consent import service as consent
 from tongban.events import service as events
 from tongban.exchange import policy
 from tongban.exchange.catalogue import channel_of, field_names
@@ -64,6 +65,8 @@ REFUSALS: dict[str, tuple[type[AppError], str]] = {
     ),
     "no-subject": (RefusedConflict, "No resident ID is on record for this case's applicant."),
 }
+# A use that needs the person's consent (consent/checks.py) and has none covering it.
+REFUSALS.update({code: (RefusedForbidden, text) for code, text in consent.REFUSAL_MESSAGES.items()})
 
 
 def _refuse(
@@ -241,6 +244,20 @@ def fetch_for_case(
     subject = _subject(session, case, settings)
     if subject is None:
         _refuse(session, **refuse, code="no-subject")
+    refusal = consent.check_and_use(
+        session,
+        actor=actor,
+        consumer_code=actor.department_code,
+        resource_code=resource.code,
+        item=item,
+        case_number=case.number,
+        resident_id=subject,
+        fields=asked,
+        settings=settings,
+        now=now,
+    )
+    if refusal is not None:
+        _refuse(session, **refuse, code=refusal.code, detail=refusal.detail)
     query = Query(
         resource=resource.code,
         fields=tuple(asked),

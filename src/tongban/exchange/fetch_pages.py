@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Path
 from starlette.responses import Response
 
+from tongban.consent import service as consent
 from tongban.exchange import catalogue, fetch
 from tongban.exchange.errors import ProviderUnavailable
 from tongban.exchange.schemas import Sharing
@@ -49,6 +50,7 @@ REFUSAL_TEXTS: dict[str, str] = {
         "The providing department did not answer. Nothing was changed: try again later."
     ),
 }
+REFUSAL_TEXTS.update(consent.REFUSAL_TEXTS)
 
 
 def _resource_for(session: DbSession, material: str) -> str | None:

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tongban.consent import service as consent
 from tongban.exchange import catalogue, fetch
 from tongban.exchange.automatic import fetch_at_acceptance
 from tongban.exchange.demo import load_demo
@@ -33,6 +34,7 @@ from tongban.platform.errors import NotFound
 __all__ = [
     "NodeKey",
     "SharedMaterial",
+    "consent_terms",
     "directory_entries",
     "export_directory",
     "fetch_at_acceptance",
@@ -119,3 +121,19 @@ def directory_entries(session: Session) -> list[dict[str, Any]]:
 def register_node(session: Session, *, entry: dict[str, Any]) -> None:
     """List a node in this node's directory (the national node registering a province)."""
     put_node(session, entry=entry)
+
+
+def consent_terms(session: Session, code: str) -> consent.ResourceTerms | None:
+    """A resource's provider and field labels as consent needs them (the shell hands this to
+    consent, which sits below exchange), or None for an unknown code."""
+    try:
+        row = catalogue.get_resource(session, code=code)
+    except NotFound:
+        return None
+    return consent.ResourceTerms(
+        code=row.code,
+        name=row.name,
+        provider_code=row.provider_code,
+        provider_name=row.provider_name,
+        fields={str(f["name"]): str(f["label"]) for f in row.fields},
+    )
