@@ -183,6 +183,11 @@ POLICY: dict[str, Rule] = {
     "exchange.agreement.revoke": Rule.of(steward="jurisdiction", token=CONFIGURE),
     "exchange.fetch": Rule.of(official="department", token=HANDLE),
     "exchange.fetch.read": Rule.of(citizen="own", official="department", token=READ),
+    # 电子证照 (credentials/): the holder keeps and shows their e-licences; the issuing
+    # department's officials suspend, revoke, reinstate; operators rotate issuer keys.
+    "credentials.hold": Rule.of(citizen="own", token=READ),
+    "credentials.status": Rule.of(official="department", token=HANDLE),
+    "credentials.keys": Rule.of(admin="any"),
     # Consent (consent/consents.py): a consumer department asks; the data subject (or their
     # agent within a proxy scope, checked there) grants, refuses or revokes; a clerk records a
     # consent signed on paper at the counter; stewards say which uses need consent.

@@ -2,6 +2,7 @@
 
 from tongban.cases import models as cases_models
 from tongban.catalog import models as catalog_models
+from tongban.credentials import models as credentials_models
 from tongban.events import models as events_models
 from tongban.exchange import models as exchange_models
 from tongban.federation import models as federation_models
@@ -14,6 +15,7 @@ from tongban.workdays import models as workdays_models
 __all__ = [
     "cases_models",
     "catalog_models",
+    "credentials_models",
     "events_models",
     "exchange_models",
     "federation_models",
