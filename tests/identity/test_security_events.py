@@ -174,8 +174,11 @@ def test_login_records_the_account_and_its_new_session(
     assert event.on_behalf_of_id is None and event.reason is None
     assert event.channel == "online"
     assert event.data == {"session_id": opened.id}
-    # Nothing personal; the commitment covers who acted (not in the public leaf).
-    assert event.personal is None and event.private is None and event.personal_commitment
+    # Beside the event, never in the public leaf: where from, as a keyed pseudonym of the
+    # address and of the user agent (for the security brain); the commitment covers who acted.
+    assert event.private is None and event.personal_commitment
+    assert event.personal is not None and set(event.personal) == {"client_key", "agent_key"}
+    assert all(len(key) == 32 for key in event.personal.values())
     # The bearer-token login is a program's: channel api.
     mark = _last_id(db)
     assert (

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.events import service as events
-from tongban.identity import passwords, throttle
+from tongban.identity import blocks, passwords, throttle
 from tongban.identity.models import Account, LoginAttempt
 from tongban.platform.config import Settings
 from tongban.platform.db import utcnow
@@ -56,6 +56,9 @@ UNKNOWN_ACCOUNT = "unknown_account"
 ACCOUNT_INACTIVE = "account_inactive"
 BAD_CREDENTIALS = "bad_credentials"
 RATE_LIMITED = "rate_limited"
+# Limit codes of logins the security brain stopped (identity/blocks.py).
+GUARD_ADDRESS = "guard_address"
+GUARD_ACCOUNT = "guard_account"
 
 
 def normalize_username(username: str) -> str:
@@ -195,11 +198,22 @@ def authenticate(
     name = normalize_username(username)
     counters = throttle.login_counters(settings, username=name, client_ip=client_ip)
     refusal = throttle.refused_now(session, counters, now=at, settings=settings)
+    blocked = blocks.address_blocked(session, settings=settings, client_ip=client_ip, now=at)
+    if refusal is None and blocked is not None:
+        refusal = throttle.Refusal(GUARD_ADDRESS, blocks.retry_after(blocked, at))
     if refusal is not None:
         raise _locked(
             session, refusal, channel=channel, settings=settings, username=name, client_ip=client_ip
         )
     account = session.scalar(select(Account).where(Account.username == name))
+    locked = (
+        None if account is None else blocks.account_blocked(session, account_id=account.id, now=at)
+    )
+    if locked is not None:
+        refusal = throttle.Refusal(GUARD_ACCOUNT, blocks.retry_after(locked, at))
+        raise _locked(
+            session, refusal, channel=channel, settings=settings, username=name, client_ip=client_ip
+        )
     if account is None:
         passwords.verify_no_password(password)
         cause: str | None = UNKNOWN_ACCOUNT

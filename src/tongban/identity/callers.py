@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from tongban.identity import blocks
 from tongban.identity.api_tokens import decode_scopes
 from tongban.identity.cards import AccountCard, remember_card
 from tongban.identity.models import Account, ApiToken, Department, LoginSession
@@ -136,6 +137,8 @@ def _token_actor(session: Session, token: str, now: datetime) -> Actor | None:
     # missed (a password set by other means than the owner's change or an admin's reset).
     if row is None or row.created_at < row.password_changed_at:
         return None
+    if blocks.token_blocked(session, token_id=row.id, account_id=row.account_id, now=now):
+        return None  # suspended by the security brain, or its account locked (blocks.py)
     if row.last_used_at is None or now - row.last_used_at > _LAST_USED_RESOLUTION:
         session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
     return _actor_of(row, token_id=row.id, token_scopes=decode_scopes(row.scopes))

@@ -16,6 +16,7 @@ from tongban.events import service as events
 from tongban.identity.authentication import authenticate
 from tongban.identity.models import Account, LoginSession
 from tongban.identity.passwords import token_digest
+from tongban.identity.throttle import pseudonym
 from tongban.platform.config import Settings
 from tongban.platform.db import utcnow
 
@@ -43,6 +44,7 @@ def _record_session_event(
     actor_id: int | None,
     actor_role: str | None,
     reason: str | None = None,
+    personal: dict[str, object] | None = None,
 ) -> None:
     events.record(
         session,
@@ -54,6 +56,7 @@ def _record_session_event(
         actor_role=actor_role,
         reason=reason,
         data={"session_id": session_id},
+        personal=personal,
     )
 
 
@@ -99,6 +102,11 @@ def login(
         channel=channel,
         actor_id=account.id,
         actor_role=account.role,
+        # Where from, for the security brain (guard): never in the public leaf.
+        personal={
+            "client_key": pseudonym(settings, "client", client_ip),
+            "agent_key": pseudonym(settings, "agent", user_agent or ""),
+        },
     )
     return LoginResult(account=account, session=row, token=token)
 

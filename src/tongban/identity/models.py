@@ -193,3 +193,26 @@ class PasswordReset(Base):
     # out).
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     outcome: Mapped[str | None] = mapped_column(String(16))
+
+
+class SecurityBlock(Base):
+    """A stop the security brain (guard) placed and the request path enforces: a client
+    address (keyed pseudonym) that may not log in, an account locked pending review, or an
+    API token suspended; until `until` (None: until lifted), or until an admin lifts it with a
+    reason (identity/blocks.py)."""
+
+    __tablename__ = "identity_blocks"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    # client_address | account | token
+    kind: Mapped[str] = mapped_column(String(16))
+    # The address's keyed pseudonym (throttle.pseudonym "client"), the account or token id.
+    key: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(64))
+    alert_id: Mapped[int | None] = mapped_column(BigId)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lifted_by: Mapped[int | None] = mapped_column(BigId)
+
+    __table_args__ = (Index("ix_identity_blocks_key", "kind", "key"),)

@@ -183,6 +183,11 @@ POLICY: dict[str, Rule] = {
     "exchange.agreement.revoke": Rule.of(steward="jurisdiction", token=CONFIGURE),
     "exchange.fetch": Rule.of(official="department", token=HANDLE),
     "exchange.fetch.read": Rule.of(citizen="own", official="department", token=READ),
+    # 政务安全大脑 (guard/): operators read alerts and timelines, triage alerts, edit the rules
+    # and lift the guard's blocks (issue #20).
+    "guard.read": Rule.of(admin="any", token=READ),
+    "guard.triage": Rule.of(admin="any"),
+    "guard.configure": Rule.of(admin="any"),
     # 电子证照 (credentials/): the holder keeps and shows their e-licences; the issuing
     # department's officials suspend, revoke, reinstate; operators rotate issuer keys.
     "credentials.hold": Rule.of(citizen="own", token=READ),
@@ -276,6 +281,28 @@ def _scope_reason(actor: Actor, scope: Scope, resource: object) -> str | None:
     return None
 
 
+class Refused(Forbidden):
+    """A refusal of authorize(): the actor, the action, why (a code) and the resource's region,
+    for the security event the error handler records (identity/blocks.py: `auth.refused`)."""
+
+    def __init__(
+        self, detail: str, *, actor: Actor, action: str, why: str, region_code: str | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.actor = actor
+        self.action = action
+        self.why = why
+        self.region_code = region_code
+
+
+def _why(reason: str) -> str:
+    return {
+        "it lies outside your jurisdiction": "jurisdiction",
+        "it belongs to another department": "department",
+        "it belongs to someone else": "owner",
+    }.get(reason, "scope")
+
+
 def authorize(actor: Actor | None, action: str, resource: object | None = None) -> None:
     """Raise Unauthorized when anonymous, Forbidden unless the actor may act on the resource.
 
@@ -287,20 +314,41 @@ def authorize(actor: Actor | None, action: str, resource: object | None = None) 
         raise Unauthorized("Log in or send a bearer token.", headers={"WWW-Authenticate": "Bearer"})
     rule = POLICY.get(action)
     if rule is None:
-        raise Forbidden(f"Unknown action {action!r}: denied.")
+        raise Refused(
+            f"Unknown action {action!r}: denied.", actor=actor, action=action, why="unknown"
+        )
     scope = rule.roles.get(actor.role)
     if scope is None:
-        raise Forbidden(f"The {actor.role} role may not do {action!r}.")
+        raise Refused(
+            f"The {actor.role} role may not do {action!r}.", actor=actor, action=action, why="role"
+        )
     if actor.token_id is not None:
         if rule.token is None:
-            raise Forbidden(f"An API token may not do {action!r}: log in with your password.")
+            raise Refused(
+                f"An API token may not do {action!r}: log in with your password.",
+                actor=actor,
+                action=action,
+                why="token",
+            )
         if rule.token not in actor.token_scopes:
-            raise Forbidden(f"This API token lacks the {rule.token.value!r} scope for {action!r}.")
+            raise Refused(
+                f"This API token lacks the {rule.token.value!r} scope for {action!r}.",
+                actor=actor,
+                action=action,
+                why="token_scope",
+            )
     if resource is None:
         return
     reason = _scope_reason(actor, scope, resource)
     if reason is not None:
-        raise Forbidden(f"Not allowed to do {action!r} here: {reason}.")
+        region = _attribute(resource, "region_code")
+        raise Refused(
+            f"Not allowed to do {action!r} here: {reason}.",
+            actor=actor,
+            action=action,
+            why=_why(reason),
+            region_code=str(region) if region is not None else None,
+        )
 
 
 def allowed(actor: Actor | None, action: str, resource: object | None = None) -> bool:

@@ -18,11 +18,20 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from tongban.identity import accounts, departments, proxies, throttle, verification
+from tongban.identity import accounts, departments, login_sessions, proxies, throttle, verification
 from tongban.identity.accounts import (
     SUPPORTED_LOCALES,
     reveal_resident_id,
     validate_username,
+)
+from tongban.identity.blocks import (
+    BlockView,
+    client_key,
+    get_block,
+    lift_block,
+    list_blocks,
+    place_block,
+    record_refusal,
 )
 from tongban.identity.callers import SESSION_COOKIE, resolve_actor
 from tongban.identity.cards import AccountCard, account_card
@@ -34,6 +43,7 @@ from tongban.identity.passwords import check_password_policy, hash_password
 from tongban.identity.policy import (
     POLICY,
     Actor,
+    Refused,
     Role,
     Rule,
     Scope,
@@ -66,10 +76,12 @@ __all__ = [
     "AccountCard",
     "AccountView",
     "Actor",
+    "BlockView",
     "Counter",
     "DepartmentView",
     "ProxyView",
     "Refusal",
+    "Refused",
     "Relation",
     "Role",
     "Rule",
@@ -81,6 +93,7 @@ __all__ = [
     "check_password_policy",
     "check_proxy",
     "check_region",
+    "client_key",
     "colleagues",
     "create_account",
     "create_demo_accounts",
@@ -88,18 +101,24 @@ __all__ = [
     "find_account_by_resident_id",
     "find_account_by_username",
     "get_account",
+    "get_block",
     "get_department",
     "get_department_by_code",
     "hash_password",
     "household_region",
+    "lift_block",
+    "list_blocks",
     "list_proxies",
     "make_resident_id",
     "make_uscc",
     "mask_phone",
     "mask_resident_id",
     "on_bound",
+    "place_block",
     "proxy_status",
     "purpose_key",
+    "record_refusal",
+    "require_reauthentication",
     "resident_facts",
     "resident_id_lookup_hash",
     "resolve_actor",
@@ -442,3 +461,13 @@ def colleagues(session: Session, *, department_id: int, region_code: str) -> lis
             session, department_id=department_id, region_code=region_code
         )
     ]
+
+
+def require_reauthentication(
+    session: Session, *, account_id: int, reason: str = "guard_reauth", channel: str = "system"
+) -> int:
+    """Revoke every live login session of the account (the security brain's response): the
+    owner must log in again. How many were revoked."""
+    return login_sessions.revoke_all_sessions(
+        session, account_id=account_id, reason=reason, channel=channel
+    )

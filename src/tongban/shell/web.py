@@ -8,12 +8,14 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from tongban.identity.policy import Refused
 from tongban.platform.errors import AppError, Unauthorized
 from tongban.platform.web.csrf import CsrfFailed, CsrfGuard, CsrfMiddleware, verify_csrf
 from tongban.platform.web.rendering import N_, STATIC_DIR, Ui, build_ui, login_url, stash_form
@@ -93,6 +95,25 @@ async def _delegate(handler: Any, request: Request, exc: Exception) -> Response:
     return result
 
 
+async def _record_refusal(request: Request, error: Refused) -> None:
+    """A refused authorization outlives the request it refused (`auth.refused`, written in a
+    unit of work of its own, for the security brain); a failure to record it is logged."""
+    from tongban.identity import service as identity
+
+    try:
+        await run_in_threadpool(
+            identity.record_refusal,
+            request.app.state.database,
+            error,
+            settings=request.app.state.settings,
+            client_ip=request.client.host if request.client else "unknown",
+            method=request.method,
+            user_agent=request.headers.get("user-agent"),
+        )
+    except Exception:
+        log.exception("recording a refused authorization failed")
+
+
 def _page_error_handlers(app: FastAPI) -> None:
     api_app_error = app.exception_handlers[AppError]
     api_validation = app.exception_handlers[RequestValidationError]
@@ -101,6 +122,8 @@ def _page_error_handlers(app: FastAPI) -> None:
 
     async def app_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, AppError)
+        if isinstance(exc, Refused):
+            await _record_refusal(request, exc)
         if not is_page(request):
             return await _delegate(api_app_error, request, exc)
         if isinstance(exc, Unauthorized):
