@@ -31,6 +31,9 @@ def _include_routers(app: FastAPI) -> None:
     from tongban.cases.api import router as cases_api
     from tongban.cases.handling import on_accepted
     from tongban.catalog.api import router as catalog_api
+    from tongban.consent.tracker import note_event
+    from tongban.consent.tracker_api import router as tracker_api
+    from tongban.events.service import on_stored
     from tongban.exchange import service as exchange
     from tongban.exchange.api import router as exchange_api
     from tongban.exchange.provider_api import router as exchange_nodes
@@ -51,6 +54,7 @@ def _include_routers(app: FastAPI) -> None:
         ledger_api,
         reviews_api,
         exchange_api,
+        tracker_api,
         insight_api,
     ):
         app.include_router(router, prefix="/api/v1")
@@ -60,6 +64,9 @@ def _include_routers(app: FastAPI) -> None:
     # Government-held papers are fetched at acceptance where sharing allows (cases knows no
     # exchange: the shell hands exchange's automatic fetch to cases' after-accept hooks).
     on_accepted(exchange.fetch_at_acceptance)
+    # Each use of a person's data writes its tracker line in the event's own transaction
+    # (events knows no consent: the shell hands the tracker to events' hooks).
+    on_stored(note_event)
 
 
 def _include_pages(app: FastAPI) -> None:

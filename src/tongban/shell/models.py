@@ -2,6 +2,7 @@
 
 from tongban.cases import models as cases_models
 from tongban.catalog import models as catalog_models
+from tongban.consent import tracker_models as tracker_models
 from tongban.credentials import models as credentials_models
 from tongban.events import models as events_models
 from tongban.exchange import models as exchange_models
@@ -25,5 +26,6 @@ __all__ = [
     "ledger_models",
     "regions_models",
     "reviews_models",
+    "tracker_models",
     "workdays_models",
 ]

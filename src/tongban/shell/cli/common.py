@@ -35,6 +35,11 @@ def opened(settings: Settings | None = None) -> Iterator[Database]:
     """The configured database, disposed at the end; a domain error raised inside becomes
     `error: …` and exit code 1."""
     database = Database((settings or load_settings()).resolved_database_url())
+    from tongban.consent.tracker import note_event
+    from tongban.events.service import on_stored
+
+    # Commands write events too: each use of a person's data gets its tracker line.
+    on_stored(note_event)
     try:
         yield database
     except AppError as exc:
