@@ -232,6 +232,9 @@ SESSION_ONLY = {
     "proxies.answer_own",
     "case.confirm_payout",
     "tokens.manage_own",
+    # The security console: triage and rules need a login session (issue #20).
+    "guard.triage",
+    "guard.configure",
 }
 
 
