@@ -70,6 +70,18 @@ def on_accepted(hook: AfterAccept) -> None:
         _after_accept.append(hook)
 
 
+# Run after a completion, in its unit of work, with (session, actor=, case_number=, item_code=,
+# department_id=, applicant_id=, decision=, form_data=, settings=): the shell registers the
+# issue of the e-licence an item yields (credentials sits above cases).
+_after_complete: list[AfterAccept] = []
+
+
+def on_completed(hook: AfterAccept) -> None:
+    """Register work to do once a case is completed (the shell hands credentials' issue in)."""
+    if hook not in _after_complete:
+        _after_complete.append(hook)
+
+
 # Federation (issue #18), set by the shell: before an action, with (session, case_number=,
 # action=), a hook may refuse it (a tracking copy is handled on its authority's node); after
 # every change of a case (its submission too), with (session, case_number=, action=,
@@ -593,6 +605,19 @@ def act(
     if the_action is Action.ACCEPT:
         for hook in _after_accept:
             hook(session, actor=actor, case_number=case.number, settings=settings)
+    if the_action is Action.COMPLETE:
+        for hook in _after_complete:
+            hook(
+                session,
+                actor=actor,
+                case_number=case.number,
+                item_code=case.item_code,
+                department_id=case.department_id,
+                applicant_id=case.applicant_id,
+                decision=case.decision,
+                form_data=dict(case.form_data or {}),
+                settings=settings,
+            )
     changed(session, case_number=case.number, action=the_action.value, settings=settings)
     notice = _NOTICE.get(the_action)
     if the_action in (Action.SUPPLEMENT, Action.REVIEW_SUPPLEMENT):
