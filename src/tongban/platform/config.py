@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     # Verifier keys (C2SP vkeys, a JSON list in the environment) of the independent witnesses
     # whose cosignatures on a checkpoint the public receipt pages count and check.
     ledger_witness_keys: list[str] = Field(default_factory=list)
+    # Serve the GovStack Registration building block under /govstack/registration/ (issue #21,
+    # docs/govstack.md): only on an interface the Information Mediator reaches, since its
+    # callers are authenticated by the mediator, not by sessions. Off: the routes do not exist.
+    govstack_enabled: bool = False
 
     def resolved_database_url(self) -> str:
         """The configured database URL, or a SQLite file in the data directory."""

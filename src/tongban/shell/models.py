@@ -7,6 +7,7 @@ from tongban.credentials import models as credentials_models
 from tongban.events import models as events_models
 from tongban.exchange import models as exchange_models
 from tongban.federation import models as federation_models
+from tongban.govstack import models as govstack_models
 from tongban.guard import models as guard_models
 from tongban.identity import models as identity_models
 from tongban.ledger import models as ledger_models
@@ -21,6 +22,7 @@ __all__ = [
     "events_models",
     "exchange_models",
     "federation_models",
+    "govstack_models",
     "guard_models",
     "identity_models",
     "ledger_models",
