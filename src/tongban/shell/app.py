@@ -61,6 +61,12 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(insight_pages)
     # The nodes' signed protocol (X-Road-style), outside the platform's /api/v1.
     app.include_router(exchange_nodes)
+    # The GovStack Registration building block (issue #21), only when enabled: its callers are
+    # authenticated by an Information Mediator in front, not by sessions (docs/govstack.md).
+    if app.state.settings.govstack_enabled:
+        from tongban.govstack.api import router as govstack_api
+
+        app.include_router(govstack_api)
     # Government-held papers are fetched at acceptance where sharing allows (cases knows no
     # exchange: the shell hands exchange's automatic fetch to cases' after-accept hooks).
     on_accepted(exchange.fetch_at_acceptance)
@@ -83,6 +89,8 @@ def _body_limits(settings: Settings) -> dict[str, Any]:
         (r"/api/v1/uploads|/apply/[^/]+/materials", 1),
         # Desk applications and 补正 answers (several files per requested item).
         (r"/desk/apply/[^/]+|/cases/[^/]+/act/supplement", settings.upload_form_max_files),
+        # A GovStack document may come base64-encoded (a third larger): two files' worth.
+        (r"/govstack/registration/documents", 2),
     ]
     routes = [(path, n * settings.upload_max_bytes + allowance) for path, n in files]
     # Catalog workbooks, by the API and by the import page.
