@@ -31,6 +31,8 @@ def _include_routers(app: FastAPI) -> None:
     from tongban.cases.api import router as cases_api
     from tongban.cases.handling import on_accepted
     from tongban.catalog.api import router as catalog_api
+    from tongban.consent import service as consent
+    from tongban.consent.api import router as consent_api
     from tongban.consent.tracker import note_event
     from tongban.consent.tracker_api import router as tracker_api
     from tongban.events.service import on_stored
@@ -54,6 +56,7 @@ def _include_routers(app: FastAPI) -> None:
         ledger_api,
         reviews_api,
         exchange_api,
+        consent_api,
         tracker_api,
         insight_api,
     ):
@@ -70,6 +73,8 @@ def _include_routers(app: FastAPI) -> None:
     # Government-held papers are fetched at acceptance where sharing allows (cases knows no
     # exchange: the shell hands exchange's automatic fetch to cases' after-accept hooks).
     on_accepted(exchange.fetch_at_acceptance)
+    # Consent sits below exchange: the shell tells it a resource's provider and fields.
+    consent.on_describe_resource(exchange.consent_terms)
     # Each use of a person's data writes its tracker line in the event's own transaction
     # (events knows no consent: the shell hands the tracker to events' hooks).
     on_stored(note_event)
@@ -86,7 +91,7 @@ def _body_limits(settings: Settings) -> dict[str, Any]:
     """Body limits by route: what a route's files may weigh, plus what any request may."""
     allowance = settings.request_max_bytes
     files = [
-        (r"/api/v1/uploads|/apply/[^/]+/materials", 1),
+        (r"/api/v1/uploads|/apply/[^/]+/materials|/desk/consents/[^/]+/record", 1),
         # Desk applications and 补正 answers (several files per requested item).
         (r"/desk/apply/[^/]+|/cases/[^/]+/act/supplement", settings.upload_form_max_files),
         # A GovStack document may come base64-encoded (a third larger): two files' worth.

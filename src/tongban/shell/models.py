@@ -2,6 +2,7 @@
 
 from tongban.cases import models as cases_models
 from tongban.catalog import models as catalog_models
+from tongban.consent import models as consent_models
 from tongban.consent import tracker_models as tracker_models
 from tongban.credentials import models as credentials_models
 from tongban.events import models as events_models
@@ -18,6 +19,7 @@ from tongban.workdays import models as workdays_models
 __all__ = [
     "cases_models",
     "catalog_models",
+    "consent_models",
     "credentials_models",
     "events_models",
     "exchange_models",

@@ -169,6 +169,7 @@ def install_web(app: FastAPI) -> None:
     from tongban.catalog.import_pages import router as catalog_import_pages
     from tongban.catalog.pages import router as catalog_pages
     from tongban.catalog.pages import set_shared_resources as set_guide_shared
+    from tongban.consent.pages import router as consent_pages
     from tongban.consent.tracker_pages import router as tracker_pages
     from tongban.exchange import service as exchange
     from tongban.exchange.pages import router as exchange_pages
@@ -206,6 +207,7 @@ def install_web(app: FastAPI) -> None:
         reviews_pages,
         exchange_pages,
         exchange_steward_pages,
+        consent_pages,
         tracker_pages,
         glossary_pages,
         ledger_pages,

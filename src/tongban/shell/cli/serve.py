@@ -99,6 +99,11 @@ def load_demo_data(database: Database, *, settings: Settings | None = None) -> d
 
     with database.session_scope() as session:
         counts.update(exchange.load_demo(session, settings=settings))
+    from tongban.consent import service as consent
+
+    consent.on_describe_resource(exchange.consent_terms)
+    with database.session_scope() as session:
+        counts.update(consent.load_consent_demo(session, settings=settings))
     return counts
 
 
