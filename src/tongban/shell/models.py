@@ -1,5 +1,6 @@
 """Imports every domain's tables so that Base.metadata is complete (for Alembic and tests)."""
 
+from tongban.assistant import models as assistant_models
 from tongban.cases import models as cases_models
 from tongban.catalog import models as catalog_models
 from tongban.consent import models as consent_models
@@ -17,6 +18,7 @@ from tongban.reviews import models as reviews_models
 from tongban.workdays import models as workdays_models
 
 __all__ = [
+    "assistant_models",
     "cases_models",
     "catalog_models",
     "consent_models",

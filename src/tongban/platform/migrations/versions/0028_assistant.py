@@ -7,6 +7,11 @@ Create Date: 2026-11-30
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from alembic import op
+
+from tongban.platform.db import BigId
+
 revision = "0028_assistant"
 down_revision = "0027_federation"
 branch_labels = None
@@ -14,8 +19,38 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "assistant_synonyms",
+        sa.Column("id", BigId, primary_key=True, autoincrement=True),
+        sa.Column("word", sa.String(40), nullable=False, unique=True),
+        sa.Column("canonical", sa.String(80), nullable=False),
+        sa.Column("created_by", sa.BigInteger(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        "assistant_faq",
+        sa.Column("id", BigId, primary_key=True, autoincrement=True),
+        sa.Column("question", sa.String(200), nullable=False),
+        sa.Column("targets", sa.JSON(), nullable=False),
+        sa.Column("answer", sa.Text(), nullable=False),
+        sa.Column("created_by", sa.BigInteger(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        "assistant_unanswered",
+        sa.Column("id", BigId, primary_key=True, autoincrement=True),
+        sa.Column("text", sa.String(200), nullable=False, unique=True),
+        sa.Column("region_code", sa.String(12), nullable=True),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("closed", sa.Boolean(), nullable=False),
+        sa.Column("first_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_assistant_unanswered_closed", "assistant_unanswered", ["closed"])
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index("ix_assistant_unanswered_closed", table_name="assistant_unanswered")
+    op.drop_table("assistant_unanswered")
+    op.drop_table("assistant_faq")
+    op.drop_table("assistant_synonyms")
