@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     # The national node's public key (base64 of the raw Ed25519 key) that a node directory
     # must be signed with to be loaded (`tongban exchange directory load`, docs/exchange.md).
     exchange_national_key: str = ""
+    # Where this node reloads the node directory from (the national node's published document,
+    # signed with exchange_national_key), and how often; empty: only by hand (docs/exchange.md).
+    exchange_directory_url: str = ""
+    exchange_directory_reload_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
     # A TrueType CJK font (path, or path.ttc#N for a face of a collection) that receipts,
     # result notices and day lists embed (PDF/UA); empty: the usual Debian places
     # (fonts-wqy-microhei …), else STSong-Light, not embedded (cases/pdf_fonts.py).
