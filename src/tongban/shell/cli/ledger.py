@@ -6,7 +6,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -90,7 +90,34 @@ def ledger_verify_receipt(
         f"{e.get('resource_id')}, {e.get('occurred_at')}) is entry {result.index} of "
         f"{result.checkpoint.origin} at size {result.checkpoint.size}"
     )
+    _check_opening(text, e)
     _explain(_report(text, verifier, None), gettext, colon)
+
+
+def _check_opening(text: str, entry: dict[str, Any]) -> None:
+    """A data subject's own receipt (the tracker, docs/tracker.md) carries the opening of the
+    entry's commitment: check it against the entry and name whom the entry is about."""
+    import json
+
+    from tongban.ledger import service as ledger
+
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return
+    opening = doc.get("opening") if isinstance(doc, dict) else None
+    if not isinstance(opening, dict):
+        return
+    committed = opening.get("committed")
+    try:
+        ledger.verify_disclosure(entry, salt=opening.get("salt"), committed=committed)  # type: ignore[arg-type]
+    except ledger.ReceiptError as exc:
+        typer.secho(f"FAILED: the opening does not match the entry: {exc}", fg=typer.colors.RED)
+        raise typer.Exit(code=1) from exc
+    personal = committed.get("personal") if isinstance(committed, dict) else None
+    subject = personal.get("subject") if isinstance(personal, dict) else None
+    shown = json.dumps(subject, ensure_ascii=False, sort_keys=True) if subject else "(none)"
+    typer.echo(f"OPENED: the entry's commitment opens to data subject {shown}")
 
 
 def _gettext(lang: str) -> Callable[[str], str]:
