@@ -212,9 +212,9 @@ POLICY: dict[str, Rule] = {
     # The data tracker (consent/tracker.py): a citizen reads their own (a relative within a
     # proxy's scope, checked there) and objects; the stewards of the department answer.
     "data_usage.read": Rule.of(citizen="own", token=READ),
-    "data_usage.object": Rule.of(citizen="own"),
+    "data_usage.object": Rule.of(citizen="own", token=FILE),
     "data_usage.objection.read": Rule.of(steward="jurisdiction", admin="any", token=READ),
-    "data_usage.objection.answer": Rule.of(steward="jurisdiction"),
+    "data_usage.objection.answer": Rule.of(steward="jurisdiction", token=HANDLE),
     "data_usage.objection.overdue": Rule.of(admin="any", token=READ),
 }
 
