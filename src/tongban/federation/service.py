@@ -1,8 +1,25 @@
-"""The federation rules other domains and the shell call (filled by its issue)."""
+"""Federation (issue #18) as the shell uses it: the hooks cases calls, the worker `serve` runs.
+
+The work is split: routing.py (which node serves which region, from the node directory),
+messages.py (signed envelopes), outbound.py (the outbox, written with the case change),
+inbound.py (applying a message exactly once, refusing forged ones), worker.py (JetStream),
+nats_server.py (a real NATS for the demo and tests), api.py (node and directory routes).
+"""
 
 from __future__ import annotations
 
-# Placeholder until the issue lands its rules: the issue this domain serves.
+from tongban.federation.config import FederationSettings, get_federation_settings
+from tongban.federation.outbound import changed, guard
+from tongban.federation.worker import Worker, starter
+
 ISSUE = 18
 
-__all__ = ["ISSUE"]
+__all__ = [
+    "ISSUE",
+    "FederationSettings",
+    "Worker",
+    "changed",
+    "get_federation_settings",
+    "guard",
+    "starter",
+]

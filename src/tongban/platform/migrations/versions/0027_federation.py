@@ -22,13 +22,14 @@ def upgrade() -> None:
     op.create_table(
         "federation_outbox",
         sa.Column("id", BigId, primary_key=True, autoincrement=True),
-        sa.Column("message_id", sa.String(80), nullable=False, unique=True),
+        sa.Column("message_id", sa.String(80), nullable=False),
         sa.Column("kind", sa.String(24), nullable=False),
         sa.Column("target_node", sa.String(128), nullable=False),
         sa.Column("case_number", sa.String(40), nullable=False),
         sa.Column("body", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.UniqueConstraint("message_id", name="uq_federation_outbox_message_id"),
     )
     op.create_index("ix_federation_outbox_pending", "federation_outbox", ["sent_at", "id"])
     op.create_table(

@@ -1,0 +1,33 @@
+"""Federation settings (TONGBAN_FEDERATION_…): where NATS is, and what kind of node this is."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class FederationSettings(BaseSettings):
+    """How this node takes part in the federation; empty `nats_url`: it takes no part."""
+
+    model_config = SettingsConfigDict(env_prefix="TONGBAN_FEDERATION_", extra="ignore")
+
+    # nats://host:port of the NATS server (for an edge station: its local leaf node).
+    nats_url: str = ""
+    # national (publishes the directory and routing table), provincial, or edge.
+    role: Literal["national", "provincial", "edge"] = "provincial"
+    # The JetStream stream every node's messages go through, and its subjects' prefix.
+    stream: str = "TONGBAN_FED"
+    subject_prefix: str = "tongban.fed"
+    # Messages published or applied per round of the worker.
+    batch: int = Field(default=200, ge=1, le=10_000)
+    # How long the worker waits for new messages before it looks at the outbox again.
+    poll_seconds: float = Field(default=0.2, gt=0, le=30)
+
+
+@lru_cache(maxsize=1)
+def get_federation_settings() -> FederationSettings:
+    """The process-wide federation settings."""
+    return FederationSettings()

@@ -1,0 +1,197 @@
+"""Applying a message from another node, exactly once: a case transferred here for its
+authority, or a state change for a tracking copy kept here.
+
+Checks, in order: the signature (a node and key of the directory, messages.open_envelope),
+that the message was not applied before (the inbox, by message id), that the sender serves
+the region it speaks for (a transfer comes from the node serving the region the case number
+carries, a state change from the node serving the case's authority), and that this node knows
+the implementation. A refusal is logged, counted (tongban_federation_refused_total, to alert
+on) and recorded as an event; the message is not applied.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import Counter
+from sqlalchemy.orm import Session
+
+from tongban.cases import service as cases
+from tongban.events import service as events
+from tongban.events.service import Channel
+from tongban.federation import messages, routing
+from tongban.federation.models import Incoming, Link
+from tongban.platform.config import Settings
+from tongban.platform.db import utcnow
+from tongban.platform.errors import AppError
+
+log = logging.getLogger(__name__)
+
+REFUSED = Counter(
+    "tongban_federation_refused_total",
+    "Messages from other nodes refused (unknown key, forged region, unknown implementation…).",
+    ["reason"],
+)
+APPLIED = Counter(
+    "tongban_federation_applied_total", "Messages from other nodes applied.", ["kind"]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one message."""
+
+    message_id: str
+    kind: str
+    case_number: str
+    outcome: str  # applied | duplicate | refused:<reason>
+
+
+def apply(session: Session, *, data: bytes, settings: Settings, me: str) -> Outcome:
+    """Verify and apply one message (raises messages.Refused for the caller to record)."""
+    routes = routing.current(session, settings=settings)
+    envelope = messages.open_envelope(data, routes=routes, me=me)
+    message_id = str(envelope["id"])[:80]
+    kind = str(envelope["kind"])
+    sender = str(envelope["sender"])
+    body: dict[str, Any] = envelope["body"]
+    record = body.get("case")
+    if not isinstance(record, dict) or not isinstance(record.get("number"), str):
+        raise messages.Refused("malformed", "no case in the message")
+    number = str(record["number"])[:40]
+    if session.get(Incoming, message_id) is not None:
+        return Outcome(message_id, kind, number, "duplicate")
+    if kind == "case.transfer":
+        _transfer(
+            session,
+            record=record,
+            body=body,
+            sender=sender,
+            routes=routes,
+            me=me,
+            settings=settings,
+        )
+    else:
+        _follow(session, record=record, sender=sender, routes=routes)
+    session.add(
+        Incoming(
+            message_id=message_id,
+            sender_node=sender,
+            kind=kind,
+            case_number=number,
+            outcome="applied",
+            received_at=utcnow(),
+        )
+    )
+    session.flush()
+    APPLIED.labels(kind).inc()
+    return Outcome(message_id, kind, number, "applied")
+
+
+def _served_by(routes: list[routing.Route], region: str) -> str | None:
+    route = routing.serving(routes, region)
+    return route.node_id if route else None
+
+
+def _transfer(
+    session: Session,
+    *,
+    record: dict[str, Any],
+    body: dict[str, Any],
+    sender: str,
+    routes: list[routing.Route],
+    me: str,
+    settings: Settings,
+) -> None:
+    number = str(record["number"])
+    origin = number.split("-", 1)[0]
+    if _served_by(routes, origin) != sender:
+        raise messages.Refused("forged_region", f"{sender} does not serve {origin} ({number})")
+    authority = str(record.get("authority_region", ""))
+    if _served_by(routes, authority) != me:
+        raise messages.Refused("not_ours", f"authority region {authority} is not served here")
+    if cases.has_case(session, number=number):
+        return  # applied before under another message id: the case stands as it is
+    code = record.get("implementation_code")
+    try:
+        offer = cases.find_offer(session, implementation=str(code or ""), item=None, region=None)
+    except AppError:
+        raise messages.Refused("unknown_implementation", f"{code} is not in the catalog") from None
+    try:
+        blobs = {
+            sha: base64.b64decode(encoded, validate=True)
+            for sha, encoded in dict(body.get("blobs") or {}).items()
+        }
+        cases.receive_case(session, record=record, offer=offer, blobs=blobs, settings=settings)
+    except (AppError, ValueError, KeyError, TypeError) as exc:
+        raise messages.Refused("malformed", str(exc)[:200]) from None
+    session.add(Link(case_number=number, role="authority", peer_node=sender, remote_version=0))
+    events.record(
+        session,
+        action="federation.case_received",
+        resource_type="case",
+        resource_id=number,
+        channel=Channel.SYSTEM,
+        data={
+            "from_node": sender,
+            "implementation": offer.code,
+            "authority_region": authority,
+            "material_count": len(record.get("materials") or []),
+        },
+    )
+
+
+def _follow(
+    session: Session, *, record: dict[str, Any], sender: str, routes: list[routing.Route]
+) -> None:
+    number = str(record["number"])
+    link = session.get(Link, number)
+    if link is None or link.role != "copy":
+        raise messages.Refused("unknown_case", f"{number} is not followed here")
+    if link.peer_node != sender:
+        raise messages.Refused("forged_region", f"{sender} does not handle {number}")
+    version = int(record.get("version") or 0)
+    if version <= link.remote_version:
+        return  # an older change arriving late: the copy already shows a newer one
+    before = cases.follow_case(session, number=number, record=record)
+    link.remote_version = version
+    link.updated_at = utcnow()
+    events.record(
+        session,
+        action="federation.case_followed",
+        resource_type="case",
+        resource_id=number,
+        channel=Channel.SYSTEM,
+        data={
+            "from_node": sender,
+            "action": str(record.get("action", ""))[:32],
+            "before": before,
+            "state": str(record.get("state", "")),
+            "version": version,
+        },
+    )
+
+
+def refuse(session: Session, *, data: bytes, refused: messages.Refused) -> None:
+    """Record a refused message (log, counter, event) in its own unit of work."""
+    REFUSED.labels(refused.reason).inc()
+    log.warning("federation: refused a message: %s", refused)
+    sender = "unknown"
+    try:
+        import json
+
+        sender = str(json.loads(data)["envelope"]["sender"])[:64]
+    except (ValueError, KeyError, TypeError):
+        pass
+    events.record(
+        session,
+        action="federation.message_refused",
+        resource_type="federation_message",
+        resource_id=sender,
+        channel=Channel.SYSTEM,
+        data={"refusal": refused.reason, "size": len(data)},
+        private={"detail": refused.detail[:500]},
+    )

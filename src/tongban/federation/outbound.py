@@ -1,0 +1,118 @@
+"""What cases hand to federation (hooks the shell installs): a submitted case whose authority
+another node serves is queued for that node, with the case's record as filed (its
+implementation snapshot and materials); every change of a case handled here for another node
+is queued back to it; a tracking copy takes no actions here.
+
+Queued means a row in the outbox, in the transaction of the change: the worker publishes it
+after commit. A node alone in its directory pays one cached look-up per change.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tongban.cases import service as cases
+from tongban.events import service as events
+from tongban.events.service import Channel
+from tongban.exchange import service as exchange
+from tongban.federation import routing
+from tongban.federation.models import Link, Outgoing
+from tongban.platform.config import Settings
+from tongban.platform.db import utcnow
+from tongban.platform.errors import Conflict
+
+TRANSFER = "case.transfer"
+STATE = "case.state"
+
+
+def _link(session: Session, number: str) -> Link | None:
+    return session.get(Link, number)
+
+
+def guard(session: Session, *, case_number: str, action: str) -> None:
+    """Refuse actions on a tracking copy: the case is handled on its authority's node."""
+    link = _link(session, case_number)
+    if link is not None and link.role == "copy":
+        raise Conflict(
+            f"This case is handled on the node of its authority ({link.peer_node}); "
+            "this node keeps a copy that follows it."
+        )
+
+
+def queue(
+    session: Session, *, kind: str, target: str, number: str, message_id: str, body: dict
+) -> None:
+    """Put one message in the outbox (once per message id)."""
+    found = session.scalar(select(Outgoing.id).where(Outgoing.message_id == message_id))
+    if found is not None:
+        return
+    session.add(
+        Outgoing(
+            message_id=message_id,
+            kind=kind,
+            target_node=target,
+            case_number=number,
+            body=body,
+            created_at=utcnow(),
+        )
+    )
+    session.flush()
+
+
+def changed(session: Session, *, case_number: str, action: str, settings: Settings) -> None:
+    """After a change of a case: queue what another node must learn of it."""
+    routes = routing.current(session, settings=settings)
+    me = exchange.node_key(settings).node_id
+    if all(r.node_id == me for r in routes):
+        return  # alone in the directory: nothing ever leaves this node
+    if action == "submit":
+        _route_new(session, number=case_number, routes=routes, me=me)
+        return
+    link = _link(session, case_number)
+    if link is None or link.role != "authority":
+        return
+    record = cases.state_record(session, number=case_number)
+    record["action"] = action
+    record["number"] = case_number
+    queue(
+        session,
+        kind=STATE,
+        target=link.peer_node,
+        number=case_number,
+        message_id=f"{case_number}:v{record['version']}",
+        body={"case": record},
+    )
+
+
+def _route_new(session: Session, *, number: str, routes: list[routing.Route], me: str) -> None:
+    case = cases.get_case(session, number=number)
+    if case.kind != "single":
+        return  # a bundle is handled where it was filed (its sub-cases are not routed yet)
+    target = routing.serving(routes, case.authority_region)
+    if target is None or target.node_id == me:
+        return
+    record = cases.case_record(session, number=number)
+    queue(
+        session,
+        kind=TRANSFER,
+        target=target.node_id,
+        number=number,
+        message_id=f"{number}:transfer",
+        body={"case": record},
+    )
+    session.add(Link(case_number=number, role="copy", peer_node=target.node_id, remote_version=0))
+    session.flush()
+    events.record(
+        session,
+        action="federation.case_routed",
+        resource_type="case",
+        resource_id=number,
+        channel=Channel.SYSTEM,
+        data={
+            "to_node": target.node_id,
+            "authority_region": case.authority_region,
+            "implementation": case.implementation_code,
+            "material_count": len(record["materials"]),
+        },
+    )

@@ -1,0 +1,100 @@
+"""The routing table: which node serves which region code, from the node directory.
+
+A node's region code names the subtree it serves: 510000 serves every code that starts with
+51, 440300 every code that starts with 4403, a 12-digit station code only itself. The longest
+match wins (a station inside a province is served by the station); the national node (region
+000000) serves no cases. The table is read from the cached directory and kept a few seconds.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tongban.exchange import service as exchange
+from tongban.platform.config import Settings
+
+CACHE_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One node and the region prefix it serves."""
+
+    node_id: str
+    region_code: str
+    prefix: str
+    name: str
+    base_url: str
+    public_keys: dict[str, str]
+
+
+def prefix_of(region_code: str) -> str:
+    """The significant digits of a region code (510000 -> 51, 511602 -> 511602)."""
+    code = region_code
+    if len(code) == 12 and code.endswith("000000"):
+        code = code[:6]
+    while len(code) >= 2 and code.endswith("00"):
+        code = code[:-2]
+    return code
+
+
+def table(entries: list[dict[str, Any]], *, me: dict[str, Any] | None = None) -> list[Route]:
+    """Routes from directory entries (and this node's own entry), longest prefix first."""
+    by_id = {str(e["node_id"]): e for e in entries}
+    if me is not None:
+        by_id[str(me["node_id"])] = me
+    routes = [
+        Route(
+            node_id=node_id,
+            region_code=str(e["region_code"]),
+            prefix=prefix_of(str(e["region_code"])),
+            name=str(e.get("name") or node_id),
+            base_url=str(e.get("base_url") or ""),
+            public_keys=dict(e.get("public_keys") or {}),
+        )
+        for node_id, e in by_id.items()
+    ]
+    routes = [r for r in routes if r.prefix]
+    return sorted(routes, key=lambda r: (-len(r.prefix), r.node_id))
+
+
+def serving(routes: list[Route], region_code: str) -> Route | None:
+    """The node that serves a region code (longest prefix), or None."""
+    for route in routes:
+        if region_code.startswith(route.prefix):
+            return route
+    return None
+
+
+_cache: dict[str, tuple[float, list[Route]]] = {}
+_lock = threading.Lock()
+
+
+def current(session: Session, *, settings: Settings) -> list[Route]:
+    """This node's routing table (cached directory plus itself), kept CACHE_SECONDS."""
+    key = f"{settings.resolved_database_url()}|{settings.node_name}"
+    now = time.monotonic()
+    with _lock:
+        hit = _cache.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+    routes = table(exchange.directory_entries(session), me=exchange.this_node(settings))
+    with _lock:
+        _cache[key] = (now + CACHE_SECONDS, routes)
+    return routes
+
+
+def forget() -> None:
+    """Drop the cached tables (after a directory load; tests)."""
+    with _lock:
+        _cache.clear()
+
+
+def subject_token(node_id: str) -> str:
+    """A node id as one NATS subject token."""
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in node_id)

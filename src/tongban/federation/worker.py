@@ -1,0 +1,221 @@
+"""The federation worker: publishes the outbox to JetStream and applies what other nodes sent.
+
+One durable stream (`TONGBAN_FED`, subjects `tongban.fed.<node>`, work-queue retention, file
+storage) carries every node's messages; each node pulls its own subject through a durable
+consumer and acknowledges a message only after the transaction that applied it committed, so
+a node killed mid-way gets it again and the inbox makes the second delivery change nothing.
+Publishing sets `Nats-Msg-Id`, so a publish retried after a lost acknowledgement is stored
+once; the outbox row is marked sent only after JetStream acknowledged it.
+
+`serve` runs the worker in a thread (`starter`); tests drive `Worker` directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import nats
+from nats.aio.client import Client
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
+from nats.js.client import JetStreamContext
+from nats.js.errors import BadRequestError
+from sqlalchemy import select, update
+
+from tongban.cases import service as cases
+from tongban.exchange import service as exchange
+from tongban.federation import inbound, messages, routing
+from tongban.federation.config import FederationSettings
+from tongban.federation.models import Outgoing
+from tongban.platform.config import Settings
+from tongban.platform.db import Database, utcnow
+
+log = logging.getLogger(__name__)
+
+DUPLICATE_WINDOW_SECONDS = 600.0
+
+
+class Worker:
+    """One node's connection to the federation's stream."""
+
+    def __init__(self, database: Database, settings: Settings, fed: FederationSettings) -> None:
+        self.database = database
+        self.settings = settings
+        self.fed = fed
+        self.me = exchange.node_key(settings).node_id
+        self.nc: Client | None = None
+        self.js: JetStreamContext | None = None
+        self.sub: Any = None
+
+    def subject(self, node_id: str) -> str:
+        """The subject a node's messages go to."""
+        return f"{self.fed.subject_prefix}.{routing.subject_token(node_id)}"
+
+    async def connect(self) -> None:
+        """Connect (reconnecting for ever), make sure of the stream and this node's consumer."""
+        self.nc = await nats.connect(
+            self.fed.nats_url,
+            name=self.me,
+            connect_timeout=2,
+            reconnect_time_wait=0.5,
+            max_reconnect_attempts=-1,
+            allow_reconnect=True,
+        )
+        self.js = self.nc.jetstream(timeout=5)
+        config = StreamConfig(
+            name=self.fed.stream,
+            subjects=[f"{self.fed.subject_prefix}.>"],
+            retention=RetentionPolicy.WORK_QUEUE,
+            storage=StorageType.FILE,
+            duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        )
+        try:
+            await self.js.add_stream(config)
+        except BadRequestError:
+            await self.js.stream_info(self.fed.stream)  # there already, as another node made it
+        durable = f"node_{routing.subject_token(self.me)}"
+        self.sub = await self.js.pull_subscribe(
+            self.subject(self.me),
+            durable=durable,
+            stream=self.fed.stream,
+            config=ConsumerConfig(
+                ack_policy=AckPolicy.EXPLICIT, ack_wait=30, max_ack_pending=10_000
+            ),
+        )
+
+    async def close(self) -> None:
+        """Drain and close the connection."""
+        if self.nc is not None and not self.nc.is_closed:
+            try:
+                await self.nc.close()
+            except Exception:  # closing a connection that already broke
+                log.debug("federation: closing NATS failed", exc_info=True)
+        self.nc = None
+
+    def _pending(self) -> list[tuple[int, str, str, bytes]]:
+        """The next outbox messages, sealed: (row id, subject, message id, bytes)."""
+        key = exchange.node_key(self.settings)
+        out = []
+        with self.database.session_scope() as session:
+            rows = session.scalars(
+                select(Outgoing)
+                .where(Outgoing.sent_at.is_(None))
+                .order_by(Outgoing.id)
+                .limit(self.fed.batch)
+            ).all()
+            for row in rows:
+                body = dict(row.body)
+                if row.kind == "case.transfer":
+                    body["blobs"] = {
+                        m["sha256"]: base64.b64encode(
+                            cases.read_blob(self.settings, sha256=m["sha256"])
+                        ).decode()
+                        for m in body["case"].get("materials", [])
+                    }
+                data = messages.seal(
+                    key=key,
+                    message_id=row.message_id,
+                    kind=row.kind,
+                    receiver=row.target_node,
+                    body=body,
+                )
+                out.append((row.id, self.subject(row.target_node), row.message_id, data))
+        return out
+
+    async def publish_pending(self) -> int:
+        """Publish the outbox (each acknowledged by JetStream), mark it sent; how many."""
+        assert self.js is not None
+        pending = await asyncio.to_thread(self._pending)
+        if not pending:
+            return 0
+        acks = [
+            self.js.publish(subject, data, headers={"Nats-Msg-Id": message_id})
+            for _, subject, message_id, data in pending
+        ]
+        results = await asyncio.gather(*acks, return_exceptions=True)
+        sent = [
+            row_id
+            for (row_id, *_), r in zip(pending, results, strict=True)
+            if not isinstance(r, BaseException)
+        ]
+        failed = len(pending) - len(sent)
+        if failed:
+            log.warning("federation: %d messages not acknowledged; will retry", failed)
+        if sent:
+            await asyncio.to_thread(self._mark_sent, sent)
+        return len(sent)
+
+    def _mark_sent(self, ids: list[int]) -> None:
+        with self.database.session_scope() as session:
+            session.execute(update(Outgoing).where(Outgoing.id.in_(ids)).values(sent_at=utcnow()))
+
+    def apply_one(self, data: bytes) -> inbound.Outcome | None:
+        """Apply one message in its own unit of work (a refusal is recorded in another)."""
+        try:
+            with self.database.session_scope() as session:
+                return inbound.apply(session, data=data, settings=self.settings, me=self.me)
+        except messages.Refused as refused:
+            with self.database.session_scope() as session:
+                inbound.refuse(session, data=data, refused=refused)
+            return None
+
+    async def receive(self, timeout: float | None = None) -> int:
+        """Fetch and apply what is waiting for this node; ack after commit. How many."""
+        assert self.sub is not None
+        try:
+            batch = await self.sub.fetch(self.fed.batch, timeout=timeout or self.fed.poll_seconds)
+        except (TimeoutError, NatsTimeout):
+            return 0
+        done = 0
+        for msg in batch:
+            try:
+                await asyncio.to_thread(self.apply_one, msg.data)
+            except Exception:
+                # The database is away or the node stops: not acknowledged, it comes again.
+                log.exception("federation: applying a message failed; it will be redelivered")
+                await msg.nak(delay=1.0)
+                continue
+            await msg.ack_sync()
+            done += 1
+        return done
+
+    async def run(self, stop: threading.Event) -> None:
+        """Publish and receive until `stop` is set; reconnects when NATS goes away."""
+        while not stop.is_set():
+            try:
+                if self.nc is None:
+                    await self.connect()
+                await self.publish_pending()
+                await self.receive()
+            except Exception:
+                log.warning("federation: NATS or database unavailable; retrying", exc_info=True)
+                await self.close()
+                await asyncio.sleep(1.0)
+        await self.close()
+
+
+def starter(fed: FederationSettings) -> Callable[[Any], Callable[[], None]]:
+    """A create_app background starter: the worker in a thread with its own event loop."""
+
+    def start(app: Any) -> Callable[[], None]:
+        stop = threading.Event()
+        worker = Worker(app.state.database, app.state.settings, fed)
+
+        def run() -> None:
+            asyncio.run(worker.run(stop))
+
+        thread = threading.Thread(target=run, name="federation-worker", daemon=True)
+        thread.start()
+
+        def halt() -> None:
+            stop.set()
+            thread.join(timeout=10)
+
+        return halt
+
+    return start
