@@ -1,0 +1,603 @@
+"""Answering: rank, pick the region, build the reply ONLY from the catalog's implementation
+(materials, fees, time limits, channels, address), the bundle, or an operator's FAQ text; ask
+back when the question is ambiguous or the region is unknown; carry the conversation in a
+state token (no server-side conversation: the page's form and the API hand it back)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tongban.assistant import lexicon as lexicons
+from tongban.assistant.engine import Engine, Hit, Place, Source
+from tongban.assistant.models import FaqEntry, Synonym
+from tongban.catalog import service as catalog
+from tongban.platform.errors import AppError, NotFound
+from tongban.regions import service as regions
+
+Gettext = Callable[[str], str]
+HOTLINE = "12345"
+# Below this BM25 score the best match is too weak to show as an answer (measured on the
+# evaluation set: correct answers score 8 and more; small talk scores 0-3).
+MIN_SCORE = 5.0
+MAX_QUESTION = 200
+BUNDLE_PREFIX = "BUNDLE-"
+
+
+def N_(message: str) -> str:
+    """Mark a message for the catalogs (translated when the reply is built)."""
+    return message
+
+
+# Texts of the replies (translated by the caller's gettext).
+T = {
+    "bring": N_("What to bring"),
+    "shared": N_("No need to bring (the departments share it)"),
+    "fees": N_("Fees"),
+    "free": N_("Free of charge"),
+    "limit": N_("Time limit"),
+    "on_the_spot": N_("done on the spot"),
+    "days": N_("%(n)s working days"),
+    "natural_days": N_("%(n)s days"),
+    "how": N_("How"),
+    "where": N_("Where"),
+    "helpers": N_("Help"),
+    "clerk": N_("A clerk at the nearest service station can do it for you (帮办)."),
+    "relative": N_("A relative can apply for them once authorised (代办)."),
+    "cross": N_("It can be filed from any place in the country (跨省通办)."),
+    "nothing": N_(
+        "I found no service for this question. Call the %(hotline)s hotline or ask a clerk "
+        "at a service station; your question is passed on so that I learn it."
+    ),
+    "empty": N_("Ask me about a service in your own words, for example: 社保卡丢了怎么办."),
+    "where_ask": N_("Where do you want to do it?"),
+    "not_here": N_("%(name)s is not offered in %(region)s. It is offered in: %(places)s."),
+    "bundle": N_("One application for all of these: %(parts)s."),
+    "faq": N_("Answer written by the service centre"),
+    "source": N_("From the service guide of %(authority)s"),
+}
+
+
+@dataclass(frozen=True)
+class Why:
+    """One reason an answer matched: words, a colloquial word, a FAQ entry, a place, a person."""
+
+    kind: str  # words | synonym | faq | place | person | intent
+    value: str
+
+
+@dataclass
+class Suggestion:
+    """One ranked answer: an item or a 一件事 bundle, with links to act on it."""
+
+    code: str
+    name: str
+    kind: str  # item | bundle
+    score: float
+    why: list[Why] = field(default_factory=list)
+    implementation: str | None = None
+    region_code: str | None = None
+    guide_url: str = ""
+    apply_url: str | None = None
+    help_url: str = ""
+    prefill: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Ask:
+    """A question back, with its choices (value, label)."""
+
+    kind: str  # choice | region
+    question: str
+    choices: list[tuple[str, str]]
+
+
+@dataclass
+class Answer:
+    """The assistant's answer to one turn of a conversation."""
+
+    question: str
+    reply: str
+    lines: list[tuple[str, str]]
+    items: list[Suggestion]
+    ask: Ask | None
+    found: bool
+    region: str | None
+    region_name: str | None
+    state: str
+    places: list[Place] = field(default_factory=list)
+    persons: list[str] = field(default_factory=list)
+    intents: list[str] = field(default_factory=list)
+    faq_answer: str | None = None
+
+
+# --- the index, per catalog revision and lexicon version ---------------------------------
+
+_lock = threading.Lock()
+_engines: dict[tuple[str | None, str], Engine] = {}
+
+
+def _lexicon_version(session: Session) -> str:
+    parts = []
+    for model in (Synonym, FaqEntry):
+        count, top = session.execute(select(func.count(), func.max(model.id))).one()
+        parts.append(f"{count}.{top or 0}")
+    return ":".join(parts)
+
+
+def _sources(session: Session) -> list[Source]:
+    """The catalog's items (with their descriptions) and one source per bundle family."""
+    hits, total = catalog.search_items(session, limit=100)
+    while len(hits) < total:
+        more, _total = catalog.search_items(session, limit=100, offset=len(hits))
+        if not more:
+            break
+        hits += more
+    sources = [
+        Source(
+            key=hit.code,
+            kind="item",
+            name=hit.name,
+            name_en=hit.name_en,
+            keywords=tuple(hit.keywords),
+            description=catalog.get_item(session, code=hit.code).description or "",
+            department=hit.department,
+        )
+        for hit in hits
+    ]
+    families: dict[str, catalog.BundleRead] = {}
+    for bundle in catalog.list_bundles(session):
+        families.setdefault(family_of(bundle.code), bundle)
+    for key, bundle in families.items():
+        sources.append(
+            Source(
+                key=key,
+                kind="bundle",
+                name=bundle.name,
+                name_en=bundle.name_en,
+                keywords=(),
+                description=bundle.description or "",
+                parts=tuple(c.item_name for c in bundle.components),
+            )
+        )
+    return sources
+
+
+def family_of(code: str) -> str:
+    """A bundle's family (BUNDLE-NEWBORN-350200 -> BUNDLE-NEWBORN); other codes unchanged."""
+    if code.startswith(BUNDLE_PREFIX) and code.count("-") >= 2:
+        return code.rsplit("-", 1)[0]
+    return code
+
+
+def operator_lexicon(session: Session, version: str) -> lexicons.Lexicon:
+    """The seed lexicon with the operators' synonyms and FAQ entries."""
+    synonyms = {row.word: row.canonical for row in session.scalars(select(Synonym))}
+    faq = [
+        lexicons.Faq(
+            question=row.question, targets=tuple(row.targets), answer=row.answer, faq_id=row.id
+        )
+        for row in session.scalars(select(FaqEntry).order_by(FaqEntry.id))
+    ]
+    return lexicons.build(extra_synonyms=synonyms, extra_faq=faq, version=version)
+
+
+def engine_for(session: Session) -> Engine:
+    """The engine of the current catalog revision and lexicon (built once, kept in memory)."""
+    key = (catalog.current_revision(session), _lexicon_version(session))
+    engine = _engines.get(key)
+    if engine is not None:
+        return engine
+    with _lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = Engine(
+                sources=_sources(session),
+                lexicon=operator_lexicon(session, key[1]),
+                regions=regions.builtin_rows(),
+            )
+            _engines.clear()
+            _engines[key] = engine
+    return engine
+
+
+# --- the conversation state -----------------------------------------------------------------
+
+
+def encode_state(data: dict[str, Any]) -> str:
+    """The conversation state as a URL-safe token (what was asked, where, what is pending)."""
+    raw = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_state(token: str | None) -> dict[str, Any]:
+    """The state of a token; an empty state for a missing or damaged one."""
+    if not token or len(token) > 2000:
+        return {}
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        data = json.loads(raw.decode())
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    out: dict[str, Any] = {}
+    if isinstance(data.get("q"), str):
+        out["q"] = data["q"][:MAX_QUESTION]
+    for key in ("r", "k", "c"):
+        if isinstance(data.get(key), str) and len(data[key]) <= 40:
+            out[key] = data[key]
+    return out
+
+
+# --- regions ------------------------------------------------------------------------------
+
+
+def _region_name(session: Session, code: str | None) -> str | None:
+    if not code:
+        return None
+    try:
+        return regions.get(session, code=code).name
+    except AppError:
+        return None
+
+
+def _valid_region(session: Session, code: str | None) -> str | None:
+    if not code:
+        return None
+    try:
+        return regions.get(session, code=code).code
+    except AppError:
+        return None
+
+
+def _within(ancestor: str, code: str) -> bool:
+    try:
+        return bool(regions.contains(ancestor=ancestor, code=code))
+    except AppError:
+        return False
+
+
+def _province(code: str) -> str:
+    return code[:2] + "0000"
+
+
+# --- building the reply ---------------------------------------------------------------------
+
+
+def _limit_text(limit: Any, case_type: str, _: Gettext) -> str:
+    if case_type == "即办件":
+        return _(T["on_the_spot"])
+    if limit.value is None:
+        return ""
+    key = "days" if limit.unit == "working_days" else "natural_days"
+    return _(T[key]) % {"n": limit.value}
+
+
+def _implementation_lines(
+    impl: catalog.ImplementationRead, persons: list[str], _: Gettext
+) -> list[tuple[str, str]]:
+    bring = [
+        m.name + (f"（{m.condition}）" if m.condition else "")
+        for m in impl.materials
+        if m.source == "applicant" and m.required in ("yes", "conditional")
+    ]
+    shared = [m.name for m in impl.materials if m.source == "government"]
+    lines: list[tuple[str, str]] = []
+    if bring:
+        lines.append((_(T["bring"]), "、".join(bring)))
+    if shared:
+        lines.append((_(T["shared"]), "、".join(shared)))
+    fees = "；".join(f"{f.name} {f.amount:g} 元" for f in impl.fees) or _(T["free"])
+    lines.append((_(T["fees"]), fees))
+    limit = _limit_text(impl.promised_limit, impl.case_type, _)
+    if limit:
+        lines.append((_(T["limit"]), limit))
+    lines.append((_(T["how"]), "、".join(impl.handling_forms)))
+    where = "，".join(x for x in (impl.authority_name, impl.address, impl.hours, impl.phone) if x)
+    lines.append((_(T["where"]), where))
+    helpers = [_(T["clerk"])]
+    if "elderly" in persons or "child" in persons:
+        helpers.append(_(T["relative"]))
+    if impl.tongban_range in ("跨省", "全国"):
+        helpers.append(_(T["cross"]))
+    lines.append((_(T["helpers"]), " ".join(helpers)))
+    return lines
+
+
+def _prefill(
+    engine: Engine, question: str, places: list[Place], impl: catalog.ImplementationRead
+) -> dict[str, str]:
+    """Form values the question already gives: places by role, choices by their words."""
+    by_role: dict[str, str] = {}
+    for place in places:
+        by_role.setdefault(place.role, place.name)
+    values: dict[str, str] = {}
+    lex = engine.lexicon
+    for spec in impl.form_fields:
+        name = str(spec.get("name", ""))
+        if spec.get("type") == "choice":
+            for choice in spec.get("choices") or []:
+                hints = lex.fill_choices.get(choice, ())
+                if choice in question or any(h in question for h in hints):
+                    values[name] = choice
+                    break
+        elif name in lex.fill_places:
+            for role in lex.fill_places[name]:
+                if role in by_role:
+                    values[name] = by_role[role]
+                    break
+    return values
+
+
+def _why(hit: Hit, u: Any) -> list[Why]:
+    out = [Why("synonym", f"{a} → {b}") for a, b in u.synonyms_used]
+    words = [w for w in hit.matched if not w.startswith(("~", "e:")) and len(w) > 1]
+    english = [w[2:] for w in hit.matched if w.startswith("e:")]
+    if words or english:
+        out.append(Why("words", "、".join(dict.fromkeys(words + english))))
+    if hit.via_faq:
+        out.append(Why("faq", hit.via_faq))
+    out += [Why("place", p.name) for p in u.places]
+    out += [Why("intent", name) for name in u.intents]
+    return out
+
+
+def _help_url(region: str | None, topic: str) -> str:
+    query = {"topic": topic[:100]}
+    if region:
+        query["region"] = region
+    return "/help?" + urlencode(query)
+
+
+def _apply_url(impl_code: str, values: dict[str, str]) -> str:
+    query = urlencode({f"form.{k}": v for k, v in values.items()})
+    return f"/apply/{impl_code}" + (f"?{query}" if query else "")
+
+
+def _pick_region(
+    *, explicit: str | None, places: list[Place], home: str | None, remembered: str | None
+) -> str | None:
+    if explicit:
+        return explicit
+    for role in ("here", "from"):
+        for place in places:
+            if place.role == role:
+                return place.code
+    if home:
+        return home
+    if remembered:
+        return remembered
+    for place in places:
+        return place.code
+    return None
+
+
+def _choose_implementation(
+    session: Session, item_code: str, region: str | None
+) -> tuple[catalog.ImplementationRead | None, list[tuple[str, str]]]:
+    """The implementation serving `region`, or the regions to choose from (value, label)."""
+    if region:
+        serving = catalog.implementations_for_region(session, region=region, item_code=item_code)
+        if serving:
+            serving.sort(key=lambda i: -len(i.region_code.rstrip("0")))
+            return serving[0], []
+    impls = catalog.get_item(session, code=item_code).implementations
+    inside = [i for i in impls if region and _within(region, i.region_code)]
+    if len(inside) == 1:
+        return inside[0], []
+    pool = inside or impls
+    if inside:
+        codes = sorted({i.region_code for i in pool})
+    else:
+        codes = sorted({_province(i.region_code) for i in pool})
+        if len(codes) == 1:
+            codes = sorted({i.region_code for i in pool})
+    return None, [(c, _region_name(session, c) or c) for c in codes]
+
+
+def _choose_bundle(
+    session: Session, family: str, region: str | None
+) -> tuple[catalog.BundleRead | None, list[tuple[str, str]]]:
+    bundles = [b for b in catalog.list_bundles(session) if family_of(b.code) == family]
+    if region:
+        near = [
+            b for b in bundles if _within(b.region_code, region) or _within(region, b.region_code)
+        ]
+        if len(near) == 1:
+            return near[0], []
+        if near:
+            bundles = near
+    if len(bundles) == 1:
+        return bundles[0], []
+    return None, [
+        (b.region_code, _region_name(session, b.region_code) or b.region_code) for b in bundles
+    ]
+
+
+def answer(
+    session: Session,
+    *,
+    q: str,
+    region: str | None = None,
+    state: str | None = None,
+    choice: str | None = None,
+    home_region: str | None = None,
+    gettext: Gettext = lambda s: s,
+    limit: int = 5,
+) -> Answer:
+    """One turn: the question (or the choice answering the last question back) -> an answer."""
+    _ = gettext
+    q = (q or "").strip()[:MAX_QUESTION]
+    choice = (choice or "").strip()[:40] or None
+    remembered = decode_state(state)
+    pending = remembered.get("k")
+    asked = remembered.get("q", "")
+    forced: str | None = None
+    chosen_region = _valid_region(session, region)
+    if pending and choice:
+        q = asked
+        if pending == "choice":
+            forced = choice
+        elif pending == "region":
+            chosen_region = _valid_region(session, choice) or chosen_region
+            forced = remembered.get("c")
+    elif pending and q and asked:
+        q = f"{asked} {q}"[:MAX_QUESTION]
+        if pending == "region":
+            forced = remembered.get("c")
+    if not q:
+        return Answer(
+            question="",
+            reply=_(T["empty"]),
+            lines=[],
+            items=[],
+            ask=None,
+            found=False,
+            region=chosen_region,
+            region_name=_region_name(session, chosen_region),
+            state=encode_state({}),
+        )
+    engine = engine_for(session)
+    ranking = engine.rank(q, limit=limit)
+    u = ranking.understanding
+    hits = ranking.hits
+    if forced:
+        ahead = [h for h in hits if h.key == forced]
+        if not ahead and forced in engine.names:
+            kind = "bundle" if forced.startswith(BUNDLE_PREFIX) else "item"
+            ahead = [Hit(forced, kind, engine.names[forced], MIN_SCORE, ())]
+        hits = ahead + [h for h in hits if h.key != forced]
+    target = _pick_region(
+        explicit=chosen_region,
+        places=u.places,
+        home=_valid_region(session, home_region),
+        remembered=_valid_region(session, remembered.get("r")),
+    )
+    found = bool(hits) and (hits[0].score >= MIN_SCORE or forced is not None)
+    base = {"q": q, "r": target} if target else {"q": q}
+    if not found:
+        return Answer(
+            question=q,
+            reply=_(T["nothing"]) % {"hotline": HOTLINE},
+            lines=[],
+            items=[],
+            ask=None,
+            found=False,
+            region=target,
+            region_name=_region_name(session, target),
+            state=encode_state(base),
+            places=u.places,
+            persons=u.persons,
+            intents=u.intents,
+        )
+    items = [_suggest(session, engine, h, u, q, target) for h in hits]
+    top = items[0]
+    ask: Ask | None = None
+    if ranking.clarify is not None and not forced:
+        group = ranking.clarify
+        ask = Ask("choice", group.question, [(c.code, c.label) for c in group.choices])
+        state_data = base | {"k": "choice"}
+    else:
+        state_data = base | {"c": top.code}
+    lines: list[tuple[str, str]] = []
+    reply_parts = [top.name]
+    faq_answer = _faq_answer(engine, hits[0])
+    if ask is None:
+        lines, region_ask = _details(session, top, u, _)
+        if region_ask is not None:
+            ask = region_ask
+            state_data = base | {"k": "region", "c": top.code}
+        if faq_answer:
+            lines.insert(0, (_(T["faq"]), faq_answer))
+    if ask is not None:
+        reply_parts.append(ask.question)
+    reply_parts += [f"{label}：{text}" for label, text in lines]
+    return Answer(
+        question=q,
+        reply="\n".join(reply_parts),
+        lines=lines,
+        items=items,
+        ask=ask,
+        found=True,
+        region=top.region_code or target,
+        region_name=_region_name(session, top.region_code or target),
+        state=encode_state(state_data),
+        places=u.places,
+        persons=u.persons,
+        intents=u.intents,
+        faq_answer=faq_answer,
+    )
+
+
+def _faq_answer(engine: Engine, hit: Hit) -> str | None:
+    if not hit.via_faq:
+        return None
+    for faq in engine.lexicon.faq:
+        if faq.question == hit.via_faq and faq.answer:
+            return faq.answer
+    return None
+
+
+def _suggest(
+    session: Session, engine: Engine, hit: Hit, u: Any, q: str, region: str | None
+) -> Suggestion:
+    suggestion = Suggestion(
+        code=hit.key, name=hit.name, kind=hit.kind, score=round(hit.score, 2), why=_why(hit, u)
+    )
+    suggestion.help_url = _help_url(region, hit.name)
+    if hit.kind == "bundle":
+        bundle, _choices = _choose_bundle(session, hit.key, region)
+        if bundle is not None:
+            suggestion.code = bundle.code
+            suggestion.region_code = bundle.region_code
+            suggestion.guide_url = f"/bundles/{bundle.code}"
+            suggestion.apply_url = f"/bundles/{bundle.code}/apply"
+        else:
+            suggestion.guide_url = "/search?" + urlencode({"q": hit.name})
+        return suggestion
+    impl, _choices = _choose_implementation(session, hit.key, region)
+    if impl is None:
+        suggestion.guide_url = f"/services/{hit.key}"
+        return suggestion
+    suggestion.implementation = impl.code
+    suggestion.region_code = impl.region_code
+    suggestion.guide_url = f"/guide/{impl.code}"
+    suggestion.prefill = _prefill(engine, q, u.places, impl)
+    suggestion.apply_url = _apply_url(impl.code, suggestion.prefill)
+    return suggestion
+
+
+def _details(
+    session: Session, top: Suggestion, u: Any, _: Gettext
+) -> tuple[list[tuple[str, str]], Ask | None]:
+    """The reply's lines for the top answer, or the question back for its region."""
+    if top.kind == "bundle":
+        if top.region_code is None:
+            _b, choices = _choose_bundle(session, family_of(top.code), None)
+            return [], Ask("region", _(T["where_ask"]), choices)
+        bundle = catalog.get_bundle(session, code=top.code)
+        parts = "、".join(c.item_name for c in bundle.components)
+        lines = [(bundle.name, _(T["bundle"]) % {"parts": parts})]
+        if bundle.promised_limit and bundle.promised_limit.value:
+            lines.append((_(T["limit"]), _(T["days"]) % {"n": bundle.promised_limit.value}))
+        lines.append((_(T["helpers"]), _(T["clerk"])))
+        return lines, None
+    if top.implementation is None:
+        _i, choices = _choose_implementation(session, top.code, top.region_code)
+        return [], Ask("region", _(T["where_ask"]), choices)
+    try:
+        impl = catalog.get_implementation(session, code=top.implementation)
+    except NotFound:
+        return [], None
+    lines = _implementation_lines(impl, u.persons, _)
+    lines.insert(0, (_(T["source"]) % {"authority": impl.authority_name}, ""))
+    return [line for line in lines if line[1] or line[0]], None
