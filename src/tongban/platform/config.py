@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     ledger_checkpoint_interval_seconds: float = Field(default=60.0, gt=0)
     ledger_settle_seconds: float = Field(default=300.0, ge=0)
     ledger_integrate_in_process: bool = True
+    # The security brain (issue #20, docs/guard.md): its detector runs inside `serve` (off: run
+    # `tongban guard` beside it); high alerts are texted to these numbers (comma-separated).
+    guard_in_process: bool = True
+    guard_sms_to: str | None = None
     # Verifier keys (C2SP vkeys, a JSON list in the environment) of the independent witnesses
     # whose cosignatures on a checkpoint the public receipt pages count and check.
     ledger_witness_keys: list[str] = Field(default_factory=list)
