@@ -183,6 +183,9 @@ POLICY: dict[str, Rule] = {
     "exchange.agreement.revoke": Rule.of(steward="jurisdiction", token=CONFIGURE),
     "exchange.fetch": Rule.of(official="department", token=HANDLE),
     "exchange.fetch.read": Rule.of(citizen="own", official="department", token=READ),
+    # The service assistant (assistant/): operators read the questions it could not answer
+    # (anonymised) and teach it words and FAQ entries; answering is public.
+    "assistant.manage": Rule.of(admin="any", steward="any", token=CONFIGURE),
     # 政务安全大脑 (guard/): operators read alerts and timelines, triage alerts, edit the rules
     # and lift the guard's blocks (issue #20).
     "guard.read": Rule.of(admin="any", token=READ),
