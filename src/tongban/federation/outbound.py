@@ -63,9 +63,11 @@ def queue(
 def changed(session: Session, *, case_number: str, action: str, settings: Settings) -> None:
     """After a change of a case: queue what another node must learn of it."""
     routes = routing.current(session, settings=settings)
+    if not routes:
+        return  # alone, without a directory: nothing ever leaves this node
     me = exchange.node_key(settings).node_id
     if all(r.node_id == me for r in routes):
-        return  # alone in the directory: nothing ever leaves this node
+        return
     if action == "submit":
         _route_new(session, number=case_number, routes=routes, me=me)
         return

@@ -83,7 +83,9 @@ def current(session: Session, *, settings: Settings) -> list[Route]:
         hit = _cache.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]
-    routes = table(exchange.directory_entries(session), me=exchange.this_node(settings))
+    entries = exchange.directory_entries(session)
+    # No directory loaded: a node alone (its key is not even needed).
+    routes = table(entries, me=exchange.this_node(settings)) if entries else []
     with _lock:
         _cache[key] = (now + CACHE_SECONDS, routes)
     return routes
