@@ -28,6 +28,7 @@ BackgroundStarter = Callable[[FastAPI], Callable[[], None]]
 
 def _include_routers(app: FastAPI) -> None:
     # Imported here so that building the app, not importing this module, loads the domains.
+    from tongban.assistant.api import router as assistant_api
     from tongban.cases.api import router as cases_api
     from tongban.cases.handling import on_accepted
     from tongban.catalog.api import router as catalog_api
@@ -59,6 +60,7 @@ def _include_routers(app: FastAPI) -> None:
         consent_api,
         tracker_api,
         insight_api,
+        assistant_api,
     ):
         app.include_router(router, prefix="/api/v1")
     app.include_router(insight_pages)

@@ -163,6 +163,7 @@ def _page_error_handlers(app: FastAPI) -> None:
 
 def install_web(app: FastAPI) -> None:
     """Add the web front: page routers (CSRF-checked), static files, headers, gzip, errors."""
+    from tongban.assistant.pages import router as assistant_pages
     from tongban.cases.pages import router as cases_pages
     from tongban.cases.pages.common import set_shared_materials, set_shared_resources
     from tongban.catalog import service as catalog
@@ -210,6 +211,7 @@ def install_web(app: FastAPI) -> None:
         consent_pages,
         tracker_pages,
         glossary_pages,
+        assistant_pages,
         ledger_pages,
     )
     for router in pages:
