@@ -147,7 +147,7 @@ def place_block(
     )
     session.add(row)
     session.flush()
-    data: dict[str, Any] = {"kind": kind, "reason": reason[:64], "alert_id": alert_id}
+    data: dict[str, Any] = {"kind": kind, "cause": reason[:64], "alert_id": alert_id}
     if until is not None:
         data["until"] = until.isoformat()
     events.record(
