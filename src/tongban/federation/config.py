@@ -16,6 +16,8 @@ class FederationSettings(BaseSettings):
 
     # nats://host:port of the NATS server (for an edge station: its local leaf node).
     nats_url: str = ""
+    # The hub's JetStream domain (nats_server.DOMAIN), needed behind a leaf node; empty: none.
+    js_domain: str = ""
     # national (publishes the directory and routing table), provincial, or edge.
     role: Literal["national", "provincial", "edge"] = "provincial"
     # The JetStream stream every node's messages go through, and its subjects' prefix.

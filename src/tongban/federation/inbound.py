@@ -108,7 +108,8 @@ def _transfer(
 ) -> None:
     number = str(record["number"])
     origin = number.split("-", 1)[0]
-    if _served_by(routes, origin) != sender:
+    issuer = routing.issuer(routes, origin)
+    if issuer is None or issuer.node_id != sender:
         raise messages.Refused("forged_region", f"{sender} does not serve {origin} ({number})")
     authority = str(record.get("authority_region", ""))
     if _served_by(routes, authority) != me:

@@ -12,6 +12,9 @@ from pathlib import Path
 
 from tongban.platform.errors import NotFound
 
+# The JetStream domain of the hub: a station behind a leaf node reaches the stream through it.
+DOMAIN = "hub"
+
 
 def binary() -> str:
     """The nats-server executable, or NotFound with what to install."""
@@ -34,11 +37,28 @@ def free_port() -> int:
 class NatsServer:
     """One nats-server process with JetStream, storing under `store_dir`."""
 
-    def __init__(self, *, port: int, store_dir: Path, max_payload: int = 8 * 1024 * 1024) -> None:
+    def __init__(
+        self,
+        *,
+        port: int,
+        store_dir: Path,
+        max_payload: int = 8 * 1024 * 1024,
+        leaf_port: int | None = None,
+        leaf_of: str | None = None,
+    ) -> None:
         self.port = port
         self.store_dir = store_dir
         self.max_payload = max_payload
+        # A hub listens for leaf nodes on leaf_port; a station's leaf node (leaf_of: the hub's
+        # nats-leaf:// URL) runs without JetStream: its clients' stream calls go to the hub.
+        self.leaf_port = leaf_port
+        self.leaf_of = leaf_of
         self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def leaf_url(self) -> str:
+        """Where a station's leaf node connects (hub only)."""
+        return f"nats-leaf://127.0.0.1:{self.leaf_port}"
 
     @property
     def url(self) -> str:
@@ -49,12 +69,14 @@ class NatsServer:
         """Start it and wait until it accepts connections."""
         self.store_dir.mkdir(parents=True, exist_ok=True)
         config = self.store_dir / "nats.conf"
-        config.write_text(
-            f"listen: 127.0.0.1:{self.port}\n"
-            f"max_payload: {self.max_payload}\n"
-            f'jetstream {{ store_dir: "{self.store_dir}" }}\n',
-            encoding="utf-8",
-        )
+        lines = [f"listen: 127.0.0.1:{self.port}", f"max_payload: {self.max_payload}"]
+        if self.leaf_of:
+            lines.append(f'leafnodes {{ remotes = [ {{ url: "{self.leaf_of}" }} ] }}')
+        else:
+            lines.append(f'jetstream {{ store_dir: "{self.store_dir}", domain: {DOMAIN} }}')
+        if self.leaf_port:
+            lines.append(f"leafnodes {{ listen: 127.0.0.1:{self.leaf_port} }}")
+        config.write_text("\n".join(lines) + "\n", encoding="utf-8")
         self.process = subprocess.Popen(
             [binary(), "-c", str(config)],
             stdout=subprocess.DEVNULL,

@@ -1,9 +1,10 @@
 """The routing table: which node serves which region code, from the node directory.
 
-A node's region code names the subtree it serves: 510000 serves every code that starts with
-51, 440300 every code that starts with 4403, a 12-digit station code only itself. The longest
-match wins (a station inside a province is served by the station); the national node (region
-000000) serves no cases. The table is read from the cached directory and kept a few seconds.
+A node's region code names the subtree it serves: 510000 serves every authority whose code
+starts with 51, 440300 every one under 4403; the longest match wins. An edge station (a
+12-digit village or township code) serves no authority: it files cases, numbered with its
+code, for whichever node serves their authority. The national node (000000 or 100000) serves
+no cases. The table is read from the cached directory and kept a few seconds.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from tongban.exchange import service as exchange
 from tongban.platform.config import Settings
 
 CACHE_SECONDS = 5.0
+NATIONAL_CODES = ("000000", "100000")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,16 +61,30 @@ def table(entries: list[dict[str, Any]], *, me: dict[str, Any] | None = None) ->
         )
         for node_id, e in by_id.items()
     ]
-    routes = [r for r in routes if r.prefix]
+    routes = [r for r in routes if r.prefix and r.region_code not in NATIONAL_CODES]
     return sorted(routes, key=lambda r: (-len(r.prefix), r.node_id))
 
 
+def is_station(route: Route) -> bool:
+    """An edge station (a 12-digit village or township code): it files, it decides nothing."""
+    return len(route.region_code) == 12
+
+
 def serving(routes: list[Route], region_code: str) -> Route | None:
-    """The node that serves a region code (longest prefix), or None."""
+    """The node that serves an authority's region code (longest prefix; no station), or None."""
     for route in routes:
-        if region_code.startswith(route.prefix):
+        if not is_station(route) and region_code.startswith(route.prefix):
             return route
     return None
+
+
+def issuer(routes: list[Route], number_region: str) -> Route | None:
+    """The node that numbers cases with this region code: a station by its exact code, else
+    the node serving the region."""
+    for route in routes:
+        if is_station(route) and route.region_code == number_region:
+            return route
+    return serving(routes, number_region)
 
 
 _cache: dict[str, tuple[float, list[Route]]] = {}

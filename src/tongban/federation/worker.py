@@ -66,7 +66,7 @@ class Worker:
             max_reconnect_attempts=-1,
             allow_reconnect=True,
         )
-        self.js = self.nc.jetstream(timeout=5)
+        self.js = self.nc.jetstream(timeout=5, domain=self.fed.js_domain or None)
         config = StreamConfig(
             name=self.fed.stream,
             subjects=[f"{self.fed.subject_prefix}.>"],
