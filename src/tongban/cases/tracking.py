@@ -68,7 +68,7 @@ PUBLIC_STEPS = frozenset(
         "case.withdraw",
     }
 )
-_NUMBER = re.compile(r"^[0-9A-Z]{6}-\d{8}-[0-9A-Z]{12}(?:-\d{2})?$")
+_NUMBER = re.compile(r"^[0-9A-Z]{6}(?:\d{6})?-\d{8}-[0-9A-Z]{12}(?:-\d{2})?$")
 _DOTS = str.maketrans({c: "·" for c in "•‧∙⋅・･•．."})
 # Compared against when there is no case, so that an unknown number costs what a wrong name does.
 _STAND_IN = "\u3007" * 8

@@ -16,8 +16,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("./var")
     database_url: str | None = None
-    # Public identifiers (case numbers, ledger origin) carry this node's region code.
-    node_region: str = Field(default="440300", pattern=r"^\d{6}$")
+    # Public identifiers (case numbers, ledger origin) carry this node's region code: 6 digits
+    # for a provincial or city node, 12 for a village or township station (tongban edge).
+    node_region: str = Field(default="440300", pattern=r"^\d{6}(\d{6})?$")
     node_name: str = "tongban.local"
     session_ttl_hours: int = 12
     api_token_ttl_days: int = 90
