@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 from tests.exchange.conftest import PENSION_ITEM, World, make_case
 
 from tongban.events.models import Event
-from tongban.exchange import fetch, requests
+from tongban.exchange import automatic, fetch, requests
 from tongban.exchange.errors import RefusedInvalid
 from tongban.exchange.models import Agreement, DataFetch, SharingRequest
 from tongban.platform.config import Settings
-from tongban.platform.db import utcnow
+from tongban.platform.db import Database, utcnow
 from tongban.workdays import service as workdays
 
 PROBLEM = "application/problem+json"
@@ -386,9 +386,14 @@ def test_pages(client: TestClient, world: World) -> None:
 
 
 def test_acceptance_fetches_the_pension_record_by_itself(
-    client: TestClient, db: Session, world: World
+    client: TestClient,
+    db: Session,
+    world: World,
+    bound_database: Database,
+    settings: Settings,
 ) -> None:
-    """The migrant worker's transfer: accepting it brings the 参保 record, no upload asked."""
+    """The migrant worker's transfer: accepting it brings the 参保 record, no upload asked
+    (queued by the acceptance, fetched once it has committed: tests/exchange/test_queue.py)."""
     case = make_case(db, world, state="received")
     accepted = client.post(
         f"/api/v1/cases/{case.number}/actions/accept",
@@ -396,6 +401,7 @@ def test_acceptance_fetches_the_pension_record_by_itself(
         headers=world.h("official"),
     )
     assert accepted.status_code == 200, accepted.text
+    assert automatic.run_due(bound_database, settings).done == 1
     fetched = client.get(f"/api/v1/cases/{case.number}/data-fetches", headers=world.h("official"))
     assert fetched.status_code == 200, fetched.text
     assert [f["resource_code"] for f in fetched.json()] == ["RS-YLBX-001"]
@@ -416,6 +422,8 @@ def test_a_failed_automatic_fetch_leaves_the_acceptance_standing(
     world: World,
     monkeypatch: pytest.MonkeyPatch,
     failure: str,
+    bound_database: Database,
+    settings: Settings,
 ) -> None:
     """A provider down (a refusal event) or a bug (rolled back): the case is accepted anyway."""
     from tongban.exchange.errors import ProviderUnavailable
@@ -435,6 +443,7 @@ def test_a_failed_automatic_fetch_leaves_the_acceptance_standing(
     )
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["state"] == "accepted"
+    assert automatic.run_due(bound_database, settings).retry == 1
     refusals = _events(db, "exchange.fetch_refused")[before:]
     expected = ["provider-unavailable"] if failure == "provider-down" else []
     assert [e.data["refusal"] for e in refusals] == expected

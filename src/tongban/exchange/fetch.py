@@ -14,7 +14,7 @@ import re
 from datetime import datetime
 from typing import Any, NoReturn
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tongban.cases import service as cases
@@ -29,7 +29,7 @@ from tongban.exchange.errors import (
     RefusedInvalid,
     RefusedNotFound,
 )
-from tongban.exchange.models import Agreement, DataFetch, DataResource
+from tongban.exchange.models import Agreement, DataFetch, DataResource, PendingFetch
 from tongban.exchange.providers import Answer, Query, ask
 from tongban.exchange.requests import agreement_status
 from tongban.exchange.schemas import Sharing
@@ -361,6 +361,17 @@ def _store(
     )
     session.add(row)
     session.flush()
+    if answer.found:  # a fetch by hand stands in for one queued at acceptance (automatic.py)
+        session.execute(
+            update(PendingFetch)
+            .where(
+                PendingFetch.case_number == case.number,
+                PendingFetch.resource_code == resource.code,
+                PendingFetch.state.in_(("pending", "failed")),
+            )
+            .values(state="done", fetch_id=row.id, problem=None, updated_at=row.fetched_at)
+            .execution_options(synchronize_session=False)
+        )
     events.record(
         session,
         action="exchange.fetched",

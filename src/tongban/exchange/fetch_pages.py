@@ -49,6 +49,11 @@ REFUSAL_TEXTS: dict[str, str] = {
     "provider-unavailable": N_(
         "The providing department did not answer. Nothing was changed: try again later."
     ),
+    # Fetches queued at acceptance (automatic.py) only.
+    "official-gone": N_(
+        "The official who accepted the case can no longer fetch data: fetch it by hand."
+    ),
+    "internal-error": N_("The fetch failed because of an error. Nothing was changed: try again."),
 }
 REFUSAL_TEXTS.update(consent.REFUSAL_TEXTS)
 

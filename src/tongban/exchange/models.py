@@ -184,3 +184,32 @@ class Message(Base):
     logged_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (UniqueConstraint("direction", "client", "message_id"),)
+
+
+class PendingFetch(Base):
+    """A fetch queued at acceptance and run after the acceptance has committed (an outbox).
+
+    `state`: pending (due at `next_attempt_at`), running (claimed by a worker until
+    `lease_until`), done (`fetch_id` is the fetch) or failed (`problem` says why: a refusal code
+    or provider-unavailable after the last retry). The official's fetch button retries it.
+    """
+
+    __tablename__ = "exchange_pending_fetches"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_number: Mapped[str] = mapped_column(String(40))
+    resource_code: Mapped[str] = mapped_column(String(40))
+    actor_id: Mapped[int] = mapped_column(BigInteger)  # the official who accepted the case
+    state: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    problem: Mapped[str | None] = mapped_column(String(40))
+    fetch_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("case_number", "resource_code"),
+        Index("ix_exchange_pending_fetches_due", "state", "next_attempt_at"),
+    )

@@ -21,18 +21,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.consent import service as consent
-from tongban.exchange import catalogue, fetch
-from tongban.exchange.automatic import fetch_at_acceptance
+from tongban.exchange import automatic, catalogue, fetch
+from tongban.exchange.automatic import RunReport, fetch_at_acceptance
+from tongban.exchange.automatic import retry_failed as retry_failed_fetches
+from tongban.exchange.automatic import run_due as run_queued_fetches
 from tongban.exchange.demo import load_demo
-from tongban.exchange.directory import export_directory
+from tongban.exchange.directory import Reload, export_directory
 from tongban.exchange.directory import load_document as load_directory_document
+from tongban.exchange.directory import reload as reload_directory
+from tongban.exchange.fetch_pages import REFUSAL_TEXTS
 from tongban.exchange.models import DataFetch, Node
 from tongban.exchange.nodes import put_node, this_node
 from tongban.exchange.signing import NodeKey, node_key
+from tongban.exchange.worker import starter as worker_starter
 from tongban.platform.errors import NotFound
 
 __all__ = [
     "NodeKey",
+    "Reload",
+    "RunReport",
     "SharedMaterial",
     "consent_terms",
     "directory_entries",
@@ -42,15 +49,21 @@ __all__ = [
     "load_directory_document",
     "node_key",
     "register_node",
+    "reload_directory",
     "resource_names",
+    "retry_failed_fetches",
+    "run_queued_fetches",
     "shared_materials",
     "this_node",
+    "worker_starter",
 ]
 
 
 @dataclass(frozen=True, slots=True)
 class SharedMaterial:
-    """One material a case got by sharing instead of an upload (已通过共享获取)."""
+    """One material a case got by sharing instead of an upload (已通过共享获取), or one being
+    fetched since acceptance (state "pending": 正在获取) or whose fetch failed ("failed", with
+    the refusal code or provider-unavailable as `problem`; the fetch button retries it)."""
 
     case_number: str
     resource_code: str
@@ -59,7 +72,14 @@ class SharedMaterial:
     materials: tuple[str, ...]  # the checklist lines it stands in for
     fields: tuple[str, ...]
     found: bool
-    fetched_at: datetime
+    fetched_at: datetime | None
+    state: str = "fetched"
+    problem: str | None = None
+
+    @property
+    def problem_text(self) -> str:
+        """Why the fetch failed, as the checklist says it (a message id to translate)."""
+        return REFUSAL_TEXTS.get(self.problem or "", "The data could not be fetched")
 
     @classmethod
     def of(cls, row: DataFetch, materials: tuple[str, ...]) -> SharedMaterial:
@@ -90,6 +110,27 @@ def shared_materials(session: Session, *, case_number: str) -> list[SharedMateri
         except NotFound:  # a resource withdrawn since: the fetch still stands
             materials = ()
         out.append(SharedMaterial.of(row, materials))
+    for queued in automatic.queued_of_case(session, case_number=case_number):
+        if queued.resource_code in latest:
+            continue
+        try:
+            resource = catalogue.get_resource(session, code=queued.resource_code)
+        except NotFound:
+            continue
+        out.append(
+            SharedMaterial(
+                case_number=case_number,
+                resource_code=resource.code,
+                resource_name=resource.name,
+                provider_name=resource.provider_name,
+                materials=tuple(resource.materials),
+                fields=(),
+                found=False,
+                fetched_at=None,
+                state="failed" if queued.state == "failed" else "pending",
+                problem=queued.problem,
+            )
+        )
     return out
 
 
