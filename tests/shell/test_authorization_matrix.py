@@ -472,6 +472,25 @@ MATRIX: tuple[Route, ...] = (
         _roles("citizen", "official"),
         hides_resources=True,
     ),
+    # credentials (电子证照): the holder lists theirs; verifying, status lists and the trust
+    # list are public; the issuing department's officials change a licence's status.
+    Route("GET", "/api/v1/my/credentials", _roles("citizen")),
+    Route("POST", "/api/v1/credentials/verify", EVERYONE, lambda ctx: {"credential": "x.y.z~"}),
+    Route(
+        "GET",
+        "/api/v1/credentials/status-lists/{list_id}",
+        EVERYONE,
+        params={"list_id": "999999"},
+    ),
+    Route("GET", "/api/v1/credentials/trust-list", EVERYONE),
+    Route(
+        "POST",
+        "/api/v1/credentials/{credential_id}/status",
+        _roles("official"),
+        lambda ctx: {"action": "suspend", "reason": "矩阵测试"},
+        hides_resources=True,
+        params={"credential_id": "999999"},
+    ),
     # insight
     Route("GET", "/api/v1/insight/indicators", _roles("admin", "steward", "official")),
     Route(
@@ -819,6 +838,8 @@ PAGES: tuple[Page, ...] = (
     # catalog: public
     Page("GET", "/search", PAGE_EVERYONE, query="q=养老"),
     # exchange (共享交换): the catalogue is public; requests and agreements are the stewards'.
+    # The e-licences' issuer metadata (JSON, public).
+    Page("GET", "/.well-known/jwt-vc-issuer", PAGE_EVERYONE),
     Page("GET", "/exchange", PAGE_EVERYONE, query="q=户籍"),
     Page("GET", "/exchange/requests", frozenset({"steward", "admin"})),
     Page("GET", "/exchange/agreements", frozenset({"steward", "admin"})),

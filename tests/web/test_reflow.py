@@ -161,6 +161,7 @@ VISITS: tuple[Visit, ...] = (
 EXCLUDED: dict[str, str] = {
     "/work/day-list.pdf": "a PDF for printing, not an HTML page",
     "/admin/catalog/import/sample.xlsx": "a spreadsheet to download, not an HTML page",
+    "/.well-known/jwt-vc-issuer": "the e-licences' issuer metadata, JSON, not an HTML page",
 }
 NOT_PAGES = ("/api", "/healthz", "/metrics", "/static", "/docs")
 

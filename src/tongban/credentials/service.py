@@ -1,8 +1,303 @@
-"""The credentials rules other domains and the shell call (filled by its issue)."""
+"""The credentials rules other domains and the shell call: issue at completion, hold, verify,
+status, trust, and 免证办 (an e-licence presented instead of a paper)."""
 
 from __future__ import annotations
 
-# Placeholder until the issue lands its rules: the issue this domain serves.
-ISSUE = 17
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
 
-__all__ = ["ISSUE"]
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tongban.credentials import keys, licences, sdjwt
+from tongban.credentials.issuing import IssuedView, issue, issue_at_completion, issuer_url
+from tongban.credentials.licences import CLAIM_LABELS, LicenceType, for_material
+from tongban.credentials.models import Credential, CredentialUse, Share
+from tongban.credentials.status import change_status, list_token
+from tongban.credentials.verifying import Verdict, check_here, trust_list
+from tongban.events import service as events
+from tongban.events.service import Channel
+from tongban.identity import service as identity
+from tongban.identity.service import Actor
+from tongban.platform.config import Settings
+from tongban.platform.db import utcnow
+from tongban.platform.errors import FieldError, Invalid, NotFound
+
+__all__ = [
+    "CLAIM_LABELS",
+    "CredentialView",
+    "IssuedView",
+    "LicenceType",
+    "UseView",
+    "Verdict",
+    "change_status",
+    "check_here",
+    "department_credentials",
+    "for_material",
+    "get_mine",
+    "issue",
+    "issue_at_completion",
+    "issuer_metadata",
+    "licence_materials",
+    "list_token",
+    "my_credentials",
+    "open_share",
+    "present",
+    "share",
+    "trust_list",
+    "use_licence",
+    "uses_of_case",
+]
+
+SHARE_MINUTES = 10
+
+
+@dataclass(frozen=True)
+class CredentialView:
+    """An e-licence as its holder (or its issuing department) sees it."""
+
+    id: int
+    licence_id: str
+    type_code: str
+    type: str
+    vct: str
+    issuer: str
+    issuer_code: str
+    status: str
+    issued_at: datetime
+    valid_until: date | None
+    case_number: str | None
+    sd_jwt: str
+
+    @classmethod
+    def of(cls, row: Credential) -> CredentialView:
+        """The view of a row."""
+        kind = licences.by_type_code(row.type_code)
+        return cls(
+            id=row.id,
+            licence_id=row.licence_id or "",
+            type_code=row.type_code,
+            type=kind.name if kind else row.type_code,
+            vct=row.vct,
+            issuer=row.department_name,
+            issuer_code=row.department_code,
+            status=row.status,
+            issued_at=row.issued_at,
+            valid_until=row.valid_until,
+            case_number=row.case_number,
+            sd_jwt=row.sd_jwt or "",
+        )
+
+    def fields(self) -> list[tuple[str, Any]]:
+        """(claim name, value) of every disclosure the holder may choose from."""
+        return [(name, value) for name, value, _ in sdjwt.holder_view(self.sd_jwt)]
+
+
+def my_credentials(session: Session, *, actor: Actor) -> list[CredentialView]:
+    """The caller's e-licences (卡包), newest first."""
+    identity.authorize(actor, "credentials.hold", {"owner_id": actor.account_id})
+    rows = session.scalars(
+        select(Credential)
+        .where(Credential.holder_id == actor.account_id, Credential.sd_jwt.is_not(None))
+        .order_by(Credential.id.desc())
+    )
+    return [CredentialView.of(row) for row in rows]
+
+
+def get_mine(session: Session, *, actor: Actor, credential_id: int) -> CredentialView:
+    """One of the caller's e-licences (NotFound for anyone else's)."""
+    identity.authorize(actor, "credentials.hold", {"owner_id": actor.account_id})
+    row = session.get(Credential, credential_id)
+    if row is None or row.holder_id != actor.account_id or not row.sd_jwt:
+        raise NotFound(f"No licence {credential_id}.")
+    return CredentialView.of(row)
+
+
+def department_credentials(
+    session: Session, *, actor: Actor, limit: int = 100
+) -> list[CredentialView]:
+    """The licences the official's department issued, newest first."""
+    identity.authorize(actor, "credentials.status")
+    rows = session.scalars(
+        select(Credential)
+        .where(Credential.department_id == actor.department_id, Credential.sd_jwt.is_not(None))
+        .order_by(Credential.id.desc())
+        .limit(limit)
+    )
+    return [CredentialView.of(row) for row in rows]
+
+
+def present(
+    session: Session, *, actor: Actor, credential_id: int, fields: list[str]
+) -> tuple[CredentialView, str]:
+    """A presentation of one of the caller's licences disclosing only `fields`."""
+    held = get_mine(session, actor=actor, credential_id=credential_id)
+    known = {name for name, _ in held.fields()}
+    unknown = [f for f in fields if f not in known]
+    if unknown:
+        raise Invalid(
+            "The licence has no such field.",
+            errors=[FieldError("fields", ", ".join(unknown[:5]))],
+        )
+    return held, sdjwt.present(held.sd_jwt, keep=fields)
+
+
+def share(session: Session, *, actor: Actor, credential_id: int, fields: list[str]) -> str:
+    """A short link token for a presentation (a QR code carries it), valid a few minutes."""
+    held, presentation = present(session, actor=actor, credential_id=credential_id, fields=fields)
+    token = secrets.token_urlsafe(16)
+    now = utcnow()
+    session.add(
+        Share(
+            token=token,
+            holder_id=actor.account_id,
+            credential_id=held.id,
+            presentation=presentation,
+            created_at=now,
+            expires_at=now + timedelta(minutes=SHARE_MINUTES),
+        )
+    )
+    session.flush()
+    events.record(
+        session,
+        action="credential.shared",
+        resource_type="credential",
+        resource_id=held.licence_id,
+        channel=Channel.ONLINE,
+        actor_id=actor.account_id,
+        actor_role=actor.role.value,
+        data={"v": 1, "type_code": held.type_code, "fields": len(fields)},
+    )
+    return token
+
+
+def open_share(session: Session, *, token: str) -> str:
+    """The presentation behind a short link (NotFound when unknown or expired)."""
+    row = session.get(Share, token) if 10 <= len(token) <= 32 else None
+    if row is None or row.expires_at <= utcnow():
+        raise NotFound("This link is unknown or has expired; ask the holder for a new code.")
+    return row.presentation
+
+
+def issuer_metadata(session: Session, *, settings: Settings) -> dict[str, Any]:
+    """SD-JWT VC issuer metadata (`/.well-known/jwt-vc-issuer`): issuer and JWKS."""
+    return {
+        "issuer": issuer_url(settings),
+        "jwks": {"keys": [k.jwk for k in keys.all_keys(session)]},
+    }
+
+
+@dataclass(frozen=True)
+class UseView:
+    """免证办: a licence that stood in for a checklist line of a case, as verified."""
+
+    material: str
+    licence_id: str
+    type_name: str
+    issuer_name: str
+    issuer_code: str
+    status: str
+    claims: dict[str, Any]
+    verified_at: datetime
+
+
+def licence_materials(materials: list[str]) -> dict[str, list[str]]:
+    """For each checklist line a licence can satisfy: the licence type names (免证办)."""
+    found: dict[str, list[str]] = {}
+    for material in materials:
+        kinds = for_material(material)
+        if kinds:
+            found[material] = [k.name for k in kinds]
+    return found
+
+
+def use_licence(
+    session: Session,
+    *,
+    actor: Actor | None,
+    case_number: str,
+    material: str,
+    credential_id: int,
+    holder_id: int,
+    settings: Settings,
+) -> UseView:
+    """Verify the holder's licence for a checklist line and record it on the case (Invalid with
+    the verifier's reason when it does not verify or is not a licence for that line)."""
+    row = session.get(Credential, credential_id)
+    if row is None or row.holder_id != holder_id or not row.sd_jwt:
+        raise NotFound(f"No licence {credential_id}.")
+    kinds = {k.type_code for k in for_material(material)}
+    if row.type_code not in kinds:
+        raise Invalid(
+            f"A {row.type_code} licence does not stand in for {material}.",
+            errors=[FieldError("licence", "not a licence for this material")],
+        )
+    verdict = check_here(session, text=row.sd_jwt, settings=settings)
+    if not verdict.valid:
+        raise Invalid(verdict.message, errors=[FieldError("licence", verdict.code or "refused")])
+    now = utcnow()
+    use = CredentialUse(
+        case_number=case_number,
+        material=material,
+        licence_id=verdict.licence_id or "",
+        type_code=row.type_code,
+        type_name=verdict.type_name or "",
+        issuer_code=verdict.issuer_code or "",
+        issuer_name=verdict.issuer_name or "",
+        status=verdict.status or "",
+        claims=verdict.claims,
+        verified_at=now,
+    )
+    session.add(use)
+    session.flush()
+    events.record(
+        session,
+        action="credential.used",
+        resource_type="case",
+        resource_id=case_number,
+        channel=Channel.ONLINE,
+        actor_id=actor.account_id if actor else None,
+        actor_role=actor.role.value if actor else None,
+        # paper_saved: one checklist line not printed, copied or carried (insight counts it).
+        data={
+            "v": 1,
+            "type_code": row.type_code,
+            "issuer_code": row.department_code,
+            "paper_saved": 1,
+        },
+        private={"material": material},
+    )
+    return UseView(
+        material=material,
+        licence_id=use.licence_id,
+        type_name=use.type_name,
+        issuer_name=use.issuer_name,
+        issuer_code=use.issuer_code,
+        status=use.status,
+        claims=use.claims,
+        verified_at=now,
+    )
+
+
+def uses_of_case(session: Session, *, case_number: str) -> list[UseView]:
+    """The licences presented for a case (the caller has authorized reading the case)."""
+    rows = session.scalars(
+        select(CredentialUse)
+        .where(CredentialUse.case_number == case_number)
+        .order_by(CredentialUse.id)
+    )
+    return [
+        UseView(
+            material=r.material,
+            licence_id=r.licence_id,
+            type_name=r.type_name,
+            issuer_name=r.issuer_name,
+            issuer_code=r.issuer_code,
+            status=r.status,
+            claims=r.claims,
+            verified_at=r.verified_at,
+        )
+        for r in rows
+    ]

@@ -30,12 +30,15 @@ def _include_routers(app: FastAPI) -> None:
     # Imported here so that building the app, not importing this module, loads the domains.
     from tongban.assistant.api import router as assistant_api
     from tongban.cases.api import router as cases_api
-    from tongban.cases.handling import on_accepted
+    from tongban.cases.handling import on_accepted, on_completed
     from tongban.catalog.api import router as catalog_api
     from tongban.consent import service as consent
     from tongban.consent.api import router as consent_api
     from tongban.consent.tracker import note_event
     from tongban.consent.tracker_api import router as tracker_api
+    from tongban.credentials import service as credentials
+    from tongban.credentials.api import router as credentials_api
+    from tongban.credentials.api import well_known as credentials_issuer
     from tongban.events.service import on_stored
     from tongban.exchange import service as exchange
     from tongban.exchange.api import router as exchange_api
@@ -57,6 +60,7 @@ def _include_routers(app: FastAPI) -> None:
         ledger_api,
         reviews_api,
         exchange_api,
+        credentials_api,
         consent_api,
         tracker_api,
         insight_api,
@@ -66,6 +70,8 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(insight_pages)
     # The nodes' signed protocol (X-Road-style), outside the platform's /api/v1.
     app.include_router(exchange_nodes)
+    # E-licences' issuer metadata (SD-JWT VC) at its well-known address.
+    app.include_router(credentials_issuer)
     # The GovStack Registration building block (issue #21), only when enabled: its callers are
     # authenticated by an Information Mediator in front, not by sessions (docs/govstack.md).
     if app.state.settings.govstack_enabled:
@@ -75,6 +81,8 @@ def _include_routers(app: FastAPI) -> None:
     # Government-held papers are fetched at acceptance where sharing allows (cases knows no
     # exchange: the shell hands exchange's automatic fetch to cases' after-accept hooks).
     on_accepted(exchange.fetch_at_acceptance)
+    # A completed, approved case of an item that yields a licence issues it (issue #17).
+    on_completed(credentials.issue_at_completion)
     # Consent sits below exchange: the shell tells it a resource's provider and fields.
     consent.on_describe_resource(exchange.consent_terms)
     # Each use of a person's data writes its tracker line in the event's own transaction
