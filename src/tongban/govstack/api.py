@@ -11,22 +11,54 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.routing import APIRoute
 from starlette.datastructures import UploadFile
 from starlette.responses import JSONResponse, Response
 
 from tongban.govstack import service as govstack
 from tongban.platform.db import MAX_ROW_ID
 from tongban.platform.db.uow import attempt
-from tongban.platform.errors import AppError, FieldError, Invalid, NotFound
+from tongban.platform.errors import AppError, FieldError, Invalid, NotFound, problem
 from tongban.platform.web.deps import AppSettings, DbSession
 
 PREFIX = "/govstack/registration"
-router = APIRouter(prefix=PREFIX, tags=["GovStack Registration building block"])
+
+
+class GovstackRoute(APIRoute):
+    """Errors as problem+json whatever the caller accepts (the house's pages would answer a
+    browser with HTML), and a malformed request as 400 (the building block's status), after
+    the unit of work rolled back."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """The route's handler, its domain errors answered as problem+json."""
+        handler = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except AppError as exc:
+                return problem(
+                    status=400 if isinstance(exc, Invalid) else exc.status,
+                    code=exc.code,
+                    title=exc.title,
+                    detail=exc.detail,
+                    instance=request.url.path,
+                    errors=[e.as_dict() for e in exc.errors],
+                    headers=exc.headers,
+                )
+
+        return answer
+
+
+router = APIRouter(
+    prefix=PREFIX, tags=["GovStack Registration building block"], route_class=GovstackRoute
+)
 
 
 @dataclass

@@ -724,13 +724,31 @@ def _file_json(session: Session, row: GovstackApplication, case: cases.CaseView)
     impl = catalog.get_implementation(session, code=case.implementation_code or "")
     return {
         "fileId": row.file_id,
+        "applicantId": row.applicant_ref,
         "serviceId": row.service_id,
         "serviceName": impl.item_name_en or impl.item_name,
         "registered": _iso(row.registered_at),
         "status": _status(case),
         "ended": case.state in cases.FINAL_STATES,
-        "applicationData": dict(row.submitted),
+        "applicationData": _as_sent(row.submitted),
     }
+
+
+def _objects(data: Any) -> dict[str, Any]:
+    """A map whose values are objects, as the spec's formData and additionalData are: a value
+    that is not an object is given as {"value": …}."""
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): v if isinstance(v, dict) else {"value": v} for k, v in data.items()}
+
+
+def _as_sent(submitted: dict[str, Any]) -> dict[str, Any]:
+    """The applicationFileSubmit as stored, its form data in the spec's shape."""
+    answer = dict(submitted)
+    form = submitted.get("formData")
+    if isinstance(form, dict) and "data" in form:
+        answer["formData"] = {**form, "data": _objects(form["data"])}
+    return answer
 
 
 def application(session: Session, *, client: Client, file_id: str) -> dict[str, Any]:
@@ -892,7 +910,7 @@ def _task_json(
             "step": {"value": step, "state": _step_status(case, step)},
             "case": {"number": case.number, "state": case.state},
         }
-        answer["data"] = {"formData": dict(row.submitted.get("formData") or {})}
+        answer["data"] = _objects((row.submitted.get("formData") or {}).get("data"))
     else:
         answer["name"] = _STEP_NAMES[step]
         answer["mainTaskId"] = answer["taskId"]
@@ -1007,7 +1025,7 @@ def complete_task(
         "fileId": row.file_id,
         "serviceId": row.service_id,
         "status": _status(case),
-        "variables": {"case": {"data": {"number": case.number, "state": case.state}}},
+        "variables": {"outcome": {"data": {"case": {"number": case.number, "state": case.state}}}},
     }
 
 
