@@ -14,6 +14,8 @@ from tongban.shell.cli import (
     catalog,
     db,
     exchange,
+    federation,
+    govstack,
     identity,
     insight,
     ledger,
@@ -42,6 +44,9 @@ app.add_typer(calendar.group, name="calendar")
 app.add_typer(ledger.group, name="ledger")
 app.add_typer(insight.group, name="insight")
 app.add_typer(exchange.group, name="exchange")
+app.add_typer(federation.group, name="federation")
+app.add_typer(govstack.group, name="govstack")
+app.command()(federation.edge)
 
 __all__ = ["app", "bind_shared_socket", "load_demo_data", "main", "run_server"]
 
