@@ -69,8 +69,7 @@ def sign(row: Consent, *, settings: Settings) -> None:
 
 def public_key_of(vkey: str) -> Ed25519PublicKey:
     """The Ed25519 key inside a C2SP vkey string."""
-    raw = base64.b64decode(vkey.rsplit("+", 1)[1])
-    return Ed25519PublicKey.from_public_bytes(raw[1:])
+    return Ed25519PublicKey.from_public_bytes(ledger.Verifier.parse(vkey).public)
 
 
 def verify(artefact: str, signature: str, *, vkey: str) -> bool:
@@ -78,7 +77,7 @@ def verify(artefact: str, signature: str, *, vkey: str) -> bool:
     try:
         data = canonical(_load(artefact))
         public_key_of(vkey).verify(base64.b64decode(signature), data)
-    except (InvalidSignature, ValueError, IndexError):
+    except (InvalidSignature, ValueError, ledger.NoteError):
         return False
     return True
 
