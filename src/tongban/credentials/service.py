@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.credentials import keys, licences, sdjwt
+from tongban.credentials.demo import load_demo
 from tongban.credentials.issuing import IssuedView, issue, issue_at_completion, issuer_url
 from tongban.credentials.licences import CLAIM_LABELS, LicenceType, for_material
 from tongban.credentials.models import Credential, CredentialUse, Share
@@ -39,12 +40,16 @@ __all__ = [
     "get_mine",
     "issue",
     "issue_at_completion",
+    "issuer_keys",
     "issuer_metadata",
     "licence_materials",
     "list_token",
+    "load_demo",
     "my_credentials",
     "open_share",
     "present",
+    "retire_key",
+    "rotate_key",
     "share",
     "trust_list",
     "use_licence",
@@ -301,3 +306,25 @@ def uses_of_case(session: Session, *, case_number: str) -> list[UseView]:
         )
         for r in rows
     ]
+
+
+def issuer_keys(session: Session) -> list[keys.IssuerKeyView]:
+    """Every issuer key of this node (public parts), oldest first."""
+    return keys.all_keys(session)
+
+
+def rotate_key(
+    session: Session, *, department_code: str, settings: Settings, actor: Actor | None = None
+) -> keys.IssuerKeyView:
+    """A department's new signing key (operators; the CLI)."""
+    if actor is not None:
+        identity.authorize(actor, "credentials.keys")
+    department = identity.get_department_by_code(session, code=department_code)
+    return keys.rotate(session, department=department, settings=settings, actor=actor)
+
+
+def retire_key(session: Session, *, kid: str, actor: Actor | None = None) -> keys.IssuerKeyView:
+    """Retire an issuer key (operators; the CLI)."""
+    if actor is not None:
+        identity.authorize(actor, "credentials.keys")
+    return keys.retire(session, kid=kid, actor=actor)

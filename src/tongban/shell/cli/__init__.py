@@ -12,6 +12,7 @@ import typer
 from tongban.shell.cli import (
     calendar,
     catalog,
+    credentials,
     db,
     exchange,
     federation,
@@ -44,6 +45,7 @@ app.add_typer(calendar.group, name="calendar")
 app.add_typer(ledger.group, name="ledger")
 app.add_typer(insight.group, name="insight")
 app.add_typer(exchange.group, name="exchange")
+app.add_typer(credentials.group, name="credentials")
 app.add_typer(federation.group, name="federation")
 app.add_typer(govstack.group, name="govstack")
 app.command()(federation.edge)

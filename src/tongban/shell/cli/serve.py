@@ -104,6 +104,11 @@ def load_demo_data(database: Database, *, settings: Settings | None = None) -> d
     consent.on_describe_resource(exchange.consent_terms)
     with database.session_scope() as session:
         counts.update(consent.load_consent_demo(session, settings=settings))
+    from tongban.credentials import service as credentials
+
+    # The demo citizen's e-licences (社会保障卡, 老年人优待证), issue #17.
+    with database.session_scope() as session:
+        counts.update(credentials.load_demo(session, settings=settings))
     return counts
 
 
