@@ -23,6 +23,10 @@ class World(SeededWorld):
         self.tokens = kwargs.get("tokens", {})
         self.departments = kwargs.get("departments", {})
 
+    def h(self, who: str) -> dict[str, str]:
+        """Headers authenticating as `who` (HTML pages accept the token too)."""
+        return {"Authorization": f"Bearer {self.tokens[who]}", "Accept": "text/html"}
+
     def actor(self, who: str) -> identity.Actor:
         """The Actor of `who`."""
         return identity.actor_for(self.accounts[who])
@@ -35,6 +39,9 @@ def _build(session: Session, settings: Settings) -> World:
         account = identity.find_account_by_username(session, username=name)
         assert account is not None
         world.accounts[name] = account
+        world.tokens[name] = identity.issue_api_token(
+            session, account_id=account.id, name="tests", settings=settings
+        ).token
     session.flush()
     return world
 

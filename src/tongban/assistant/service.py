@@ -61,7 +61,7 @@ _NAME_SAID = re.compile(
 _SURNAME_TITLE = re.compile(
     r"[\u4e00-\u9fff](?=(先生|女士|小姐|师傅|阿姨|大爷|大妈|大娘|老师|老板))"
 )
-_SURNAME = re.compile(r"(?<=姓)[\u4e00-\u9fff]")
+_SURNAME = re.compile(r"(?<=姓)(?!名)[\u4e00-\u9fff]")
 
 
 def anonymise(text: str) -> str:
