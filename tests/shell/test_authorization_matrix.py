@@ -230,6 +230,11 @@ MATRIX: tuple[Route, ...] = (
     Route("GET", "/api/v1/catalog/export", _roles("admin", "steward"), params={"format": "json"}),
     # ledger: public by design (auditors are anyone)
     Route("GET", "/api/v1/ledger/checkpoint", EVERYONE),
+    # federation: who this node is, and (national node only, else 404) the signed directory and
+    # routing table: public by design, like the ledger's key
+    Route("GET", "/api/v1/node", EVERYONE),
+    Route("GET", "/api/v1/federation/nodes", EVERYONE),
+    Route("GET", "/api/v1/federation/routes", EVERYONE),
     Route("GET", "/api/v1/ledger/key", EVERYONE),
     Route("GET", "/api/v1/ledger/entries/{index}", EVERYONE, params={"index": "0"}),
     Route("GET", "/api/v1/ledger/proof/inclusion", EVERYONE),

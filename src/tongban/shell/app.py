@@ -30,7 +30,7 @@ def _include_routers(app: FastAPI) -> None:
     # Imported here so that building the app, not importing this module, loads the domains.
     from tongban.assistant.api import router as assistant_api
     from tongban.cases.api import router as cases_api
-    from tongban.cases.handling import on_accepted, on_completed
+    from tongban.cases.handling import before_act, on_accepted, on_changed, on_completed
     from tongban.catalog.api import router as catalog_api
     from tongban.consent import service as consent
     from tongban.consent.api import router as consent_api
@@ -43,6 +43,8 @@ def _include_routers(app: FastAPI) -> None:
     from tongban.exchange import service as exchange
     from tongban.exchange.api import router as exchange_api
     from tongban.exchange.provider_api import router as exchange_nodes
+    from tongban.federation import service as federation
+    from tongban.federation.api import router as federation_api
     from tongban.identity.api import router as identity_api
     from tongban.insight.api import router as insight_api
     from tongban.insight.pages import router as insight_pages
@@ -60,6 +62,7 @@ def _include_routers(app: FastAPI) -> None:
         ledger_api,
         reviews_api,
         exchange_api,
+        federation_api,
         credentials_api,
         consent_api,
         tracker_api,
@@ -81,6 +84,10 @@ def _include_routers(app: FastAPI) -> None:
     # Government-held papers are fetched at acceptance where sharing allows (cases knows no
     # exchange: the shell hands exchange's automatic fetch to cases' after-accept hooks).
     on_accepted(exchange.fetch_at_acceptance)
+    # A case whose authority another node serves goes there; a tracking copy follows it and
+    # takes no actions here (federation sits above cases: the shell hands its hooks in).
+    before_act(federation.guard)
+    on_changed(federation.changed)
     # A completed, approved case of an item that yields a licence issues it (issue #17).
     on_completed(credentials.issue_at_completion)
     # Consent sits below exchange: the shell tells it a resource's provider and fields.
@@ -185,4 +192,10 @@ def create_served_app() -> FastAPI:
 
     # The insight dashboard's figures, read from the database before they go stale (issue #14).
     background.append(insight.refresher_starter())
+    from tongban.federation import service as federation
+
+    # Cases to and from other nodes over NATS JetStream (issue #18), when NATS is configured.
+    fed = federation.get_federation_settings()
+    if fed.nats_url:
+        background.append(federation.starter(fed))
     return create_app(settings, background=background)
