@@ -220,6 +220,9 @@ MATRIX: tuple[Route, ...] = (
     ),
     # catalog
     Route("GET", "/api/v1/catalog/items", EVERYONE, params={"q": "社保卡"}),
+    # the service assistant (issue #19): public
+    Route("GET", "/api/v1/assistant/answer", EVERYONE, params={"q": "社保卡丢了"}),
+    Route("POST", "/api/v1/assistant/conversation", EVERYONE, lambda ctx: {"q": "户口迁移"}),
     Route("GET", "/api/v1/catalog/items/{code}", EVERYONE),
     Route("GET", "/api/v1/catalog/implementations/{code}", EVERYONE),
     Route("GET", "/api/v1/catalog/bundles", EVERYONE),
@@ -889,6 +892,33 @@ PAGES: tuple[Page, ...] = (
         frozenset({"official"}),
         lambda ctx: {"material": "参保缴费凭证"},
         ok=frozenset({303, 422}),
+        hides_resources=True,
+    ),
+    # the service assistant (issue #19): asking is public; operators teach it
+    Page("GET", "/assistant", PAGE_EVERYONE, query="q=社保卡丢了"),
+    Page("POST", "/assistant", PAGE_EVERYONE, lambda ctx: {"q": "社保卡丢了"}),
+    Page("GET", "/assistant/unanswered", frozenset({"steward", "admin"})),
+    Page(
+        "POST",
+        "/assistant/synonyms",
+        frozenset({"steward", "admin"}),
+        lambda ctx: {"word": "", "canonical": ""},
+        ok=frozenset({422}),
+    ),
+    Page(
+        "POST",
+        "/assistant/faq",
+        frozenset({"steward", "admin"}),
+        lambda ctx: {"question": "", "targets": ""},
+        ok=frozenset({422}),
+    ),
+    Page(
+        "POST",
+        "/assistant/unanswered/{unanswered_id}/close",
+        frozenset({"steward", "admin"}),
+        lambda ctx: {},
+        params={"unanswered_id": "999999"},
+        ok=frozenset({404}),
         hides_resources=True,
     ),
     Page("GET", "/glossary", PAGE_EVERYONE),
