@@ -8,6 +8,7 @@ import copy
 import http.server
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,7 @@ from tongban.exchange import directory, nodes, signing
 from tongban.exchange.errors import ProviderUnavailable
 from tongban.exchange.models import Node
 from tongban.platform.config import Settings, get_settings
+from tongban.platform.db import Database
 from tongban.platform.errors import Invalid
 from tongban.shell.cli import app as cli
 
@@ -171,7 +173,91 @@ def test_the_cli_exports_and_loads(tmp_path: Path) -> None:
     loaded = run(["exchange", "directory", "load", str(out)], province)
     assert loaded.exit_code == 0, loaded.output
     assert "1 nodes loaded" in loaded.output
+    with _serving(tmp_path) as base:  # serve's scheduled reload, by hand
+        at = {**province, "TONGBAN_EXCHANGE_DIRECTORY_URL": f"{base}/directory.json"}
+        again = run(["exchange", "directory", "reload"], at)
+        assert again.exit_code == 0 and again.output.startswith("unchanged: 1 nodes")
+    unset = run(["exchange", "directory", "reload"], province)
+    assert unset.exit_code == 1 and "TONGBAN_EXCHANGE_DIRECTORY_URL" in unset.output
+    queue = run(["exchange", "run-fetches", "--retry", "511602-20261102-X00000000001"], province)
+    assert queue.exit_code == 0, queue.output
+    assert (
+        "0 failed fetch(es)" in queue.output and "0 fetched, 0 to retry, 0 failed" in queue.output
+    )
     other_key = signing.public_b64(Ed25519PrivateKey.generate().public_key())
     stranger = node("other", "440000", other_key)
     refused = run(["exchange", "directory", "load", str(out)], stranger)
     assert refused.exit_code == 1 and "signature" in refused.output
+
+
+def test_the_scheduled_reload_follows_the_national_node_and_keeps_the_cache(
+    db: Session, bound_database: Database, tmp_path: Path
+) -> None:
+    """`directory.reload` (what `serve` runs on schedule): a new document is loaded, the same
+    one changes nothing, a withdrawn node goes, an older or forged document and an absent
+    national node leave the cache as it was."""
+    national = _national(tmp_path)
+    key = signing.node_key(national).public_b64
+    gd = {
+        "node_id": "guangdong.tongban",
+        "region_code": "440000",
+        "base_url": "https://gd.example",
+        "public_keys": {"guangdong.tongban#k1": key},
+    }
+    nodes.put_node(db, entry=gd)
+    first = directory.export_directory(db, settings=national)
+    published = tmp_path / "www"
+    published.mkdir()
+    target = published / "directory.json"
+
+    def publish(document: dict[str, object]) -> None:
+        target.write_text(json.dumps(document), encoding="utf-8")
+
+    def loaded_events() -> int:
+        return len(
+            db.scalars(select(Event).where(Event.action == "exchange.directory_loaded")).all()
+        )
+
+    publish(first)
+    with _serving(published) as base:
+        province = _province(tmp_path, key).model_copy(
+            update={"exchange_directory_url": f"{base}/directory.json"}
+        )
+        assert directory.reload(bound_database, province).outcome == "loaded"
+        db.expire_all()
+        assert db.get(Node, "guangdong.tongban") is not None
+        events_after_first = loaded_events()
+        assert directory.reload(bound_database, province).outcome == "unchanged"
+        assert loaded_events() == events_after_first  # nothing written
+
+        # The national node withdraws guangdong: gone at the next reload.
+        db.delete(db.get(Node, "guangdong.tongban"))
+        db.flush()
+        time.sleep(1.1)  # a later issue time (seconds)
+        second = directory.export_directory(db, settings=national)
+        publish(second)
+        nodes.put_node(db, entry=gd)  # the province still has it cached
+        assert directory.reload(bound_database, province).outcome == "loaded"
+        db.expire_all()
+        assert db.get(Node, "guangdong.tongban") is None
+        delisted = db.scalars(select(Event).where(Event.action == "exchange.node_delisted")).all()
+        assert [e.resource_id for e in delisted][-1] == "guangdong.tongban"
+
+        publish(first)  # an older document (guangdong's key again): refused
+        old = directory.reload(bound_database, province)
+        assert old.outcome == "refused" and "older" in old.detail
+        forged = copy.deepcopy(second)
+        forged["directory"]["nodes"][0]["base_url"] = "https://evil.example"
+        publish(forged)
+        assert directory.reload(bound_database, province).outcome == "refused"
+        db.expire_all()
+        assert db.get(Node, "guangdong.tongban") is None
+        assert all(row.base_url != "https://evil.example" for row in db.scalars(select(Node)))
+    # The national node is away: the cached nodes stay.
+    before = sorted(row.node_id for row in db.scalars(select(Node)))
+    away = directory.reload(bound_database, province)
+    assert away.outcome == "away"
+    db.expire_all()
+    assert sorted(row.node_id for row in db.scalars(select(Node))) == before
+    assert "national.tongban" in before
+    assert directory.reload(bound_database, _province(tmp_path, key)).outcome == "off"
