@@ -52,8 +52,9 @@ CSRF_COOKIE = "tb_csrf"  # the visitor's pre-session id (not the token)
 CSRF_FIELD = "csrf_token"
 _ID_SHAPE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# Paths that never render forms: no pre-session id, no token.
-_EXEMPT_PREFIXES = ("/api", "/static", "/healthz", "/metrics")
+# Paths that never render forms: no pre-session id, no token. /govstack/: the GovStack
+# building block, whose callers are systems behind an Information Mediator (docs/govstack.md).
+_EXEMPT_PREFIXES = ("/api", "/static", "/healthz", "/metrics", "/govstack/")
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 # What the middleware leaves in the request state (scope["state"]) for the handlers.
 _GUARD = "csrf_guard"
