@@ -50,6 +50,17 @@ def _apply_context(ui: Ui, session: DbSession, code: str) -> dict[str, Any]:
     return {"impl": impl, "fields": _form_fields(impl)}
 
 
+def _prefilled(request: Request, fields: list[dict[str, Any]]) -> dict[str, str]:
+    """Values a link brings for the form's own fields (?form.transfer_in=四川省: the service
+    assistant pre-fills what the person already said); checked like typed values on submit."""
+    names = {f"form.{f.get('name')}" for f in fields}
+    return {
+        key: value[:200]
+        for key, value in request.query_params.items()
+        if key in names and value.strip()
+    }
+
+
 @router.get("/apply/{code}")
 def apply_details(code: str, request: Request, ui: PageUi, session: DbSession) -> Response:
     """Step 1 of 3: the details the authority asks for (resumes a saved draft)."""
@@ -57,8 +68,9 @@ def apply_details(code: str, request: Request, ui: PageUi, session: DbSession) -
     identity.authorize(actor, "case.submit")
     ctx = _apply_context(ui, session, code)
     draft = _draft(session, actor, code)
+    saved = {f"form.{k}": str(v) for k, v in draft.get("form", {}).items()}
     form = ui.restored_form() or FormState(
-        values={f"form.{k}": str(v) for k, v in draft.get("form", {}).items()}
+        values=(saved or _prefilled(request, ctx["fields"]))
         | {"on_behalf_of": str(draft.get("for") or "")}
     )
     response = ui.render(
