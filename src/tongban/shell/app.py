@@ -198,4 +198,9 @@ def create_served_app() -> FastAPI:
     fed = federation.get_federation_settings()
     if fed.nats_url:
         background.append(federation.starter(fed))
+    from tongban.exchange import service as exchange
+
+    # The fetches queued at acceptance, run once it has committed, and the scheduled node
+    # directory reloads (issue #15).
+    background.append(exchange.worker_starter())
     return create_app(settings, background=background)
