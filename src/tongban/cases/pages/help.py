@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, Query
 from starlette.responses import Response
 
 from tongban.cases import help as helping
@@ -72,12 +72,23 @@ def _page(
 
 
 @router.get("/help")
-def help_page(ui: PageUi, session: DbSession, settings: AppSettings) -> Response:
-    """Where to get help, and the call-back request form."""
+def help_page(
+    ui: PageUi,
+    session: DbSession,
+    settings: AppSettings,
+    region: Annotated[str, Query(max_length=12)] = "",
+    topic: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    """Where to get help, and the call-back request form (`region` and `topic` pre-filled
+    by links such as the service assistant's 帮办 button)."""
     values: dict[str, str] = {}
     if ui.actor is not None:
         card = identity.account_card(session, account_id=ui.actor.account_id)
         values = {"name": card.display_name, "phone": card.phone or ""}
+    if topic:
+        values["topic"] = topic
+    if region.isdigit() and region in set(identity.service_points(session)):
+        values["region"] = region
     return _page(ui, session, settings, ui.restored_form() or FormState(values=values))
 
 
