@@ -418,6 +418,48 @@ MATRIX: tuple[Route, ...] = (
         hides_resources=True,
         params={"rectification_id": "999999"},
     ),
+    # consent (授权同意): an official asks; the data subject (or their agent) answers; the
+    # department's staff read what it asked; stewards set which uses need consent. Unknown ids:
+    # 404 to everyone (a consent id is addressed only by those it concerns).
+    Route("GET", "/api/v1/my/consents", _roles("citizen")),
+    Route("GET", "/api/v1/consents", _roles("official", "steward", "admin")),
+    Route(
+        "POST",
+        "/api/v1/consents",
+        _roles("official"),
+        lambda ctx: {
+            "resource": "NO-SUCH",
+            "fields": ["holder_name"],
+            "purpose_code": "case-handling",
+            "purpose_text": "矩阵测试用途",
+            "item": "101110001000",
+            "subject_resident_id": DEMO_CITIZEN_ID,
+            "valid_until": "2030-01-01T00:00:00Z",
+        },
+    ),
+    Route(
+        "GET",
+        "/api/v1/consents/{consent_id}",
+        _roles("citizen", "clerk", "official", "steward", "admin"),
+        hides_resources=True,
+        params={"consent_id": "00000000-0000-0000-0000-000000000000"},
+    ),
+    *(
+        Route(
+            "POST",
+            f"/api/v1/consents/{{consent_id}}/{answer}",
+            _roles("citizen"),
+            hides_resources=True,
+            params={"consent_id": "00000000-0000-0000-0000-000000000000"},
+        )
+        for answer in ("grant", "refuse", "revoke")
+    ),
+    Route(
+        "POST",
+        "/api/v1/consent-requirements",
+        _roles("steward", "admin"),
+        lambda ctx: {"resource": "NO-SUCH", "basis": "矩阵测试"},
+    ),
     # exchange (共享交换): the catalogue is public; stewards publish, request, answer and revoke
     # for the departments of their jurisdiction; officials fetch for the cases they handle and
     # the applicant sees what was fetched. Unknown ids: 404 to those who may.
@@ -845,6 +887,45 @@ PAGES: tuple[Page, ...] = (
     ),
     # catalog: public
     Page("GET", "/search", PAGE_EVERYONE, query="q=养老"),
+    # consent (授权同意): the citizen's consents and their answers (unknown ids: 404), the
+    # clerk's counter (no scan: 422; an unknown id 404), the department's view.
+    Page("GET", "/my/consents", CITIZENS),
+    Page(
+        "GET",
+        "/my/consents/{consent_id}",
+        CITIZENS,
+        params={"consent_id": "00000000-0000-0000-0000-000000000000"},
+        ok=frozenset({404}),
+        hides_resources=True,
+    ),
+    *(
+        Page(
+            "POST",
+            f"/my/consents/{{consent_id}}/{answer}",
+            CITIZENS,
+            lambda ctx: {},
+            params={"consent_id": "00000000-0000-0000-0000-000000000000"},
+            ok=frozenset({404}),
+            hides_resources=True,
+        )
+        for answer in ("grant", "refuse", "revoke")
+    ),
+    Page("GET", "/desk/consents", frozenset({"clerk"})),
+    Page(
+        "POST",
+        "/desk/consents",
+        frozenset({"clerk"}),
+        lambda ctx: {"resident_id": DEMO_CITIZEN_ID},
+    ),
+    Page(
+        "POST",
+        "/desk/consents/{consent_id}/record",
+        frozenset({"clerk"}),
+        lambda ctx: {"resident_id": DEMO_CITIZEN_ID},
+        params={"consent_id": "00000000-0000-0000-0000-000000000000"},
+        ok=frozenset({422}),
+    ),
+    Page("GET", "/consents", frozenset({"official", "steward", "admin"})),
     # exchange (共享交换): the catalogue is public; requests and agreements are the stewards'.
     # The e-licences' issuer metadata (JSON, public).
     Page("GET", "/.well-known/jwt-vc-issuer", PAGE_EVERYONE),
