@@ -250,7 +250,7 @@ def ask(
     """A consumer department asks the data subject's consent; they are told (message, SMS)."""
     identity.authorize(actor, "consent.request")
     if actor.department_id is None:
-        raise Forbidden("Only a department's official or steward asks for consent.")
+        raise Forbidden("Only a department's official asks for consent.")
     department = identity.get_department(session, department_id=actor.department_id)
     return open_request(
         session, actor=actor, department=department, data=data, settings=settings, now=now
@@ -647,6 +647,8 @@ def my_consents(session: Session, *, actor: Actor) -> list[ConsentView]:
 def department_consents(session: Session, *, actor: Actor) -> list[ConsentView]:
     """The consents a department asked for (stewards: their jurisdiction's), newest first."""
     identity.authorize(actor, "consent.read")
+    if actor.role not in (Role.OFFICIAL, Role.STEWARD, Role.ADMIN):
+        raise Forbidden("Only a department's staff read the consents it asked for.")
     stmt = select(Consent).order_by(Consent.requested_at.desc(), Consent.id.desc()).limit(500)
     if actor.role is Role.OFFICIAL:
         stmt = stmt.where(Consent.requester_department_id == actor.department_id)
