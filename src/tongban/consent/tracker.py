@@ -38,7 +38,7 @@ from tongban.platform.web.rendering import N_
 class Use:
     """What a line of the tracker says about one event type."""
 
-    kind: str  # fetch, id_view, file_open, consent_use
+    kind: str  # fetch, id_view, file_open, licence_use, consent_use
     words: str  # msgid: what happened, in the citizen's words
     # Where the data subject is found: "case" (the resource id is a case number: its applicant),
     # "account" (the resource id is the subject's account).
@@ -52,6 +52,7 @@ USES: dict[str, Use] = {
     "case.applicant_id_viewed": Use("id_view", N_("An official looked at your full ID number")),
     "case.material_viewed": Use("file_open", N_("An official opened a paper you handed in")),
     "case.result_viewed": Use("file_open", N_("Someone else opened your decision document")),
+    "credential.used": Use("licence_use", N_("Your e-licence was checked for a case")),
 }
 
 # Event types that carry a data subject but are no use of their data by someone else: why.
@@ -63,20 +64,34 @@ NOT_USES: dict[str, str] = {
     "case.applicant_linked": "the case joined the applicant's account (backfills its lines)",
     "case.payout_confirmed": "the applicant's own confirmation",
     "case.bundle_settled": "a combined application finished: shown on the case",
-    "case_data.*": "a fetch outcome (exchange.fetched is the line)",
     "account.registered": "the person's own account",
+    "account.created": "an account opened (by the person, or by an administrator for staff)",
+    "account.updated": "account administration: the account's own settings, not data used",
+    "account.deactivated": "account administration: the account closed",
+    "account.reactivated": "account administration: the account opened again",
     "account.preferences_changed": "the person's own settings",
     "account.password_changed": "the person's own password",
     "account.password_reset": "a reset the person asked for at the counter",
     "account.identity_verified": "the person's identity bound in person, with them present",
     "account.identity_verification_failed": "a failed check, with the person present",
+    "help.requested": "the person's own call-back request",
+    "review.rectified": "the follow-up of the person's own rating",
+    "exchange.fetch_queued": "an automatic fetch queued: exchange.fetched is its line",
+    "federation.case_received": "the case reaching its competent node (收受分离): on the case",
+    "federation.case_followed": "the case's progress from another node: on the case",
+    "federation.case_routed": "the case sent to its competent node (收受分离): on the case",
+    "credential.issued": "an e-licence issued to the person: in their licence wallet",
+    "credential.not_issued": "an e-licence not issued: the person is told on the case",
+    # Not yet a line: a connected system's calls are logged by client, and the subject is not
+    # resolved from them yet (docs/tracker.md, what is not done).
+    "govstack.*": "a GovStack client's call, logged per client (not yet resolved to a person)",
     "data_usage.read_refused": "a refused look at a tracker: nothing was read",
     "data_usage.objected": "the person's own objection",
     "data_usage.objection_answered": "the answer to the person's objection (sent to them)",
 }
 
 # Resource types whose events carry a data subject (a case is its applicant's, its data too).
-SUBJECT_RESOURCES = frozenset({"case", "case_data", "account"})
+SUBJECT_RESOURCES = frozenset({"case", "case_data", "account", "data_use_objection"})
 
 SHANGHAI = cases.SHANGHAI
 PAGE_SIZE = 20

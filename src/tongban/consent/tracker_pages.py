@@ -30,6 +30,7 @@ KINDS: dict[str, str] = {
     "fetch": N_("Data sharing"),
     "id_view": N_("ID number viewed"),
     "file_open": N_("File opened"),
+    "licence_use": N_("E-licence checked"),
     "consent_use": N_("Used under your consent"),
 }
 ROLE_WORDS: dict[str, str] = {
