@@ -110,6 +110,13 @@ VISITS: tuple[Visit, ...] = (
     Visit("/exchange", (ANON, "steward")),
     Visit("/exchange/requests", ("steward",)),
     Visit("/exchange/agreements", ("steward",)),
+    # consent (授权同意): the citizen's consents and one request (the relative answers for
+    # him), the clerk's counter, the department's requests
+    Visit("/my/consents", CITIZENS),
+    Visit("/my/consents/{consent_id}", ("citizen", "relative"), (("consent_id", "@consent"),)),
+    Visit("/desk/consents", ("clerk",)),
+    Visit("/desk/consents", ("clerk",), status=422, submit="main form button"),
+    Visit("/consents", ("official", "steward")),
     # the citizen and the relative who holds the citizen's proxy
     Visit("/account/proxies", (*CITIZENS, "clerk")),
     Visit("/my/cases", (*CITIZENS, "clerk", "official")),
@@ -341,6 +348,9 @@ def _make_data(live: LiveServer, pages: dict[str, Page], tmp: Path) -> dict[str,
     with live.database.session_scope() as session:  # the steps' receipts need a checkpoint
         ledger.integrate_pending(session, settings=live.settings, full_scan=True)
     data["token"] = links.tracking_token(number=data["desk"], settings=live.settings)
+    citizen.goto(f"{base}/my/consents")  # the demo's request waiting for an answer
+    href = citizen.locator("main ul.cards a").first.get_attribute("href")
+    data["consent"] = (href or "").rsplit("/", 1)[-1]
     return data
 
 
