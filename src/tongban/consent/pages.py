@@ -36,7 +36,7 @@ NOTICES.update(
 STATUSES: dict[str, str] = {
     "requested": N_("Waiting for your answer"),
     "granted": N_("Agreed"),
-    "refused": N_("Refused"),
+    "refused": N_("Refused by the person"),
     "revoked": N_("Withdrawn"),
     "expired": N_("Expired"),
 }
