@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.credentials.models import IssuerKey
-from tongban.credentials.sdjwt import KeyInfo
+from tongban.credentials.sdjwt import KeyInfo, b64u_decode
 from tongban.events import service as events
 from tongban.events.service import Channel
 from tongban.identity.service import Actor, DepartmentView
@@ -111,8 +111,10 @@ def _record(session: Session, row: IssuerKey, action: str, actor: Actor | None) 
             "department_code": row.department_code,
             "kty": "OKP",
             "crv": "Ed25519",
-            "x": row.public_jwk["x"],
-            "thumbprint": row.thumbprint,
+            # Hex, as the ledger carries keys and hashes: the raw public key and the RFC 7638
+            # thumbprint (SHA-256) of its JWK.
+            "public_key_hex": b64u_decode(row.public_jwk["x"]).hex(),
+            "thumbprint_hex": b64u_decode(row.thumbprint).hex(),
             "state": row.state,
         },
     )
