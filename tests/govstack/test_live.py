@@ -442,6 +442,7 @@ def test_bad_documents_are_400_plain_json(live: Live, kwargs: Any) -> None:
     assert answer.headers["content-type"] == "application/json"
     body = answer.json()
     valid(of("systemError"), body)
+    assert body["code"] == "400"
     assert all(
         isinstance(body[k], str)
         for k in ("traceId", "code", "message", "localizedMessage")

@@ -182,7 +182,7 @@ def get_eform(eform_id: str, request: Request, session: DbSession) -> JSONRespon
     try:
         found = govstack.eform(session, eform_id=eform_id)
     except NotFound as exc:
-        return _json(_system_error(exc), exc.status)
+        return _json(_system_error(exc, 404), 404)
     govstack.record_call(
         session, client=client, operation="eform.read", data={"eform": found["eFormId"][:64]}
     )
@@ -263,11 +263,12 @@ def update_application(
 # --- documents -------------------------------------------------------------------------------
 
 
-def _system_error(exc: AppError) -> dict[str, str]:
-    """The spec's systemError: traceId, code (a string), message, localizedMessage."""
+def _system_error(exc: AppError, status: int) -> dict[str, str]:
+    """The spec's systemError: traceId, code (the status, as a string), message,
+    localizedMessage."""
     return {
         "traceId": uuid.uuid4().hex,
-        "code": str(exc.status),
+        "code": str(status),
         "message": exc.detail,
         "localizedMessage": exc.detail,
     }
@@ -306,7 +307,7 @@ def upload_document(
                 base_url=str(request.url_for("list_services")).removesuffix("services"),
             )
     except Invalid as exc:
-        return _json(_system_error(exc), 400)
+        return _json(_system_error(exc, 400), 400)
     return _json(answer)
 
 
