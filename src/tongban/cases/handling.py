@@ -665,7 +665,7 @@ def _channel(actor: Actor, case: Case) -> str:
         return Channel.ASSISTED
     if actor.role is Role.CITIZEN and actor.account_id != case.applicant_id:
         return Channel.PROXY
-    return Channel.API if actor.token_id else Channel.ONLINE
+    return actor.via or (Channel.API if actor.token_id else Channel.ONLINE)
 
 
 def _withdraw_bundle(

@@ -121,7 +121,7 @@ def _applicant(
         account_id=card.id,
         name=card.display_name,
         id_masked=card.resident_id_masked,
-        channel=Channel.API if actor.token_id else Channel.ONLINE,
+        channel=actor.via or (Channel.API if actor.token_id else Channel.ONLINE),
         service_point=None,
         identity_confirmed=False,
         phone=card.phone,

@@ -53,6 +53,10 @@ class Actor:
     # The account's resident ID is bound (verified); until then the account sees only what
     # it filed itself (verification.py).
     identity_verified: bool = False
+    # How a system caller reached us when it is neither a login session nor a token (api for
+    # the GovStack building block's clients, docs/govstack.md): the channel its steps are
+    # recorded with. None: api for a token, online for a login session.
+    via: str | None = None
 
     @property
     def region_root(self) -> str | None:
