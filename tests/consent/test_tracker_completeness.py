@@ -49,8 +49,8 @@ def _action_of(node: ast.expr) -> list[str]:
 
 EVENT_TYPE = re.compile(r"^[a-z_]+\.[a-z_.-]+$")
 # Resource kinds that are a person's, for event types a helper writes (its resource_type is a
-# parameter): the account's and the case's (its applicant's).
-PERSON_PREFIXES = ("account.", "case.")
+# parameter): the account's, the case's (its applicant's) and a consent's (its subject's).
+PERSON_PREFIXES = ("account.", "case.", "consent.")
 
 
 def _helper_written(tree: ast.AST) -> set[str]:

@@ -24,6 +24,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from tongban.cases import service as cases
+from tongban.consent.models import Consent
 from tongban.consent.tracker_models import DataUse
 from tongban.events import service as events
 from tongban.events.service import Channel, EventView
@@ -41,7 +42,7 @@ class Use:
     kind: str  # fetch, id_view, file_open, licence_use, consent_use
     words: str  # msgid: what happened, in the citizen's words
     # Where the data subject is found: "case" (the resource id is a case number: its applicant),
-    # "account" (the resource id is the subject's account).
+    # "account" (the resource id is the subject's account), "consent" (the consent's subject).
     subject: str = "case"
 
 
@@ -53,6 +54,9 @@ USES: dict[str, Use] = {
     "case.material_viewed": Use("file_open", N_("An official opened a paper you handed in")),
     "case.result_viewed": Use("file_open", N_("Someone else opened your decision document")),
     "credential.used": Use("licence_use", N_("Your e-licence was checked for a case")),
+    "consent.used": Use(
+        "consent_use", N_("Your data was fetched under your consent"), subject="consent"
+    ),
 }
 
 # Event types that carry a data subject but are no use of their data by someone else: why.
@@ -85,13 +89,19 @@ NOT_USES: dict[str, str] = {
     # Not yet a line: a connected system's calls are logged by client, and the subject is not
     # resolved from them yet (docs/tracker.md, what is not done).
     "govstack.*": "a GovStack client's call, logged per client (not yet resolved to a person)",
+    "consent.requested": "a department asks for consent: shown in 我的授权 to answer",
+    "consent.granted": "the person's own decision (or their agent's, within scope)",
+    "consent.refused": "the person's own decision (or their agent's, within scope)",
+    "consent.revoked": "the person's own decision (or their agent's, within scope)",
+    "consent.requirement_set": "a rule for a data resource: about nobody",
+    "consent.decision_refused": "a refused attempt to decide: nothing was used",
     "data_usage.read_refused": "a refused look at a tracker: nothing was read",
     "data_usage.objected": "the person's own objection",
     "data_usage.objection_answered": "the answer to the person's objection (sent to them)",
 }
 
 # Resource types whose events carry a data subject (a case is its applicant's, its data too).
-SUBJECT_RESOURCES = frozenset({"case", "case_data", "account", "data_use_objection"})
+SUBJECT_RESOURCES = frozenset({"case", "case_data", "account", "consent", "data_use_objection"})
 
 SHANGHAI = cases.SHANGHAI
 PAGE_SIZE = 20
@@ -102,6 +112,7 @@ OUTCOME_WORDS: dict[str, str] = {
     "refused": N_("Refused"),
     "failed": N_("Provider did not answer"),
     "seen": N_("Seen"),
+    "allowed": N_("Allowed by your consent"),
 }
 
 
@@ -115,16 +126,26 @@ def _subject_of(session: Session, event: EventView, use: Use) -> tuple[int | Non
     """The subject's account of an event (None: no account yet), and its case if any."""
     if use.subject == "account":
         return (int(event.resource_id) if event.resource_id.isdigit() else None), None
+    number = event.resource_id
+    subject_id: int | None = None
+    if use.subject == "consent":
+        consent = session.scalar(select(Consent).where(Consent.uid == event.resource_id))
+        if consent is None:
+            return None, None
+        subject_id = consent.subject_account_id
+        number = str((event.data or {}).get("use_case") or consent.case_number or "")
+        if not number:
+            return subject_id, None
     try:
-        case = cases.get_case(session, number=event.resource_id)
+        case = cases.get_case(session, number=number)
     except NotFound:
-        return None, None
-    return case.applicant_id, case
+        return subject_id, None
+    return (subject_id if use.subject == "consent" else case.applicant_id), case
 
 
 def _line(session: Session, event: EventView, use: Use, subject_id: int, case: Any) -> DataUse:
     data = event.data or {}
-    department_code = data.get("department")
+    department_code = data.get("department") or data.get("requester")
     department_name = None
     if isinstance(department_code, str):
         try:
@@ -138,7 +159,7 @@ def _line(session: Session, event: EventView, use: Use, subject_id: int, case: A
         except NotFound:
             actor_name = None
     purpose = (event.private or {}).get("purpose") or event.reason
-    fields = [str(f) for f in data.get("fields") or []]
+    fields = [str(f) for f in data.get("used_fields") or data.get("fields") or []]
     return DataUse(
         event_id=event.id,
         event_uid=event.uid,
