@@ -270,6 +270,10 @@ def test_file_an_application_by_form_is_a_real_case(live: Live) -> None:
         assert recorded is not None and recorded.actor_id == client.handler.account_id
         assert recorded.data["case"] == case.number and recorded.channel == "api"
         assert recorded.personal == {"applicant_ref": "applicant-form-1"}
+        filed = session.scalars(
+            select(Event).where(Event.action == "case.submitted", Event.resource_id == case.number)
+        ).one()
+        assert filed.channel == "api" and filed.actor_role == "citizen"
 
 
 def test_file_an_application_by_json(live: Live) -> None:
@@ -645,6 +649,13 @@ def test_an_application_is_handled_on_the_workbench_and_by_tasks(live: Live) -> 
             .order_by(Event.id)
         ).all()
         assert steps == ["case.submitted", "case.accept", "case.approve", "case.complete"]
+        channels = session.scalars(
+            select(Event.channel)
+            .where(Event.resource_type == "case", Event.resource_id == number)
+            .order_by(Event.id)
+        ).all()
+        # Filed and decided through the adapter (api), accepted on the workbench (online).
+        assert channels == ["api", "online", "api", "api"]
     assert live.call("GET", "/tasks", params={"fileId": file_id}).json() == []
 
 

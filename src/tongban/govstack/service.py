@@ -133,6 +133,7 @@ def _actor(session: Session, account_id: int) -> Actor:
         department_code=view.department_code,
         jurisdiction=view.region_code if role is Role.OFFICIAL else None,
         display_name=view.display_name,
+        via=events.Channel.API,
     )
 
 
