@@ -347,7 +347,6 @@ def _why(hit: Hit, u: Any) -> list[Why]:
     if hit.via_faq:
         out.append(Why("faq", hit.via_faq))
     out += [Why("place", p.name) for p in u.places]
-    out += [Why("intent", name) for name in u.intents]
     return out
 
 

@@ -279,8 +279,11 @@ class Ranking:
     clarify: Clarify | None = None
 
 
-def _gazetteer(rows: Iterable[dict[str, object]]) -> dict[str, tuple[str, str]]:
-    """Place names (full and short) -> (code, full name); short names only when unambiguous."""
+def _gazetteer(
+    rows: Iterable[dict[str, object]],
+) -> tuple[dict[str, tuple[str, str]], dict[str, list[tuple[str, str]]]]:
+    """Place names (full and short) -> (code, full name), and the ambiguous short names with
+    their candidates (南山: 深圳 and 鹤岗 have one; the place named before it decides)."""
     full: dict[str, tuple[str, str]] = {}
     short: dict[str, list[tuple[str, str]]] = {}
     suffixes = (
@@ -311,6 +314,7 @@ def _gazetteer(rows: Iterable[dict[str, object]]) -> dict[str, tuple[str, str]]:
         if level == "province" and name.startswith(("内蒙古", "黑龙江")):
             short.setdefault(name[:3], []).append((code, name))
     out = dict(full)
+    ambiguous: dict[str, list[tuple[str, str]]] = {}
     for stem, found in short.items():
         if stem in out:
             continue
@@ -321,7 +325,9 @@ def _gazetteer(rows: Iterable[dict[str, object]]) -> dict[str, tuple[str, str]]:
             out[stem] = found[0]
         elif len(upper) == 1:
             out[stem] = upper[0]
-    return out
+        else:
+            ambiguous[stem] = found
+    return out, ambiguous
 
 
 class Engine:
@@ -335,8 +341,8 @@ class Engine:
         regions: Iterable[dict[str, object]],
     ) -> None:
         self.lexicon = lexicon
-        self.places = _gazetteer(regions)
-        self._place_re = _alternation(self.places)
+        self.places, self.ambiguous_places = _gazetteer(regions)
+        self._place_re = _alternation([*self.places, *self.ambiguous_places])
         self._synonym_re = _alternation(lexicon.synonyms)
         self._person_re = _alternation(lexicon.persons)
         self.docs: list[Doc] = []
@@ -400,8 +406,26 @@ class Engine:
             return text, found
         pieces: list[str] = []
         last = 0
+        previous_end = -1
         for match in self._place_re.finditer(text):
-            code, name = self.places[match.group(0)]
+            inherited: str | None = None
+            word = match.group(0)
+            if word in self.places:
+                code, name = self.places[word]
+            else:
+                # 深圳南山: the short name of a district is read under the place named before.
+                under = [
+                    c
+                    for c in self.ambiguous_places[word]
+                    if any(c[0].startswith(p.code.rstrip("0")) for p in found)
+                ]
+                if len(under) != 1:
+                    continue
+                code, name = under[0]
+                if found and previous_end == match.start():
+                    parent = found.pop()
+                    name, inherited = parent.name + name, parent.role
+            previous_end = match.end()
             before = text[max(0, match.start() - 4) : match.start()]
             after = text[match.end() : match.end() + 3]
             role = "here"
@@ -411,6 +435,7 @@ class Engine:
                 role = "to"
             elif before.endswith("从"):
                 role = "from"
+            role = inherited or role
             found.append(Place(code=code, name=name, role=role))
             pieces.append(text[last : match.start()])
             pieces.append(" ")
