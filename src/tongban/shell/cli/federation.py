@@ -125,7 +125,7 @@ def _serve_command(port: int) -> list[str]:
     return [sys.executable, "-c", code]
 
 
-def _wait_up(url: str, timeout: float = 60.0) -> bool:
+def _wait_up(url: str, timeout: float = 180.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -147,7 +147,7 @@ def demo(
     ] = Path("var/federation"),
 ) -> None:
     """Start a national node, Guangdong and Sichuan, a station and NATS on loopback; print
-    `NAME URL` per node and run until interrupted."""
+    `NAME URL` per node and run until interrupted (nodes log to <data-dir>/<name>/server.log)."""
     from tongban.federation.nats_server import NatsServer
 
     root = data_dir.resolve()
@@ -169,7 +169,16 @@ def demo(
             settings = nodes[node.name]
             nats_url = leaf.url if node.role == "edge" else hub.url
             env = _environment(settings, role=node.role, nats_url=nats_url)
-            processes.append(subprocess.Popen(_serve_command(base_port + node.offset), env=env))
+            log = (settings.data_dir / "server.log").open("ab")
+            processes.append(
+                subprocess.Popen(
+                    _serve_command(base_port + node.offset),
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+            log.close()
         for node in DEMO_NODES:
             url = f"http://127.0.0.1:{base_port + node.offset}"
             if not _wait_up(url):
