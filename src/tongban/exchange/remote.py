@@ -9,7 +9,9 @@ leaves the case unchanged and may be retried; the failure is recorded.
 from __future__ import annotations
 
 import datetime
+import http.client
 import json
+import ssl
 import threading
 import uuid
 from typing import Any
@@ -33,20 +35,78 @@ TIMEOUT = 5.0
 WINDOW = datetime.timedelta(seconds=300)
 QUERY_PATH = "/exchange/v1/query"
 
-_client: httpx.Client | None = None
-_client_lock = threading.Lock()
+
+class _Connections(threading.local):
+    """Each thread's keep-alive connections, by (scheme, host, port)."""
+
+    def __init__(self) -> None:
+        self.open: dict[tuple[str, str, int], http.client.HTTPConnection] = {}
 
 
-def _http() -> httpx.Client:
-    """One keep-alive client per process (a new connection per fetch costs more than it)."""
-    global _client
-    with _client_lock:
-        if _client is None:
-            _client = httpx.Client(
-                timeout=TIMEOUT,
-                limits=httpx.Limits(max_connections=40, max_keepalive_connections=20),
-            )
-        return _client
+_connections = _Connections()
+_tls = ssl.create_default_context()
+# A kept-alive connection the provider closed meanwhile fails like this before any answer:
+# the request never reached it, so it is sent once more on a new connection.
+_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
+
+class Unreachable(Exception):
+    """The provider could not be reached or did not answer in time (`timed_out`)."""
+
+    def __init__(self, *, timed_out: bool) -> None:
+        super().__init__("timed out" if timed_out else "unreachable")
+        self.timed_out = timed_out
+
+
+def _connect(scheme: str, host: str, port: int, timeout: float) -> http.client.HTTPConnection:
+    if scheme == "https":
+        return http.client.HTTPSConnection(host, port, timeout=timeout, context=_tls)
+    return http.client.HTTPConnection(host, port, timeout=timeout)
+
+
+def send(request: httpx.Request, *, timeout: float) -> httpx.Response:
+    """Send a signed request on this thread's keep-alive connection to its host; the answer.
+
+    The standard library's HTTP client: httpx took ~3 ms of CPU per exchange here, half a
+    fetch (docs/benchmarks.md, Exchange). Raises Unreachable."""
+    url = request.url
+    scheme = url.scheme
+    port = url.port or (443 if scheme == "https" else 80)
+    key = (scheme, url.host, port)
+    target = url.raw_path.decode("ascii")
+    headers = dict(request.headers)
+    for attempt in (1, 2):
+        connection = _connections.open.pop(key, None)
+        reused = connection is not None
+        if connection is None:
+            connection = _connect(scheme, url.host, port, timeout)
+        else:
+            connection.timeout = timeout
+            if connection.sock is not None:
+                connection.sock.settimeout(timeout)
+        try:
+            connection.request(request.method, target, body=request.content, headers=headers)
+            answer = connection.getresponse()
+            body = answer.read()
+        except _STALE:
+            connection.close()
+            if reused and attempt == 1:
+                continue
+            raise Unreachable(timed_out=False) from None
+        except TimeoutError:
+            connection.close()
+            raise Unreachable(timed_out=True) from None
+        except (OSError, http.client.HTTPException):
+            connection.close()
+            raise Unreachable(timed_out=False) from None
+        if answer.will_close:
+            connection.close()
+        else:
+            _connections.open[key] = connection
+        return httpx.Response(
+            answer.status, headers=answer.getheaders(), content=body, request=request
+        )
+    raise Unreachable(timed_out=False)  # pragma: no cover (the loop returns or raises)
 
 
 def request_body(query: Query) -> bytes:
@@ -141,15 +201,13 @@ def query_remote(session: Session, node_id: str, query: Query, settings: Setting
     )
     try:
         # The time limit is read at each request (operators and tests may change TIMEOUT).
-        request.extensions["timeout"] = httpx.Timeout(TIMEOUT).as_dict()
-        response = _http().send(request)
-    except httpx.TimeoutException:
+        response = send(request, timeout=TIMEOUT)
+    except Unreachable as exc:
         _log(session, request=request, provider=node_id, status=None, response_hash=None)
-        raise ProviderUnavailable(
-            f"Node {node_id} did not answer within {TIMEOUT:g} s; nothing changed, try again."
-        ) from None
-    except httpx.HTTPError:
-        _log(session, request=request, provider=node_id, status=None, response_hash=None)
+        if exc.timed_out:
+            raise ProviderUnavailable(
+                f"Node {node_id} did not answer within {TIMEOUT:g} s; nothing changed, try again."
+            ) from None
         raise ProviderUnavailable(
             f"Node {node_id} cannot be reached; nothing changed, try again later."
         ) from None
