@@ -384,7 +384,7 @@ class Detector:
         ]
 
     def _out_of_jurisdiction(self, event: Seen) -> list[Draft | None]:
-        if event.data.get("why") not in ("jurisdiction", "department"):
+        if event.data.get("why") not in ("jurisdiction", "department", "owner", "role"):
             return []
         return self._simple("access.out_of_jurisdiction", event)
 

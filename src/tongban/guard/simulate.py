@@ -1,0 +1,350 @@
+"""Attack simulation: normal use and attacks replayed against a running node over HTTP
+(loopback only, bounded in time), and the guard's detection measured on it.
+
+The node sees each simulated client at its own address: the simulator sends
+`X-Forwarded-For`, which uvicorn takes from a loopback peer (its default
+`forwarded_allow_ips`), as it would from a reverse proxy on the same machine.
+
+Normal use: registered citizens log in (one in ten mistypes first), read their account and
+log out; most from their own address, some from a shared service hall. Attacks:
+
+- **brute force**: one victim's password guessed from 16 addresses, one guess each (below
+  every per-address and per-username-at-address limit);
+- **spraying**: three addresses try one password on many usernames (below the per-address
+  limit);
+- **probing**: a logged-in citizen tries routes outside its powers again and again.
+
+An attack is detected when an alert names it (its account, or, for spraying, when its
+addresses are stopped); a normal session is a false positive when its account is named in
+an alert or its login is refused. Latency: from the attack's last request to the alert.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+
+from tongban.identity import service as identity
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+# Routes a citizen may not use (the probing attack).
+PROBES = (
+    "/api/v1/accounts",
+    "/api/v1/guard/alerts",
+    "/api/v1/exchange/requests",
+    "/api/v1/exchange/agreements",
+    "/api/v1/guard/rules",
+    "/api/v1/accounts/1",
+)
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """What to replay and against which node."""
+
+    url: str
+    seed: int = 1
+    users: int = 40
+    attacks: int = 2
+    timeout: float = 60.0
+    admin: str = "admin"
+    password: str = "tongban-demo"
+    # Hard bound on the whole run (seconds).
+    budget: float = 600.0
+
+
+@dataclass
+class Attack:
+    """One injected attack and what detecting it means."""
+
+    kind: str
+    account_id: int | None
+    addresses: list[str]
+    finished_at: datetime
+    detected_at: datetime | None = None
+    stopped: bool | None = None
+
+    @property
+    def latency(self) -> float | None:
+        """Seconds from the attack's last request to its alert."""
+        if self.detected_at is None:
+            return None
+        return max(0.0, (self.detected_at - self.finished_at).total_seconds())
+
+
+@dataclass
+class SimulationResult:
+    """Attacks, normal sessions and the figures."""
+
+    attacks: list[Attack] = field(default_factory=list)
+    sessions: int = 0
+    disturbed: int = 0
+    seconds: float = 0.0
+    alerts: int = 0
+
+    def detection_rate(self) -> float:
+        """Share of attacks an alert named."""
+        return sum(a.detected_at is not None for a in self.attacks) / max(len(self.attacks), 1)
+
+    def false_positive_rate(self) -> float:
+        """Share of normal sessions named in an alert or refused."""
+        return self.disturbed / max(self.sessions, 1)
+
+    def latencies(self) -> list[float]:
+        """Each detected attack's latency (seconds)."""
+        return [lat for a in self.attacks if (lat := a.latency) is not None]
+
+    def meets_targets(self) -> bool:
+        """≥ 95 % detected, ≤ 1 % of normal sessions alerted, every alert within 5 s."""
+        lat = self.latencies()
+        return (
+            self.detection_rate() >= 0.95
+            and self.false_positive_rate() <= 0.01
+            and bool(lat)
+            and max(lat) <= 5.0
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """The figures, for the CLI and docs/benchmarks.md."""
+        lat = self.latencies()
+        by_kind: dict[str, list[int]] = {}
+        for a in self.attacks:
+            counts = by_kind.setdefault(a.kind, [0, 0, 0])
+            counts[0] += 1
+            counts[1] += a.detected_at is not None
+            counts[2] += bool(a.stopped)
+        return {
+            "attacks": len(self.attacks),
+            "detected": sum(a.detected_at is not None for a in self.attacks),
+            "detection_rate": round(self.detection_rate(), 4),
+            "by_kind": {
+                k: {"injected": v[0], "detected": v[1], "stopped": v[2]} for k, v in by_kind.items()
+            },
+            "normal_sessions": self.sessions,
+            "normal_sessions_alerted_or_refused": self.disturbed,
+            "false_positive_rate": round(self.false_positive_rate(), 4),
+            "latency_s_median": round(statistics.median(lat), 2) if lat else None,
+            "latency_s_max": round(max(lat), 2) if lat else None,
+            "alerts": self.alerts,
+            "seconds": round(self.seconds, 1),
+            "meets_targets": self.meets_targets(),
+        }
+
+
+@dataclass
+class _User:
+    username: str
+    password: str
+    account_id: int
+    home: str
+
+
+class _Node:
+    """The running node, spoken to over loopback HTTP as clients at many addresses."""
+
+    def __init__(self, url: str) -> None:
+        host = urlparse(url).hostname or ""
+        if host not in LOOPBACK:
+            raise ValueError("The simulation runs against a node on this machine only.")
+        self.http = httpx.Client(base_url=url.rstrip("/"), timeout=15.0)
+
+    def post(self, path: str, address: str, **kwargs: Any) -> httpx.Response:
+        headers = {"X-Forwarded-For": address, "User-Agent": "tongban-guard-simulate"}
+        headers.update(kwargs.pop("headers", {}))
+        return self.http.post(path, headers=headers, **kwargs)
+
+    def get(self, path: str, address: str, token: str | None = None) -> httpx.Response:
+        headers = {"X-Forwarded-For": address, "User-Agent": "tongban-guard-simulate"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.http.get(path, headers=headers)
+
+    def login(self, username: str, password: str, address: str) -> tuple[int, str | None]:
+        r = self.post(
+            "/api/v1/auth/token", address, json={"username": username, "password": password}
+        )
+        token = r.json().get("access_token") if r.status_code == 200 else None
+        return r.status_code, token
+
+    def logout(self, token: str, address: str) -> None:
+        self.post("/api/v1/auth/logout", address, headers={"Authorization": f"Bearer {token}"})
+
+
+def _register(node: _Node, rng: random.Random, seed: int, index: int) -> _User:
+    sequence = (seed * 1000 + index) % 999 + 1
+    resident = identity.make_resident_id(
+        region_code="511602",
+        birth=date(1960 + index % 40, 1 + index % 12, 1 + index % 28),
+        sequence=sequence,
+    )
+    phone = f"13{seed % 10}{(seed * 7919 + index) % 10**8:08d}"
+    password = f"sim-{seed}-{index}-passphrase"
+    home = f"10.{seed % 200}.{index // 200}.{index % 200 + 20}"
+    r = node.post(
+        "/api/v1/auth/register",
+        home,
+        json={
+            "resident_id": resident,
+            "phone": phone,
+            "password": password,
+            "display_name": "模拟用户",
+        },
+    )
+    if r.status_code not in (201, 409, 422):
+        raise RuntimeError(f"registration failed: {r.status_code} {r.text[:200]}")
+    status, token = node.login(phone, password, home)
+    if token is None:
+        raise RuntimeError(f"a simulated user could not log in ({status})")
+    me = node.get("/api/v1/me", home, token).json()
+    node.logout(token, home)
+    return _User(phone, password, int(me["id"]), home)
+
+
+def run_simulation(config: SimulationConfig) -> SimulationResult:
+    """Replay the mix against the node; wait for the alerts; the figures."""
+    started = time.monotonic()
+    deadline = started + config.budget
+    rng = random.Random(config.seed)
+    node = _Node(config.url)
+    result = SimulationResult()
+    users = [_register(node, rng, config.seed, i) for i in range(config.users + 2 * config.attacks)]
+    victims, insiders, normal = (
+        users[: config.attacks],
+        users[config.attacks : 2 * config.attacks],
+        users[2 * config.attacks :],
+    )
+    hall = f"10.250.{config.seed % 200}.1"
+    refused: set[int] = set()
+    sessions: list[_User] = []
+
+    def normal_session(user: _User) -> None:
+        address = hall if rng.random() < 0.2 else user.home
+        if rng.random() < 0.1:
+            node.login(user.username, user.password + "x", address)
+        _status, token = node.login(user.username, user.password, address)
+        sessions.append(user)
+        if token is None:
+            refused.add(len(sessions) - 1)
+            return
+        node.get("/api/v1/me", address, token)
+        node.logout(token, address)
+
+    plan: list[tuple[str, Any]] = [("normal", u) for u in normal for _ in range(rng.randint(1, 3))]
+    plan += [("bruteforce", v) for v in victims]
+    plan += [("spray", i) for i in range(config.attacks)]
+    plan += [("probe", u) for u in insiders]
+    rng.shuffle(plan)
+    for step, subject in plan:
+        if time.monotonic() > deadline:
+            break
+        if step == "normal":
+            normal_session(subject)
+        elif step == "bruteforce":
+            result.attacks.append(_bruteforce(node, subject, rng))
+        elif step == "spray":
+            result.attacks.append(_spray(node, users, subject, config.seed, rng))
+        else:
+            result.attacks.append(_probe(node, subject))
+    result.sessions = len(sessions)
+    _await_alerts(node, config, result, deadline, normal[0])
+    # Stopped? The victim's right password, and a real user at a sprayer's address, refused.
+    for attack in result.attacks:
+        if attack.kind == "login.bruteforce" and attack.account_id is not None:
+            victim = next(u for u in victims if u.account_id == attack.account_id)
+            attack.stopped = node.login(victim.username, victim.password, "192.0.2.200")[0] == 429
+    named = _alerted_accounts(node, config)
+    attacked = {u.account_id for u in victims + insiders}
+    result.disturbed = sum(
+        1
+        for i, user in enumerate(sessions)
+        if user.account_id not in attacked and (i in refused or user.account_id in named)
+    )
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _bruteforce(node: _Node, victim: _User, rng: random.Random) -> Attack:
+    base = rng.randint(1, 200)
+    addresses = [f"203.0.{base % 250}.{i + 1}" for i in range(16)]
+    for i, address in enumerate(addresses):
+        node.login(victim.username, f"guess-{rng.randint(0, 10**9)}-{i}", address)
+    return Attack("login.bruteforce", victim.account_id, addresses, _now())
+
+
+def _spray(node: _Node, users: list[_User], index: int, seed: int, rng: random.Random) -> Attack:
+    addresses = [f"198.51.{(seed + index) % 250}.{i + 10}" for i in range(3)]
+    names = [u.username for u in rng.sample(users, min(8, len(users)))]
+    names += [f"1390000{rng.randint(1000, 9999)}" for _ in range(12)]
+    for i, name in enumerate(names):
+        node.login(name, "Password123", addresses[i % len(addresses)])
+    return Attack("login.spray", None, addresses, _now())
+
+
+def _probe(node: _Node, insider: _User) -> Attack:
+    _status, token = node.login(insider.username, insider.password, insider.home)
+    for path in PROBES * 2:
+        node.get(path, insider.home, token)
+    if token:
+        node.logout(token, insider.home)
+    return Attack("access.out_of_jurisdiction", insider.account_id, [insider.home], _now())
+
+
+def _admin_token(node: _Node, config: SimulationConfig) -> str:
+    status, token = node.login(config.admin, config.password, "127.0.0.1")
+    if token is None:
+        raise RuntimeError(f"the operator account could not log in ({status})")
+    return token
+
+
+def _alerts(node: _Node, token: str) -> list[dict[str, Any]]:
+    r = node.get("/api/v1/guard/alerts?limit=500", "127.0.0.1", token)
+    r.raise_for_status()
+    found: list[dict[str, Any]] = r.json()
+    return found
+
+
+def _await_alerts(
+    node: _Node,
+    config: SimulationConfig,
+    result: SimulationResult,
+    deadline: float,
+    witness: _User,
+) -> None:
+    """Poll until every attack is named by an alert (spraying: until its addresses are
+    stopped, which the alert's response does) or the timeout."""
+    token = _admin_token(node, config)
+    until = min(time.monotonic() + config.timeout, deadline)
+    while True:
+        alerts = _alerts(node, token)
+        result.alerts = len(alerts)
+        for attack in result.attacks:
+            if attack.detected_at is not None:
+                continue
+            if attack.kind == "login.spray":
+                if node.login(witness.username, witness.password, attack.addresses[0])[0] == 429:
+                    attack.detected_at, attack.stopped = _now(), True
+                continue
+            for alert in alerts:
+                if alert["kind"] == attack.kind and attack.account_id in alert["accounts"]:
+                    raised = datetime.fromisoformat(alert["raised_at"])
+                    attack.detected_at = raised if raised.tzinfo else raised.replace(tzinfo=UTC)
+                    break
+        if all(a.detected_at is not None for a in result.attacks) or time.monotonic() > until:
+            return
+        time.sleep(0.25)
+
+
+def _alerted_accounts(node: _Node, config: SimulationConfig) -> set[int]:
+    token = _admin_token(node, config)
+    return {int(a) for alert in _alerts(node, token) for a in alert["accounts"]}
