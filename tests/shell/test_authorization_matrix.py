@@ -220,6 +220,52 @@ MATRIX: tuple[Route, ...] = (
     ),
     # catalog
     Route("GET", "/api/v1/catalog/items", EVERYONE, params={"q": "社保卡"}),
+    # the security brain (issue #20): the operators' alerts, triage, rules and summaries
+    Route("GET", "/api/v1/guard/alerts", _roles("admin")),
+    Route(
+        "GET",
+        "/api/v1/guard/alerts/{alert_id}",
+        _roles("admin"),
+        hides_resources=True,
+        params={"alert_id": "999999"},
+    ),
+    Route(
+        "POST",
+        "/api/v1/guard/alerts/{alert_id}/actions/{action}",
+        _roles("admin"),
+        lambda ctx: {"note": "矩阵测试"},
+        hides_resources=True,
+        params={"alert_id": "999999", "action": "acknowledge"},
+    ),
+    Route(
+        "POST",
+        "/api/v1/guard/responses/{response_id}/reverse",
+        _roles("admin"),
+        lambda ctx: {"reason": "矩阵测试"},
+        hides_resources=True,
+        params={"response_id": "999999"},
+    ),
+    Route("GET", "/api/v1/guard/rules", _roles("admin")),
+    Route(
+        "PUT",
+        "/api/v1/guard/rules/{kind}",
+        _roles("admin"),
+        lambda ctx: {
+            "severity": "high",
+            "threshold": 5000,
+            "window_seconds": 3600,
+            "actions": ["notify"],
+        },
+        params={"kind": "export.bulk"},
+    ),
+    Route("GET", "/api/v1/guard/summary", _roles("admin")),
+    Route(
+        "GET",
+        "/api/v1/guard/accounts/{account_id}/timeline",
+        _roles("admin"),
+        hides_resources=True,
+        params={"account_id": "999999"},
+    ),
     # the service assistant (issue #19): public
     Route("GET", "/api/v1/assistant/answer", EVERYONE, params={"q": "社保卡丢了"}),
     Route("POST", "/api/v1/assistant/conversation", EVERYONE, lambda ctx: {"q": "户口迁移"}),
@@ -459,6 +505,41 @@ MATRIX: tuple[Route, ...] = (
         "/api/v1/consent-requirements",
         _roles("steward", "admin"),
         lambda ctx: {"resource": "NO-SUCH", "basis": "矩阵测试"},
+    ),
+    # the data tracker (我的数据使用记录): a citizen reads their own uses and objects to one; the
+    # stewards list and answer objections, the operator sees the overdue ones. Unknown ids: 404.
+    Route("GET", "/api/v1/my/data-usage", _roles("citizen")),
+    Route(
+        "GET",
+        "/api/v1/my/data-usage/{use_id}",
+        _roles("citizen"),
+        hides_resources=True,
+        params={"use_id": "999999"},
+    ),
+    Route(
+        "GET",
+        "/api/v1/my/data-usage/{use_id}/receipt",
+        _roles("citizen"),
+        hides_resources=True,
+        params={"use_id": "999999"},
+    ),
+    Route(
+        "POST",
+        "/api/v1/my/data-usage/{use_id}/objections",
+        _roles("citizen"),
+        lambda ctx: {"text": "我没有想到"},
+        hides_resources=True,
+        params={"use_id": "999999"},
+    ),
+    Route("GET", "/api/v1/data-usage/objections", _roles("steward", "admin")),
+    Route("GET", "/api/v1/data-usage/objections/overdue", _roles("admin")),
+    Route(
+        "POST",
+        "/api/v1/data-usage/objections/{objection_id}/answer",
+        _roles("steward"),
+        lambda ctx: {"answer": "经核查属实"},
+        hides_resources=True,
+        params={"objection_id": "999999"},
     ),
     # exchange (共享交换): the catalogue is public; stewards publish, request, answer and revoke
     # for the departments of their jurisdiction; officials fetch for the cases they handle and
@@ -887,6 +968,38 @@ PAGES: tuple[Page, ...] = (
     ),
     # catalog: public
     Page("GET", "/search", PAGE_EVERYONE, query="q=养老"),
+    # the data tracker: the citizen's (a relative's own; unknown lines 404), the objections desk
+    Page("GET", "/my/data-usage", CITIZENS),
+    *(
+        Page(
+            "GET",
+            path,
+            CITIZENS,
+            params={"use_id": "999999"},
+            ok=frozenset({404}),
+            hides_resources=True,
+        )
+        for path in ("/my/data-usage/{use_id}", "/my/data-usage/{use_id}/receipt.json")
+    ),
+    Page(
+        "POST",
+        "/my/data-usage/{use_id}/objection",
+        CITIZENS,
+        lambda ctx: {"text": "我没有想到"},
+        params={"use_id": "999999"},
+        ok=frozenset({404}),
+        hides_resources=True,
+    ),
+    Page("GET", "/desk/data-objections", frozenset({"steward", "admin"})),
+    Page(
+        "POST",
+        "/desk/data-objections/{objection_id}/answer",
+        frozenset({"steward"}),
+        lambda ctx: {"answer": "经核查属实"},
+        params={"objection_id": "999999"},
+        ok=frozenset({404}),
+        hides_resources=True,
+    ),
     # consent (授权同意): the citizen's consents and their answers (unknown ids: 404), the
     # clerk's counter (no scan: 422; an unknown id 404), the department's view.
     Page("GET", "/my/consents", CITIZENS),
@@ -929,6 +1042,55 @@ PAGES: tuple[Page, ...] = (
     # exchange (共享交换): the catalogue is public; requests and agreements are the stewards'.
     # The e-licences' issuer metadata (JSON, public).
     Page("GET", "/.well-known/jwt-vc-issuer", PAGE_EVERYONE),
+    # e-licences (电子证照): the citizen's 卡包 (unknown ids: 404), the public verifier (an
+    # unreadable licence gets its verdict, 200; a forged link 404), the issuing department.
+    Page("GET", "/my/credentials", CITIZENS),
+    Page(
+        "GET",
+        "/my/credentials/{credential_id}",
+        CITIZENS,
+        params={"credential_id": "999999"},
+        ok=frozenset({404}),
+        hides_resources=True,
+    ),
+    Page(
+        "POST",
+        "/my/credentials/{credential_id}/share",
+        CITIZENS,
+        lambda ctx: {"field": "age_over_60"},
+        params={"credential_id": "999999"},
+        ok=frozenset({404}),
+        hides_resources=True,
+    ),
+    Page(
+        "GET",
+        "/my/credentials/{credential_id}/download",
+        CITIZENS,
+        params={"credential_id": "999999"},
+        ok=frozenset({404}),
+        hides_resources=True,
+    ),
+    Page("GET", "/verify", PAGE_EVERYONE),
+    Page(
+        "POST", "/verify", PAGE_EVERYONE, lambda ctx: {"credential": "x.y.z~"}, ok=frozenset({200})
+    ),
+    Page(
+        "GET",
+        "/verify/s/{token}",
+        PAGE_EVERYONE,
+        params={"token": "forged-token-0"},
+        ok=frozenset({404}),
+    ),
+    Page("GET", "/work/credentials", frozenset({"official"})),
+    Page(
+        "POST",
+        "/work/credentials/{credential_id}/status",
+        frozenset({"official"}),
+        lambda ctx: {"action": "suspend", "reason": "矩阵测试"},
+        params={"credential_id": "999999"},
+        ok=frozenset({404}),
+        hides_resources=True,
+    ),
     Page("GET", "/exchange", PAGE_EVERYONE, query="q=户籍"),
     Page("GET", "/exchange/requests", frozenset({"steward", "admin"})),
     Page("GET", "/exchange/agreements", frozenset({"steward", "admin"})),
@@ -974,6 +1136,58 @@ PAGES: tuple[Page, ...] = (
         lambda ctx: {"material": "参保缴费凭证"},
         ok=frozenset({303, 422}),
         hides_resources=True,
+    ),
+    # the security console (issue #20): operators only; unknown ids 404 to them
+    Page("GET", "/guard", frozenset({"admin"})),
+    Page("GET", "/guard/regions", frozenset({"admin"})),
+    Page("GET", "/guard/rules", frozenset({"admin"})),
+    Page(
+        "GET",
+        "/guard/alerts/{alert_id}",
+        frozenset({"admin"}),
+        params={"alert_id": "999999"},
+        ok=frozenset({404}),
+        hides_resources=True,
+    ),
+    Page(
+        "GET",
+        "/guard/accounts/{account_id}",
+        frozenset({"admin"}),
+        params={"account_id": "999999"},
+        ok=frozenset({404}),
+        hides_resources=True,
+    ),
+    Page(
+        "POST",
+        "/guard/alerts/{alert_id}/triage",
+        frozenset({"admin"}),
+        lambda ctx: {"action": "acknowledge"},
+        params={"alert_id": "999999"},
+        ok=frozenset({404}),
+        hides_resources=True,
+    ),
+    Page(
+        "POST",
+        "/guard/responses/{response_id}/reverse",
+        frozenset({"admin"}),
+        lambda ctx: {"reason": "矩阵测试", "alert": "1"},
+        params={"response_id": "999999"},
+        ok=frozenset({404}),
+        hides_resources=True,
+    ),
+    Page(
+        "POST",
+        "/guard/rules/{kind}",
+        frozenset({"admin"}),
+        lambda ctx: {
+            "severity": "high",
+            "threshold": "5000",
+            "window_minutes": "60",
+            "actions": "notify",
+            "enabled": "on",
+        },
+        params={"kind": "export.bulk"},
+        to="/guard/rules",
     ),
     # the service assistant (issue #19): asking is public; operators teach it
     Page("GET", "/assistant", PAGE_EVERYONE, query="q=社保卡丢了"),

@@ -108,6 +108,13 @@ VISITS: tuple[Visit, ...] = (
     Visit("/work", ("steward",), status=403),
     # data stewards (共享交换): the public catalogue, the requests and agreements
     Visit("/exchange", (ANON, "steward")),
+    # e-licences: the demo citizen's 卡包 (the demo issues 社会保障卡 = 1, 老年人优待证 = 2)
+    Visit("/my/credentials", ("citizen",)),
+    Visit("/my/credentials/{credential_id}", ("citizen",), (("credential_id", "2"),)),
+    Visit("/verify", (ANON, "clerk")),
+    Visit("/verify", (ANON,), status=422, submit="main form button"),
+    Visit("/verify/s/{token}", (ANON,), (("token", "forged-token-0"),), status=404),
+    Visit("/work/credentials", ("official",)),
     Visit("/exchange/requests", ("steward",)),
     Visit("/exchange/agreements", ("steward",)),
     # consent (授权同意): the citizen's consents and one request (the relative answers for
@@ -168,12 +175,21 @@ VISITS: tuple[Visit, ...] = (
     Visit("/admin/appeals/{rectification_id}", ("admin",)),
     Visit("/admin/catalog/import", ("admin",)),
     Visit("/admin/catalog/import", ("admin",), status=422, submit="main form button"),
+    # the security console (issue #20)
+    Visit("/guard", ("admin",)),
+    Visit("/guard/regions", ("admin",)),
+    Visit("/guard/rules", ("admin",)),
 )
 # GET page routes not visited here, and why.
 EXCLUDED: dict[str, str] = {
     "/work/day-list.pdf": "a PDF for printing, not an HTML page",
     "/admin/catalog/import/sample.xlsx": "a spreadsheet to download, not an HTML page",
     "/.well-known/jwt-vc-issuer": "the e-licences' issuer metadata, JSON, not an HTML page",
+    "/guard/alerts/{alert_id}": "the live demo holds no alert; tests/guard/test_pages.py lays "
+    "out an alert at 320 px with 200 % text in elderly mode",
+    "/guard/accounts/{account_id}": "an account's security timeline: tests/guard/test_pages.py "
+    "lays it out at 320 px with 200 % text in elderly mode",
+    "/my/credentials/{credential_id}/download": "an e-licence file to download, not a page",
 }
 NOT_PAGES = ("/api", "/healthz", "/metrics", "/static", "/docs")
 

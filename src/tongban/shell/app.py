@@ -45,6 +45,7 @@ def _include_routers(app: FastAPI) -> None:
     from tongban.exchange.provider_api import router as exchange_nodes
     from tongban.federation import service as federation
     from tongban.federation.api import router as federation_api
+    from tongban.guard.api import router as guard_api
     from tongban.identity.api import router as identity_api
     from tongban.insight.api import router as insight_api
     from tongban.insight.pages import router as insight_pages
@@ -68,6 +69,7 @@ def _include_routers(app: FastAPI) -> None:
         tracker_api,
         insight_api,
         assistant_api,
+        guard_api,
     ):
         app.include_router(router, prefix="/api/v1")
     app.include_router(insight_pages)
@@ -162,6 +164,9 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, **_body_limits(settings))
     metrics_token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
     install_metrics(app, token=metrics_token)
+    from tongban.guard import service as guard  # the security brain's metrics (issue #20)
+
+    guard.install_metrics(app)
     _include_routers(app)
     _include_pages(app)
     install_openapi(app)  # the contract: problem+json errors, parameter rules (shell/openapi.py)
@@ -203,4 +208,9 @@ def create_served_app() -> FastAPI:
     # The fetches queued at acceptance, run once it has committed, and the scheduled node
     # directory reloads (issue #15).
     background.append(exchange.worker_starter())
+    if settings.guard_in_process:
+        from tongban.guard import service as guard
+
+        # The security brain's detector over the events (issue #20).
+        background.append(guard.worker_starter(every=0.5))
     return create_app(settings, background=background)

@@ -172,9 +172,11 @@ def install_web(app: FastAPI) -> None:
     from tongban.catalog.pages import set_shared_resources as set_guide_shared
     from tongban.consent.pages import router as consent_pages
     from tongban.consent.tracker_pages import router as tracker_pages
+    from tongban.credentials.pages import router as credentials_pages
     from tongban.exchange import service as exchange
     from tongban.exchange.pages import router as exchange_pages
     from tongban.exchange.steward_pages import router as exchange_steward_pages
+    from tongban.guard.pages import router as guard_pages
     from tongban.identity import service as identity
     from tongban.identity.deps import csrf_secret
     from tongban.identity.pages import router as identity_pages
@@ -210,8 +212,10 @@ def install_web(app: FastAPI) -> None:
         exchange_steward_pages,
         consent_pages,
         tracker_pages,
+        credentials_pages,
         glossary_pages,
         assistant_pages,
+        guard_pages,
         ledger_pages,
     )
     for router in pages:

@@ -17,6 +17,7 @@ from tongban.shell.cli import (
     exchange,
     federation,
     govstack,
+    guard,
     identity,
     insight,
     ledger,
@@ -45,6 +46,7 @@ app.add_typer(calendar.group, name="calendar")
 app.add_typer(ledger.group, name="ledger")
 app.add_typer(insight.group, name="insight")
 app.add_typer(exchange.group, name="exchange")
+app.add_typer(guard.group, name="guard")
 app.add_typer(credentials.group, name="credentials")
 app.add_typer(federation.group, name="federation")
 app.add_typer(govstack.group, name="govstack")
