@@ -124,6 +124,11 @@ VISITS: tuple[Visit, ...] = (
     Visit("/desk/consents", ("clerk",)),
     Visit("/desk/consents", ("clerk",), status=422, submit="main form button"),
     Visit("/consents", ("official", "steward")),
+    # the data tracker: the citizen's uses (a look at the full ID), one line with its
+    # objection, the stewards' and the operator's objections desk
+    Visit("/my/data-usage", CITIZENS),
+    Visit("/my/data-usage/{use_id}", ("citizen",), (("use_id", "@use"),)),
+    Visit("/desk/data-objections", ("steward", "admin")),
     # the citizen and the relative who holds the citizen's proxy
     Visit("/account/proxies", (*CITIZENS, "clerk")),
     Visit("/my/cases", (*CITIZENS, "clerk", "official")),
@@ -183,6 +188,7 @@ VISITS: tuple[Visit, ...] = (
 # GET page routes not visited here, and why.
 EXCLUDED: dict[str, str] = {
     "/work/day-list.pdf": "a PDF for printing, not an HTML page",
+    "/my/data-usage/{use_id}/receipt.json": "a receipt file to download (JSON), not a page",
     "/admin/catalog/import/sample.xlsx": "a spreadsheet to download, not an HTML page",
     "/.well-known/jwt-vc-issuer": "the e-licences' issuer metadata, JSON, not an HTML page",
     "/guard/alerts/{alert_id}": "the live demo holds no alert; tests/guard/test_pages.py lays "
@@ -367,6 +373,17 @@ def _make_data(live: LiveServer, pages: dict[str, Page], tmp: Path) -> dict[str,
     citizen.goto(f"{base}/my/consents")  # the demo's request waiting for an answer
     href = citizen.locator("main ul.cards a").first.get_attribute("href")
     data["consent"] = (href or "").rsplit("/", 1)[-1]
+    # The official looks at the applicant's full ID: a line of the citizen's data tracker, to
+    # which the citizen objects (the stewards' desk lists it).
+    official.goto(f"{base}/cases/{data['accepted']}/applicant-id")
+    official.fill("#f-purpose", "与户籍底册核对")
+    click(official, "main form button")
+    citizen.goto(f"{base}/my/data-usage")
+    href = citizen.locator("main ol.cards h2 a").first.get_attribute("href")
+    data["use"] = (href or "").rsplit("/", 1)[-1]
+    citizen.goto(f"{base}/my/data-usage/{data['use']}")
+    citizen.fill("#f-text", "我没有想到要看完整的身份证号")
+    click(citizen, "main form button")
     return data
 
 
