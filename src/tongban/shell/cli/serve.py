@@ -109,6 +109,13 @@ def load_demo_data(database: Database, *, settings: Settings | None = None) -> d
     # The demo citizen's e-licences (社会保障卡, 老年人优待证), issue #17.
     with database.session_scope() as session:
         counts.update(credentials.load_demo(session, settings=settings))
+    if settings.govstack_enabled:
+        # The GovStack building block's conformance samples, when it is served (issue #21).
+        from tongban.govstack.samples import load_samples
+
+        with database.session_scope() as session:
+            loaded = load_samples(session, settings=settings)
+        counts.update({f"govstack_{name}": count for name, count in loaded.items()})
     return counts
 
 
