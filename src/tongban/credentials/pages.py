@@ -16,7 +16,6 @@ from starlette.responses import Response
 
 from tongban.credentials import service as credentials
 from tongban.credentials.licences import CLAIM_LABELS, PERSONAL
-from tongban.credentials.sdjwt import REFUSALS
 from tongban.identity.deps import PageUi
 from tongban.platform.db import uow
 from tongban.platform.errors import AppError, NotFound
@@ -39,8 +38,36 @@ STATUS_WORDS: dict[str, str] = {
     "suspended": N_("Suspended"),
     "revoked": N_("Revoked"),
 }
-# The verifier's sentences, marked for translation (sdjwt.REFUSALS holds them in English).
-REFUSAL_WORDS = {code: N_(text) for code, text in REFUSALS.items()}
+# The verifier's sentences (sdjwt.REFUSALS, in English there), marked for translation.
+REFUSAL_WORDS: dict[str, str] = {
+    "malformed": N_("This is not an SD-JWT e-licence (it cannot be read)."),
+    "wrong_typ": N_("The credential's type header is not dc+sd-jwt."),
+    "wrong_alg": N_("The credential is not signed with Ed25519."),
+    "missing_vct": N_("The credential names no licence type (vct)."),
+    "unknown_key": N_("The credential is signed with a key no trusted issuer holds."),
+    "retired_key": N_("The credential was signed after its issuer retired that key."),
+    "wrong_issuer": N_("The signing key belongs to another issuer than the one the licence names."),
+    "bad_signature": N_("The issuer's signature does not match: a claim was altered."),
+    "disclosure_malformed": N_("A disclosure cannot be read: it was altered."),
+    "disclosure_unreferenced": N_(
+        "A disclosure is not referenced by the credential: altered or from another credential."
+    ),
+    "disclosure_repeated": N_("A disclosure is given twice."),
+    "not_yet_valid": N_("The licence is not valid yet."),
+    "expired": N_("The licence has expired."),
+    "revoked": N_("The issuer has revoked the licence."),
+    "suspended": N_("The issuer has suspended the licence."),
+    "status_unknown": N_("The licence's status cannot be checked."),
+    "status_bad_signature": N_("The status list's signature does not match its issuer."),
+    "kb_missing": N_("The holder's key-binding proof is missing."),
+    "kb_unexpected": N_("A key-binding proof came with a licence bound to no holder key."),
+    "kb_typ": N_("The key-binding proof's type header is not kb+jwt."),
+    "kb_signature": N_("The key-binding proof is not signed by the holder's key."),
+    "kb_nonce": N_("The key-binding proof answers another challenge (wrong nonce)."),
+    "kb_aud": N_("The key-binding proof was made for another verifier (wrong audience)."),
+    "kb_sd_hash": N_("The key-binding proof covers another presentation (wrong sd_hash)."),
+    "kb_stale": N_("The key-binding proof is too old or dated in the future."),
+}
 GENUINE = N_("Genuine and valid.")
 PASTE_OR_UPLOAD = N_("Paste an e-licence or choose its file.")
 NOT_A_LICENCE_FILE = N_("This file is not an e-licence (a text file of at most 64 KB).")

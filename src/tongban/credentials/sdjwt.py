@@ -51,8 +51,7 @@ REFUSALS: dict[str, str] = {
     "bad_signature": "The issuer's signature does not match: a claim was altered.",
     "disclosure_malformed": "A disclosure cannot be read: it was altered.",
     "disclosure_unreferenced": (
-        "A disclosure is not referenced by the credential: it was altered or belongs to "
-        "another credential."
+        "A disclosure is not referenced by the credential: altered or from another credential."
     ),
     "disclosure_repeated": "A disclosure is given twice.",
     "not_yet_valid": "The licence is not valid yet.",
