@@ -40,6 +40,7 @@ from tongban.govstack.models import (
 from tongban.identity import service as identity
 from tongban.identity.service import Actor, Role
 from tongban.platform.config import Settings
+from tongban.platform.db.uow import transaction_memo
 from tongban.platform.errors import FieldError, Forbidden, Invalid, NotFound
 
 __all__ = [
@@ -351,6 +352,19 @@ def _service_row(session: Session, service_id: str) -> GovstackService:
     if row is None:
         raise NotFound(f"No service {service_id[:_MAX_ID]!r}.")
     return row
+
+
+def _published(
+    session: Session, service_id: str
+) -> tuple[GovstackService, catalog.ImplementationRead]:
+    """A published service and its implementation, read once per transaction (lists name the
+    same few services on every line)."""
+    memo = transaction_memo(session).setdefault("govstack.published", {})
+    if service_id not in memo:
+        row = _service_row(session, service_id)
+        memo[service_id] = (row, catalog.get_implementation(session, code=row.implementation_code))
+    found: tuple[GovstackService, catalog.ImplementationRead] = memo[service_id]
+    return found
 
 
 def _service_json(row: GovstackService, impl: catalog.ImplementationRead) -> dict[str, Any]:
@@ -722,7 +736,7 @@ def _iso(moment: datetime) -> str:
 
 
 def _file_json(session: Session, row: GovstackApplication, case: cases.CaseView) -> dict[str, Any]:
-    impl = catalog.get_implementation(session, code=case.implementation_code or "")
+    _, impl = _published(session, row.service_id)
     return {
         "fileId": row.file_id,
         "applicantId": row.applicant_ref,
@@ -786,9 +800,13 @@ def update_application(
     return _file_json(session, row, case)
 
 
+# The most lines one list answer carries (maxResult asks for fewer; firstResult pages on).
+MAX_PAGE = 1000
+
+
 def _page(rows: list[Any], first: int | None, most: int | None) -> list[Any]:
     start = max(0, first or 0)
-    return rows[start : start + most] if most is not None and most >= 0 else rows[start:]
+    return rows[start : start + min(MAX_PAGE, MAX_PAGE if most is None else most)]
 
 
 def applications(
@@ -809,12 +827,12 @@ def applications(
         stmt = stmt.where(GovstackApplication.applicant_ref == applicant_id[:200])
     order = GovstackApplication.registered_at, GovstackApplication.id
     stmt = stmt.order_by(*(o.desc() for o in order) if descending else order)
-    rows = _page(list(session.scalars(stmt).all()), first, most)
+    limit = min(MAX_PAGE, MAX_PAGE if most is None else most)
+    rows = session.scalars(stmt.offset(max(0, first or 0)).limit(limit)).all()
     answer = []
     for row in rows:
         case = cases.get_case(session, number=row.case_number)
-        service = _service_row(session, row.service_id)
-        impl = catalog.get_implementation(session, code=service.implementation_code)
+        service, impl = _published(session, row.service_id)
         item: dict[str, Any] = {
             "fileId": row.file_id,
             "applicantId": row.applicant_ref,
@@ -891,8 +909,7 @@ def _step_status(case: cases.CaseView, step: str) -> str:
 def _task_json(
     session: Session, row: GovstackApplication, step: str, case: cases.CaseView, *, full: bool
 ) -> dict[str, Any]:
-    service = _service_row(session, row.service_id)
-    impl = catalog.get_implementation(session, code=service.implementation_code)
+    service, impl = _published(session, row.service_id)
     answer: dict[str, Any] = {
         "taskId": _task_id(session, case.number, step),
         "assigneeId": f"department:{impl.authority_code}",
