@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -274,6 +275,20 @@ class Submission:
     offers: dict[str, Offer] = field(default_factory=dict)
 
 
+# 免证办: e-licences presented for checklist lines. Credentials sits above cases: the shell
+# hands its check in. Called with (session, actor=, holder_id=, refs=[(line, credential id)],
+# materials=[the checklist's lines], settings=), it raises Invalid with the verifier's reason
+# for a bad licence, else returns the lines satisfied and a recorder to call with the case
+# number (it keeps the verified claims with the case).
+LicenceCheck = Callable[..., tuple[set[str], Callable[[str], object]]]
+_licence_check: list[LicenceCheck] = []
+
+
+def on_licences(check: LicenceCheck) -> None:
+    """Register the e-licence check of submissions (the shell hands credentials' in)."""
+    _licence_check[:] = [check]
+
+
 def submit(
     session: Session,
     *,
@@ -379,6 +394,19 @@ def _file_new(
         session, actor=actor, data=data, item_codes=[o.item_code for o in offers], settings=settings
     )
     refs = [(m.name, m.sha256) for m in data.materials]
+    satisfied: set[str] = set()
+    record_licences: Callable[[str], object] | None = None
+    if data.licences:
+        if not _licence_check:
+            raise _invalid("licences", "E-licences cannot be presented on this node.")
+        satisfied, record_licences = _licence_check[0](
+            session,
+            actor=actor,
+            holder_id=applicant.account_id,
+            refs=[(ref.material, ref.credential) for ref in data.licences],
+            materials=[m.name for o in offers for m in o.materials],
+            settings=settings,
+        )
     uploads = {
         u.sha256: u
         for u in check_materials(
@@ -387,11 +415,14 @@ def _file_new(
             refs=refs,
             require_all=True,
             owners=_material_owners(actor, applicant),
+            satisfied=satisfied,
         )
     }
     calendar = load_calendar(session)
     now = clocks.now()
     number = new_case_number(node_region=settings.node_region, moment=now)
+    if record_licences is not None:
+        record_licences(number)
     if bundle is None:
         case = _new_case(
             number=number,

@@ -18,6 +18,13 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class LicenceRef(_In):
+    """免证办: an e-licence of the applicant presented for one checklist line instead of a paper."""
+
+    material: ShortText
+    credential: int = Field(ge=1, le=MAX_ROW_ID)
+
+
 class MaterialRef(_In):
     """A previously uploaded file (POST /api/v1/uploads) attached as one checklist line."""
 
@@ -43,6 +50,7 @@ class CaseCreate(_In):
     bundle: Annotated[str, StringConstraints(max_length=40)] | None = None
     form: dict[str, Any] = Field(default_factory=dict)
     materials: list[MaterialRef] = Field(default_factory=list, max_length=100)
+    licences: list[LicenceRef] = Field(default_factory=list, max_length=20)
     applicant: ApplicantIn | None = None
     on_behalf_of: int | None = Field(
         default=None,

@@ -35,6 +35,7 @@ __all__ = [
     "Verdict",
     "change_status",
     "check_here",
+    "check_licences",
     "department_credentials",
     "for_material",
     "get_mine",
@@ -43,6 +44,8 @@ __all__ = [
     "issuer_keys",
     "issuer_metadata",
     "licence_materials",
+    "licence_offers",
+    "licence_uses",
     "list_token",
     "load_demo",
     "my_credentials",
@@ -328,3 +331,88 @@ def retire_key(session: Session, *, kid: str, actor: Actor | None = None) -> key
     if actor is not None:
         identity.authorize(actor, "credentials.keys")
     return keys.retire(session, kid=kid, actor=actor)
+
+
+def licence_offers(session: Session, account_id: int, names: list[str]) -> dict[str, list[Any]]:
+    """免证办 on the apply form: for each checklist line, the valid licences the account holds
+    that stand in for it, as (credential id, licence type, issuer)."""
+    wanted = {name: {k.type_code for k in for_material(name)} for name in names}
+    wanted = {name: codes for name, codes in wanted.items() if codes}
+    if not wanted:
+        return {}
+    rows = session.scalars(
+        select(Credential).where(
+            Credential.holder_id == account_id,
+            Credential.status == "valid",
+            Credential.sd_jwt.is_not(None),
+        )
+    ).all()
+    offers: dict[str, list[Any]] = {}
+    for name, codes in wanted.items():
+        for row in rows:
+            if row.type_code in codes:
+                kind = licences.by_type_code(row.type_code)
+                offers.setdefault(name, []).append(
+                    (row.id, kind.name if kind else row.type_code, row.department_name)
+                )
+    return offers
+
+
+def check_licences(
+    session: Session,
+    *,
+    actor: Actor,
+    holder_id: int | None,
+    refs: list[tuple[str, int]],
+    materials: list[str],
+    settings: Settings,
+) -> tuple[set[str], Any]:
+    """The cases hook at submission: verify each licence given for a checklist line (Invalid
+    with the verifier's reason when one fails); the lines satisfied, and the recorder to call
+    with the new case's number (it records the verified claims and a credential.used event)."""
+    if holder_id is None:
+        raise Invalid(
+            "Only an applicant with an account can present e-licences.",
+            errors=[FieldError("licences", "no holder")],
+        )
+    checked: list[tuple[str, int]] = []
+    for material, credential_id in refs:
+        if material not in materials:
+            raise Invalid(
+                f"{material} is not on this service's checklist.",
+                errors=[FieldError("licences", "not on the checklist")],
+            )
+        row = session.get(Credential, credential_id)
+        if row is None or row.holder_id != holder_id or not row.sd_jwt:
+            raise Invalid(
+                "No such e-licence of the applicant.",
+                errors=[FieldError("licences", "unknown licence")],
+            )
+        if row.type_code not in {k.type_code for k in for_material(material)}:
+            raise Invalid(
+                "This e-licence does not stand in for that paper.",
+                errors=[FieldError("licences", "wrong licence type")],
+            )
+        verdict = check_here(session, text=row.sd_jwt, settings=settings)
+        if not verdict.valid:
+            raise Invalid(verdict.message, errors=[FieldError("licences", verdict.message)])
+        checked.append((material, credential_id))
+
+    def record(case_number: str) -> None:
+        for material, credential_id in checked:
+            use_licence(
+                session,
+                actor=actor,
+                case_number=case_number,
+                material=material,
+                credential_id=credential_id,
+                holder_id=holder_id,
+                settings=settings,
+            )
+
+    return {material for material, _ in checked}, record
+
+
+def licence_uses(session: Session, number: str) -> dict[str, UseView]:
+    """For the case page: checklist line -> the e-licence that stood in for it."""
+    return {use.material: use for use in uses_of_case(session, case_number=number)}

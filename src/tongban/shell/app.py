@@ -29,6 +29,7 @@ BackgroundStarter = Callable[[FastAPI], Callable[[], None]]
 def _include_routers(app: FastAPI) -> None:
     # Imported here so that building the app, not importing this module, loads the domains.
     from tongban.assistant.api import router as assistant_api
+    from tongban.cases import intake
     from tongban.cases.api import router as cases_api
     from tongban.cases.handling import before_act, on_accepted, on_changed, on_completed
     from tongban.catalog.api import router as catalog_api
@@ -92,6 +93,8 @@ def _include_routers(app: FastAPI) -> None:
     on_changed(federation.changed)
     # A completed, approved case of an item that yields a licence issues it (issue #17).
     on_completed(credentials.issue_at_completion)
+    # 免证办: an e-licence stands in for a paper at submission, verified (issue #17).
+    intake.on_licences(credentials.check_licences)
     # Consent sits below exchange: the shell tells it a resource's provider and fields.
     consent.on_describe_resource(exchange.consent_terms)
     # Each use of a person's data writes its tracker line in the event's own transaction

@@ -165,13 +165,14 @@ def install_web(app: FastAPI) -> None:
     """Add the web front: page routers (CSRF-checked), static files, headers, gzip, errors."""
     from tongban.assistant.pages import router as assistant_pages
     from tongban.cases.pages import router as cases_pages
-    from tongban.cases.pages.common import set_shared_materials, set_shared_resources
+    from tongban.cases.pages.common import set_licences, set_shared_materials, set_shared_resources
     from tongban.catalog import service as catalog
     from tongban.catalog.import_pages import router as catalog_import_pages
     from tongban.catalog.pages import router as catalog_pages
     from tongban.catalog.pages import set_shared_resources as set_guide_shared
     from tongban.consent.pages import router as consent_pages
     from tongban.consent.tracker_pages import router as tracker_pages
+    from tongban.credentials import service as credentials
     from tongban.credentials.pages import router as credentials_pages
     from tongban.exchange import service as exchange
     from tongban.exchange.pages import router as exchange_pages
@@ -194,6 +195,8 @@ def install_web(app: FastAPI) -> None:
     set_shared_materials(
         lambda session, number: exchange.shared_materials(session, case_number=number)
     )
+    # 免证办: the apply form offers the applicant's e-licences; the case shows them verified.
+    set_licences(offers=credentials.licence_offers, uses=credentials.licence_uses)
     # Guides and the apply form say which papers departments share (无需提交，由部门共享获取).
     set_shared_resources(exchange.resource_names)
     set_guide_shared(exchange.resource_names)

@@ -17,9 +17,10 @@ from tongban.cases.pages.common import (
     _form_fields,
     _materials_needed,
     _store_upload,
+    licence_offers,
     shared_resources,
 )
-from tongban.cases.schemas import CaseCreate, MaterialRef
+from tongban.cases.schemas import CaseCreate, LicenceRef, MaterialRef
 from tongban.catalog import service as catalog
 from tongban.identity import service as identity
 from tongban.identity.deps import PageUi
@@ -135,11 +136,16 @@ def _materials_page(
     ctx = _apply_context(ui, session, code)
     draft = _draft(session, ui.require_actor(), code)
     attached = {name for name, _sha in draft.get("materials", [])}
+    needed = _materials_needed(ctx["impl"])
+    # 免证办: the applicant's e-licences that stand in for a line (an agent's own are not).
+    holder = draft.get("for") or ui.require_actor().account_id
     return ui.render(
         "cases/apply_materials.html",
         title=ui.gettext("Apply: your papers"),
         form=form,
-        needed=_materials_needed(ctx["impl"]),
+        needed=needed,
+        licences=licence_offers(session, int(holder), [m.name for m in needed]),
+        by_licence={n for n, sha in draft.get("materials", []) if sha.startswith("licence:")},
         shared=[m for m in ctx["impl"].materials if m.source == "government"],
         shared_by=shared_resources(session),
         attached=attached,
@@ -165,15 +171,20 @@ def apply_materials_upload(
     settings: AppSettings,
     material: Annotated[str, Form()] = "",
     file: Annotated[UploadFile | None, File()] = None,
+    licence: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
-    """Upload one paper into the draft."""
+    """Upload one paper into the draft, or name an e-licence that stands in for it (免证办;
+    verified when the application is sent)."""
     actor = ui.require_actor()
     identity.authorize(actor, "case.upload")
     impl = catalog.get_implementation(session, code=code)
     form = FormState(values={"material": material})
     if material not in {m.name for m in _materials_needed(impl)}:
         form.add("material", ui.gettext("Choose which paper this is."))
-    sha = _store_upload(ui, session, settings, file, form, "file")
+    if licence.isdigit() and not form.has_errors:
+        sha: str | None = f"licence:{int(licence)}"
+    else:
+        sha = _store_upload(ui, session, settings, file, form, "file")
     if form.has_errors or sha is None:
         return _materials_page(ui, request, session, code, form, 422)
     given = _draft(session, actor, code).get("materials", [])
@@ -224,7 +235,16 @@ def apply_submit(
     data = CaseCreate(
         implementation=code,
         form=draft.get("typed", {}),
-        materials=[MaterialRef(name=n, sha256=s) for n, s in draft.get("materials", [])],
+        materials=[
+            MaterialRef(name=n, sha256=s)
+            for n, s in draft.get("materials", [])
+            if not s.startswith("licence:")
+        ],
+        licences=[
+            LicenceRef(material=n, credential=int(s.removeprefix("licence:")))
+            for n, s in draft.get("materials", [])
+            if s.startswith("licence:")
+        ],
         on_behalf_of=draft.get("for"),
     )
     form = FormState()

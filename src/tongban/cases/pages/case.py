@@ -31,6 +31,7 @@ from tongban.cases.pages.common import (
     _labels,
     _posted_version,
     _store_upload,
+    licence_uses,
     shared_materials,
     shared_resources,
 )
@@ -213,6 +214,7 @@ def _render_case(
         field_labels=_field_labels(session, read),
         shared=shared_materials(session, read.number),
         shared_by=shared_resources(session),
+        licensed=licence_uses(session, read.number),
         allowed=_allowed_actions(session, actor, read.number, read.actions),
         **supplement_context(ui, read),
         may_reveal=queries.may_reveal_applicant_id(actor, row),

@@ -51,6 +51,34 @@ def shared_resources(session: Any) -> dict[str, str]:
     return _shared_resources[0](session)
 
 
+# 免证办 (credentials is above cases: the shell hands these in): the e-licences an account
+# holds for checklist lines, and those that stood in for a case's lines.
+_licence_offers: list[Callable[[Any, int, list[str]], dict[str, list[Any]]]] = [
+    lambda _session, _account, _names: {}
+]
+_licence_uses: list[Callable[[Any, str], dict[str, Any]]] = [lambda _session, _number: {}]
+
+
+def set_licences(
+    *,
+    offers: Callable[[Any, int, list[str]], dict[str, list[Any]]],
+    uses: Callable[[Any, str], dict[str, Any]],
+) -> None:
+    """Hand in the e-licence lookups (the shell, from credentials)."""
+    _licence_offers[0] = offers
+    _licence_uses[0] = uses
+
+
+def licence_offers(session: Any, account_id: int, names: list[str]) -> dict[str, list[Any]]:
+    """Checklist line -> (credential id, licence type, issuer) of the account's licences."""
+    return _licence_offers[0](session, account_id, names)
+
+
+def licence_uses(session: Any, number: str) -> dict[str, Any]:
+    """Checklist line -> the verified e-licence that stood in for it on a case."""
+    return _licence_uses[0](session, number)
+
+
 def shared_materials(session: Any, number: str) -> dict[str, Any]:
     """Checklist line name -> the sharing fetch that stands in for it."""
     return {name: m for m in _shared[0](session, number) for name in m.materials}
