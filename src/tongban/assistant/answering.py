@@ -121,8 +121,19 @@ class Answer:
 
 # --- the index, per catalog revision and lexicon version ---------------------------------
 
+
+@dataclass(frozen=True)
+class Index:
+    """The engine with what choosing an implementation or a bundle needs, without queries:
+    each item's implementations (region, code) and each bundle family's bundles."""
+
+    engine: Engine
+    implementations: dict[str, list[tuple[str, str]]]
+    bundles: dict[str, list[tuple[str, str]]]
+
+
 _lock = threading.Lock()
-_engines: dict[tuple[str | None, str], Engine] = {}
+_indexes: dict[tuple[str | None, str], Index] = {}
 
 
 def _lexicon_version(session: Session) -> str:
@@ -133,30 +144,37 @@ def _lexicon_version(session: Session) -> str:
     return ":".join(parts)
 
 
-def _sources(session: Session) -> list[Source]:
-    """The catalog's items (with their descriptions) and one source per bundle family."""
+def _build(session: Session, version: str) -> Index:
+    """Read the catalog once: items with descriptions and implementations, bundle families."""
     hits, total = catalog.search_items(session, limit=100)
     while len(hits) < total:
         more, _total = catalog.search_items(session, limit=100, offset=len(hits))
         if not more:
             break
         hits += more
-    sources = [
-        Source(
-            key=hit.code,
-            kind="item",
-            name=hit.name,
-            name_en=hit.name_en,
-            keywords=tuple(hit.keywords),
-            description=catalog.get_item(session, code=hit.code).description or "",
-            department=hit.department,
+    sources: list[Source] = []
+    implementations: dict[str, list[tuple[str, str]]] = {}
+    for hit in hits:
+        item = catalog.get_item(session, code=hit.code)
+        implementations[hit.code] = [(i.region_code, i.code) for i in item.implementations]
+        sources.append(
+            Source(
+                key=hit.code,
+                kind="item",
+                name=hit.name,
+                name_en=hit.name_en,
+                keywords=tuple(hit.keywords),
+                description=item.description or "",
+                department=hit.department,
+            )
         )
-        for hit in hits
-    ]
-    families: dict[str, catalog.BundleRead] = {}
+    bundles: dict[str, list[tuple[str, str]]] = {}
+    first: dict[str, catalog.BundleRead] = {}
     for bundle in catalog.list_bundles(session):
-        families.setdefault(family_of(bundle.code), bundle)
-    for key, bundle in families.items():
+        family = family_of(bundle.code)
+        bundles.setdefault(family, []).append((bundle.region_code, bundle.code))
+        first.setdefault(family, bundle)
+    for key, bundle in first.items():
         sources.append(
             Source(
                 key=key,
@@ -168,7 +186,32 @@ def _sources(session: Session) -> list[Source]:
                 parts=tuple(c.item_name for c in bundle.components),
             )
         )
-    return sources
+    engine = Engine(
+        sources=sources,
+        lexicon=operator_lexicon(session, version),
+        regions=regions.builtin_rows(),
+    )
+    return Index(engine=engine, implementations=implementations, bundles=bundles)
+
+
+def index_for(session: Session) -> Index:
+    """The index of the current catalog revision and lexicon (built once, kept in memory)."""
+    key = (catalog.current_revision(session), _lexicon_version(session))
+    index = _indexes.get(key)
+    if index is not None:
+        return index
+    with _lock:
+        index = _indexes.get(key)
+        if index is None:
+            index = _build(session, key[1])
+            _indexes.clear()
+            _indexes[key] = index
+    return index
+
+
+def engine_for(session: Session) -> Engine:
+    """The engine of the current catalog revision and lexicon."""
+    return index_for(session).engine
 
 
 def family_of(code: str) -> str:
@@ -188,25 +231,6 @@ def operator_lexicon(session: Session, version: str) -> lexicons.Lexicon:
         for row in session.scalars(select(FaqEntry).order_by(FaqEntry.id))
     ]
     return lexicons.build(extra_synonyms=synonyms, extra_faq=faq, version=version)
-
-
-def engine_for(session: Session) -> Engine:
-    """The engine of the current catalog revision and lexicon (built once, kept in memory)."""
-    key = (catalog.current_revision(session), _lexicon_version(session))
-    engine = _engines.get(key)
-    if engine is not None:
-        return engine
-    with _lock:
-        engine = _engines.get(key)
-        if engine is None:
-            engine = Engine(
-                sources=_sources(session),
-                lexicon=operator_lexicon(session, key[1]),
-                regions=regions.builtin_rows(),
-            )
-            _engines.clear()
-            _engines[key] = engine
-    return engine
 
 
 # --- the conversation state -----------------------------------------------------------------
@@ -380,46 +404,29 @@ def _pick_region(
     return None
 
 
-def _choose_implementation(
-    session: Session, item_code: str, region: str | None
-) -> tuple[catalog.ImplementationRead | None, list[tuple[str, str]]]:
-    """The implementation serving `region`, or the regions to choose from (value, label)."""
+def _serving(places: list[tuple[str, str]], region: str | None) -> tuple[str | None, list[str]]:
+    """Of (region, code) pairs: the code serving `region` (it or its nearest ancestor, or
+    the only one inside it), else the region codes to choose from (provinces first)."""
     if region:
-        serving = catalog.implementations_for_region(session, region=region, item_code=item_code)
+        above = set(regions.ancestor_codes(region)) | {region}
+        serving = sorted((p for p in places if p[0] in above), key=lambda p: -len(p[0].rstrip("0")))
         if serving:
-            serving.sort(key=lambda i: -len(i.region_code.rstrip("0")))
-            return serving[0], []
-    impls = catalog.get_item(session, code=item_code).implementations
-    inside = [i for i in impls if region and _within(region, i.region_code)]
+            return serving[0][1], []
+    inside = [p for p in places if region and _within(region, p[0])]
     if len(inside) == 1:
-        return inside[0], []
-    pool = inside or impls
+        return inside[0][1], []
     if inside:
-        codes = sorted({i.region_code for i in pool})
-    else:
-        codes = sorted({_province(i.region_code) for i in pool})
-        if len(codes) == 1:
-            codes = sorted({i.region_code for i in pool})
-    return None, [(c, _region_name(session, c) or c) for c in codes]
+        return None, sorted({p[0] for p in inside})
+    provinces = sorted({_province(p[0]) for p in places})
+    if len(provinces) == 1 and len(places) > 1:
+        return None, sorted({p[0] for p in places})
+    if len(places) == 1:
+        return places[0][1], []
+    return None, provinces
 
 
-def _choose_bundle(
-    session: Session, family: str, region: str | None
-) -> tuple[catalog.BundleRead | None, list[tuple[str, str]]]:
-    bundles = [b for b in catalog.list_bundles(session) if family_of(b.code) == family]
-    if region:
-        near = [
-            b for b in bundles if _within(b.region_code, region) or _within(region, b.region_code)
-        ]
-        if len(near) == 1:
-            return near[0], []
-        if near:
-            bundles = near
-    if len(bundles) == 1:
-        return bundles[0], []
-    return None, [
-        (b.region_code, _region_name(session, b.region_code) or b.region_code) for b in bundles
-    ]
+def _region_choices(session: Session, codes: list[str]) -> list[tuple[str, str]]:
+    return [(c, _region_name(session, c) or c) for c in codes]
 
 
 def answer(
@@ -465,7 +472,8 @@ def answer(
             region_name=_region_name(session, chosen_region),
             state=encode_state({}),
         )
-    engine = engine_for(session)
+    index = index_for(session)
+    engine = index.engine
     ranking = engine.rank(q, limit=limit)
     u = ranking.understanding
     hits = ranking.hits
@@ -498,7 +506,7 @@ def answer(
             persons=u.persons,
             intents=u.intents,
         )
-    items = [_suggest(session, engine, h, u, q, target) for h in hits]
+    items = [_suggest(index, h, u, target, top=n == 0) for n, h in enumerate(hits)]
     top = items[0]
     ask: Ask | None = None
     if ranking.clarify is not None and not forced:
@@ -511,7 +519,7 @@ def answer(
     reply_parts = [top.name]
     faq_answer = _faq_answer(engine, hits[0])
     if ask is None:
-        lines, region_ask = _details(session, top, u, _)
+        lines, region_ask = _details(session, index, top, u, q, target, _)
         if region_ask is not None:
             ask = region_ask
             state_data = base | {"k": "region", "c": top.code}
@@ -546,43 +554,52 @@ def _faq_answer(engine: Engine, hit: Hit) -> str | None:
     return None
 
 
-def _suggest(
-    session: Session, engine: Engine, hit: Hit, u: Any, q: str, region: str | None
-) -> Suggestion:
+def _suggest(index: Index, hit: Hit, u: Any, region: str | None, *, top: bool) -> Suggestion:
+    """A ranked answer with its links; the implementation (or bundle) of the region."""
     suggestion = Suggestion(
         code=hit.key, name=hit.name, kind=hit.kind, score=round(hit.score, 2), why=_why(hit, u)
     )
     suggestion.help_url = _help_url(region, hit.name)
     if hit.kind == "bundle":
-        bundle, _choices = _choose_bundle(session, hit.key, region)
-        if bundle is not None:
-            suggestion.code = bundle.code
-            suggestion.region_code = bundle.region_code
-            suggestion.guide_url = f"/bundles/{bundle.code}"
-            suggestion.apply_url = f"/bundles/{bundle.code}/apply"
+        code, _codes = _serving(index.bundles.get(hit.key, []), region)
+        if code is None and region:
+            # A bundle of the city serves its districts; a district's own one serves it.
+            near = [b for b in index.bundles.get(hit.key, []) if _within(region, b[0])]
+            code = near[0][1] if len(near) == 1 else None
+        if code is not None:
+            suggestion.code = code
+            suggestion.region_code = dict((c, r) for r, c in index.bundles[hit.key])[code]
+            suggestion.guide_url = f"/bundles/{code}"
+            suggestion.apply_url = f"/bundles/{code}/apply"
         else:
             suggestion.guide_url = "/search?" + urlencode({"q": hit.name})
         return suggestion
-    impl, _choices = _choose_implementation(session, hit.key, region)
-    if impl is None:
-        suggestion.guide_url = f"/services/{hit.key}"
+    code, _codes = _serving(index.implementations.get(hit.key, []), region)
+    suggestion.guide_url = f"/services/{hit.key}"
+    if code is None:
         return suggestion
-    suggestion.implementation = impl.code
-    suggestion.region_code = impl.region_code
-    suggestion.guide_url = f"/guide/{impl.code}"
-    suggestion.prefill = _prefill(engine, q, u.places, impl)
-    suggestion.apply_url = _apply_url(impl.code, suggestion.prefill)
+    suggestion.implementation = code
+    suggestion.region_code = code.split("-", 1)[0]
+    suggestion.guide_url = f"/guide/{code}"
+    if not top:
+        suggestion.apply_url = _apply_url(code, {})
     return suggestion
 
 
 def _details(
-    session: Session, top: Suggestion, u: Any, _: Gettext
+    session: Session,
+    index: Index,
+    top: Suggestion,
+    u: Any,
+    q: str,
+    region: str | None,
+    _: Gettext,
 ) -> tuple[list[tuple[str, str]], Ask | None]:
-    """The reply's lines for the top answer, or the question back for its region."""
+    """The reply's lines for the top answer (its form pre-filled), or where to do it."""
     if top.kind == "bundle":
         if top.region_code is None:
-            _b, choices = _choose_bundle(session, family_of(top.code), None)
-            return [], Ask("region", _(T["where_ask"]), choices)
+            _code, codes = _serving(index.bundles.get(family_of(top.code), []), None)
+            return [], Ask("region", _(T["where_ask"]), _region_choices(session, codes))
         bundle = catalog.get_bundle(session, code=top.code)
         parts = "、".join(c.item_name for c in bundle.components)
         lines = [(bundle.name, _(T["bundle"]) % {"parts": parts})]
@@ -591,12 +608,14 @@ def _details(
         lines.append((_(T["helpers"]), _(T["clerk"])))
         return lines, None
     if top.implementation is None:
-        _i, choices = _choose_implementation(session, top.code, top.region_code)
-        return [], Ask("region", _(T["where_ask"]), choices)
+        _code, codes = _serving(index.implementations.get(top.code, []), region)
+        return [], Ask("region", _(T["where_ask"]), _region_choices(session, codes))
     try:
         impl = catalog.get_implementation(session, code=top.implementation)
     except NotFound:
         return [], None
+    top.prefill = _prefill(index.engine, q, u.places, impl)
+    top.apply_url = _apply_url(impl.code, top.prefill)
     lines = _implementation_lines(impl, u.persons, _)
     lines.insert(0, (_(T["source"]) % {"authority": impl.authority_name}, ""))
-    return [line for line in lines if line[1] or line[0]], None
+    return lines, None

@@ -177,7 +177,7 @@ def _jieba():  # type: ignore[no-untyped-def]
 def _syllables(text: str) -> tuple[str, ...]:
     from pypinyin import lazy_pinyin
 
-    return tuple(s.lower() for s in lazy_pinyin(text, errors=lambda chars: ["?"] * len(chars)))
+    return tuple(s.lower() for s in lazy_pinyin(text, errors="default"))
 
 
 @lru_cache(maxsize=65_536)
@@ -358,9 +358,7 @@ class Engine:
             corpus.append(self._text_tokens(self._rewrite(fold(faq.question))[0]) * 2)
         self.bm25 = BM25Okapi(corpus, k1=1.2, b=0.5)
         self.vocabulary = {t for doc in corpus for t in doc}
-        self.syllable_set = {t[1:] for t in self.vocabulary if t.startswith("~")}
         self.names = {d.key: d.name for d in self.docs if d.kind != "faq"}
-        self._single_syllables = _single_syllables(self.syllable_set)
 
     # --- documents -----------------------------------------------------------------------
 
@@ -449,7 +447,7 @@ class Engine:
         if word in self.lexicon.english:
             return [(t, 1.0) for t in cjk_tokens(self.lexicon.english[word])]
         out = [("e:" + word, 1.0)] if "e:" + word in self.vocabulary else []
-        syllables = _split_pinyin(word, self._single_syllables)
+        syllables = _split_pinyin(word, _pinyin_table())
         if syllables and len(syllables) >= 2:
             out += [("~" + a + b, 1.0) for a, b in itertools.pairwise(syllables)]
         return out
@@ -597,11 +595,6 @@ def _pinyin_table() -> frozenset[str]:
             if plain.isascii() and plain.isalpha():
                 out.add(plain.lower())
     return frozenset(out)
-
-
-def _single_syllables(seen: set[str]) -> frozenset[str]:
-    """Pinyin syllables (without tones): pypinyin's table."""
-    return _pinyin_table()
 
 
 def _split_pinyin(word: str, syllables: frozenset[str]) -> list[str] | None:

@@ -85,11 +85,7 @@ def _chat(
         )
         if choice and not q:
             said = _chosen(choice, result)
-    carried = turns + (
-        [{"q": said, "a": result.items[0].name if result and result.items else ""}]
-        if result
-        else []
-    )
+    carried = turns + ([{"q": said, "a": _short(result)}] if result else [])
     return ui.render(
         "assistant/chat.html",
         title=ui.gettext("Ask the service assistant"),
@@ -100,6 +96,13 @@ def _chat(
         history=json.dumps(carried[-MAX_TURNS:], ensure_ascii=False),
         why_labels=WHY_LABELS,
     )
+
+
+def _short(result: assistant.Answer) -> str:
+    """What an earlier turn shows of the answer: the question asked back, or the service."""
+    if result.ask is not None and result.ask.kind == "choice":
+        return result.ask.question
+    return result.items[0].name if result.items else ""
 
 
 def _chosen(choice: str, result: assistant.Answer) -> str:
