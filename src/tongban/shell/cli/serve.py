@@ -109,6 +109,11 @@ def load_demo_data(database: Database, *, settings: Settings | None = None) -> d
     # The demo citizen's e-licences (社会保障卡, 老年人优待证), issue #17.
     with database.session_scope() as session:
         counts.update(credentials.load_demo(session, settings=settings))
+    from tongban.assistant.demo import load_demo as load_assistant_demo
+
+    # Questions the service assistant could not answer, for the operators' page (issue #19).
+    with database.session_scope() as session:
+        counts.update(load_assistant_demo(session))
     if settings.govstack_enabled:
         # The GovStack building block's conformance samples, when it is served (issue #21).
         from tongban.govstack.samples import load_samples
