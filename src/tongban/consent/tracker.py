@@ -395,13 +395,22 @@ def data_usage(
 
 
 def departments_seen(session: Session, *, subject_id: int) -> list[tuple[str, str]]:
-    """The departments in a person's tracker (code, name), for the filter."""
-    rows = session.execute(
-        select(DataUse.department_code, DataUse.department_name)
+    """The departments in a person's tracker (code, name), for the filter: the codes from the
+    index alone, then one line's name for each (a person's lines span few departments)."""
+    codes = session.scalars(
+        select(DataUse.department_code)
         .where(DataUse.subject_id == subject_id, DataUse.department_code.is_not(None))
         .distinct()
-    )
-    return sorted({(str(code), str(name or code)) for code, name in rows}, key=lambda d: d[1])
+    ).all()
+    found = []
+    for code in codes:
+        name = session.scalar(
+            select(DataUse.department_name)
+            .where(DataUse.subject_id == subject_id, DataUse.department_code == code)
+            .limit(1)
+        )
+        found.append((str(code), str(name or code)))
+    return sorted(found, key=lambda d: d[1])
 
 
 def get_line(session: Session, *, actor: Actor, use_id: int) -> UsageLine:
