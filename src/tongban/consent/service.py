@@ -1,5 +1,6 @@
 """The consent rules other domains and the shell call: consents.py (asking, deciding, the
-signed artefact), checks.py (which uses need consent, and the fetch check exchange makes)."""
+signed artefact), checks.py (which uses need consent, and the fetch check exchange makes),
+tracker.py (the data tracker: the events hook, a person's uses, the completeness check)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from tongban.consent.checks import (
 from tongban.consent.consents import ConsentView, Refusal, ResourceTerms, on_describe_resource
 from tongban.consent.demo import load_demo as load_consent_demo
 from tongban.consent.schemas import RequirementIn
+from tongban.consent.tracker import UsageLine, UsagePage, data_usage, missing_lines, note_event
 
 # The issue this domain serves.
 ISSUE = 16
@@ -25,9 +27,14 @@ __all__ = [
     "Refusal",
     "RequirementIn",
     "ResourceTerms",
+    "UsageLine",
+    "UsagePage",
     "check_and_use",
+    "data_usage",
     "load_consent_demo",
+    "missing_lines",
     "needs_consent",
+    "note_event",
     "on_describe_resource",
     "set_requirement",
 ]
