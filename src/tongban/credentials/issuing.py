@@ -1,8 +1,9 @@
 """Issuing e-licences: at the completion of an approved case, to its applicant.
 
-Serial numbers (流水号) are the credential's row id, so they are unique on the node; the status
-entry is the next free index of the department's current status list (a new list of
-LIST_SIZE entries when it is full). The licence's public id is its 证照标识.
+The status entry is the next free index of the department's current status list (a new list
+of LIST_SIZE entries when it is full); the serial number (流水号) is derived from it, (list id -
+1) x LIST_SIZE + index + 1, unique on the node and known before the row is written, so a
+licence is signed and stored in one INSERT. The licence's public id is its 证照标识.
 """
 
 from __future__ import annotations
@@ -181,28 +182,10 @@ def issue(
     kid, key = keys.active_key(session, department=department, settings=settings)
     status_list, index = _status_slot(session, department)
     now = utcnow()
-    row = Credential(
-        type_code=kind.type_code,
-        vct=kind.vct,
-        item_code=kind.item,
-        case_number=case_number,
-        holder_id=holder_id,
-        department_id=department.id,
-        department_code=department.code,
-        department_name=department.name,
-        kid=kid,
-        list_id=status_list.id,
-        list_index=index,
-        status="valid",
-        issued_at=now,
-        valid_from=(now + SHANGHAI_OFFSET).date(),
-        updated_at=now,
-    )
-    session.add(row)
-    session.flush()
+    serial = (status_list.id - 1) * status_list.size + index + 1
     token, ident, start, until = build(
         kind=kind,
-        serial=row.id,
+        serial=serial,
         subject=Subject(
             name=account.display_name,
             code=resident_id,
@@ -220,10 +203,28 @@ def issue(
         issued=now,
         holder_jwk=holder_jwk,
     )
-    row.sd_jwt = token
-    row.licence_id = ident
-    row.valid_from = start
-    row.valid_until = until
+    row = Credential(
+        licence_id=ident,
+        sd_jwt=token,
+        type_code=kind.type_code,
+        vct=kind.vct,
+        item_code=kind.item,
+        case_number=case_number,
+        holder_id=holder_id,
+        department_id=department.id,
+        department_code=department.code,
+        department_name=department.name,
+        kid=kid,
+        list_id=status_list.id,
+        list_index=index,
+        status="valid",
+        issued_at=now,
+        valid_from=start,
+        valid_until=until,
+        updated_at=now,
+    )
+    session.add(row)
+    session.flush()
     events.record(
         session,
         action="credential.issued",
