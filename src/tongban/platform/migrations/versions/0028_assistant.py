@@ -21,30 +21,35 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "assistant_synonyms",
-        sa.Column("id", BigId, primary_key=True, autoincrement=True),
-        sa.Column("word", sa.String(40), nullable=False, unique=True),
+        sa.Column("id", BigId, autoincrement=True, nullable=False),
+        sa.Column("word", sa.String(40), nullable=False),
         sa.Column("canonical", sa.String(80), nullable=False),
         sa.Column("created_by", sa.BigInteger(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_assistant_synonyms"),
+        sa.UniqueConstraint("word", name="uq_assistant_synonyms_word"),
     )
     op.create_table(
         "assistant_faq",
-        sa.Column("id", BigId, primary_key=True, autoincrement=True),
+        sa.Column("id", BigId, autoincrement=True, nullable=False),
         sa.Column("question", sa.String(200), nullable=False),
         sa.Column("targets", sa.JSON(), nullable=False),
         sa.Column("answer", sa.Text(), nullable=False),
         sa.Column("created_by", sa.BigInteger(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_assistant_faq"),
     )
     op.create_table(
         "assistant_unanswered",
-        sa.Column("id", BigId, primary_key=True, autoincrement=True),
-        sa.Column("text", sa.String(200), nullable=False, unique=True),
+        sa.Column("id", BigId, autoincrement=True, nullable=False),
+        sa.Column("text", sa.String(200), nullable=False),
         sa.Column("region_code", sa.String(12), nullable=True),
         sa.Column("count", sa.Integer(), nullable=False),
         sa.Column("closed", sa.Boolean(), nullable=False),
         sa.Column("first_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_assistant_unanswered"),
+        sa.UniqueConstraint("text", name="uq_assistant_unanswered_text"),
     )
     op.create_index("ix_assistant_unanswered_closed", "assistant_unanswered", ["closed"])
 
