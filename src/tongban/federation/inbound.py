@@ -50,8 +50,16 @@ class Outcome:
     outcome: str  # applied | duplicate | refused:<reason>
 
 
-def apply(session: Session, *, data: bytes, settings: Settings, me: str) -> Outcome:
-    """Verify and apply one message (raises messages.Refused for the caller to record)."""
+def apply(
+    session: Session,
+    *,
+    data: bytes,
+    settings: Settings,
+    me: str,
+    offers: dict[str, Any] | None = None,
+) -> Outcome:
+    """Verify and apply one message (raises messages.Refused for the caller to record);
+    `offers` keeps the implementations looked up across one batch."""
     routes = routing.current(session, settings=settings)
     envelope = messages.open_envelope(data, routes=routes, me=me)
     message_id = str(envelope["id"])[:80]
@@ -73,6 +81,7 @@ def apply(session: Session, *, data: bytes, settings: Settings, me: str) -> Outc
             routes=routes,
             me=me,
             settings=settings,
+            offers={} if offers is None else offers,
         )
     else:
         _follow(session, record=record, sender=sender, routes=routes)
@@ -105,6 +114,7 @@ def _transfer(
     routes: list[routing.Route],
     me: str,
     settings: Settings,
+    offers: dict[str, Any],
 ) -> None:
     number = str(record["number"])
     origin = number.split("-", 1)[0]
@@ -116,11 +126,16 @@ def _transfer(
         raise messages.Refused("not_ours", f"authority region {authority} is not served here")
     if cases.has_case(session, number=number):
         return  # applied before under another message id: the case stands as it is
-    code = record.get("implementation_code")
-    try:
-        offer = cases.find_offer(session, implementation=str(code or ""), item=None, region=None)
-    except AppError:
-        raise messages.Refused("unknown_implementation", f"{code} is not in the catalog") from None
+    code = str(record.get("implementation_code") or "")
+    offer = offers.get(code)
+    if offer is None:
+        try:
+            offer = cases.find_offer(session, implementation=code, item=None, region=None)
+        except AppError:
+            raise messages.Refused(
+                "unknown_implementation", f"{code} is not in the catalog"
+            ) from None
+        offers[code] = offer
     try:
         blobs = {
             sha: base64.b64decode(encoded, validate=True)

@@ -9,7 +9,6 @@ after commit. A node alone in its directory pays one cached look-up per change.
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.cases import service as cases
@@ -43,10 +42,8 @@ def guard(session: Session, *, case_number: str, action: str) -> None:
 def queue(
     session: Session, *, kind: str, target: str, number: str, message_id: str, body: dict
 ) -> None:
-    """Put one message in the outbox (once per message id)."""
-    found = session.scalar(select(Outgoing.id).where(Outgoing.message_id == message_id))
-    if found is not None:
-        return
+    """Put one message in the outbox (a message id is made once: a case is submitted once,
+    and each version of it exists once)."""
     session.add(
         Outgoing(
             message_id=message_id,
@@ -57,7 +54,6 @@ def queue(
             created_at=utcnow(),
         )
     )
-    session.flush()
 
 
 def changed(session: Session, *, case_number: str, action: str, settings: Settings) -> None:
@@ -88,13 +84,12 @@ def changed(session: Session, *, case_number: str, action: str, settings: Settin
 
 
 def _route_new(session: Session, *, number: str, routes: list[routing.Route], me: str) -> None:
-    case = cases.get_case(session, number=number)
-    if case.kind != "single":
+    record = cases.case_record(session, number=number)
+    if record["kind"] != "single":
         return  # a bundle is handled where it was filed (its sub-cases are not routed yet)
-    target = routing.serving(routes, case.authority_region)
+    target = routing.serving(routes, str(record["authority_region"]))
     if target is None or target.node_id == me:
         return
-    record = cases.case_record(session, number=number)
     queue(
         session,
         kind=TRANSFER,
@@ -104,7 +99,6 @@ def _route_new(session: Session, *, number: str, routes: list[routing.Route], me
         body={"case": record},
     )
     session.add(Link(case_number=number, role="copy", peer_node=target.node_id, remote_version=0))
-    session.flush()
     events.record(
         session,
         action="federation.case_routed",
@@ -113,8 +107,8 @@ def _route_new(session: Session, *, number: str, routes: list[routing.Route], me
         channel=Channel.SYSTEM,
         data={
             "to_node": target.node_id,
-            "authority_region": case.authority_region,
-            "implementation": case.implementation_code,
+            "authority_region": record["authority_region"],
+            "implementation": record["implementation_code"],
             "material_count": len(record["materials"]),
         },
     )

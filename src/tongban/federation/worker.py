@@ -156,13 +156,30 @@ class Worker:
 
     def apply_one(self, data: bytes) -> inbound.Outcome | None:
         """Apply one message in its own unit of work (a refusal is recorded in another)."""
-        try:
-            with self.database.session_scope() as session:
-                return inbound.apply(session, data=data, settings=self.settings, me=self.me)
-        except messages.Refused as refused:
-            with self.database.session_scope() as session:
-                inbound.refuse(session, data=data, refused=refused)
-            return None
+        return self.apply_batch([data])[0]
+
+    def apply_batch(self, batch: list[bytes]) -> list[inbound.Outcome | None]:
+        """Apply messages in one unit of work, each inside a savepoint: a refused message
+        rolls back alone and is recorded (None in its place); one commit for the batch."""
+        outcomes: list[inbound.Outcome | None] = []
+        offers: dict[str, Any] = {}
+        with self.database.session_scope() as session:
+            for data in batch:
+                try:
+                    with session.begin_nested():
+                        outcomes.append(
+                            inbound.apply(
+                                session,
+                                data=data,
+                                settings=self.settings,
+                                me=self.me,
+                                offers=offers,
+                            )
+                        )
+                except messages.Refused as refused:
+                    inbound.refuse(session, data=data, refused=refused)
+                    outcomes.append(None)
+        return outcomes
 
     async def receive(self, timeout: float | None = None) -> int:
         """Fetch and apply what is waiting for this node; ack after commit. How many."""
@@ -171,18 +188,17 @@ class Worker:
             batch = await self.sub.fetch(self.fed.batch, timeout=timeout or self.fed.poll_seconds)
         except (TimeoutError, NatsTimeout):
             return 0
-        done = 0
-        for msg in batch:
-            try:
-                await asyncio.to_thread(self.apply_one, msg.data)
-            except Exception:
-                # The database is away or the node stops: not acknowledged, it comes again.
-                log.exception("federation: applying a message failed; it will be redelivered")
+        try:
+            await asyncio.to_thread(self.apply_batch, [msg.data for msg in batch])
+        except Exception:
+            # The database is away or the node stops: not acknowledged, they come again.
+            log.exception("federation: applying messages failed; they will be redelivered")
+            for msg in batch:
                 await msg.nak(delay=1.0)
-                continue
-            await msg.ack_sync()
-            done += 1
-        return done
+            return 0
+        for msg in batch:
+            await msg.ack()
+        return len(batch)
 
     async def run(self, stop: threading.Event) -> None:
         """Publish and receive until `stop` is set; reconnects when NATS goes away."""

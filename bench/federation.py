@@ -1,0 +1,283 @@
+"""Federation benchmarks (issue #18): cases from one node to another over NATS JetStream.
+
+Three nodes on this machine, each its own database (SQLite files, or PostgreSQL schemas with
+`--backend postgresql`) and its own process for the federation worker, and a nats-server with
+JetStream on a free loopback port:
+
+- transfer: the Guangdong clerk files CASES pension transfers for Sichuan's authority through
+  the cases service, at most RATE per second; Guangdong's worker publishes each (signed, with
+  its material), Sichuan's applies it in its own transaction. Measured per case: from its
+  submission (received_at on Guangdong) to its arrival in Sichuan's queue (the inbox row
+  written in the transaction that made the case there). Targets: >= 200 cases/s sustained,
+  p95 <= 500 ms.
+- edge backlog: a station (12-digit code) files BACKLOG cases with no link (its outbox holds
+  them), then its worker starts: the time until Sichuan has all of them. Target: 10,000 <= 60 s.
+
+    python -m bench.federation [--cases 3000] [--rate 250] [--backlog 10000] [--backend sqlite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import multiprocessing
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from tongban.cases import service as cases_service
+from tongban.cases.intake import submit
+from tongban.cases.schemas import CaseCreate
+from tongban.cases.uploads import upload
+from tongban.exchange import service as exchange
+from tongban.federation import service as federation
+from tongban.federation.models import Incoming, Outgoing
+from tongban.federation.nats_server import NatsServer, free_port
+from tongban.identity import service as identity
+from tongban.identity.callers import actor_for
+from tongban.identity.models import Account
+from tongban.platform.config import Settings
+from tongban.platform.db import Database, upgrade_database
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63f8ffff3f0005fe02fea7358184000000"
+    "0049454e44ae426082"
+)
+POSTGRES = "postgresql+psycopg://root@127.0.0.1:5432/test"
+
+
+def _run_worker(config: dict[str, Any]) -> None:
+    """A node's federation worker in a process of its own (as `serve` runs it)."""
+    settings = Settings(**config["settings"])
+    database = Database(settings.resolved_database_url())
+    worker = federation.Worker(database, settings, federation.FederationSettings(**config["fed"]))
+    asyncio.run(worker.run(threading.Event()))
+
+
+def _database_url(root: Path, name: str, backend: str) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{root / name / 'tongban.db'}"
+    from sqlalchemy import create_engine, text
+
+    schema = f"bench_fed_{name}_{int(time.time())}"
+    engine = create_engine(POSTGRES)
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    return f"{POSTGRES}?options=-csearch_path%3D{schema}"
+
+
+def _nodes(root: Path, backend: str) -> dict[str, Settings]:
+    from tongban.shell.cli.serve import load_demo_data
+
+    national = Settings(
+        data_dir=root / "national", node_name="national.bench", node_region="100000"
+    )
+    key = exchange.node_key(national).public_b64
+    made: dict[str, Settings] = {}
+    for name, region in (("guangdong", "440000"), ("sichuan", "510000"), ("edge", "440305001000")):
+        (root / name).mkdir(parents=True, exist_ok=True)
+        made[name] = Settings(
+            data_dir=root / name,
+            node_name=f"{name}.bench",
+            node_region=region,
+            exchange_national_key=key,
+            database_url=_database_url(root, name, backend),
+        )
+    national_db = Database(f"sqlite:///{root / 'national.db'}")
+    upgrade_database(f"sqlite:///{root / 'national.db'}")
+    with national_db.session_scope() as session:
+        for settings in made.values():
+            exchange.register_node(session, entry=exchange.this_node(settings))
+        document = exchange.export_directory(session, settings=national)
+    national_db.dispose()
+    for settings in made.values():
+        upgrade_database(settings.resolved_database_url())
+        database = Database(settings.resolved_database_url())
+        load_demo_data(database, settings=settings)
+        with database.session_scope() as session:
+            exchange.load_directory_document(session, document=document, settings=settings)
+        database.dispose()
+    return made
+
+
+def _filer(settings: Settings) -> tuple[Database, Any, str]:
+    database = Database(settings.resolved_database_url())
+    with database.session_scope() as session:
+        clerk = identity.find_account_by_username(session, username="clerk")
+        assert clerk is not None
+        account = session.get(Account, clerk.id)
+        assert account is not None
+        actor = actor_for(account)
+        sha = upload(session, actor=actor, data=PNG, settings=settings).sha256
+    return database, actor, sha
+
+
+def _file(database: Database, actor: Any, sha: str, settings: Settings, n: int) -> str:
+    from tongban.identity.demo import DEMO_CITIZEN_ID
+
+    body = CaseCreate.model_validate(
+        {
+            "implementation": "511602-101110001000-01",
+            "form": {"transfer_out": "四川省广安市", "transfer_in": "广东省深圳市"},
+            "materials": [
+                {"name": "居民身份证", "sha256": sha},
+                {"name": "《基本养老保险关系转移接续申请表》", "sha256": sha},
+            ],
+            "applicant": {
+                "resident_id": DEMO_CITIZEN_ID,
+                "name": "王建国",
+                "identity_confirmed": True,
+            },
+        }
+    )
+    with database.session_scope() as session:
+        case, _ = submit(
+            session, actor=actor, data=body, settings=settings, idempotency_key=f"b{n}"
+        )
+        return str(case.number)
+
+
+def _config(settings: Settings, fed: federation.FederationSettings) -> dict[str, Any]:
+    return {
+        "settings": {
+            "data_dir": str(settings.data_dir),
+            "node_name": settings.node_name,
+            "node_region": settings.node_region,
+            "exchange_national_key": settings.exchange_national_key,
+            "database_url": settings.database_url,
+        },
+        "fed": fed.model_dump(),
+    }
+
+
+def _arrivals(settings: Settings) -> dict[str, datetime.datetime]:
+    database = Database(settings.resolved_database_url())
+    with database.session_scope() as session:
+        rows = session.execute(select(Incoming.case_number, Incoming.received_at)).all()
+    database.dispose()
+    return {number: at for number, at in rows}
+
+
+def _count(settings: Settings, model: type) -> int:
+    database = Database(settings.resolved_database_url())
+    with database.session_scope() as session:
+        n = int(session.scalar(select(func.count()).select_from(model)) or 0)
+    database.dispose()
+    return n
+
+
+def transfer(
+    nodes: dict[str, Settings], fed: federation.FederationSettings, cases: int, rate: float
+) -> dict[str, float]:
+    """File `cases` on Guangdong at most `rate`/s with both workers running; latencies."""
+    gd, sc = nodes["guangdong"], nodes["sichuan"]
+    spawn = multiprocessing.get_context("spawn")
+    workers = [spawn.Process(target=_run_worker, args=(_config(s, fed),)) for s in (gd, sc)]
+    for process in workers:
+        process.start()
+    database, actor, sha = _filer(gd)
+    time.sleep(3.0)  # the workers connect
+    submitted: dict[str, float] = {}
+    start = time.monotonic()
+    try:
+        for n in range(cases):
+            due = start + n / rate
+            pause = due - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            number = _file(database, actor, sha, gd, n)
+            submitted[number] = time.time()
+        filed = time.monotonic() - start
+        deadline = time.monotonic() + 120
+        while _count(sc, Incoming) < cases and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        for process in workers:
+            process.kill()
+            process.join()
+        database.dispose()
+    arrived = _arrivals(sc)
+    latencies = sorted(
+        (arrived[n].timestamp() - submitted[n]) * 1000 for n in submitted if n in arrived
+    )
+    first, last = min(submitted.values()), max(a.timestamp() for a in arrived.values())
+    return {
+        "cases": cases,
+        "arrived": len(latencies),
+        "filed_per_s": cases / filed,
+        "transferred_per_s": len(latencies) / (last - first),
+        "p50_ms": statistics.median(latencies),
+        "p95_ms": latencies[int(0.95 * (len(latencies) - 1))],
+        "max_ms": latencies[-1],
+    }
+
+
+def edge_backlog(
+    nodes: dict[str, Settings], fed: federation.FederationSettings, backlog: int
+) -> dict[str, float]:
+    """A station files `backlog` cases with no link, then syncs: how long until all arrived."""
+    edge, sc = nodes["edge"], nodes["sichuan"]
+    database, actor, sha = _filer(edge)
+    before = _count(sc, Incoming)
+    filing = time.monotonic()
+    for n in range(backlog):
+        _file(database, actor, sha, edge, n)
+    filed = time.monotonic() - filing
+    database.dispose()
+    assert _count(edge, Outgoing) == backlog
+    spawn = multiprocessing.get_context("spawn")
+    workers = [spawn.Process(target=_run_worker, args=(_config(s, fed),)) for s in (sc, edge)]
+    started = time.monotonic()
+    for process in workers:
+        process.start()
+    try:
+        deadline = started + 600
+        while _count(sc, Incoming) < before + backlog and time.monotonic() < deadline:
+            time.sleep(0.2)
+        took = time.monotonic() - started
+    finally:
+        for process in workers:
+            process.kill()
+            process.join()
+    return {
+        "backlog": backlog,
+        "arrived": _count(sc, Incoming) - before,
+        "filed_offline_per_s": backlog / filed,
+        "sync_seconds_incl_worker_start": took,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cases", type=int, default=3000)
+    parser.add_argument("--rate", type=float, default=250.0)
+    parser.add_argument("--backlog", type=int, default=10_000)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--skip", choices=("transfer", "edge"), default=None)
+    args = parser.parse_args()
+    cases_service.before_act(federation.guard)
+    cases_service.on_changed(federation.changed)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        server = NatsServer(port=free_port(), store_dir=root / "nats").start()
+        try:
+            nodes = _nodes(root, args.backend)
+            fed = federation.FederationSettings(nats_url=server.url, stream="BENCH_FED")
+            if args.skip != "transfer":
+                print("transfer", args.backend, transfer(nodes, fed, args.cases, args.rate))
+            if args.skip != "edge":
+                print("edge backlog", args.backend, edge_backlog(nodes, fed, args.backlog))
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
