@@ -46,6 +46,21 @@ CLAIM_LABELS: dict[str, tuple[str, str]] = {
     "age_over_65": ("年满65周岁", "Aged 65 or over"),
     "age_over_70": ("年满70周岁", "Aged 70 or over"),
     "portrait": ("照片", "Photo"),
+    # Surface items from the application forms (the seed catalog's field labels).
+    "bank": ("合作银行", "Bank"),
+    "apply_kind": ("申领类型", "Kind of application"),
+    "card_kind": ("证件形式", "Form of the card"),
+    "residence_address": ("居住地址", "Address of residence"),
+    "since": ("居住起始日期", "Living there since"),
+    "baby_name": ("新生儿姓名", "Name of the newborn"),
+    "birth_place": ("出生地点", "Place of birth"),
+    "disability_kind": ("残疾类别", "Kind of disability"),
+    "partner_name": ("另一方姓名", "Spouse"),
+    "appointment_date": ("登记日期", "Date of registration"),
+    "trade_name": ("个体工商户名称", "Trade name"),
+    "business_scope": ("经营范围", "Business scope"),
+    "premises": ("经营场所", "Premises"),
+    "employment_status": ("就业状态", "Employment status"),
 }
 # Claims that are about the holder as a person: selectively disclosable.
 PERSONAL = frozenset({"holder_name", "holder_code", "holder_code_type"})

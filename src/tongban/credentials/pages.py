@@ -17,6 +17,7 @@ from starlette.responses import Response
 from tongban.credentials import service as credentials
 from tongban.credentials.licences import CLAIM_LABELS, PERSONAL
 from tongban.identity.deps import PageUi
+from tongban.identity.service import mask_resident_id
 from tongban.platform.db import uow
 from tongban.platform.errors import AppError, NotFound
 from tongban.platform.web.deps import AppSettings, DbSession, RowId
@@ -34,9 +35,9 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_-]{10,32}$")
 _SD_JWT = re.compile(r"^[A-Za-z0-9_\-.~\s]+$")
 
 STATUS_WORDS: dict[str, str] = {
-    "valid": N_("Valid"),
-    "suspended": N_("Suspended"),
-    "revoked": N_("Revoked"),
+    "valid": N_("Licence status: valid"),
+    "suspended": N_("Licence status: suspended"),
+    "revoked": N_("Licence status: revoked"),
 }
 # The verifier's sentences (sdjwt.REFUSALS, in English there), marked for translation.
 REFUSAL_WORDS: dict[str, str] = {
@@ -133,8 +134,13 @@ def _one(
     if share and _TOKEN.match(share):
         link = f"{_base(request, settings)}/verify/s/{share}"
         qr = _qr(link)
+    # The holder's own resident ID is shown masked too (the disclosure carries it whole).
     fields = [
-        (name, _show(value, ui), name in PERSONAL or name == "birth_date")
+        (
+            name,
+            mask_resident_id(str(value)) if name == "holder_code" else _show(value, ui),
+            name in PERSONAL or name == "birth_date",
+        )
         for name, value in held.fields()
     ]
     return ui.render(
