@@ -50,6 +50,17 @@ def set_shared_resources(lookup: SharedResources) -> None:
     _shared_resources[0] = lookup
 
 
+# 免证办: checklist line -> the e-licence types that stand in for it (credentials sits above
+# the catalog: the shell hands the lookup in); until then none.
+LicenceLines = Callable[[list[str]], dict[str, list[str]]]
+_licence_lines: list[LicenceLines] = [lambda _names: {}]
+
+
+def set_licence_lines(lookup: LicenceLines) -> None:
+    """Say on guides which papers an e-licence can replace (免证办)."""
+    _licence_lines[0] = lookup
+
+
 def region_label(session: Session, code: str) -> str:
     """A region's full name, province first (e.g. 四川省 广安市 广安区)."""
     return regions.full_name(session, code=code)
@@ -180,6 +191,7 @@ def guide_page(code: str, ui: PageUi, session: DbSession) -> Response:
         limit_units=LIMIT_UNITS,
         online=placement.offers_online(impl.handling_forms),
         shared_by=_shared_resources[0](session),
+        by_licence=_licence_lines[0]([m.name for m in impl.materials]),
     )
 
 

@@ -169,6 +169,7 @@ def install_web(app: FastAPI) -> None:
     from tongban.catalog import service as catalog
     from tongban.catalog.import_pages import router as catalog_import_pages
     from tongban.catalog.pages import router as catalog_pages
+    from tongban.catalog.pages import set_licence_lines
     from tongban.catalog.pages import set_shared_resources as set_guide_shared
     from tongban.consent.pages import router as consent_pages
     from tongban.consent.tracker_pages import router as tracker_pages
@@ -197,6 +198,7 @@ def install_web(app: FastAPI) -> None:
     )
     # 免证办: the apply form offers the applicant's e-licences; the case shows them verified.
     set_licences(offers=credentials.licence_offers, uses=credentials.licence_uses)
+    set_licence_lines(credentials.licence_materials)
     # Guides and the apply form say which papers departments share (无需提交，由部门共享获取).
     set_shared_resources(exchange.resource_names)
     set_guide_shared(exchange.resource_names)
