@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from tongban.adapters.sms import load_gateway, mask_phone
 from tongban.cases import service as cases
+from tongban.catalog import service as catalog
 from tongban.consent import artefact
 from tongban.consent.models import Consent, ConsentUse
 from tongban.consent.schemas import ConsentIn
@@ -105,6 +106,7 @@ class ConsentView:
     purpose_text: str
     case_number: str | None
     item_code: str | None
+    item_name: str | None
     valid_from: datetime
     valid_until: datetime
     frequency_unit: str
@@ -164,6 +166,7 @@ def view(session: Session, row: Consent, *, now: datetime | None = None) -> Cons
         purpose_text=row.purpose_text,
         case_number=row.case_number,
         item_code=row.item_code,
+        item_name=catalog.item_name(session, row.item_code) if row.item_code else None,
         valid_from=row.valid_from,
         valid_until=row.valid_until,
         frequency_unit=row.frequency_unit,

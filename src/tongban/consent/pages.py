@@ -40,13 +40,13 @@ STATUSES: dict[str, str] = {
     "revoked": N_("Withdrawn"),
     "expired": N_("Expired"),
 }
-# "at most {n} times {per}"
+# "{per} at most {n} times"
 PERIODS: dict[str, str] = {
-    "HOUR": N_("per hour"),
-    "DAY": N_("per day"),
-    "MONTH": N_("per month"),
-    "YEAR": N_("per year"),
-    "INF": N_("in all"),
+    "HOUR": N_("Per hour"),
+    "DAY": N_("Per day"),
+    "MONTH": N_("Per month"),
+    "YEAR": N_("Per year"),
+    "INF": N_("In all"),
 }
 VIA: dict[str, str] = {
     "online": N_("by the person online"),

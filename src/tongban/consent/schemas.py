@@ -80,6 +80,7 @@ class ConsentRead(BaseModel):
     purpose_text: str
     case_number: str | None
     item_code: str | None
+    item_name: str | None
     valid_from: datetime
     valid_until: datetime
     frequency_unit: str
