@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tongban.assistant import lexicon as lexicons
-from tongban.assistant.engine import Engine, Hit, Place, Source
+from tongban.assistant.engine import Engine, Hit, Place, Source, cjk_words
 from tongban.assistant.models import FaqEntry, Synonym
 from tongban.catalog import service as catalog
 from tongban.platform.errors import AppError, NotFound
@@ -364,7 +364,9 @@ def _prefill(
 
 def _why(hit: Hit, u: Any) -> list[Why]:
     out = [Why("synonym", f"{a} → {b}") for a, b in u.synonyms_used]
-    words = [w for w in hit.matched if not w.startswith(("~", "e:")) and len(w) > 1]
+    # Words as people read them: jieba's words of the question, not the character pairs.
+    said = set(cjk_words(u.rewritten))
+    words = [w for w in hit.matched if w in said]
     english = [w[2:] for w in hit.matched if w.startswith("e:")]
     if words or english:
         out.append(Why("words", "、".join(dict.fromkeys(words + english))))

@@ -192,6 +192,11 @@ _STOP_RUN = re.compile(
 )
 
 
+def cjk_words(text: str) -> list[str]:
+    """jieba's words (two characters or more) of the Chinese runs of a text."""
+    return [w for run in _CJK.findall(text) for w in _cut(run) if len(w) > 1]
+
+
 def cjk_tokens(text: str) -> list[str]:
     """Tokens of Chinese text: jieba words, character bigrams and their pinyin bigrams."""
     out: list[str] = []
