@@ -8,7 +8,11 @@ B verifying it against its directory, deciding its own agreement, answering from
 signing the answer, A verifying that, both logging the message by its hashes with an event.
 Targets: >= 300 fetches/s with p99 <= 50 ms; policy evaluation p99 <= 1 ms.
 
-Environment: TONGBAN_BENCH_EXCHANGE_SECONDS (default 10), TONGBAN_BENCH_EXCHANGE_THREADS (8).
+Environment: TONGBAN_BENCH_EXCHANGE_SECONDS (default 10), TONGBAN_BENCH_EXCHANGE_THREADS (8),
+TONGBAN_BENCH_EXCHANGE_WITHOUT: levers to switch off for an A/B comparison in one window,
+comma-separated: `signing` (sign and verify through http_message_signatures only, as before
+the direct path), `transport` (send with an httpx client, as before the standard library's
+keep-alive connections). `python -m bench.exchange_fetch ab` runs all of them in turn.
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ import datetime
 import multiprocessing
 import os
 import statistics
+import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import update
 
@@ -35,6 +41,35 @@ from tongban.platform.db import Database, upgrade_database
 
 SECONDS = float(os.environ.get("TONGBAN_BENCH_EXCHANGE_SECONDS", "10"))
 THREADS = int(os.environ.get("TONGBAN_BENCH_EXCHANGE_THREADS", "8"))
+LEVERS = ("signing", "transport")
+
+
+def _without(levers: str) -> None:
+    """Switch levers off in this process (the A side of an A/B comparison)."""
+    from tongban.exchange import remote, signing
+
+    off = {name.strip() for name in levers.split(",") if name.strip()}
+    unknown = off - set(LEVERS)
+    if unknown:
+        raise SystemExit(f"unknown lever(s): {sorted(unknown)}; known: {LEVERS}")
+    if "signing" in off:
+        signing._fast_sign = lambda *_a, **_k: False  # type: ignore[assignment]
+        signing._fast_verify = lambda *_a, **_k: None  # type: ignore[assignment]
+    if "transport" in off:
+        import httpx
+
+        client = httpx.Client(limits=httpx.Limits(max_connections=40, max_keepalive_connections=20))
+
+        def send(request: httpx.Request, *, timeout: float) -> httpx.Response:
+            request.extensions["timeout"] = httpx.Timeout(timeout).as_dict()
+            try:
+                return client.send(request)
+            except httpx.TimeoutException:
+                raise remote.Unreachable(timed_out=True) from None
+            except httpx.HTTPError:
+                raise remote.Unreachable(timed_out=False) from None
+
+        remote.send = send  # type: ignore[assignment]
 
 
 def _node(folder: Path, *, name: str, region: str, port: int) -> tuple[Database, Settings]:
@@ -55,8 +90,10 @@ def _node(folder: Path, *, name: str, region: str, port: int) -> tuple[Database,
     return database, settings
 
 
-def _serve(folder: str, name: str, region: str, port: int) -> None:
+def _serve(folder: str, name: str, region: str, port: int, without: str = "") -> None:
     import uvicorn
+
+    _without(without)
 
     from tongban.shell.app import create_app
 
@@ -122,8 +159,10 @@ def _open_case(database: Database) -> tuple[str, Account]:
         return "440300-20261130-BENCH0000001", account
 
 
-def fetches() -> dict[str, float]:
-    """Signed fetches A -> B for SECONDS with THREADS threads: rate and latency."""
+def fetches(without: str = "") -> dict[str, float]:
+    """Signed fetches A -> B for SECONDS with THREADS threads: rate and latency (with the
+    levers named in `without` switched off on both nodes)."""
+    _without(without)
     with tempfile.TemporaryDirectory(prefix="tongban-exchange-bench-") as tmp:
         port_b = _free_port()
         db_a, settings_a = _node(Path(tmp) / "a", name="gd.node", region="440300", port=0)
@@ -144,14 +183,15 @@ def fetches() -> dict[str, float]:
         number, official = _open_case(db_a)
         actor = actor_for(official)
         server = multiprocessing.get_context("spawn").Process(
-            target=_serve, args=(str(Path(tmp) / "b"), "sc.node", "511600", port_b), daemon=True
+            target=_serve,
+            args=(str(Path(tmp) / "b"), "sc.node", "511600", port_b, without),
+            daemon=True,
         )
         server.start()
         try:
             _wait(port_b, server)
             latencies: list[float] = []
             lock = threading.Lock()
-            stop = time.monotonic() + SECONDS
 
             def one() -> None:
                 with db_a.session_scope() as session:
@@ -167,6 +207,7 @@ def fetches() -> dict[str, float]:
 
             for _ in range(20):  # warm up: connections, caches
                 one()
+            stop = time.monotonic() + SECONDS  # the window starts warm
 
             def worker() -> None:
                 mine: list[float] = []
@@ -247,21 +288,46 @@ def policy_evaluation(n: int = 20_000) -> dict[str, float]:
     }
 
 
+def _print_fetches(result: dict[str, float], label: str) -> None:
+    print(
+        f"exchange signed fetches A->B ({THREADS} threads, {SECONDS:g} s, SQLite){label}: "
+        f"{result['per_second']:.0f}/s, p50 {result['p50_ms']:.1f} ms, "
+        f"p99 {result['p99_ms']:.1f} ms over {result['fetches']:.0f} fetches "
+        f"(target >= 300/s, p99 <= 50 ms)",
+        flush=True,
+    )
+
+
+def _in_child(without: str, out: Any) -> None:
+    out.put(fetches(without))
+
+
+def ab() -> None:
+    """Each lever switched off in turn, then all on, in one window (each in a fresh process,
+    so that nothing switched off lingers)."""
+    context = multiprocessing.get_context("spawn")
+    for without in ("signing,transport", "transport", "signing", ""):
+        queue = context.Queue()
+        child = context.Process(target=_in_child, args=(without, queue))
+        child.start()
+        result = queue.get()
+        child.join()
+        _print_fetches(result, f" without {without}" if without else " all levers")
+
+
 def main() -> None:
-    """Print both results."""
+    """Print both results (`ab`: the A/B comparison of the levers instead)."""
+    if sys.argv[1:] == ["ab"]:
+        ab()
+        return
+    without = os.environ.get("TONGBAN_BENCH_EXCHANGE_WITHOUT", "")
     evaluation = policy_evaluation()
     print(
         f"exchange policy evaluation: p50 {evaluation['p50_us']:.0f} µs, "
         f"p99 {evaluation['p99_us']:.0f} µs wall, {evaluation['cpu_p99_us']:.0f} µs CPU "
         f"(target p99 <= 1000 µs)"
     )
-    result = fetches()
-    print(
-        f"exchange signed fetches A->B ({THREADS} threads, {SECONDS:g} s, SQLite): "
-        f"{result['per_second']:.0f}/s, p50 {result['p50_ms']:.1f} ms, "
-        f"p99 {result['p99_ms']:.1f} ms over {result['fetches']:.0f} fetches "
-        f"(target >= 300/s, p99 <= 50 ms)"
-    )
+    _print_fetches(fetches(without), f" without {without}" if without else "")
 
 
 if __name__ == "__main__":

@@ -42,12 +42,16 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
         )
         time.sleep(type(self).delay)
         answer = b'{"found": true}'
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("x-road-id", "abc")
-        self.send_header("content-length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
+        try:
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("x-road-id", "abc")
+            self.send_header("content-length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (a time-out)
+            self.close_connection = True
+            return
         if type(self).close_after_answer:  # closes without saying so (a stale keep-alive)
             self.close_connection = True
 
