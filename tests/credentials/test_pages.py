@@ -139,3 +139,9 @@ def test_department_suspends_with_a_reason(
     )
     assert done.status_code == 303
     assert db.get(Credential, made.id).status == "suspended"  # type: ignore[union-attr]
+
+
+def test_the_guide_marks_lines_an_e_licence_replaces(client: TestClient, world: World) -> None:
+    guide = client.get("/guide/511600-104110001000-01", headers=HTML)
+    assert guide.status_code == 200
+    assert "可用电子证照代替" in guide.text and "社会保障卡" in guide.text
