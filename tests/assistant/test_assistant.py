@@ -225,3 +225,15 @@ def test_operators_teach_a_word_and_add_a_faq_entry(
     assert bad.status_code == 422
     actions = {e.action for e in db.scalars(select(Event).where(Event.action.like("assistant.%")))}
     assert {"assistant.synonym.added", "assistant.faq.added"} <= actions
+
+
+def test_the_clerk_button_and_english_replies(client: TestClient, world: World) -> None:
+    body = _ask(client, q="I lost my ID card", region="440305", lang="en")
+    top = body["items"][0]
+    assert top["code"] == "103070005000"
+    assert "What to bring" in body["reply"] and "Fees" in body["reply"]
+    assert top["prefill"].get("apply_kind") == "补领"
+    page = client.get(top["help_url"], headers=HTML)
+    assert page.status_code == 200
+    assert "居民身份证换领补领异地受理" in page.text  # the topic the clerk will call back about
+    assert 'value="440305" selected' in page.text or 'value="440305" checked' in page.text

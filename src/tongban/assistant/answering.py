@@ -616,7 +616,7 @@ def _details(
         impl = catalog.get_implementation(session, code=top.implementation)
     except NotFound:
         return [], None
-    top.prefill = _prefill(index.engine, q, u.places, impl)
+    top.prefill = _prefill(index.engine, f"{q} {u.reading}", u.places, impl)
     top.apply_url = _apply_url(impl.code, top.prefill)
     lines = _implementation_lines(impl, u.persons, _)
     lines.insert(0, (_(T["source"]) % {"authority": impl.authority_name}, ""))

@@ -261,6 +261,7 @@ class Understanding:
     english: bool = False
     prefer_bundle: bool = False
     tokens: dict[str, float] = field(default_factory=dict)
+    reading: str = ""  # the rewritten text with the English words in Chinese
 
 
 @dataclass(frozen=True, slots=True)
@@ -483,6 +484,12 @@ class Engine:
         u.english = bool(ascii_words) and not _CJK.search(rewritten)
         for word in ascii_words:
             add(self._ascii_tokens(word))
+        u.reading = " ".join(
+            [
+                rewritten,
+                *(self.lexicon.english[w] for w in ascii_words if w in self.lexicon.english),
+            ]
+        )
         if len(ascii_words) > 1 and all(w.isalpha() for w in ascii_words):
             # Pinyin typed syllable by syllable (she bao ka): read it as one word as well.
             add(self._ascii_tokens("".join(ascii_words)))
