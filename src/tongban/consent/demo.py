@@ -39,8 +39,8 @@ REQUESTS = (
             "resource": "MZ-HYDJ-001",
             "fields": ["holder_name", "marital_status", "registered_on"],
             "purpose_code": "benefit-eligibility",
-            "purpose_text": "核实婚姻状况，为您和配偶办理城乡居民养老保险待遇资格认证",
-            "item": "101110001000",
+            "purpose_text": "核实婚姻状况，为您和配偶办理城乡居民养老保险关系转移接续",
+            "item": "101110002000",  # 城乡居民基本养老保险关系转移接续
             "frequency_unit": "YEAR",
             "frequency_value": 1,
         },
@@ -52,8 +52,8 @@ REQUESTS = (
             "resource": "ZR-BDC-001",
             "fields": ["certificate_number", "location", "area"],
             "purpose_code": "proactive-service",
-            "purpose_text": "核对家庭住房情况，主动为您办理高龄老人生活补贴（免申即享）",
-            "item": "101110001000",
+            "purpose_text": "核对家庭住房情况，主动为您办理高龄津贴（免申即享）",
+            "item": "110050001000",  # 高龄津贴申领
             "frequency_unit": "MONTH",
             "frequency_value": 1,
         },
