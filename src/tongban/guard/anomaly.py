@@ -87,7 +87,7 @@ class ClosedHour:
 class BehaviourModel:
     """Per-account hourly behaviour, scored by river's Half-Space Trees."""
 
-    def __init__(self, *, seed: int = 20, threshold: float = 0.95) -> None:
+    def __init__(self, *, seed: int = 20, threshold: float = 0.8) -> None:
         self.model = HalfSpaceTrees(n_trees=25, height=8, window_size=250, seed=seed)
         self.threshold = threshold
         self.trained = 0

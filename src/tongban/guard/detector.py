@@ -22,6 +22,9 @@ from tongban.guard.anomaly import BehaviourModel
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Evidence kept per alert (the newest events that completed the pattern).
 MAX_EVIDENCE = 50
+# An address takes part in spraying when it failed on this many usernames in the window,
+# more than it logged in well (a service hall's typos come with many good logins).
+SPRAY_MIN_USERNAMES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +125,8 @@ class Detector:
         self.baseline: dict[int, float] = {}
         # login.new_place_odd_hour: addresses each account logged in from.
         self.known_places: dict[str, set[str]] = defaultdict(set)
+        # login.spray: good logins per address (a hall's typos are not a sprayer's guesses).
+        self.successes: dict[str, deque[float]] = defaultdict(deque)
         self.model = model
         self.last_id = 0
         self.events_seen = 0
@@ -203,6 +208,9 @@ class Detector:
             if action == "auth.login_failed":
                 drafts += self._spray(event)
         elif action in R.LOGIN_OK:
+            client = event.personal.get("client_key")
+            if client:
+                self.successes[client].append(event.ts)
             drafts += self._new_place(event)
         elif action in R.REVEALS:
             drafts += self._bulk_reveal(event)
@@ -275,7 +283,12 @@ class Detector:
         per_client: dict[str, set[str]] = defaultdict(set)
         for _, _, _, (c, u) in window.entries:
             per_client[c].add(u)
-        suspicious = {c: names for c, names in per_client.items() if len(names) >= 2}
+        since = event.ts - spec.window_seconds
+        suspicious = {
+            c: names
+            for c, names in per_client.items()
+            if len(names) >= SPRAY_MIN_USERNAMES and self._successes(c, since) < len(names)
+        }
         if client not in suspicious:
             return []
         usernames = set().union(*suspicious.values())
@@ -293,6 +306,15 @@ class Detector:
                 evidence=evidence,
             )
         ]
+
+    def _successes(self, client: str, since: float) -> int:
+        """Good logins from the address since a moment (older ones forgotten)."""
+        found = self.successes.get(client)
+        if not found:
+            return 0
+        while found and found[0] < since:
+            found.popleft()
+        return len(found)
 
     def _per_actor(
         self, kind: str, event: Seen, value: Any = 1, *, region: str | None = None
@@ -361,8 +383,8 @@ class Detector:
         ]
         return sum(values) / len(values) if values else 0.0
 
-    def _simple(self, kind: str, event: Seen, *, region: str | None = None) -> list[Draft | None]:
-        found = self._per_actor(kind, event, region=region)
+    def _simple(self, kind: str, event: Seen, *, value: Any = 1) -> list[Draft | None]:
+        found = self._per_actor(kind, event, value)
         if found is None:
             return []
         spec, window, facts, threshold = found
@@ -386,7 +408,7 @@ class Detector:
     def _out_of_jurisdiction(self, event: Seen) -> list[Draft | None]:
         if event.data.get("why") not in ("jurisdiction", "department", "owner", "role"):
             return []
-        return self._simple("access.out_of_jurisdiction", event)
+        return self._simple("access.out_of_jurisdiction", event, value=event.data.get("region"))
 
     def _fetch_without_case(self, event: Seen) -> list[Draft | None]:
         if event.data.get("refusal") not in R.NO_CASE_REFUSALS:
@@ -503,7 +525,7 @@ class Detector:
 
     def _anomaly_draft(self, closed: Any) -> Draft | None:
         spec = self.spec("behaviour.anomaly")
-        if spec is None or closed.score < float(spec.overrides.get("score", 0.95)):
+        if spec is None or closed.score < float(spec.overrides.get("score", 0.8)):
             return None
         facts = self.facts(closed.account_id)
         last = closed.events[-1]

@@ -104,7 +104,7 @@ DEFAULT_RULES: tuple[RuleSpec, ...] = (
     # A node sending messages for regions it does not serve.
     RuleSpec("node.foreign_region", "high", 3600, 3, (NOTIFY,)),
     # What no rule names: an account-hour far from the platform's own history (river).
-    RuleSpec("behaviour.anomaly", "low", 3600, 1, (NOTIFY,), overrides={"score": 0.95}),
+    RuleSpec("behaviour.anomaly", "low", 3600, 1, (NOTIFY,), overrides={"score": 0.8}),
 )
 
 KINDS = tuple(rule.kind for rule in DEFAULT_RULES)

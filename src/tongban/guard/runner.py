@@ -133,7 +133,7 @@ class Guard:
         anomaly = self.specs.get("behaviour.anomaly")
         model = None
         if self.anomaly and anomaly is not None and anomaly.enabled:
-            model = BehaviourModel(threshold=float(anomaly.overrides.get("score", 0.95)))
+            model = BehaviourModel(threshold=float(anomaly.overrides.get("score", 0.8)))
         detector = Detector(specs, account_facts=self._facts, model=model)
         # Warm up: replay the recent past into the windows; what it would raise was raised.
         newest = session.scalar(
