@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.cases import handling, intake
@@ -94,6 +95,7 @@ __all__ = [
     "find_offer",
     "follow_case",
     "get_case",
+    "get_cases",
     "has_case",
     "inspect",
     "limit_due",
@@ -170,6 +172,18 @@ class CaseView:
 def get_case(session: Session, *, number: str) -> CaseView:
     """The case with this number, or NotFound."""
     return CaseView.of(handling.get_case(session, number=number))
+
+
+def get_cases(session: Session, *, numbers: list[str]) -> dict[str, CaseView]:
+    """The cases among these numbers, by number (unknown numbers are left out), read 500 to a
+    query: for lists of cases another domain keeps (the GovStack adapter's files)."""
+    wanted = list(dict.fromkeys(numbers))
+    found: dict[str, CaseView] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        for row in session.scalars(select(Case).where(Case.number.in_(chunk))):
+            found[row.number] = CaseView.of(row)
+    return found
 
 
 # Filing, acting and uploading for adapters above cases (the GovStack building block, #21):
