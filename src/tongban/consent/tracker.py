@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import Session
 
 from tongban.cases import service as cases
@@ -394,14 +394,27 @@ def data_usage(
     return UsagePage(subject_id=subject, items=lines, next_cursor=next_cursor)
 
 
+# The distinct departments of one person's lines, by a loose index scan: each step is one
+# seek on ix_data_uses_subject_department (the next code after the last), so a person with
+# 10,000 lines over 4 departments costs 5 seeks, on SQLite and PostgreSQL alike.
+_DEPARTMENTS = text(
+    """
+    WITH RECURSIVE seen(code) AS (
+        SELECT min(department_code) FROM data_uses WHERE subject_id = :subject
+        UNION ALL
+        SELECT (
+            SELECT min(department_code) FROM data_uses
+            WHERE subject_id = :subject AND department_code > seen.code
+        ) FROM seen WHERE seen.code IS NOT NULL
+    )
+    SELECT code FROM seen WHERE code IS NOT NULL
+    """
+)
+
+
 def departments_seen(session: Session, *, subject_id: int) -> list[tuple[str, str]]:
-    """The departments in a person's tracker (code, name), for the filter: the codes from the
-    index alone, then one line's name for each (a person's lines span few departments)."""
-    codes = session.scalars(
-        select(DataUse.department_code)
-        .where(DataUse.subject_id == subject_id, DataUse.department_code.is_not(None))
-        .distinct()
-    ).all()
+    """The departments in a person's tracker (code, name), for the filter."""
+    codes = session.scalars(_DEPARTMENTS, {"subject": subject_id}).all()
     found = []
     for code in codes:
         name = session.scalar(
