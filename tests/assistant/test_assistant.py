@@ -187,15 +187,25 @@ def test_operators_teach_a_word_and_add_a_faq_entry(
     assert client.get("/assistant/unanswered", headers=world.h("citizen")).status_code == 403
     page = client.get("/assistant/unanswered", headers=world.h("steward"))
     assert page.status_code == 200 and "咋办娃娃证" in page.text
+    row = db.scalars(select(Unanswered).where(Unanswered.text == "咋办娃娃证")).one()
+    page = client.get(f"/assistant/unanswered?for={row.id}", headers=world.h("steward"))
+    assert f'name="unanswered" value="{row.id}"' in page.text
     token = _token(page.text)
     added = client.post(
         "/assistant/synonyms",
-        data={"csrf_token": token, "word": "娃娃证", "canonical": "出生医学证明"},
+        data={
+            "csrf_token": token,
+            "word": "娃娃证",
+            "canonical": "出生医学证明",
+            "unanswered": str(row.id),
+        },
         headers=world.h("steward"),
         follow_redirects=False,
     )
     assert added.status_code == 303, added.text
     assert _ask(client, q="咋办娃娃证")["items"][0]["code"] == "109110001000"
+    db.expire_all()
+    assert db.get(Unanswered, row.id).closed  # taught: off the list
     twice = client.post(
         "/assistant/synonyms",
         data={"csrf_token": token, "word": "娃娃证", "canonical": "出生医学证明"},

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from tongban.assistant import service as assistant
 from tongban.identity import service as identity
 from tongban.identity.deps import PageUi
-from tongban.platform.db import uow
+from tongban.platform.db import MAX_ROW_ID, uow
 from tongban.platform.errors import Conflict, Invalid
 from tongban.platform.web.deps import AppSettings, DbSession, RowId
 from tongban.platform.web.rendering import N_, NOTICES, FormState, Ui, add_templates
@@ -154,14 +154,25 @@ def chat_turn(
 
 
 def _operators_page(
-    ui: Ui, session: DbSession, form: FormState, *, status_code: int = 200
+    ui: Ui,
+    session: DbSession,
+    form: FormState,
+    *,
+    status_code: int = 200,
+    picked: int | None = None,
 ) -> Response:
     actor = ui.require_actor()
     identity.authorize(actor, "assistant.manage")
+    rows = assistant.list_unanswered(session)
+    chosen = next((r for r in rows if r.id == picked), None)
+    if chosen is not None:
+        form.values.setdefault("question", chosen.text)
+        form.values.setdefault("unanswered", str(chosen.id))
     return ui.render(
         "assistant/unanswered.html",
         title=ui.gettext("Questions the assistant could not answer"),
-        rows=assistant.list_unanswered(session),
+        rows=rows,
+        chosen=chosen,
         synonyms=assistant.list_synonyms(session)[:50],
         faq=assistant.list_faq(session)[:50],
         form=form,
@@ -170,9 +181,14 @@ def _operators_page(
 
 
 @router.get("/assistant/unanswered")
-def unanswered_page(ui: PageUi, session: DbSession) -> Response:
-    """The questions that found nothing (anonymised), with forms to teach the assistant."""
-    return _operators_page(ui, session, ui.restored_form() or FormState())
+def unanswered_page(
+    ui: PageUi,
+    session: DbSession,
+    picked: Annotated[int | None, Query(alias="for", ge=1, le=MAX_ROW_ID)] = None,
+) -> Response:
+    """The questions that found nothing (anonymised), with forms to teach the assistant;
+    `for` fills the forms for one of them (which it closes once taught)."""
+    return _operators_page(ui, session, ui.restored_form() or FormState(), picked=picked)
 
 
 def _refused(ui: Ui, form: FormState, exc: Invalid | Conflict, default: str) -> FormState:
@@ -195,7 +211,7 @@ def add_synonym(
     """Teach the assistant a word (退休金 means 养老金)."""
     actor = ui.require_actor()
     identity.authorize(actor, "assistant.manage")
-    form = FormState(values={"word": word, "canonical": canonical})
+    form = FormState(values={"word": word, "canonical": canonical, "unanswered": unanswered})
     try:
         with uow.attempt(session):
             assistant.add_synonym(
@@ -222,7 +238,14 @@ def add_faq(
     """Add a FAQ entry pointing at catalog items or bundles."""
     actor = ui.require_actor()
     identity.authorize(actor, "assistant.manage")
-    form = FormState(values={"question": question, "targets": targets, "answer": answer})
+    form = FormState(
+        values={
+            "question": question,
+            "targets": targets,
+            "answer": answer,
+            "unanswered": unanswered,
+        }
+    )
     codes = [c for c in targets.replace("，", ",").replace(" ", ",").split(",") if c]
     try:
         with uow.attempt(session):
@@ -249,4 +272,4 @@ def close_unanswered(ui: PageUi, session: DbSession, unanswered_id: RowId) -> Re
 
 
 def _row_id(value: str) -> int | None:
-    return int(value) if value.isdigit() and 0 < int(value) < 2**53 else None
+    return int(value) if value.isdigit() and 0 < int(value) <= MAX_ROW_ID else None
