@@ -76,6 +76,9 @@ def test_an_e_licence_replaces_an_upload(
     number = _case_number(page)
     shown = page.locator("main").inner_text()
     assert "已核验电子证照" in shown and "广安市人力资源和社会保障局" in shown, number
+    line = page.locator("main li:has-text('已核验电子证照') details")
+    line.locator("summary").click()
+    assert "持证主体" in line.inner_text() and "王建国" in line.inner_text()
     assert_accessible(browser, page)
 
     # The 卡包: one licence as a QR code with only "aged 60 or over".

@@ -210,6 +210,19 @@ class UseView:
     claims: dict[str, Any]
     verified_at: datetime
 
+    @property
+    def fields(self) -> list[tuple[str, str]]:
+        """(GB/T 36903 label, value) of the verified claims an official reads."""
+        skip = {"licence_id", "licence_type_name", "licence_type_code", "issuer_name"}
+        out = []
+        for name, value in self.claims.items():
+            if name in skip or name.startswith("_"):
+                continue
+            label = CLAIM_LABELS.get(name, (name, name))[0]
+            shown = "是" if value is True else "否" if value is False else str(value)
+            out.append((label, shown))
+        return out
+
 
 def licence_materials(materials: list[str]) -> dict[str, list[str]]:
     """For each checklist line a licence can satisfy: the licence type names (免证办)."""
