@@ -89,16 +89,23 @@ def _message(ui: Any, exc: AppError) -> str:
 @router.get("/my/consents")
 def my_consents_page(ui: PageUi, session: DbSession) -> Response:
     """The citizen's consents: requests waiting for an answer first, then the others."""
+    return render_list(ui, session)
+
+
+def render_list(
+    ui: Any, session: Any, *, form: FormState | None = None, status_code: int = 200
+) -> Response:
+    """The citizen's consents (a refused answer's message on top, when there is one)."""
     actor = ui.require_actor()
     rows = consents.my_consents(session, actor=actor)
-    waiting = [c for c in rows if c.status == "requested"]
-    others = [c for c in rows if c.status != "requested"]
     return ui.render(
         "consent/my_consents.html",
         title=ui.gettext("Consents to use my data"),
-        waiting=waiting,
-        others=others,
+        waiting=[c for c in rows if c.status == "requested"],
+        others=[c for c in rows if c.status != "requested"],
         me=actor.account_id,
+        form=form or FormState(),
+        status_code=status_code,
         **_labels(ui),
     )
 
@@ -152,8 +159,10 @@ def _answer(ui: Any, session: Any, consent_id: str, action: str, settings: Any) 
         form.add("form", _message(ui, exc))
         try:
             shown = consents.get(session, actor=actor, uid=consent_id)
-        except AppError:
-            raise exc from None
+        except AppError:  # not theirs to see (any more): their own list, with the message
+            if exc.status == 404:
+                raise
+            return render_list(ui, session, form=form, status_code=exc.status)
         return render_consent(ui, session, shown, form=form, status_code=exc.status)
     step.keep()
     notice = {"grant": "consent_granted", "refuse": "consent_refused"}.get(
