@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tongban.assistant import answering
@@ -18,7 +19,7 @@ from tongban.assistant.models import FaqEntry, Synonym, Unanswered
 from tongban.events import service as events
 from tongban.events.service import Channel
 from tongban.identity.service import Actor
-from tongban.platform.db import utcnow
+from tongban.platform.db import uow, utcnow
 from tongban.platform.errors import Conflict, FieldError, Invalid, NotFound
 
 __all__ = [
@@ -139,18 +140,29 @@ def _record_unanswered(session: Session, *, text: str, region: str | None) -> No
     clean = anonymise(text)[:200]
     if not clean:
         return
-    row = session.scalar(select(Unanswered).where(Unanswered.text == clean))
     now = utcnow()
-    if row is not None:
-        row.count += 1
-        row.last_at = now
-        if row.closed:
-            row.closed = False
-        session.flush()
-        return
-    row = Unanswered(text=clean, region_code=region, count=1, first_at=now, last_at=now)
-    session.add(row)
+    row = session.scalar(select(Unanswered).where(Unanswered.text == clean))
+    if row is None:
+        try:
+            with uow.attempt(session):
+                row = Unanswered(text=clean, region_code=region, count=1, first_at=now, last_at=now)
+                session.add(row)
+                session.flush()
+        except IntegrityError:
+            # The same question, asked at the same moment elsewhere: count it there.
+            row = session.scalar(select(Unanswered).where(Unanswered.text == clean))
+            if row is None:
+                return
+        else:
+            _logged(session, row, region)
+            return
+    row.count += 1
+    row.last_at = now
+    row.closed = False
     session.flush()
+
+
+def _logged(session: Session, row: Unanswered, region: str | None) -> None:
     events.record(
         session,
         action="assistant.unanswered",
@@ -158,7 +170,7 @@ def _record_unanswered(session: Session, *, text: str, region: str | None) -> No
         resource_id=str(row.id),
         channel=Channel.SYSTEM,
         data={"region": region},
-        private={"text": clean},
+        private={"text": row.text},
     )
 
 
