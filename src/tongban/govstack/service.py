@@ -19,6 +19,7 @@ import binascii
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -784,7 +785,8 @@ def update_application(
 ) -> dict[str, Any]:
     """Keep the operator's form data on the file (the case's own form stays as filed)."""
     row = _application_row(session, file_id)
-    submitted = _submission({**row.submitted, **body})
+    # The file's applicant stays who filed it: an operator's update does not move the case.
+    submitted = _submission({**row.submitted, **body, "applicantId": row.applicant_ref})
     row.submitted = submitted
     row.document_urls = list(submitted.get("documentUrls") or [])
     row.updated_at = datetime.now(UTC)
@@ -830,8 +832,8 @@ def applications(
     limit = min(MAX_PAGE, MAX_PAGE if most is None else most)
     rows = session.scalars(stmt.offset(max(0, first or 0)).limit(limit)).all()
     answer = []
-    for row in rows:
-        case = cases.get_case(session, number=row.case_number)
+    pairs, chosen = _with_cases(session, rows)
+    for row, case in pairs:
         service, impl = _published(session, row.service_id)
         item: dict[str, Any] = {
             "fileId": row.file_id,
@@ -849,7 +851,7 @@ def applications(
             item["created"] = str(row.submitted["created"])
         step = _open_step(case)
         if step is not None:
-            item["mainTaskId"] = _task_id(session, case.number, step)
+            item["mainTaskId"] = _task_id(session, case.number, step, chosen)
             item["taskTitle"] = _STEP_NAMES[step]
             item["roleId"] = "official"
             item["roleName"] = "Official of the competent department"
@@ -870,13 +872,34 @@ def _open_step(case: cases.CaseView) -> str | None:
     return None
 
 
-def _task_id(session: Session, number: str, step: str) -> str:
-    chosen = session.scalar(
-        select(GovstackTaskId.task_id).where(
-            GovstackTaskId.case_number == number, GovstackTaskId.step == step
+def _chosen_ids(session: Session, numbers: list[str]) -> dict[tuple[str, str], str]:
+    """The task ids GovStack chose (the samples') for steps of these cases, 500 to a query."""
+    chosen: dict[tuple[str, str], str] = {}
+    for start in range(0, len(numbers), 500):
+        stmt = select(GovstackTaskId).where(
+            GovstackTaskId.case_number.in_(numbers[start : start + 500])
         )
-    )
-    return chosen or f"{number}.{step}"
+        for row in session.scalars(stmt):
+            chosen[(row.case_number, row.step)] = row.task_id
+    return chosen
+
+
+def _task_id(
+    session: Session, number: str, step: str, chosen: dict[tuple[str, str], str] | None = None
+) -> str:
+    """The task's id: the one GovStack chose for this step, else `{case number}.{step}`."""
+    if chosen is None:
+        chosen = _chosen_ids(session, [number])
+    return chosen.get((number, step)) or f"{number}.{step}"
+
+
+def _with_cases(
+    session: Session, rows: Sequence[GovstackApplication]
+) -> tuple[list[tuple[GovstackApplication, cases.CaseView]], dict[tuple[str, str], str]]:
+    """The files with their cases, and the chosen task ids of those cases: a few queries."""
+    numbers = [row.case_number for row in rows]
+    found = cases.get_cases(session, numbers=numbers)
+    return [(row, found[row.case_number]) for row in rows], _chosen_ids(session, numbers)
 
 
 def _find_task(session: Session, task_id: str) -> tuple[GovstackApplication, str]:
@@ -907,11 +930,17 @@ def _step_status(case: cases.CaseView, step: str) -> str:
 
 
 def _task_json(
-    session: Session, row: GovstackApplication, step: str, case: cases.CaseView, *, full: bool
+    session: Session,
+    row: GovstackApplication,
+    step: str,
+    case: cases.CaseView,
+    *,
+    full: bool,
+    chosen: dict[tuple[str, str], str] | None = None,
 ) -> dict[str, Any]:
     service, impl = _published(session, row.service_id)
     answer: dict[str, Any] = {
-        "taskId": _task_id(session, case.number, step),
+        "taskId": _task_id(session, case.number, step, chosen),
         "assigneeId": f"department:{impl.authority_code}",
         "roleId": "official",
         "created": _iso(case.received_at),
@@ -952,12 +981,12 @@ def tasks(
         stmt = stmt.where(GovstackApplication.file_id == file_id[:_MAX_ID])
     stmt = stmt.order_by(GovstackApplication.registered_at, GovstackApplication.id)
     found = []
-    for row in session.scalars(stmt).all():
-        case = cases.get_case(session, number=row.case_number)
+    pairs, chosen = _with_cases(session, session.scalars(stmt).all())
+    for row, case in pairs:
         step = _open_step(case)
         if step is None:
             continue
-        item = _task_json(session, row, step, case, full=False)
+        item = _task_json(session, row, step, case, full=False, chosen=chosen)
         if main_task_id is not None and item["taskId"] != main_task_id:
             continue
         if assignee_id is not None and item["assigneeId"] != assignee_id:
@@ -1073,11 +1102,13 @@ def statistics(
             raise NotFound(f"No registration named {registration_name[:64]!r}.")
         stmt = stmt.where(GovstackApplication.service_id == service.service_id)
     counts = {"processed": 0, "approved": 0, "sentBack": 0, "rejected": 0}
-    for row in session.scalars(stmt).all():
-        day = cases.local_date(row.registered_at)
-        if (start and day < start) or (end and day > end):
-            continue
-        case = cases.get_case(session, number=row.case_number)
+    rows = [
+        row
+        for row in session.scalars(stmt).all()
+        if not (start and cases.local_date(row.registered_at) < start)
+        and not (end and cases.local_date(row.registered_at) > end)
+    ]
+    for _, case in _with_cases(session, rows)[0]:
         code = _status(case)["code"]
         if code == "SENDBACK":
             counts["sentBack"] += 1
