@@ -290,7 +290,7 @@ def _gazetteer(
 ) -> tuple[dict[str, tuple[str, str]], dict[str, list[tuple[str, str]]]]:
     """Place names (full and short) -> (code, full name), and the ambiguous short names with
     their candidates (南山: 深圳 and 鹤岗 have one; the place named before it decides)."""
-    full: dict[str, tuple[str, str]] = {}
+    full: dict[str, list[tuple[str, str]]] = {}
     short: dict[str, list[tuple[str, str]]] = {}
     suffixes = (
         "特别行政区",
@@ -311,7 +311,7 @@ def _gazetteer(
         code, name, level = str(row["code"]), str(row["name"]), str(row["level"])
         if name in ("市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"):
             continue
-        full.setdefault(name, (code, name))
+        full.setdefault(name, []).append((code, name))
         for suffix in suffixes:
             if name.endswith(suffix) and len(name) - len(suffix) >= 2:
                 stem = name[: -len(suffix)]
@@ -319,10 +319,16 @@ def _gazetteer(
                 break
         if level == "province" and name.startswith(("内蒙古", "黑龙江")):
             short.setdefault(name[:3], []).append((code, name))
-    out = dict(full)
+    out: dict[str, tuple[str, str]] = {}
     ambiguous: dict[str, list[tuple[str, str]]] = {}
+    # 城关区 is a district of Lanzhou and of a dozen other cities: read under the city named.
+    for name, found in full.items():
+        if len(found) == 1:
+            out[name] = found[0]
+        else:
+            ambiguous[name] = found
     for stem, found in short.items():
-        if stem in out:
+        if stem in out or stem in ambiguous:
             continue
         # 朝阳 is a district of Beijing and a city of Liaoning: a short name is used only when
         # one division has it, or when one of them is a province or prefecture.
