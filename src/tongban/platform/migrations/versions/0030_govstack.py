@@ -40,9 +40,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_govstack_clients"),
         sa.UniqueConstraint("client", name="uq_govstack_clients_client"),
     )
-    op.create_index(
-        "ix_govstack_clients_department_id", "govstack_clients", ["department_id"]
-    )
+    op.create_index("ix_govstack_clients_department_id", "govstack_clients", ["department_id"])
     op.create_table(
         "govstack_services",
         _id(),
@@ -53,9 +51,7 @@ def upgrade() -> None:
         _when("created_at"),
         sa.PrimaryKeyConstraint("id", name="pk_govstack_services"),
         sa.UniqueConstraint("service_id", name="uq_govstack_services_service_id"),
-        sa.UniqueConstraint(
-            "implementation_code", name="uq_govstack_services_implementation_code"
-        ),
+        sa.UniqueConstraint("implementation_code", name="uq_govstack_services_implementation_code"),
         sa.UniqueConstraint("eform_id", name="uq_govstack_services_eform_id"),
         sa.UniqueConstraint("registration_name", name="uq_govstack_services_registration_name"),
     )
@@ -87,9 +83,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("file_id", name="uq_govstack_applications_file_id"),
         sa.UniqueConstraint("case_number", name="uq_govstack_applications_case_number"),
     )
-    op.create_index(
-        "ix_govstack_applications_service_id", "govstack_applications", ["service_id"]
-    )
+    op.create_index("ix_govstack_applications_service_id", "govstack_applications", ["service_id"])
     op.create_index(
         "ix_govstack_applications_applicant_ref", "govstack_applications", ["applicant_ref"]
     )
