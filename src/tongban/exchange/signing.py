@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import functools
 import hashlib
 import os
 import re
@@ -75,8 +76,10 @@ def public_b64(key: Ed25519PublicKey) -> str:
     return base64.b64encode(key.public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
 
 
+@functools.lru_cache(maxsize=1024)
 def public_key(encoded: str) -> Ed25519PublicKey:
-    """A directory entry's public key."""
+    """A directory entry's public key (decoded once per process: the key object is immutable
+    and a function of the encoded text alone, so a changed directory entry is a new key)."""
     return Ed25519PublicKey.from_public_bytes(base64.b64decode(encoded))
 
 
