@@ -171,9 +171,11 @@ def build_federation(
     nats_url: str,
     *,
     provinces: dict[str, str] | None = None,
+    sqlite_nodes: tuple[str, ...] = (),
 ) -> Federation:
     """A national node that signed a directory of the provinces; each province loaded it and
-    holds the cases test world (regions, departments, accounts, the fixture catalog)."""
+    holds the cases test world (regions, departments, accounts, the fixture catalog); the
+    nodes named in `sqlite_nodes` (stations) run on SQLite whatever the backend under test."""
     provinces = provinces or {"guangdong": "440000", "sichuan": "510000"}
     national = _settings(tmp, "national", "100000")
     national_db = databases.create(backend)
@@ -183,7 +185,12 @@ def build_federation(
     )
     key = exchange.node_key(national).public_b64
     nodes = {
-        name: Node(name, _settings(tmp, name, region, key), databases.create(backend), fed)
+        name: Node(
+            name,
+            _settings(tmp, name, region, key),
+            databases.create("sqlite" if name in sqlite_nodes else backend),
+            fed,
+        )
         for name, region in provinces.items()
     }
     with national_db.session_scope() as session:

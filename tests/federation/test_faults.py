@@ -74,7 +74,8 @@ def _spawn_worker(node: Node) -> subprocess.Popen[bytes]:
             "exchange_national_key": node.settings.exchange_national_key,
             "database_url": _database_url(node),
         },
-        "fed": node.fed.model_dump(),
+        # Small batches (one transaction each): the kill lands between and inside them.
+        "fed": {**node.fed.model_dump(), "batch": 5},
     }
     return subprocess.Popen(  # the worker as `serve` runs it, in a process we can kill -9
         [sys.executable, "-m", "tests.federation.receiver_process", json.dumps(config)],
@@ -180,7 +181,16 @@ def test_edge_station_files_1000_cases_offline_then_syncs(
 ) -> None:
     hub = NatsServer(port=free_port(), store_dir=tmp_path / "hub", leaf_port=free_port()).start()
     provinces = {"guangdong": "440000", "sichuan": "510000", "edge": "440305001000"}
-    fed = next(_federation(tmp_path, test_databases, backend, hub.url, provinces=provinces))
+    fed = next(
+        _federation(
+            tmp_path,
+            test_databases,
+            backend,
+            hub.url,
+            provinces=provinces,
+            sqlite_nodes=("edge",),  # a station runs on SQLite; Sichuan on the backend
+        )
+    )
     leaf = NatsServer(port=free_port(), store_dir=tmp_path / "leaf", leaf_of=hub.leaf_url)
     try:
         edge, sc = fed["edge"], fed["sichuan"]
