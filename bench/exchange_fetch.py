@@ -53,8 +53,8 @@ def _without(levers: str) -> None:
     if unknown:
         raise SystemExit(f"unknown lever(s): {sorted(unknown)}; known: {LEVERS}")
     if "signing" in off:
-        signing._fast_sign = lambda *_a, **_k: False  # type: ignore[assignment]
-        signing._fast_verify = lambda *_a, **_k: None  # type: ignore[assignment]
+        signing._fast_sign = lambda *_a, **_k: False
+        signing._fast_verify = lambda *_a, **_k: None
     if "transport" in off:
         import httpx
 
@@ -69,7 +69,7 @@ def _without(levers: str) -> None:
             except httpx.HTTPError:
                 raise remote.Unreachable(timed_out=False) from None
 
-        remote.send = send  # type: ignore[assignment]
+        remote.send = send
 
 
 def _node(folder: Path, *, name: str, region: str, port: int) -> tuple[Database, Settings]:
