@@ -247,3 +247,14 @@ def test_the_clerk_button_and_english_replies(client: TestClient, world: World) 
     assert page.status_code == 200
     assert "居民身份证换领补领异地受理" in page.text  # the topic the clerk will call back about
     assert 'value="440305" selected' in page.text or 'value="440305" checked' in page.text
+
+
+def test_a_logged_in_citizen_gets_the_place_of_the_account(
+    client: TestClient, world: World
+) -> None:
+    token = {"Authorization": world.h("citizen")["Authorization"]}
+    answer = client.get("/api/v1/assistant/answer", params={"q": "高龄补贴"}, headers=token)
+    body = answer.json()
+    assert body["ask"] is None, body
+    assert body["items"][0]["implementation"].endswith("-110050001000-01")
+    assert body["region"] == body["items"][0]["region"]

@@ -59,7 +59,6 @@ T = {
     ),
     "empty": N_("Ask me about a service in your own words, for example: 社保卡丢了怎么办."),
     "where_ask": N_("Where do you want to do it?"),
-    "not_here": N_("%(name)s is not offered in %(region)s. It is offered in: %(places)s."),
     "bundle": N_("One application for all of these: %(parts)s."),
     "faq": N_("Answer written by the service centre"),
     "source": N_("From the service guide of %(authority)s"),
