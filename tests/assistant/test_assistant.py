@@ -258,3 +258,15 @@ def test_a_logged_in_citizen_gets_the_place_of_the_account(
     assert body["ask"] is None, body
     assert body["items"][0]["implementation"].endswith("-110050001000-01")
     assert body["region"] == body["items"][0]["region"]
+
+
+def test_a_flood_of_new_questions_is_not_kept(
+    client: TestClient, db: Session, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(assistant, "MAX_OPEN_UNANSWERED", 2)
+    for q in ("今天天气怎么样", "附近哪里好吃", "明天下雨吗"):
+        assert _ask(client, q=q)["found"] is False
+    _ask(client, q="今天天气怎么样")
+    db.expire_all()
+    rows = {row.text: row.count for row in db.scalars(select(Unanswered))}
+    assert rows == {"今天天气怎么样": 2, "附近哪里好吃": 1}

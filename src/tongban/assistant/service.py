@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -45,6 +45,9 @@ __all__ = [
 ]
 
 ISSUE = 19
+# Open unanswered questions kept at most: beyond, new ones are not stored (a flood of made-up
+# questions must not fill the table or the event log); operators close what they dealt with.
+MAX_OPEN_UNANSWERED = 5000
 HOTLINE = answering.HOTLINE
 
 # What must never be stored from a question: resident ID numbers (18 digits, the last may be
@@ -143,6 +146,11 @@ def _record_unanswered(session: Session, *, text: str, region: str | None) -> No
     now = utcnow()
     row = session.scalar(select(Unanswered).where(Unanswered.text == clean))
     if row is None:
+        open_rows = session.scalar(
+            select(func.count()).select_from(Unanswered).where(Unanswered.closed.is_(False))
+        )
+        if (open_rows or 0) >= MAX_OPEN_UNANSWERED:
+            return  # a flood of new questions is not kept; those already listed still count
         try:
             with uow.attempt(session):
                 row = Unanswered(text=clean, region_code=region, count=1, first_at=now, last_at=now)
