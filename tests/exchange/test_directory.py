@@ -261,3 +261,29 @@ def test_the_scheduled_reload_follows_the_national_node_and_keeps_the_cache(
     assert sorted(row.node_id for row in db.scalars(select(Node))) == before
     assert "national.tongban" in before
     assert directory.reload(bound_database, _province(tmp_path, key)).outcome == "off"
+
+
+def test_the_plain_read_of_a_node_is_the_directory_entry(db: Session, tmp_path: Path) -> None:
+    """`nodes.listed` (what every exchange reads) gives what the ORM row holds, and sees a
+    re-keyed or removed node at once."""
+    key = signing.node_key(_national(tmp_path)).public_b64
+    entry = {
+        "node_id": "hubei.tongban",
+        "region_code": "420000",
+        "base_url": "https://hb.example/",
+        "public_keys": {"hubei.tongban#k1": key, "other.tongban#k1": key},
+    }
+    nodes.put_node(db, entry=entry)
+    row = nodes.get_node(db, node_id="hubei.tongban")
+    plain = nodes.listed(db, node_id="hubei.tongban")
+    assert row is not None and plain is not None
+    assert (plain.base_url, plain.public_keys) == (row.base_url, row.public_keys)
+    assert nodes.public_keys(plain).keys() == nodes.public_keys(row).keys() == {"hubei.tongban#k1"}
+    rotated = signing.public_b64(Ed25519PrivateKey.generate().public_key())
+    nodes.put_node(db, entry={**entry, "public_keys": {"hubei.tongban#k2": rotated}})
+    again = nodes.listed(db, node_id="hubei.tongban")
+    assert again is not None and set(again.public_keys) == {"hubei.tongban#k2"}
+    db.delete(db.get(Node, "hubei.tongban"))
+    db.flush()
+    assert nodes.listed(db, node_id="hubei.tongban") is None
+    assert nodes.listed(db, node_id="nowhere.tongban") is None

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.events import service as events
@@ -77,7 +79,27 @@ def get_node(session: Session, *, node_id: str) -> Node | None:
     return session.get(Node, node_id)
 
 
-def public_keys(node: Node) -> dict[str, Ed25519PublicKey]:
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """What an exchange needs of a directory entry: its address and its public keys."""
+
+    node_id: str
+    base_url: str
+    public_keys: dict[str, str]
+
+
+def listed(session: Session, *, node_id: str) -> Listed | None:
+    """A node's address and keys as the directory lists them now, or None: one plain read
+    (no ORM object) on every exchange, so a node removed or re-keyed is seen at once."""
+    found = session.execute(
+        select(Node.base_url, Node.public_keys).where(Node.node_id == node_id)
+    ).first()
+    if found is None:
+        return None
+    return Listed(node_id=node_id, base_url=found.base_url, public_keys=dict(found.public_keys))
+
+
+def public_keys(node: Node | Listed) -> dict[str, Ed25519PublicKey]:
     """A node's public keys by key id (only the ids that name the node itself)."""
     return {
         key_id: signing.public_key(encoded)

@@ -193,7 +193,7 @@ def _log(
 
 def query_remote(session: Session, node_id: str, query: Query, settings: Settings) -> Answer:
     """Ask another node's provider over signed HTTP; its verified answer."""
-    node = nodes.get_node(session, node_id=node_id)
+    node = nodes.listed(session, node_id=node_id)
     if node is None:
         raise ProviderUnavailable(f"Node {node_id} is not in the node directory.")
     request = signed_request(

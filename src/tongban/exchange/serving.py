@@ -121,7 +121,7 @@ def serve_query(
         )
     key_id = signing.key_id_of(signature_input) or ""
     node_id = key_id.split("#", 1)[0]
-    node = nodes.get_node(session, node_id=node_id) if node_id else None
+    node = nodes.listed(session, node_id=node_id) if node_id else None
     if node is None:
         _refuse(
             session,
