@@ -297,5 +297,6 @@ def department_page(ui: PageUi, session: DbSession) -> Response:
         "consent/department.html",
         title=ui.gettext("Consent requests"),
         rows=rows,
+        waiting=ui.gettext("Waiting for the person's answer"),
         **_labels(ui),
     )
