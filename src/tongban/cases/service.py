@@ -23,11 +23,11 @@ Materials: required materials must be attached, except those from government sou
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from tongban.cases import handling, intake
 from tongban.cases.clocks import SHANGHAI, Deadlines, deadlines, limit_due, local_date, urgency
@@ -174,6 +174,10 @@ def get_case(session: Session, *, number: str) -> CaseView:
     return CaseView.of(handling.get_case(session, number=number))
 
 
+# What a CaseView reads of a row: a list of views loads only these columns.
+_VIEW_COLUMNS = [getattr(Case, f.name) for f in fields(CaseView)]
+
+
 def get_cases(session: Session, *, numbers: list[str]) -> dict[str, CaseView]:
     """The cases among these numbers, by number (unknown numbers are left out), read 500 to a
     query: for lists of cases another domain keeps (the GovStack adapter's files)."""
@@ -181,7 +185,8 @@ def get_cases(session: Session, *, numbers: list[str]) -> dict[str, CaseView]:
     found: dict[str, CaseView] = {}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        for row in session.scalars(select(Case).where(Case.number.in_(chunk))):
+        stmt = select(Case).options(load_only(*_VIEW_COLUMNS)).where(Case.number.in_(chunk))
+        for row in session.scalars(stmt):
             found[row.number] = CaseView.of(row)
     return found
 
