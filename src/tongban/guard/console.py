@@ -399,7 +399,8 @@ _SECURITY_ACTIONS = ("case.applicant_id_viewed", "case.material_viewed")
 def timeline(
     session: Session, *, actor: identity.Actor, account_id: int, limit: int = 100
 ) -> list[TimelineEntry]:
-    """An account's recent security events (as actor, or the account they are about)."""
+    """An account's recent security events (as actor, or the account they are about, and the
+    evidence of the alerts about it)."""
     identity.authorize(actor, "guard.read")
     identity.get_account(session, account_id=account_id)  # NotFound for an unknown account
     c = events.events_table().c
@@ -407,13 +408,28 @@ def timeline(
         *[c.action.startswith(prefix) for prefix in _SECURITY_PREFIXES],
         c.action.in_(_SECURITY_ACTIONS),
     )
+    # Refused logins name the account only in their personal part: the alerts about the
+    # account bring them in as their evidence.
+    evidence = {
+        int(e["id"])
+        for row in session.scalars(
+            select(GuardAlert.evidence)
+            .where(GuardAlert.subject == f"account:{account_id}")
+            .order_by(GuardAlert.id.desc())
+            .limit(20)
+        )
+        for e in row or []
+    }
     rows = session.execute(
         select(c.id, c.uid, c.occurred_at, c.action, c.actor_role, c.data)
         .where(
-            wanted,
             or_(
-                c.actor_id == account_id,
-                (c.resource_type == "account") & (c.resource_id == str(account_id)),
+                wanted
+                & or_(
+                    c.actor_id == account_id,
+                    (c.resource_type == "account") & (c.resource_id == str(account_id)),
+                ),
+                c.id.in_(evidence),
             ),
         )
         .order_by(c.id.desc())

@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 # How far back a starting detector replays events to refill its windows.
 WARM_UP = timedelta(hours=24)
 BATCH = 5000
+# Seconds between reads of the rules operators edit.
+RULES_TTL = 30.0
 
 # --- reading the events -----------------------------------------------------------------------
 
@@ -193,12 +195,14 @@ class Guard:
             self._session = session
             try:
                 cursor = self._cursor(session)
-                if (
-                    self.detector is None
-                    or self.detector.last_id != cursor.last_event_id
-                    or time.monotonic() - self.rules_read > 30
-                ):
+                if self.detector is None or self.detector.last_id != cursor.last_event_id:
                     self.detector = self._build(session, cursor.last_event_id)
+                elif time.monotonic() - self.rules_read > RULES_TTL:
+                    # Operators' edits: new thresholds and actions, the windows kept.
+                    specs = [r.spec() for r in list_rules(session)]
+                    self.specs = {s.kind: s for s in specs}
+                    self.detector.specs = dict(self.specs)
+                    self.rules_read = time.monotonic()
                 detector = self.detector
                 batch = read_events(session, after_id=cursor.last_event_id, limit=limit)
                 drafts: list[Draft] = []
