@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,6 +20,7 @@ from tests.exchange.conftest import WORLD, World, make_case
 from tests.exchange.conftest import _build as build_world
 from tests.support import identity_internals as identity
 from tests.support.databases import Seed, hashing_once, seeded_with
+from tongban.adapters.sms import load_gateway
 from tongban.cases.models import Message
 from tongban.consent import artefact, consents
 from tongban.consent import service as consent
@@ -389,3 +390,28 @@ def test_bad_requests_are_problems(client: TestClient, db: Session, world: World
     assert asked["id"] in [c["id"] for c in listed]
     assert client.get("/api/v1/consents/not-an-id", headers=world.h("citizen")).status_code == 422
     assert _events(db, "consent.requested")[-1].data["consent"] == asked["id"]
+
+
+class RecordingGateway:
+    """An SMS gateway that keeps what it was asked to send."""
+
+    sent: ClassVar[list[tuple[str, str]]] = []
+
+    def send(self, phone: str, text: str) -> None:
+        """Keep the message."""
+        self.sent.append((phone, text))
+
+
+def test_the_citizen_is_told_by_sms_with_a_link(
+    client: TestClient, db: Session, world: World, settings: Settings
+) -> None:
+    settings.sms_gateway = f"{__name__}:RecordingGateway"
+    load_gateway.cache_clear()
+    RecordingGateway.sent.clear()
+    case = make_case(db, world)
+    asked = _ask(client, world, case=case.number)
+    ((phone, text),) = RecordingGateway.sent
+    assert phone == world.accounts["citizen"].phone
+    assert f"{settings.public_base_url.rstrip('/')}/my/consents/{asked['id']}" in text
+    assert "养老保险参保缴费记录" in text
+    load_gateway.cache_clear()
