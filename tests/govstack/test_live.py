@@ -479,6 +479,12 @@ def test_tasks(live: Live) -> None:
     for item in body:
         assert all(isinstance(item[k], str) for k in keys if k in item)
     assert live.call("GET", "/tasks", params={"fileId": UNKNOWN}).json() == []
+    first = body[0]
+    by_id = live.call("GET", "/tasks", params={"mainTaskId": first["taskId"]}).json()
+    assert [t["taskId"] for t in by_id] == [first["taskId"]]
+    mine = live.call("GET", "/tasks", params={"assigneeId": first["assigneeId"], "maxResult": 2})
+    assert 1 <= len(mine.json()) <= 2
+    assert live.call("GET", "/tasks", params={"assigneeId": "nobody"}).json() == []
     one = live.call("GET", f"/tasks/{TASK_1}")
     assert one.status_code == 200
     task = one.json()

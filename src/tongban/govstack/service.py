@@ -929,6 +929,11 @@ def _step_status(case: cases.CaseView, step: str) -> str:
     return "done" if STEPS.index(step) < done else "waiting"
 
 
+def _assignee(session: Session, row: GovstackApplication) -> str:
+    """Who a file's tasks are for: the competent department (its credit code)."""
+    return f"department:{_published(session, row.service_id)[1].authority_code}"
+
+
 def _task_json(
     session: Session,
     row: GovstackApplication,
@@ -941,7 +946,7 @@ def _task_json(
     service, impl = _published(session, row.service_id)
     answer: dict[str, Any] = {
         "taskId": _task_id(session, case.number, step, chosen),
-        "assigneeId": f"department:{impl.authority_code}",
+        "assigneeId": _assignee(session, row),
         "roleId": "official",
         "created": _iso(case.received_at),
         "description": f"{_STEP_NAMES[step]}: {case.item_name} ({case.number})",
@@ -986,15 +991,21 @@ def tasks(
         step = _open_step(case)
         if step is None:
             continue
-        item = _task_json(session, row, step, case, full=False, chosen=chosen)
-        if main_task_id is not None and item["taskId"] != main_task_id:
+        if (
+            main_task_id is not None
+            and _task_id(session, case.number, step, chosen) != main_task_id
+        ):
             continue
-        if assignee_id is not None and item["assigneeId"] != assignee_id:
+        if assignee_id is not None and _assignee(session, row) != assignee_id:
             continue
-        found.append(item)
+        found.append((row, case, step))
     if descending:
         found.reverse()
-    answer = _page(found, first, most)
+    # Only the page asked for is written out.
+    answer = [
+        _task_json(session, row, step, case, full=False, chosen=chosen)
+        for row, case, step in _page(found, first, most)
+    ]
     record_call(session, client=client, operation="tasks.listed", data={"count": len(answer)})
     return answer
 
