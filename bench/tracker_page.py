@@ -112,6 +112,7 @@ def _fill(db: Database, citizen: int) -> float:
                         "case_number": f"511602-20261102-X{n:011d}",
                         "item_code": "101110001000",
                         "fields": ["holder_name", "paid_months"],
+                        "field_labels": ["姓名", "累计缴费月数"],
                         "purpose": "核验参保缴费情况，办理养老保险关系转移",
                         "outcome": outcome,
                     }

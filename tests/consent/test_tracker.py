@@ -41,8 +41,11 @@ def test_a_fetch_is_a_line_whose_receipt_verifies_offline_and_opens_to_the_appli
     assert line["department_name"] == world.departments["pension"].name
     assert line["purpose"] == "核验参保缴费情况"
     assert line["fields"] and line["outcome"] == "fetched"
+    # The fields as the provider names them, for people who do not read field codes.
+    assert len(line["field_labels"]) == len(line["fields"]) and "姓名" in line["field_labels"]
     official = world.accounts["official"]
-    assert line["official"] == official.display_name[:1] + "*" * (len(official.display_name) - 1)
+    name = official.display_name.split()[-1]
+    assert line["official"] == name[:1] + "*" * (len(name) - 1)
     assert line["official_number"] == f"{official.id:06d}"
     event_uid = line["event_uid"]
     assert line["ledger_receipt"] == f"/api/v1/ledger/receipts/{event_uid}"

@@ -24,6 +24,7 @@ from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import Session
 
 from tongban.cases import service as cases
+from tongban.consent import consents
 from tongban.consent.models import Consent
 from tongban.consent.tracker_models import DataUse
 from tongban.events import service as events
@@ -158,8 +159,13 @@ def _line(session: Session, event: EventView, use: Use, subject_id: int, case: A
             actor_name = identity.get_account(session, account_id=event.actor_id).display_name
         except NotFound:
             actor_name = None
+    if actor_name and " " in actor_name.strip():
+        actor_name = actor_name.split()[-1]  # "数据管理员 陈静": the person's name
     purpose = (event.private or {}).get("purpose") or event.reason
     fields = [str(f) for f in data.get("used_fields") or data.get("fields") or []]
+    resource = data.get("resource")
+    terms = consents.describe_resource(session, resource) if isinstance(resource, str) else None
+    labels = [terms.fields.get(f, f) if terms else f for f in fields]
     return DataUse(
         event_id=event.id,
         event_uid=event.uid,
@@ -175,6 +181,7 @@ def _line(session: Session, event: EventView, use: Use, subject_id: int, case: A
         case_number=case.number if case is not None else None,
         item_code=case.item_code if case is not None else None,
         fields=fields,
+        field_labels=labels,
         purpose=purpose if isinstance(purpose, str) else None,
         outcome=str(data.get("outcome") or "seen")[:24],
     )
@@ -240,6 +247,7 @@ class UsageLine:
     case: str | None
     purpose: str | None
     fields: list[str]
+    field_labels: list[str]
     outcome: str
     event_uid: str
     ledger_receipt: str
@@ -291,6 +299,7 @@ def _view(row: DataUse, objection: ObjectionState | None) -> UsageLine:
         case=row.case_number,
         purpose=row.purpose,
         fields=list(row.fields or []),
+        field_labels=[str(label) for label in row.field_labels or row.fields or []],
         outcome=row.outcome,
         event_uid=row.event_uid,
         ledger_receipt=f"/api/v1/ledger/receipts/{row.event_uid}",

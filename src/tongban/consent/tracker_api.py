@@ -44,6 +44,7 @@ class UsageRead(BaseModel):
     case: str | None
     purpose: str | None
     fields: list[str]
+    field_labels: list[str] = Field(description="The fields as the provider names them.")
     outcome: str
     event_uid: str
     ledger_receipt: str = Field(description="The public ledger receipt of the step.")
@@ -110,6 +111,7 @@ def usage_read(line: tracker.UsageLine) -> UsageRead:
         case=line.case,
         purpose=line.purpose,
         fields=line.fields,
+        field_labels=line.field_labels,
         outcome=line.outcome,
         event_uid=line.event_uid,
         ledger_receipt=line.ledger_receipt,

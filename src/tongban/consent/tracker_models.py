@@ -39,6 +39,8 @@ class DataUse(Base):
     case_number: Mapped[str | None] = mapped_column(String(40))
     item_code: Mapped[str | None] = mapped_column(String(40))
     fields: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # The fields' labels as the providing department names them (姓名, 累计缴费月数).
+    field_labels: Mapped[list[Any]] = mapped_column(JSON, default=list)
     # Written by the official (the purpose of a fetch or a look): the subject's to read only.
     purpose: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str] = mapped_column(String(24))

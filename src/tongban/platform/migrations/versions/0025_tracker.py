@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("case_number", sa.String(40), nullable=True),
         sa.Column("item_code", sa.String(40), nullable=True),
         sa.Column("fields", sa.JSON(), nullable=False),
+        sa.Column("field_labels", sa.JSON(), nullable=False),
         sa.Column("purpose", sa.Text(), nullable=True),
         sa.Column("outcome", sa.String(24), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_data_uses"),
