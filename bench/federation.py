@@ -255,14 +255,15 @@ def edge_backlog(
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Both benchmarks (defaults when run by `python -m bench`)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", type=int, default=3000)
     parser.add_argument("--rate", type=float, default=250.0)
     parser.add_argument("--backlog", type=int, default=10_000)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--skip", choices=("transfer", "edge"), default=None)
-    args = parser.parse_args()
+    args = parser.parse_args(argv or [])
     cases_service.before_act(federation.guard)
     cases_service.on_changed(federation.changed)
     with tempfile.TemporaryDirectory() as tmp:
@@ -280,4 +281,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(sys.argv[1:])
