@@ -93,7 +93,8 @@ _lock = threading.Lock()
 
 def current(session: Session, *, settings: Settings) -> list[Route]:
     """This node's routing table (cached directory plus itself), kept CACHE_SECONDS."""
-    key = f"{settings.resolved_database_url()}|{settings.node_name}"
+    # The data directory too: in-memory databases share one URL.
+    key = f"{settings.resolved_database_url()}|{settings.data_dir}|{settings.node_name}"
     now = time.monotonic()
     with _lock:
         hit = _cache.get(key)
