@@ -373,11 +373,11 @@ def _make_data(live: LiveServer, pages: dict[str, Page], tmp: Path) -> dict[str,
     citizen.goto(f"{base}/my/consents")  # the demo's request waiting for an answer
     href = citizen.locator("main ul.cards a").first.get_attribute("href")
     data["consent"] = (href or "").rsplit("/", 1)[-1]
-    # The official looks at the applicant's full ID: a line of the citizen's data tracker, to
-    # which the citizen objects (the stewards' desk lists it).
-    official.goto(f"{base}/cases/{data['accepted']}/applicant-id")
-    official.fill("#f-purpose", "与户籍底册核对")
-    click(official, "main form button")
+    # The official fetches the citizen's pension record for a case: a line of the citizen's
+    # data tracker, to which the citizen objects (the stewards' desk lists it).
+    from tests.consent.test_tracker_browser import _fetched_case
+
+    _fetched_case(live)
     citizen.goto(f"{base}/my/data-usage")
     href = citizen.locator("main ol.cards h2 a").first.get_attribute("href")
     data["use"] = (href or "").rsplit("/", 1)[-1]
