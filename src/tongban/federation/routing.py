@@ -36,10 +36,12 @@ class Route:
 
 
 def prefix_of(region_code: str) -> str:
-    """The significant digits of a region code (510000 -> 51, 511602 -> 511602)."""
+    """The significant digits of a region code (510000 -> 51, 440305001000 -> 440305001)."""
     code = region_code
-    if len(code) == 12 and code.endswith("000000"):
-        code = code[:6]
+    while len(code) > 6 and code.endswith("000"):  # village, township: three digits each
+        code = code[:-3]
+    if len(code) > 6:
+        return code
     while len(code) >= 2 and code.endswith("00"):
         code = code[:-2]
     return code
