@@ -64,6 +64,11 @@ OUTCOME_LABELS: dict[str, str] = {
     "true_positive": N_("A real attack or misuse"),
     "false_positive": N_("A false alarm"),
 }
+RESULT_LABELS: dict[str, str] = {
+    "done": N_("Taken"),
+    "skipped": N_("Not applicable"),
+    "reversed": N_("Reversed"),
+}
 LEVEL_LABELS: dict[str, str] = {
     "province": N_("Province"),
     "city": N_("City"),
@@ -92,6 +97,7 @@ def _labels(ui: Ui) -> dict[str, Any]:
         "actions": tr(ACTION_LABELS),
         "outcomes": tr(OUTCOME_LABELS),
         "levels": tr(LEVEL_LABELS),
+        "results": tr(RESULT_LABELS),
     }
 
 
