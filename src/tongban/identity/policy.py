@@ -200,8 +200,8 @@ POLICY: dict[str, Rule] = {
     "credentials.hold": Rule.of(citizen="own", token=READ),
     "credentials.status": Rule.of(official="department", token=HANDLE),
     "credentials.keys": Rule.of(admin="any"),
-    # Consent (consent/consents.py): a consumer department's official asks; the data subject (or their
-    # agent within a proxy scope, checked there) grants, refuses or revokes; a clerk records a
+    # Consent (consent/consents.py): a consumer department's official asks; the data subject (or
+    # their agent within a proxy scope, checked there) grants, refuses or revokes; a clerk records a
     # consent signed on paper at the counter; stewards say which uses need consent.
     "consent.request": Rule.of(official="department", token=HANDLE),
     "consent.read": Rule.of(

@@ -80,9 +80,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("uid", name="uq_consents_uid"),
     )
     op.create_index("ix_consents_subject_account_id", "consents", ["subject_account_id"])
-    op.create_index(
-        "ix_consents_requester_department_id", "consents", ["requester_department_id"]
-    )
+    op.create_index("ix_consents_requester_department_id", "consents", ["requester_department_id"])
     op.create_index(
         "ix_consents_subject", "consents", ["subject_hash", "resource_code", "requester_code"]
     )
