@@ -192,11 +192,14 @@ def wake() -> None:
     _wake.set()
 
 
+def take_wake() -> None:
+    """A round starts: wake-ups before now are answered by it (one after it is kept)."""
+    _wake.clear()
+
+
 def wait_for_work(timeout: float) -> bool:
     """Sleep until woken or `timeout` s; whether woken (the worker thread's wait)."""
-    woken = _wake.wait(timeout)
-    _wake.clear()
-    return woken
+    return _wake.wait(timeout)
 
 
 @dataclass

@@ -54,6 +54,7 @@ def starter(poll: float = POLL_SECONDS) -> Callable[[Any], Callable[[], None]]:
                 due = bool(settings.exchange_directory_url) and time.monotonic() >= next_reload
                 if due:
                     next_reload = time.monotonic() + every
+                automatic.take_wake()  # an acceptance committing during the round: another
                 run_once(database, settings, reload_directory=due)
                 automatic.wait_for_work(poll)
 
