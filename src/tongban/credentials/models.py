@@ -89,7 +89,7 @@ class Credential(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (
-        UniqueConstraint("list_id", "list_index"),
+        UniqueConstraint("list_id", "list_index", name="uq_credentials_list_id"),
         Index("ix_credentials_list_status", "list_id", "status"),
     )
 

@@ -182,6 +182,9 @@ EXTRA_STATUSES: dict[tuple[str, str], frozenset[int]] = {
     ("post", "/api/v1/track"): frozenset({404, 429}),
     # The messages named in the body, when none of them is the caller's.
     ("post", "/api/v1/my/messages/read"): frozenset({404}),
+    # Only the national node publishes the node directory and the routing table.
+    ("get", "/api/v1/federation/nodes"): frozenset({404}),
+    ("get", "/api/v1/federation/routes"): frozenset({404}),
     # No analytics snapshot written yet (tongban insight export).
     **{
         ("get", f"/api/v1/insight/{name}"): frozenset({404})
