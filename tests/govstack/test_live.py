@@ -679,3 +679,32 @@ def test_every_answer_is_recorded_with_the_client_as_actor(live: Live) -> None:
     unknown = live.call("GET", "/services", headers={"Information-Mediator-Client": "a/b/c/d"})
     assert unknown.status_code == 403
     assert live.count(Event, Event.action == "govstack.services.listed") == before + 1
+
+
+def test_an_applicants_first_applications_at_once(live: Live) -> None:
+    # SQLite takes one writer at a time and refuses a transaction whose snapshot went stale
+    # ("database is locked"): there the losers of this race get 500 (docs/govstack.md).
+    if live.database.url.startswith("sqlite"):
+        pytest.skip("concurrent first applications of one applicant: PostgreSQL only")
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tongban.govstack.models import GovstackApplicant
+
+    def file(_: int) -> int:
+        with httpx.Client(timeout=30) as http:
+            return http.post(
+                f"{live.url}{BASE}/services/{MCTS}/applications",
+                headers=HEADERS,
+                data={"applicantId": "applicant-at-once"},
+            ).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        statuses = list(pool.map(file, range(4)))
+    assert statuses == [200] * 4
+    assert (
+        live.count(GovstackApplicant, GovstackApplicant.applicant_ref == "applicant-at-once") == 1
+    )
+    assert (
+        live.count(GovstackApplication, GovstackApplication.applicant_ref == "applicant-at-once")
+        == 4
+    )

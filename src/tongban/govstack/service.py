@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tongban.cases import service as cases
@@ -41,8 +42,8 @@ from tongban.govstack.models import (
 from tongban.identity import service as identity
 from tongban.identity.service import Actor, Role
 from tongban.platform.config import Settings
-from tongban.platform.db.uow import transaction_memo
-from tongban.platform.errors import FieldError, Forbidden, Invalid, NotFound
+from tongban.platform.db.uow import attempt, transaction_memo
+from tongban.platform.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 
 __all__ = [
     "HEADER",
@@ -548,24 +549,31 @@ def parse_document_payload(text: str) -> bytes:
 def _applicant(
     session: Session, *, client: Client, ref: str, name: str | None, settings: Settings
 ) -> Actor:
-    row = session.scalar(
-        select(GovstackApplicant).where(
-            GovstackApplicant.client_id == client.id, GovstackApplicant.applicant_ref == ref
-        )
+    stmt = select(GovstackApplicant).where(
+        GovstackApplicant.client_id == client.id, GovstackApplicant.applicant_ref == ref
     )
+    row = session.scalar(stmt)
     if row is None:
-        account = _system_account(
-            session,
-            username=_system_username("gs-app", f"{client.id}/{ref}"),
-            role=Role.CITIZEN,
-            department_code=None,
-            region_code=None,
-            display_name=(name or f"GovStack applicant {ref}")[:100],
-            settings=settings,
-        )
-        row = GovstackApplicant(client_id=client.id, applicant_ref=ref, account_id=account)
-        session.add(row)
-        session.flush()
+        try:
+            with attempt(session):
+                account = _system_account(
+                    session,
+                    username=_system_username("gs-app", f"{client.id}/{ref}"),
+                    role=Role.CITIZEN,
+                    department_code=None,
+                    region_code=None,
+                    display_name=(name or f"GovStack applicant {ref}")[:100],
+                    settings=settings,
+                )
+                row = GovstackApplicant(client_id=client.id, applicant_ref=ref, account_id=account)
+                session.add(row)
+                session.flush()
+        except (IntegrityError, Conflict):
+            # The same applicant's first two applications at once (PostgreSQL: the other
+            # committed first); the step was undone alone, and the other's record serves.
+            row = session.scalar(stmt)
+            if row is None:
+                raise
     return _actor(session, row.account_id)
 
 
