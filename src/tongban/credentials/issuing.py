@@ -52,32 +52,46 @@ def list_id_of(uri: str, settings: Settings) -> int | None:
     return int(tail) if tail and tail.isdigit() and len(tail) < 16 else None
 
 
+def _status_slots(
+    session: Session, department: DepartmentView, count: int
+) -> list[tuple[StatusListRow, int]]:
+    """`count` consecutive free entries of the department's current status list(s): one
+    locked read and one UPDATE per list touched (a new list when the current one is full)."""
+    slots: list[tuple[StatusListRow, int]] = []
+    while len(slots) < count:
+        query = (
+            select(StatusListRow)
+            .where(
+                StatusListRow.department_id == department.id,
+                StatusListRow.next_index < StatusListRow.size,
+            )
+            .order_by(StatusListRow.id)
+            .limit(1)
+            .with_for_update()
+        )
+        row = session.scalar(query)
+        if row is None:
+            row = StatusListRow(
+                department_id=department.id,
+                department_code=department.code,
+                size=LIST_SIZE,
+                next_index=0,
+                version=1,
+                updated_at=utcnow(),
+            )
+            session.add(row)
+            session.flush()
+        start = row.next_index
+        take = min(count - len(slots), row.size - start)
+        slots.extend((row, index) for index in range(start, start + take))
+        row.next_index = start + take
+        if len(slots) < count:
+            session.flush()  # the next read must see this list full
+    return slots
+
+
 def _status_slot(session: Session, department: DepartmentView) -> tuple[StatusListRow, int]:
-    query = (
-        select(StatusListRow)
-        .where(
-            StatusListRow.department_id == department.id,
-            StatusListRow.next_index < StatusListRow.size,
-        )
-        .order_by(StatusListRow.id)
-        .limit(1)
-        .with_for_update()
-    )
-    row = session.scalar(query)
-    if row is None:
-        row = StatusListRow(
-            department_id=department.id,
-            department_code=department.code,
-            size=LIST_SIZE,
-            next_index=0,
-            version=1,
-            updated_at=utcnow(),
-        )
-        session.add(row)
-        session.flush()
-    index = row.next_index
-    row.next_index = index + 1
-    return row, index
+    return _status_slots(session, department, 1)[0]
 
 
 def _epoch(day: date) -> int:
@@ -295,3 +309,118 @@ def issue_at_completion(
         case_number=case_number,
         actor=actor,
     )
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One licence of a batch: to whom, the form it is made from, the case it concludes."""
+
+    holder_id: int
+    form: dict[str, Any]
+    case_number: str | None = None
+    holder_jwk: dict[str, Any] | None = None
+
+
+def issue_many(
+    session: Session,
+    *,
+    kind: LicenceType,
+    department_id: int,
+    grants: list[Grant],
+    settings: Settings,
+    actor: Actor | None = None,
+) -> list[IssuedView]:
+    """Issue a batch of licences of one type and department (e.g. for past completed cases):
+    the same licences, rows and events as `issue` one by one, with the department, its key
+    and each holder read once, the status entries taken in one block and the rows inserted
+    together. Invalid, with nothing issued, when a holder's identity is not verified."""
+    if not grants:
+        return []
+    subjects: dict[int, Subject] = {}
+    for holder_id in dict.fromkeys(g.holder_id for g in grants):
+        account = identity.get_account(session, account_id=holder_id)
+        resident_id = identity.reveal_resident_id(session, account_id=holder_id, settings=settings)
+        if resident_id is None or not account.identity_verified:
+            raise Invalid("A licence is issued only to a holder whose identity is verified.")
+        facts = identity.resident_facts(resident_id)
+        subjects[holder_id] = Subject(
+            name=account.display_name,
+            code=resident_id,
+            code_type=HOLDER_CODE_TYPES[kind.holder],
+            birth_date=facts.birth_date,
+            sex="男" if facts.sex == "M" else "女",
+        )
+    department = identity.get_department(session, department_id=department_id)
+    kid, key = keys.active_key(session, department=department, settings=settings)
+    slots = _status_slots(session, department, len(grants))
+    iss = issuer_url(settings)
+    rows: list[Credential] = []
+    for grant, (status_list, index) in zip(grants, slots, strict=True):
+        now = utcnow()
+        token, ident, start, until = build(
+            kind=kind,
+            serial=(status_list.id - 1) * status_list.size + index + 1,
+            subject=subjects[grant.holder_id],
+            department=department,
+            kid=kid,
+            key=key,
+            iss=iss,
+            status_uri=status_list_uri(settings, status_list.id),
+            status_index=index,
+            form=grant.form,
+            issued=now,
+            holder_jwk=grant.holder_jwk,
+        )
+        rows.append(
+            Credential(
+                licence_id=ident,
+                sd_jwt=token,
+                type_code=kind.type_code,
+                vct=kind.vct,
+                item_code=kind.item,
+                case_number=grant.case_number,
+                holder_id=grant.holder_id,
+                department_id=department.id,
+                department_code=department.code,
+                department_name=department.name,
+                kid=kid,
+                list_id=status_list.id,
+                list_index=index,
+                status="valid",
+                issued_at=now,
+                valid_from=start,
+                valid_until=until,
+                updated_at=now,
+            )
+        )
+    session.add_all(rows)
+    session.flush()  # one multi-row INSERT (insertmanyvalues) for the batch
+    for row in rows:
+        events.record(
+            session,
+            action="credential.issued",
+            resource_type="credential",
+            resource_id=row.licence_id or "",
+            channel=Channel.SYSTEM if actor is None else Channel.ONLINE,
+            actor_id=actor.account_id if actor else None,
+            actor_role=actor.role.value if actor else None,
+            data={
+                "v": 1,
+                "type_code": kind.type_code,
+                "issuer_code": department.code,
+                "kid": kid,
+                "case": row.case_number,
+                "list_id": row.list_id,
+                "idx": row.list_index,
+            },
+            personal={"holder_id": row.holder_id},
+        )
+    return [
+        IssuedView(
+            id=row.id,
+            licence_id=row.licence_id or "",
+            type_code=kind.type_code,
+            type_name=kind.name,
+        )
+        for row in rows
+    ]

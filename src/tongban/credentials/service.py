@@ -13,7 +13,14 @@ from sqlalchemy.orm import Session
 
 from tongban.credentials import keys, licences, sdjwt
 from tongban.credentials.demo import load_demo
-from tongban.credentials.issuing import IssuedView, issue, issue_at_completion, issuer_url
+from tongban.credentials.issuing import (
+    Grant,
+    IssuedView,
+    issue,
+    issue_at_completion,
+    issue_many,
+    issuer_url,
+)
 from tongban.credentials.licences import CLAIM_LABELS, LicenceType, for_material
 from tongban.credentials.models import Credential, CredentialUse, Share
 from tongban.credentials.status import change_status, list_token
@@ -29,6 +36,7 @@ from tongban.platform.errors import FieldError, Invalid, NotFound
 __all__ = [
     "CLAIM_LABELS",
     "CredentialView",
+    "Grant",
     "IssuedView",
     "LicenceType",
     "UseView",
@@ -41,6 +49,7 @@ __all__ = [
     "get_mine",
     "issue",
     "issue_at_completion",
+    "issue_many",
     "issuer_keys",
     "issuer_metadata",
     "licence_materials",

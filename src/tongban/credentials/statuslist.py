@@ -25,15 +25,31 @@ STATUS_NAMES = {VALID: "valid", INVALID: "revoked", SUSPENDED: "suspended"}
 STATUS_VALUES = {name: value for value, name in STATUS_NAMES.items()}
 
 
-def encode(size: int, entries: Iterable[tuple[int, int]]) -> bytes:
-    """The compressed array of `size` entries, all VALID but the (index, value) given."""
+def build_array(size: int, entries: Iterable[tuple[int, int]]) -> bytearray:
+    """The uncompressed array of `size` entries, all VALID but the (index, value) given."""
     array = bytearray((size * BITS + 7) // 8)
     for index, value in entries:
         if not 0 <= index < size:
             raise ValueError(f"index {index} outside the list of {size}")
-        bit = index * BITS
-        array[bit // 8] |= (value & 0b11) << (bit % 8)
-    return zlib.compress(bytes(array), 9)
+        put(array, index, value)
+    return array
+
+
+def put(array: bytearray, index: int, value: int) -> None:
+    """Set the entry at `index` of an uncompressed array to `value`."""
+    bit = index * BITS
+    shift = bit % 8
+    array[bit // 8] = (array[bit // 8] & ~(0b11 << shift) & 0xFF) | ((value & 0b11) << shift)
+
+
+def compress(array: bytes) -> bytes:
+    """The array as the token carries it: zlib (DEFLATE with the RFC 1950 header)."""
+    return zlib.compress(array, 9)
+
+
+def encode(size: int, entries: Iterable[tuple[int, int]]) -> bytes:
+    """The compressed array of `size` entries, all VALID but the (index, value) given."""
+    return compress(bytes(build_array(size, entries)))
 
 
 def lookup(array: bytes, index: int) -> int:
