@@ -142,3 +142,32 @@ def test_status_array_follows_changes(db: Session, settings: Settings, world: Wo
     assert _fetch(db, settings, list_id).status(c.list_index) == "suspended"
     assert status.rebuilds == before + 1
     assert status.cached_array(db, list_id=list_id) == status.rebuilt_array(db, list_id=list_id)
+
+
+def test_batch_spans_a_full_list(db: Session, settings: Settings, world: World) -> None:
+    assert KIND is not None
+    holder, department = world.accounts["citizen"].id, world.departments["demo"].id
+    first = credentials.issue(
+        db, kind=KIND, holder_id=holder, department_id=department, form={}, settings=settings
+    )
+    row = db.get(Credential, first.id)
+    assert row is not None
+    listing = db.get(StatusListRow, row.list_id)
+    assert listing is not None
+    listing.next_index = listing.size - 1
+    db.flush()
+    made = credentials.issue_many(
+        db,
+        kind=KIND,
+        department_id=department,
+        grants=[credentials.Grant(holder_id=holder, form={})] * 3,
+        settings=settings,
+    )
+    rows = [db.get(Credential, m.id) for m in made]
+    slots = [(r.list_id, r.list_index) for r in rows if r]
+    assert slots[0] == (listing.id, listing.size - 1)
+    assert slots[1][0] == slots[2][0] != listing.id and [s[1] for s in slots[1:]] == [0, 1]
+    assert len({m.licence_id for m in made}) == 3
+    for r in rows:
+        assert r is not None
+        assert credentials.check_here(db, text=r.sd_jwt or "", settings=settings).valid

@@ -187,78 +187,15 @@ def issue(
     holder_jwk: dict[str, Any] | None = None,
 ) -> IssuedView:
     """Issue one licence to an account whose identity is verified (Invalid otherwise)."""
-    account = identity.get_account(session, account_id=holder_id)
-    resident_id = identity.reveal_resident_id(session, account_id=holder_id, settings=settings)
-    if resident_id is None or not account.identity_verified:
-        raise Invalid("A licence is issued only to a holder whose identity is verified.")
-    facts = identity.resident_facts(resident_id)
-    department = identity.get_department(session, department_id=department_id)
-    kid, key = keys.active_key(session, department=department, settings=settings)
-    status_list, index = _status_slot(session, department)
-    now = utcnow()
-    serial = (status_list.id - 1) * status_list.size + index + 1
-    token, ident, start, until = build(
-        kind=kind,
-        serial=serial,
-        subject=Subject(
-            name=account.display_name,
-            code=resident_id,
-            code_type=HOLDER_CODE_TYPES[kind.holder],
-            birth_date=facts.birth_date,
-            sex="男" if facts.sex == "M" else "女",
-        ),
-        department=department,
-        kid=kid,
-        key=key,
-        iss=issuer_url(settings),
-        status_uri=status_list_uri(settings, status_list.id),
-        status_index=index,
-        form=form,
-        issued=now,
-        holder_jwk=holder_jwk,
-    )
-    row = Credential(
-        licence_id=ident,
-        sd_jwt=token,
-        type_code=kind.type_code,
-        vct=kind.vct,
-        item_code=kind.item,
-        case_number=case_number,
-        holder_id=holder_id,
-        department_id=department.id,
-        department_code=department.code,
-        department_name=department.name,
-        kid=kid,
-        list_id=status_list.id,
-        list_index=index,
-        status="valid",
-        issued_at=now,
-        valid_from=start,
-        valid_until=until,
-        updated_at=now,
-    )
-    session.add(row)
-    session.flush()
-    events.record(
+    grant = Grant(holder_id=holder_id, form=form, case_number=case_number, holder_jwk=holder_jwk)
+    return issue_many(
         session,
-        action="credential.issued",
-        resource_type="credential",
-        resource_id=ident,
-        channel=Channel.SYSTEM if actor is None else Channel.ONLINE,
-        actor_id=actor.account_id if actor else None,
-        actor_role=actor.role.value if actor else None,
-        data={
-            "v": 1,
-            "type_code": kind.type_code,
-            "issuer_code": department.code,
-            "kid": kid,
-            "case": case_number,
-            "list_id": status_list.id,
-            "idx": index,
-        },
-        personal={"holder_id": holder_id},
-    )
-    return IssuedView(id=row.id, licence_id=ident, type_code=kind.type_code, type_name=kind.name)
+        kind=kind,
+        department_id=department_id,
+        grants=[grant],
+        settings=settings,
+        actor=actor,
+    )[0]
 
 
 def issue_at_completion(
