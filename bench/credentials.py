@@ -23,6 +23,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from joserfc.jwk import OKPKey
@@ -33,6 +35,9 @@ from tongban.credentials.issuing import Subject, build
 from tongban.identity.service import DepartmentView
 
 N = int(os.environ.get("TONGBAN_BENCH_CREDENTIALS_N", "3000"))
+PG_URL = os.environ.get(
+    "TONGBAN_BENCH_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test"
+)
 DEPARTMENT = DepartmentView(
     id=1,
     code="11511600MB0150229L",
@@ -120,122 +125,160 @@ def bench_sign_and_verify() -> list[str]:
     return [sign, verify]
 
 
-def bench_issue_and_status(tmp: Path) -> list[str]:
-    """Issuing through the service on SQLite, and the 1,000,000-entry status list."""
+@contextmanager
+def _database_url(backend: str, tmp: Path) -> Iterator[str]:
+    """A new, migrated database: a file on SQLite, its own database on PostgreSQL."""
+    from sqlalchemy import create_engine, text
+
+    from tongban.platform.db import upgrade_database
+
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp / 'bench.db'}"
+        upgrade_database(url)
+        yield url
+        return
+    name = f"bench_credentials_{os.getpid()}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        upgrade_database(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def bench_issue_and_status(tmp: Path, backend: str) -> list[str]:
+    """Issuing through the service, and the 1,000,000-entry status list, on one backend."""
     from fastapi.testclient import TestClient
-    from sqlalchemy import insert
+    from sqlalchemy import insert, select, update
 
     from tongban.credentials import service as credentials
     from tongban.credentials.models import Credential, StatusListRow
     from tongban.identity import service as identity
+    from tongban.identity.callers import actor_for
+    from tongban.identity.models import Account
     from tongban.platform.config import Settings
-    from tongban.platform.db import Database, upgrade_database
+    from tongban.platform.db import Database
     from tongban.regions import service as regions
     from tongban.shell.app import create_app
 
-    settings = Settings(data_dir=tmp, database_url=f"sqlite:///{tmp / 'bench.db'}")
-    upgrade_database(settings.resolved_database_url())
-    database = Database(settings.resolved_database_url())
-    with database.session_scope() as session:
-        regions.load_builtin(session)
-    with database.session_scope() as session:
-        identity.create_demo_accounts(session, settings=settings)
-    with database.session_scope() as session:
-        citizen = identity.find_account_by_username(session, username="citizen")
-        assert citizen is not None
-        department = identity.ensure_department(
-            session, code=DEPARTMENT.code, name=DEPARTMENT.name, region_code="511600"
-        )
-    kind = licences.for_item("101110006000")
-    assert kind is not None
-    n = max(N // 3, 200)
-    started, cpu0 = time.perf_counter(), time.process_time()
-    for _ in range(n):
+    with _database_url(backend, tmp) as url:
+        settings = Settings(data_dir=tmp, database_url=url)
+        database = Database(url)
         with database.session_scope() as session:
-            credentials.issue(
-                session,
-                kind=kind,
-                holder_id=citizen.id,
-                department_id=department.id,
-                form={"bank": "中国农业银行"},
-                settings=settings,
-            )
-    issue = _rate(
-        "issue (service, SQLite, one commit each)",
-        n,
-        time.perf_counter() - started,
-        time.process_time() - cpu0,
-    )
-    started, cpu0 = time.perf_counter(), time.process_time()
-    for _ in range(n // 100):
+            regions.load_builtin(session)
         with database.session_scope() as session:
-            for _ in range(100):
-                credentials.issue(
-                    session,
-                    kind=kind,
-                    holder_id=citizen.id,
-                    department_id=department.id,
-                    form={"bank": "中国农业银行"},
-                    settings=settings,
-                )
-    batch = _rate(
-        "issue (service, SQLite, 100 per commit)",
-        n // 100 * 100,
-        time.perf_counter() - started,
-        time.process_time() - cpu0,
-    )
+            identity.create_demo_accounts(session, settings=settings)
+        with database.session_scope() as session:
+            official = session.scalar(select(Account).where(Account.username == "official"))
+            citizen = session.scalar(select(Account).where(Account.username == "citizen"))
+            assert official is not None and citizen is not None
+            actor = actor_for(official)
+            holder_id = citizen.id
+            assert official.department_id is not None
+            department_id = official.department_id
+        kind = licences.for_item("101110006000")
+        assert kind is not None
+        n = max(N // 3, 200) // 100 * 100
+        form = {"bank": "中国农业银行"}
 
-    # A list of 1,000,000 entries with 10,000 not valid.
-    size, marked = 1_000_000, 10_000
-    with database.session_scope() as session:
-        listing = StatusListRow(
-            department_id=department.id,
-            department_code=department.code,
-            size=size,
-            next_index=size,
-            version=1,
-        )
-        session.add(listing)
-        session.flush()
-        list_id = listing.id
-        now = datetime.datetime.now(datetime.UTC)
-        session.execute(
-            insert(Credential),
-            [
-                {
-                    "licence_id": f"bench-{i}",
-                    "type_code": kind.type_code,
-                    "vct": kind.vct,
-                    "holder_id": citizen.id,
-                    "department_id": department.id,
-                    "department_code": department.code,
-                    "department_name": department.name,
-                    "kid": "bench",
-                    "list_id": list_id,
-                    "list_index": i * 97,
-                    "status": "revoked" if i % 2 else "suspended",
-                    "issued_at": now,
-                    "valid_from": now.date(),
-                    "updated_at": now,
-                }
-                for i in range(marked)
-            ],
-        )
-    app = create_app(settings, database)
-    client = TestClient(app)
-    with database.session_scope() as session:
-        jwks = credentials.issuer_metadata(session, settings=settings)["jwks"]["keys"]
-    keys = {k["kid"]: OKPKey.import_key(k) for k in jwks}
-    base = settings.public_base_url or f"https://{settings.node_name}"
-    uri = f"{base}/api/v1/credentials/status-lists/{list_id}"
-    timings: dict[str, list[float]] = {"cold": [], "warm": []}
-    for round_ in range(7):
-        if round_:
-            with database.session_scope() as session:  # a status change: the next fetch is cold
-                row = session.get(StatusListRow, list_id)
-                assert row is not None
-                row.version += 1
-        for kind_ in ("cold", "warm"):
+        def one_by_one(per_commit: int) -> tuple[float, float]:
+            started, cpu0 = time.perf_counter(), time.process_time()
+            for _ in range(n // per_commit):
+                with database.session_scope() as session:
+                    for _ in range(per_commit):
+                        credentials.issue(
+                            session,
+                            kind=kind,
+                            holder_id=holder_id,
+                            department_id=department_id,
+                            form=form,
+                            settings=settings,
+                        )
+            return time.perf_counter() - started, time.process_time() - cpu0
+
+        def batched(size: int) -> tuple[float, float]:
+            grants = [credentials.Grant(holder_id=holder_id, form=form)] * size
+            started, cpu0 = time.perf_counter(), time.process_time()
+            for _ in range(n // size):
+                with database.session_scope() as session:
+                    credentials.issue_many(
+                        session,
+                        kind=kind,
+                        department_id=department_id,
+                        grants=grants,
+                        settings=settings,
+                    )
+            return time.perf_counter() - started, time.process_time() - cpu0
+
+        one_by_one(1)  # warm up: the key made and unsealed, the first list
+        lines = [
+            _rate(f"[{backend}] issue, one commit each", n, *one_by_one(1)),
+            _rate(f"[{backend}] issue one by one, 100 per commit", n, *one_by_one(100)),
+            _rate(f"[{backend}] issue_many, batches of 100 (one commit each)", n, *batched(100)),
+            _rate(f"[{backend}] issue, one commit each (again)", n, *one_by_one(1)),
+        ]
+
+        # A list of 1,000,000 entries with 10,000 not valid.
+        size, marked = 1_000_000, 10_000
+        with database.session_scope() as session:
+            department = identity.get_department(session, department_id=department_id)
+            listing = StatusListRow(
+                department_id=department.id,
+                department_code=department.code,
+                size=size,
+                next_index=size,
+                version=1,
+            )
+            session.add(listing)
+            session.flush()
+            list_id = listing.id
+            now = datetime.datetime.now(datetime.UTC)
+            session.execute(
+                insert(Credential),
+                [
+                    {
+                        "licence_id": f"bench-{i}",
+                        "type_code": kind.type_code,
+                        "vct": kind.vct,
+                        "holder_id": holder_id,
+                        "department_id": department.id,
+                        "department_code": department.code,
+                        "department_name": department.name,
+                        "kid": "bench",
+                        "list_id": list_id,
+                        "list_index": i * 97,
+                        "status": "revoked" if i % 2 else "suspended",
+                        "issued_at": now,
+                        "valid_from": now.date(),
+                        "updated_at": now,
+                    }
+                    for i in range(marked)
+                ],
+            )
+        with database.session_scope() as session:
+            changing = session.scalar(
+                select(Credential.id).where(
+                    Credential.list_id == list_id, Credential.list_index == 97 * 2
+                )
+            )
+        assert changing is not None
+        app = create_app(settings, database)
+        client = TestClient(app)
+        with database.session_scope() as session:
+            jwks = credentials.issuer_metadata(session, settings=settings)["jwks"]["keys"]
+        keys = {k["kid"]: OKPKey.import_key(k) for k in jwks}
+        base = settings.public_base_url or f"https://{settings.node_name}"
+        uri = f"{base}/api/v1/credentials/status-lists/{list_id}"
+        timings: dict[str, list[float]] = {"changed here": [], "changed elsewhere": [], "warm": []}
+        signed: list[int] = []
+
+        def fetch(label: str, expected: str) -> None:
             started = time.perf_counter()
             answer = client.get(f"/api/v1/credentials/status-lists/{list_id}")
             token = answer.text
@@ -243,16 +286,39 @@ def bench_issue_and_status(tmp: Path) -> list[str]:
                 token, key=keys[statuslist.unverified_kid(token)], uri=uri
             )
             assert checked.status(97) == "revoked" and checked.status(1) == "valid"
-            timings[kind_].append((time.perf_counter() - started) * 1000)
-    client.close()
-    database.dispose()
+            assert checked.status(97 * 2) == expected
+            timings[label].append((time.perf_counter() - started) * 1000)
+            signed.append(len(token))
+
+        fetch("warm", "suspended")  # the first fetch builds the array
+        for round_ in range(7):
+            # A status change through the service (this process): the next fetch re-signs.
+            action, expected = (
+                ("reinstate", "valid") if round_ % 2 == 0 else ("suspend", "suspended")
+            )
+            with database.session_scope() as session:
+                credentials.change_status(
+                    session, actor=actor, credential_id=changing, action=action, reason="核查"
+                )
+            fetch("changed here", expected)
+            fetch("warm", expected)
+            # A change by another process (the version moved without this one): rebuilt.
+            with database.session_scope() as session:
+                session.execute(
+                    update(StatusListRow)
+                    .where(StatusListRow.id == list_id)
+                    .values(version=StatusListRow.version + 1)
+                )
+            fetch("changed elsewhere", expected)
+        client.close()
+        database.dispose()
     return [
-        issue,
-        batch,
-        f"status list of {size:,} entries ({marked:,} not valid, {len(token):,} bytes signed): "
-        f"fetched and checked in {statistics.median(timings['cold']):.1f} ms cold "
-        f"(built from the database and signed), {statistics.median(timings['warm']):.1f} ms warm "
-        "(median of 7)",
+        *lines,
+        f"[{backend}] status list of {size:,} entries ({marked:,} not valid, {signed[-1]:,} "
+        "bytes signed), fetched and checked (medians of 7): "
+        f"{statistics.median(timings['changed here']):.1f} ms after a status change by this "
+        f"process, {statistics.median(timings['changed elsewhere']):.1f} ms after a change by "
+        f"another (rebuilt from the database), {statistics.median(timings['warm']):.1f} ms warm",
     ]
 
 
@@ -261,9 +327,11 @@ def main() -> None:
     print(f"reference loop: {reference_loop_seconds():.2f} s; load average {os.getloadavg()}")
     for line in bench_sign_and_verify():
         print(line)
-    with tempfile.TemporaryDirectory() as tmp:
-        for line in bench_issue_and_status(Path(tmp)):
-            print(line)
+    for backend in ("sqlite", "postgresql"):
+        print(f"load average: {os.getloadavg()}")
+        with tempfile.TemporaryDirectory() as tmp:
+            for line in bench_issue_and_status(Path(tmp), backend):
+                print(line, flush=True)
     print(f"load average after: {os.getloadavg()}")
 
 

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 # Entries per status list: fixed, so a list's size tells nothing about how many were issued.
 LIST_SIZE = 131072
 SHANGHAI_OFFSET = timedelta(hours=8)
+# Licences (with their events) per INSERT statement of a batch.
+_CHUNK = 40
 
 
 def issuer_url(settings: Settings) -> str:
@@ -330,27 +332,35 @@ def issue_many(
                 updated_at=now,
             )
         )
-    session.add_all(rows)
-    session.flush()  # one multi-row INSERT (insertmanyvalues) for the batch
-    for row in rows:
-        events.record(
+    channel = Channel.SYSTEM if actor is None else Channel.ONLINE
+    for at in range(0, len(rows), _CHUNK):
+        chunk = rows[at : at + _CHUNK]
+        # The chunk's rows and their events: on PostgreSQL one statement.
+        events.insert_with_events(
             session,
-            action="credential.issued",
-            resource_type="credential",
-            resource_id=row.licence_id or "",
-            channel=Channel.SYSTEM if actor is None else Channel.ONLINE,
-            actor_id=actor.account_id if actor else None,
-            actor_role=actor.role.value if actor else None,
-            data={
-                "v": 1,
-                "type_code": kind.type_code,
-                "issuer_code": department.code,
-                "kid": kid,
-                "case": row.case_number,
-                "list_id": row.list_id,
-                "idx": row.list_index,
-            },
-            personal={"holder_id": row.holder_id},
+            chunk[0],
+            also=chunk[1:],
+            events=[
+                {
+                    "action": "credential.issued",
+                    "resource_type": "credential",
+                    "resource_id": row.licence_id or "",
+                    "channel": channel,
+                    "actor_id": actor.account_id if actor else None,
+                    "actor_role": actor.role.value if actor else None,
+                    "data": {
+                        "v": 1,
+                        "type_code": kind.type_code,
+                        "issuer_code": department.code,
+                        "kid": kid,
+                        "case": row.case_number,
+                        "list_id": row.list_id,
+                        "idx": row.list_index,
+                    },
+                    "personal": {"holder_id": row.holder_id},
+                }
+                for row in chunk
+            ],
         )
     return [
         IssuedView(
