@@ -157,13 +157,11 @@ def check_and_use(
                 ConsentUse(consent_id=row.id, case_number=case_number, fields=fields, used_at=now)
             )
             session.flush()
-            _record(
-                session,
-                row,
-                action="consent.used",
-                actor=actor,
-                data={"use_case": case_number, "used_fields": fields, "outcome": "allowed"},
-            )
+            # A use outside a case (a proactive 免申即享 check) names no case.
+            data: dict[str, object] = {"used_fields": fields, "outcome": "allowed"}
+            if case_number:
+                data["use_case"] = case_number
+            _record(session, row, action="consent.used", actor=actor, data=data)
             return None
     return Refusal("consent-frequency")
 

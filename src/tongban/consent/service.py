@@ -15,6 +15,7 @@ from tongban.consent.consents import ConsentView, Refusal, ResourceTerms, on_des
 from tongban.consent.demo import load_demo as load_consent_demo
 from tongban.consent.schemas import RequirementIn
 from tongban.consent.tracker import UsageLine, UsagePage, data_usage, missing_lines, note_event
+from tongban.consent.tracker_demo import load_demo as load_tracker_demo
 
 # The issue this domain serves.
 ISSUE = 16
@@ -32,6 +33,7 @@ __all__ = [
     "check_and_use",
     "data_usage",
     "load_consent_demo",
+    "load_tracker_demo",
     "missing_lines",
     "needs_consent",
     "note_event",
