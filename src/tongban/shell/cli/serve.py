@@ -104,6 +104,14 @@ def load_demo_data(database: Database, *, settings: Settings | None = None) -> d
     consent.on_describe_resource(exchange.consent_terms)
     with database.session_scope() as session:
         counts.update(consent.load_consent_demo(session, settings=settings))
+    # The demo citizen's data tracker: a case, its fetch, a look at his ID, a consent use (#16).
+    with database.session_scope() as session:
+        counts.update(
+            consent.load_tracker_demo(
+                session, settings=settings, fetch=exchange.fetch_at_acceptance
+            )
+        )
+    exchange.run_queued_fetches(database, settings)
     from tongban.credentials import service as credentials
 
     # The demo citizen's e-licences (社会保障卡, 老年人优待证), issue #17.
