@@ -1,18 +1,19 @@
 """JSON routes of consent: `GET /api/v1/my/consents`, `POST /api/v1/consents` (a consumer
 department asks), `GET /api/v1/consents/{id}`, `POST /api/v1/consents/{id}/grant|refuse|revoke`,
-`GET /api/v1/consents` (a department's requests) and `POST /api/v1/consent-requirements`."""
+`GET /api/v1/consents` (a department's requests), `POST /api/v1/consent-requirements` and
+`POST /api/v1/consent-requirements/{id}/withdraw`."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Response, status
 
 from tongban.consent import checks, consents
 from tongban.consent.consents import ConsentView
-from tongban.consent.schemas import ConsentIn, ConsentRead, RequirementIn
+from tongban.consent.schemas import ConsentIn, ConsentRead, RequirementIn, WithdrawIn
 from tongban.identity.deps import CurrentActor
-from tongban.platform.web.deps import AppSettings, DbSession
+from tongban.platform.web.deps import AppSettings, DbSession, RowId
 
 router = APIRouter(tags=["consent"])
 
@@ -74,3 +75,16 @@ def revoke(session: DbSession, actor: CurrentActor, consent_id: ConsentId) -> di
 def set_requirement(body: RequirementIn, session: DbSession, actor: CurrentActor) -> dict[str, int]:
     """A steward makes a use of a resource need the data subject's consent."""
     return {"id": checks.set_requirement(session, actor=actor, data=body)}
+
+
+@router.post(
+    "/consent-requirements/{requirement_id}/withdraw", status_code=status.HTTP_204_NO_CONTENT
+)
+def withdraw_requirement(
+    requirement_id: RowId, body: WithdrawIn, session: DbSession, actor: CurrentActor
+) -> Response:
+    """A steward withdraws a consent requirement, with the reason (recorded)."""
+    checks.withdraw_requirement(
+        session, actor=actor, requirement_id=requirement_id, reason=body.reason
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

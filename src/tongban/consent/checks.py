@@ -5,6 +5,7 @@ item, covering the fields, within its frequency; each use counted and recorded a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -26,7 +27,7 @@ from tongban.identity import service as identity
 from tongban.identity.service import Actor, Role
 from tongban.platform.config import Settings
 from tongban.platform.db import utcnow
-from tongban.platform.errors import FieldError, Forbidden, Invalid
+from tongban.platform.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from tongban.platform.web.rendering import N_
 
 # Requirements -----------------------------------------------------------------------------
@@ -78,6 +79,78 @@ def set_requirement(session: Session, *, actor: Actor | None, data: RequirementI
         private={"basis": row.basis},
     )
     return row.id
+
+
+@dataclass(frozen=True, slots=True)
+class RequirementView:
+    """A consent requirement as the stewards' page lists it."""
+
+    id: int
+    resource: str
+    consumer: str | None
+    exempt_items: tuple[str, ...]
+    basis: str
+    created_at: datetime
+    withdrawn_at: datetime | None
+
+
+def requirements(session: Session, *, actor: Actor) -> list[RequirementView]:
+    """Every consent requirement, the ones in force first, newest first."""
+    identity.authorize(actor, "consent.requirement.set")
+    rows = session.scalars(
+        select(ConsentRequirement).order_by(
+            ConsentRequirement.withdrawn_at.is_not(None), ConsentRequirement.id.desc()
+        )
+    )
+    return [
+        RequirementView(
+            id=r.id,
+            resource=r.resource_code,
+            consumer=r.consumer_code,
+            exempt_items=tuple(r.exempt_items or ()),
+            basis=r.basis,
+            created_at=r.created_at,
+            withdrawn_at=r.withdrawn_at,
+        )
+        for r in rows
+    ]
+
+
+def withdraw_requirement(
+    session: Session, *, actor: Actor, requirement_id: int, reason: str
+) -> None:
+    """Withdraw a requirement in force (its uses need no consent from now on); recorded."""
+    identity.authorize(actor, "consent.requirement.set")
+    row = session.get(ConsentRequirement, requirement_id)
+    if row is None:
+        raise NotFound("No such consent requirement.")
+    terms = describe_resource(session, row.resource_code)
+    if actor.role is Role.STEWARD and actor.department_code not in (
+        terms.provider_code if terms else None,
+        row.consumer_code,
+    ):
+        raise NotFound("No such consent requirement.")  # not theirs: as if absent
+    if row.withdrawn_at is not None:
+        raise Conflict("This consent requirement was already withdrawn.")
+    reason = reason.strip()
+    if not 2 <= len(reason) <= 500:
+        raise Invalid(
+            "Say why the requirement is withdrawn (2 to 500 characters).",
+            errors=[FieldError("reason", "2 to 500 characters")],
+        )
+    row.withdrawn_at = utcnow()
+    session.flush()
+    events.record(
+        session,
+        action="consent.requirement_withdrawn",
+        resource_type="consent_requirement",
+        resource_id=str(row.id),
+        channel=_channel(actor),
+        actor_id=actor.account_id,
+        actor_role=actor.role.value,
+        data={"resource": row.resource_code, "consumer": row.consumer_code},
+        private={"reason": reason},
+    )
 
 
 def needs_consent(session: Session, *, resource_code: str, consumer_code: str, item: str) -> bool:

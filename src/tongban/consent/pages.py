@@ -1,6 +1,7 @@
 """HTML pages of consent: the citizen's consents (我的数据授权) and one request in plain language
 with its grant, refuse and revoke forms; the clerk's counter page that records a consent
-signed on paper; the department's view of the consents it asked for. No JavaScript; every
+signed on paper; the department's view of the consents it asked for; the stewards' page of
+the uses that need consent (set one, withdraw one with the reason). No JavaScript; every
 form carries the session's CSRF token; a refusal is said in the reader's language."""
 
 from __future__ import annotations
@@ -9,17 +10,18 @@ from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Path, UploadFile
+from pydantic import ValidationError
 from starlette.responses import Response
 
-from tongban.consent import consents
+from tongban.consent import checks, consents
 from tongban.consent.consents import ConsentView
-from tongban.consent.schemas import PURPOSES
+from tongban.consent.schemas import PURPOSES, RequirementIn
 from tongban.identity import service as identity
 from tongban.identity.deps import PageUi
 from tongban.identity.service import Role
 from tongban.platform.db import uow
 from tongban.platform.errors import AppError, Invalid, PayloadTooLarge
-from tongban.platform.web.deps import AppSettings, DbSession
+from tongban.platform.web.deps import AppSettings, DbSession, RowId
 from tongban.platform.web.rendering import N_, NOTICES, FormState, add_templates
 
 router = APIRouter(tags=["consent pages"], include_in_schema=False)
@@ -300,3 +302,108 @@ def department_page(ui: PageUi, session: DbSession) -> Response:
         waiting=ui.gettext("Waiting for the person's answer"),
         **_labels(ui),
     )
+
+
+# The stewards' consent requirements ------------------------------------------------------
+
+NOTICES.update(
+    requirement_set=N_("The requirement is in force: these uses now need the person's consent."),
+    requirement_withdrawn=N_("The requirement is withdrawn: these uses no longer need consent."),
+)
+REQUIREMENT_MESSAGES = (
+    N_("Only the provider's or the consumer's steward sets this."),
+    N_("This consent requirement was already withdrawn."),
+    N_("Say why the requirement is withdrawn (2 to 500 characters)."),
+    N_("No such consent requirement."),
+)
+NO_RESOURCE = N_("No data resource has this code.")
+
+
+def render_requirements(
+    ui: Any, session: Any, *, form: FormState | None = None, status_code: int = 200
+) -> Response:
+    """The requirements (in force first) with their withdraw forms, and the form to add one."""
+    actor = ui.require_actor()
+    rows = checks.requirements(session, actor=actor)
+    return ui.render(
+        "consent/requirements.html",
+        title=ui.gettext("Uses that need the person's consent"),
+        rows=rows,
+        form=form or FormState(),
+        status_code=status_code,
+    )
+
+
+@router.get("/desk/consent-requirements")
+def requirements_page(ui: PageUi, session: DbSession) -> Response:
+    """Stewards and operators: which uses of a data resource need the person's consent."""
+    return render_requirements(ui, session)
+
+
+@router.post("/desk/consent-requirements")
+def requirement_add(
+    ui: PageUi,
+    session: DbSession,
+    resource: Annotated[str, Form(max_length=40)] = "",
+    consumer: Annotated[str, Form(max_length=18)] = "",
+    exempt_items: Annotated[str, Form(max_length=4000)] = "",
+    basis: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Set a requirement: the resource's use (by one department, or any) needs consent."""
+    actor = ui.require_actor()
+    values = {
+        "resource": resource,
+        "consumer": consumer,
+        "exempt_items": exempt_items,
+        "basis": basis,
+    }
+    form = FormState(values=values)
+    try:
+        data = RequirementIn(
+            resource=resource.strip(),
+            consumer=consumer.strip().upper() or None,
+            exempt_items=exempt_items.replace(",", " ").replace("，", " ").split(),
+            basis=basis.strip(),
+        )
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error["loc"] else "form"
+            form.add(name, ui.gettext("Check this field."))
+        return render_requirements(ui, session, form=form, status_code=422)
+    step = uow.savepoint(session)
+    try:
+        checks.set_requirement(session, actor=actor, data=data)
+    except AppError as exc:
+        step.undo()
+        if str(exc.detail).startswith("No data resource"):
+            form.add("resource", ui.gettext(NO_RESOURCE))
+        else:
+            form.add("form", _message(ui, exc))
+        return render_requirements(ui, session, form=form, status_code=exc.status)
+    step.keep()
+    return ui.redirect("/desk/consent-requirements", notice="requirement_set")
+
+
+@router.post("/desk/consent-requirements/{requirement_id}/withdraw")
+def requirement_withdraw(
+    ui: PageUi,
+    session: DbSession,
+    requirement_id: RowId,
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Withdraw a requirement, with the reason (recorded)."""
+    actor = ui.require_actor()
+    step = uow.savepoint(session)
+    try:
+        checks.withdraw_requirement(
+            session, actor=actor, requirement_id=requirement_id, reason=reason
+        )
+    except AppError as exc:
+        step.undo()
+        if exc.status == 404:
+            raise
+        form = FormState()
+        form.add("form", _message(ui, exc))
+        return render_requirements(ui, session, form=form, status_code=exc.status)
+    step.keep()
+    return ui.redirect("/desk/consent-requirements", notice="requirement_withdrawn")

@@ -60,6 +60,14 @@ class RequirementIn(BaseModel):
     basis: str = Field(min_length=2, max_length=500)
 
 
+class WithdrawIn(BaseModel):
+    """Why a consent requirement is withdrawn."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=2, max_length=500)
+
+
 class ConsentRead(BaseModel):
     """A consent request or granted artefact, with its status now."""
 

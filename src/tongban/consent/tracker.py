@@ -95,6 +95,7 @@ NOT_USES: dict[str, str] = {
     "consent.refused": "the person's own decision (or their agent's, within scope)",
     "consent.revoked": "the person's own decision (or their agent's, within scope)",
     "consent.requirement_set": "a rule for a data resource: about nobody",
+    "consent.requirement_withdrawn": "a rule for a data resource withdrawn: about nobody",
     "consent.decision_refused": "a refused attempt to decide: nothing was used",
     "data_usage.read_refused": "a refused look at a tracker: nothing was read",
     "data_usage.objected": "the person's own objection",
