@@ -351,6 +351,7 @@ def requirement_add(
 ) -> Response:
     """Set a requirement: the resource's use (by one department, or any) needs consent."""
     actor = ui.require_actor()
+    identity.authorize(actor, "consent.requirement.set")
     values = {
         "resource": resource,
         "consumer": consumer,
@@ -393,6 +394,7 @@ def requirement_withdraw(
 ) -> Response:
     """Withdraw a requirement, with the reason (recorded)."""
     actor = ui.require_actor()
+    identity.authorize(actor, "consent.requirement.set")
     step = uow.savepoint(session)
     try:
         checks.withdraw_requirement(
