@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 from tongban.cases import service as cases
 from tongban.consent import checks
 from tongban.consent.demo import DEMO_RESIDENT_ID, REQUESTS
+from tongban.consent.tracker import note_event
+from tongban.events import service as events
 from tongban.identity import service as identity
 from tongban.platform.config import Settings
 
@@ -64,6 +66,9 @@ def _pdf(title: str) -> bytes:
 def load_demo(session: Session, *, settings: Settings, fetch: Fetch | None) -> dict[str, int]:
     """Load the tracker's demo uses where absent; counts of what was added."""
     counts = {"tracker_demo_cases": 0}
+    # The lines come from the events: make sure they are noted even when the demo is loaded
+    # before the app or a CLI command registered the hook (tests' live servers do so).
+    events.on_stored(note_event)
     citizen = _actor(session, "citizen")
     official = _actor(session, "official")
     if citizen is None or official is None:
