@@ -506,6 +506,14 @@ MATRIX: tuple[Route, ...] = (
         _roles("steward", "admin"),
         lambda ctx: {"resource": "NO-SUCH", "basis": "矩阵测试"},
     ),
+    Route(
+        "POST",
+        "/api/v1/consent-requirements/{requirement_id}/withdraw",
+        _roles("steward", "admin"),
+        lambda ctx: {"reason": "矩阵测试"},
+        hides_resources=True,
+        params={"requirement_id": "999999"},
+    ),
     # the data tracker (我的数据使用记录): a citizen reads their own uses and objects to one; the
     # stewards list and answer objections, the operator sees the overdue ones. Unknown ids: 404.
     Route("GET", "/api/v1/my/data-usage", _roles("citizen")),
@@ -1039,6 +1047,24 @@ PAGES: tuple[Page, ...] = (
         ok=frozenset({422}),
     ),
     Page("GET", "/consents", frozenset({"official", "steward", "admin"})),
+    # the uses that need consent: stewards and operators set and withdraw them (issue #16)
+    Page("GET", "/desk/consent-requirements", frozenset({"steward", "admin"})),
+    Page(
+        "POST",
+        "/desk/consent-requirements",
+        frozenset({"steward", "admin"}),
+        lambda ctx: {"resource": "NO-SUCH", "basis": "矩阵测试"},
+        ok=frozenset({422}),
+    ),
+    Page(
+        "POST",
+        "/desk/consent-requirements/{requirement_id}/withdraw",
+        frozenset({"steward", "admin"}),
+        lambda ctx: {"reason": "矩阵测试"},
+        params={"requirement_id": "999999"},
+        ok=frozenset({404}),
+        hides_resources=True,
+    ),
     # exchange (共享交换): the catalogue is public; requests and agreements are the stewards'.
     # The e-licences' issuer metadata (JSON, public).
     Page("GET", "/.well-known/jwt-vc-issuer", PAGE_EVERYONE),

@@ -124,6 +124,9 @@ VISITS: tuple[Visit, ...] = (
     Visit("/desk/consents", ("clerk",)),
     Visit("/desk/consents", ("clerk",), status=422, submit="main form button"),
     Visit("/consents", ("official", "steward")),
+    # the uses that need consent (the demo sets three); a withdrawal without its reason
+    Visit("/desk/consent-requirements", ("steward", "admin")),
+    Visit("/desk/consent-requirements", ("admin",), status=422, submit="main form button"),
     # the data tracker: the citizen's uses (a look at the full ID), one line with its
     # objection, the stewards' and the operator's objections desk
     Visit("/my/data-usage", CITIZENS),
