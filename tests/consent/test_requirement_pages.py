@@ -57,7 +57,7 @@ def test_an_operator_sets_and_withdraws_a_requirement_through_the_page(
     empty = admin.post(
         f"{PAGE}/{row.id}/withdraw", data={"csrf_token": token, "reason": " "}, headers=HTML
     )
-    assert empty.status_code == 422 and "2 to 500" in empty.text and _needs(db)
+    assert empty.status_code == 422 and "2至500字" in empty.text and _needs(db)
     done = admin.post(
         f"{PAGE}/{row.id}/withdraw",
         data={"csrf_token": token, "reason": "法规修订后不再需要本人同意"},
@@ -73,7 +73,7 @@ def test_an_operator_sets_and_withdraws_a_requirement_through_the_page(
         data={"csrf_token": token, "reason": "再撤回一次"},
         headers=HTML,
     )
-    assert again.status_code == 409 and "already withdrawn" in again.text
+    assert again.status_code == 409 and "已经撤销" in again.text
     # Without the CSRF token nothing is done.
     forged = admin.post(PAGE, data={"resource": "RS-YLBX-001", "basis": "伪造"}, headers=HTML)
     assert forged.status_code in (400, 403)
@@ -86,7 +86,7 @@ def test_an_unknown_resource_is_said_at_its_field(app: FastAPI, world: World) ->
         data={"csrf_token": _csrf(admin, PAGE), "resource": "NO-SUCH-001", "basis": "测试依据"},
         headers=HTML,
     )
-    assert answer.status_code == 422 and "No data resource has this code" in answer.text
+    assert answer.status_code == 422 and "没有这个编码的数据资源" in answer.text
 
 
 def test_the_api_withdraws_a_requirement_a_citizen_may_not(
