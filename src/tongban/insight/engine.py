@@ -61,9 +61,12 @@ def connect(
 
 def _bind(con: BaseBackend) -> Snapshot:
     t = {name: con.table(name) for name in TABLES}
+    cases = t["case_facts"]
+    if "paper_saved" not in cases.columns:  # a snapshot written before e-licences were counted
+        cases = cases.mutate(paper_saved=ibis.literal(0, "int16"))
     return Snapshot(
         con=con,
-        cases=t["case_facts"],
+        cases=cases,
         reviews=t["review_facts"],
         implementations=t["implementations"],
         regions=t["regions"],

@@ -1,7 +1,8 @@
 """The analytic snapshot: four fact tables, the same whether simulated or exported.
 
 case_facts       one row per case: where it was served, channel, dates, working days, on time,
-                 fully online, accepted away from the authority (通办), visits, materials, age
+                 fully online, accepted away from the authority (通办), visits, materials, age,
+                 paper certificates saved by e-licences (免证办, from credential.used events)
 review_facts     one row per first rating: level, bad, rectified (on time), counted
 implementations  one row per implementation: materials, promised days, fee, visits, depth
 regions          the divisions with zone, urban/rural and population
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from tongban.cases import service as _cases  # noqa: F401  (the cases table)
 from tongban.catalog import service as _catalog  # noqa: F401  (the catalog tables)
+from tongban.events import service as _events  # noqa: F401  (the events table)
 from tongban.identity import service as _identity  # noqa: F401  (the accounts table)
 from tongban.platform.db import Base
 from tongban.regions import service as _regions  # noqa: F401  (the regions table)
@@ -58,6 +60,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("visits", pa.int16()),
             ("materials", pa.int16()),
             ("age", pa.int16()),
+            ("paper_saved", pa.int16()),
         ]
     ),
     "review_facts": pa.schema(
@@ -258,6 +261,7 @@ def _case_rows(
     from tongban.cases import service as cases
 
     c, accounts = _t("cases"), _t("accounts")
+    saved = _paper_saved(session)
     stmt = (
         select(c, accounts.c.birth_date)
         .outerjoin(accounts, accounts.c.id == c.c.applicant_id)
@@ -305,7 +309,25 @@ def _case_rows(
             "visits": visits,
             "materials": int(offer.get("materials", 0)),
             "age": _age(r["birth_date"], received),
+            "paper_saved": saved.get(str(r["number"]), 0),
         }
+
+
+def _paper_saved(session: Session) -> dict[str, int]:
+    """Per case number: the paper certificates e-licences stood in for (免证办). Read from the
+    credential.used events (payload v1: data.paper_saved), not from credentials' tables."""
+    ev = _t("events")
+    stmt = select(ev.c.resource_id, ev.c.data).where(
+        ev.c.action == "credential.used", ev.c.resource_type == "case"
+    )
+    out: dict[str, int] = {}
+    for number, data in session.execute(stmt):
+        try:
+            n = int((data or {}).get("paper_saved") or 0)
+        except (TypeError, ValueError, AttributeError):
+            n = 0
+        out[str(number)] = out.get(str(number), 0) + n
+    return out
 
 
 def _prefix(code: str) -> str:

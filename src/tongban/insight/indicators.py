@@ -45,6 +45,7 @@ METRICS: tuple[tuple[str, str, str], ...] = (
     ("satisfaction", "满意率 satisfaction rate", "higher"),
     ("rectification", "差评整改率 rectification rate", "higher"),
     ("items", "可办事项数 catalog items available", "higher"),
+    ("paper_saved", "免证办节省纸质证明 paper certificates saved by e-licences", "higher"),
 )
 # Metrics compared across regions by the equalization indices.
 INDEX_METRICS = (
@@ -122,6 +123,7 @@ def _case_aggs(c: ir.Table) -> dict[str, Any]:
         "on_time": c.on_time.mean(),
         "visits": c.visits.mean(),
         "materials": c.materials.mean(),
+        "paper_saved": c.paper_saved.sum(),
     }
 
 
@@ -136,7 +138,7 @@ def _review_aggs(r: ir.Table) -> dict[str, Any]:
 
 
 def _finish(df: pd.DataFrame) -> pd.DataFrame:
-    for col in ("ratings", "satisfied", "bad", "rectified", "rectified_on_time"):
+    for col in ("ratings", "satisfied", "bad", "rectified", "rectified_on_time", "paper_saved"):
         if col not in df:
             df[col] = 0
         df[col] = df[col].fillna(0).astype("int64")
@@ -289,6 +291,7 @@ def monthly(snap: Snapshot, *, period: Period, within: str | None = None) -> pd.
             mean_days=c.working_days.mean(),
             on_time=c.on_time.mean(),
             fully_online=c.fully_online.mean(),
+            paper_saved=c.paper_saved.sum(),
         )
     )
     r = _reviews(snap, period, within)
@@ -300,6 +303,7 @@ def monthly(snap: Snapshot, *, period: Period, within: str | None = None) -> pd.
     )
     df = df.merge(reviews, on="month", how="left")
     df["satisfaction"] = df["satisfied"] / df["ratings"]
+    df["paper_saved"] = df["paper_saved"].fillna(0).astype("int64")
     df["month"] = df["month"].astype(int).map(lambda m: f"{m // 100:04d}-{m % 100:02d}")
     return df.sort_values("month").reset_index(drop=True)
 

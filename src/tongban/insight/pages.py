@@ -37,9 +37,10 @@ METRIC_LABELS: dict[str, str] = {
     "satisfaction": N_("Satisfied ratings"),
     "rectification": N_("Bad ratings put right"),
     "items": N_("Services available"),
+    "paper_saved": N_("Paper certificates saved by e-licences"),
 }
 # The columns of the group and region tables, in order.
-COLUMNS = ("cases", "fully_online", "mean_days", "on_time", "satisfaction")
+COLUMNS = ("cases", "fully_online", "mean_days", "on_time", "satisfaction", "paper_saved")
 GROUP_LABELS: dict[str, str] = {
     "age": N_("By age of the applicant"),
     "urban_rural": N_("Urban and rural"),
@@ -64,6 +65,7 @@ SOURCE_LABELS: dict[str, str] = {
     "simulated": N_("Computed from a simulated workload (demonstration data), not real cases."),
 }
 SHARES = {"fully_online", "away", "on_time", "satisfaction", "rectification"}
+COUNTS = {"cases", "paper_saved"}
 
 
 class Figures:
@@ -88,7 +90,7 @@ class Figures:
         """A table cell of the column's kind."""
         if column in SHARES:
             return self.pct(value)
-        return self.count(value) if column == "cases" else self.num(value)
+        return self.count(value) if column in COUNTS else self.num(value)
 
 
 def dashboard_data(
