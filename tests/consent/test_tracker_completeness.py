@@ -98,9 +98,18 @@ def event_types_with_a_subject(*, every: bool = False) -> dict[str, str]:
             if every or text.startswith(PERSON_PREFIXES):
                 found.setdefault(text, where)
         for node in ast.walk(tree):
-            if not isinstance(node, ast.Call):
+            # An event is written with keywords (`events.record(action=...)`) or as a dict of
+            # them (`{"action": ..., "personal": ...}` handed to a bulk insert).
+            if isinstance(node, ast.Call):
+                keywords = {k.arg: k.value for k in node.keywords if k.arg}
+            elif isinstance(node, ast.Dict):
+                keywords = {
+                    key.value: value
+                    for key, value in zip(node.keys, node.values, strict=True)
+                    if isinstance(key, ast.Constant) and isinstance(key.value, str)
+                }
+            else:
                 continue
-            keywords = {k.arg: k.value for k in node.keywords if k.arg}
             if "action" not in keywords or ("resource_type" not in keywords and not every):
                 continue
             resource = _constant(keywords.get("resource_type"))
