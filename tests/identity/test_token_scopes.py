@@ -235,6 +235,8 @@ SESSION_ONLY = {
     # The security console: triage and rules need a login session (issue #20).
     "guard.triage",
     "guard.configure",
+    # An issuer's signing keys (added, rotated, retired): a login session only (issue #17).
+    "credentials.keys",
 }
 
 
@@ -247,8 +249,13 @@ def test_token_scopes_of_each_role() -> None:
     assert token_scopes_of(Role.CITIZEN) == {TokenScope.READ, TokenScope.FILE}
     assert token_scopes_of(Role.CLERK) == {TokenScope.READ, TokenScope.FILE}
     assert token_scopes_of(Role.OFFICIAL) == {TokenScope.READ, TokenScope.HANDLE}
-    # Stewards publish data resources and answer sharing requests (exchange/) with tokens.
-    assert token_scopes_of(Role.STEWARD) == {TokenScope.READ, TokenScope.CONFIGURE}
+    # Stewards publish data resources and answer sharing requests (exchange/) with tokens, and
+    # answer citizens' objections to a use of their data (consent/, issue #16).
+    assert token_scopes_of(Role.STEWARD) == {
+        TokenScope.READ,
+        TokenScope.CONFIGURE,
+        TokenScope.HANDLE,
+    }
     assert token_scopes_of(Role.ADMIN) == {
         TokenScope.READ,
         TokenScope.HANDLE,
