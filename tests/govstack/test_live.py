@@ -682,10 +682,6 @@ def test_every_answer_is_recorded_with_the_client_as_actor(live: Live) -> None:
 
 
 def test_an_applicants_first_applications_at_once(live: Live) -> None:
-    # SQLite takes one writer at a time and refuses a transaction whose snapshot went stale
-    # ("database is locked"): there the losers of this race get 500 (docs/govstack.md).
-    if live.database.url.startswith("sqlite"):
-        pytest.skip("concurrent first applications of one applicant: PostgreSQL only")
     from concurrent.futures import ThreadPoolExecutor
 
     from tongban.govstack.models import GovstackApplicant

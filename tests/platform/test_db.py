@@ -377,3 +377,23 @@ def test_a_connection_the_server_closed_is_replaced_before_use(
     time.sleep(0.2)  # the server's goodbye reaches the pooled connection's socket
     with fresh_database.session_scope() as session:  # no error: the pool replaced it
         assert session.execute(text("SELECT pg_backend_pid()")).scalar_one() != first
+
+
+def test_a_step_whose_flush_failed_is_undone_alone_and_the_unit_goes_on(db: Session) -> None:
+    """A flush that fails inside `attempt` leaves SQLAlchemy's savepoint deactivated, not
+    rolled back; `attempt` rolls it back, so the unit of work can read on and commit (before,
+    the session stayed unusable: PendingRollbackError, a 500 in the GovStack applicant race)."""
+    from sqlalchemy import func, select
+
+    from tongban.govstack.models import GovstackApplicant
+    from tongban.platform.db.uow import attempt
+
+    db.add(GovstackApplicant(client_id=1, applicant_ref="x", account_id=1))
+    db.flush()
+    with pytest.raises(IntegrityError), attempt(db):
+        db.add(GovstackApplicant(client_id=1, applicant_ref="x", account_id=2))
+        db.flush()
+    assert db.scalar(select(func.count()).select_from(GovstackApplicant)) == 1
+    db.add(GovstackApplicant(client_id=1, applicant_ref="y", account_id=3))
+    db.flush()
+    assert db.scalar(select(func.count()).select_from(GovstackApplicant)) == 2

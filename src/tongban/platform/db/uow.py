@@ -94,12 +94,19 @@ class Savepoint:
     """A step inside the unit of work that can be undone alone (a SAVEPOINT)."""
 
     def __init__(self, session: Session) -> None:
+        self._session = session
         self._transaction: SessionTransaction = session.begin_nested()
 
     def undo(self) -> None:
-        """Forget what the step wrote; the rest of the unit stays."""
-        if self._transaction.is_active:
-            self._transaction.rollback()
+        """Forget what the step wrote; the rest of the unit stays.
+
+        A flush that failed inside the step leaves it deactivated, not rolled back: it is
+        rolled back then too, or the whole session stays unusable (PendingRollbackError) —
+        seen when two first applications of one GovStack applicant raced on SQLite.
+        """
+        transaction = self._transaction
+        if transaction.is_active or self._session.get_nested_transaction() is transaction:
+            transaction.rollback()
 
     def keep(self) -> None:
         """Keep what the step wrote (it commits with the unit)."""
