@@ -122,6 +122,26 @@ def main() -> None:
         admin.goto(base + "/exchange")
         admin.screenshot(path=OUT / "exchange-catalogue.png", full_page=True)
 
+        # The new capabilities: the assistant answering a colloquial question in elderly mode,
+        # the citizen's consents, data-usage tracker and 卡包 (e-licences), the public verifier,
+        # and the security console.
+        elder = browser.new_context(**phone).new_page()
+        elder.goto(base + "/")
+        elder.click("text=切换到长辈版")
+        elder.goto(base + "/assistant?q=" + "我爸90岁了，有高龄补贴吗")
+        elder.screenshot(path=OUT / "assistant-elderly.png", full_page=True)
+        _login(elder, base, "citizen")
+        elder.goto(base + "/my/consents")
+        elder.screenshot(path=OUT / "consents-elderly.png", full_page=True)
+        elder.goto(base + "/my/data-usage")
+        elder.screenshot(path=OUT / "data-usage-elderly.png", full_page=True)
+        elder.goto(base + "/my/credentials")
+        elder.screenshot(path=OUT / "credentials-wallet.png", full_page=True)
+        admin.goto(base + "/verify")
+        admin.screenshot(path=OUT / "credentials-verify.png", full_page=True)
+        admin.goto(base + "/guard")
+        admin.screenshot(path=OUT / "guard-console.png", full_page=True)
+
         # A phone at 320 px with text at 200 % in elderly mode: the case page reflows.
         small = browser.new_context(
             viewport={"width": 320, "height": 640}, locale="zh-CN", bypass_csp=True
