@@ -7,79 +7,24 @@ Chromium, axe-core on each page; one live server (demo SQLite database) for this
 from __future__ import annotations
 
 import json
-import os
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page
 from typer.testing import CliRunner
 
 from tests.exchange.conftest import World, make_case
 from tests.support import identity_internals as identity
-from tests.support.live import CHROMIUM, CHROMIUM_ARGS, LiveServer, _free_port, prepare_demo
+from tests.support.live import LiveServer
 from tests.web.browser import assert_accessible, click, login, new_context
 from tests.web.test_browser import _check_elderly_layout
 from tongban.exchange import fetch
 from tongban.ledger import service as ledger
-from tongban.platform.config import Settings
-from tongban.platform.db import Database, upgrade_database
 from tongban.shell.cli import app as cli
 
 pytestmark = pytest.mark.browser
 
 FIELDS = ["holder_name", "insurance_type", "paid_months"]
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The app over HTTP on the demo data."""
-    from tongban.shell.app import create_app
-
-    data_dir = tmp_path_factory.mktemp("tracker-web")
-    url = f"sqlite:///{(data_dir / 'web.db').resolve()}"
-    upgrade_database(url)
-    database = Database(url)
-    port = _free_port()
-    settings = Settings(
-        data_dir=data_dir, database_url=url, public_base_url=f"http://127.0.0.1:{port}"
-    )
-    prepare_demo(database, settings)
-    app = create_app(settings, database)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield LiveServer(url=f"http://127.0.0.1:{port}", database=database, settings=settings)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        database.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Headless Debian Chromium through Playwright, closed after this module."""
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("TONGBAN_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} is missing; run tools/ensure_chromium.sh")
-        pytest.skip(f"{CHROMIUM} is missing; run tools/ensure_chromium.sh")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _phone_in_elderly_mode(browser: Browser, base: str) -> Page:

@@ -76,8 +76,11 @@ def prepare_demo(database: Database, settings: Settings | None = None) -> None:
 
 
 @contextmanager
-def live_server(data_dir: Path) -> Iterator[LiveServer]:
-    """Start the app with demo data on a free local port; stop it on exit."""
+def live_server(data_dir: Path, *, analytics: bool = True) -> Iterator[LiveServer]:
+    """Start the app with demo data on a free local port; stop it on exit.
+
+    `analytics=False` leaves out the simulated insight workload (~4 s) for pages that show none.
+    """
     from tongban.shell.app import create_app
 
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -89,10 +92,11 @@ def live_server(data_dir: Path) -> Iterator[LiveServer]:
         data_dir=data_dir, database_url=url, public_base_url=f"http://127.0.0.1:{port}"
     )
     prepare_demo(database, settings)
-    # A small simulated workload, so the operators' insight dashboard has data to show.
-    from tongban.insight.simulate import simulate
+    if analytics:
+        # A small simulated workload, so the operators' insight dashboard has data to show.
+        from tongban.insight.simulate import simulate
 
-    simulate(cases=20_000, seed=1, out=data_dir / "analytics")
+        simulate(cases=20_000, seed=1, out=data_dir / "analytics")
     app = create_app(settings, database)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
