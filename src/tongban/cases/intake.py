@@ -403,7 +403,11 @@ def _file_new(
             session,
             actor=actor,
             holder_id=applicant.account_id,
-            refs=[(ref.material, ref.credential) for ref in data.licences],
+            refs=[
+                (ref.material, ref.credential if ref.credential is not None else ref.presented)
+                for ref in data.licences
+            ],
+            resident_id=data.applicant.resident_id if data.applicant else None,
             materials=[m.name for o in offers for m in o.materials],
             settings=settings,
         )

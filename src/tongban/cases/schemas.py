@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from tongban.platform.db import MAX_ROW_ID
 
@@ -22,7 +29,15 @@ class LicenceRef(_In):
     """免证办: an e-licence of the applicant presented for one checklist line instead of a paper."""
 
     material: ShortText
-    credential: int = Field(ge=1, le=MAX_ROW_ID)
+    credential: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
+    # At the service desk: what the citizen's 卡包 shows (the SD-JWT text or its short link).
+    presented: str | None = Field(default=None, min_length=1, max_length=8000)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> LicenceRef:
+        if (self.credential is None) == (self.presented is None):
+            raise ValueError("Give either credential or presented.")
+        return self
 
 
 class MaterialRef(_In):

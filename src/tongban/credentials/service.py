@@ -3,6 +3,7 @@ status, trust, and 免证办 (an e-licence presented instead of a paper)."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -380,31 +381,87 @@ def licence_offers(session: Session, account_id: int, names: list[str]) -> dict[
     return offers
 
 
+_SHORT_LINK = re.compile(r"/verify/s/([A-Za-z0-9_-]{10,32})")
+
+
+def _presented_row(
+    session: Session, *, text: str, material: str, resident_id: str | None, settings: Settings
+) -> Credential:
+    """A licence shown at the desk (its SD-JWT or the 卡包's short link), verified as online:
+    genuine and in force, of a type for the line, and held by the applicant."""
+    found = _SHORT_LINK.search(text)
+    if found:
+        try:
+            text = open_share(session, token=found.group(1))
+        except NotFound as exc:
+            raise Invalid(exc.detail, errors=[FieldError("licences", "link expired")]) from None
+    verdict = check_here(session, text=text.strip(), settings=settings)
+    if not verdict.valid:
+        raise Invalid(verdict.message, errors=[FieldError("licences", verdict.code or "refused")])
+    if verdict.type_code not in {k.type_code for k in for_material(material)}:
+        raise Invalid(
+            "This e-licence does not stand in for that paper.",
+            errors=[FieldError("licences", "wrong licence type")],
+        )
+    holder_code = str(verdict.claims.get("holder_code") or "").upper()
+    if not holder_code:
+        raise Invalid(
+            "The licence shown does not disclose its holder's ID number; ask the citizen to "
+            "show it with the ID number.",
+            errors=[FieldError("licences", "holder not disclosed")],
+        )
+    if resident_id is None or holder_code != resident_id.strip().upper():
+        raise Invalid(
+            "This e-licence belongs to someone else, not the applicant.",
+            errors=[FieldError("licences", "not the applicant's")],
+        )
+    row = session.scalars(
+        select(Credential).where(Credential.licence_id == verdict.licence_id)
+    ).first()
+    if row is None or not row.sd_jwt:
+        raise Invalid(
+            "This e-licence was not issued on this node.",
+            errors=[FieldError("licences", "unknown licence")],
+        )
+    return row
+
+
 def check_licences(
     session: Session,
     *,
     actor: Actor,
     holder_id: int | None,
-    refs: list[tuple[str, int]],
+    refs: list[tuple[str, int | str]],
     materials: list[str],
     settings: Settings,
+    resident_id: str | None = None,
 ) -> tuple[set[str], Any]:
     """The cases hook at submission: verify each licence given for a checklist line (Invalid
     with the verifier's reason when one fails); the lines satisfied, and the recorder to call
-    with the new case's number (it records the verified claims and a credential.used event)."""
-    if holder_id is None:
-        raise Invalid(
-            "Only an applicant with an account can present e-licences.",
-            errors=[FieldError("licences", "no holder")],
-        )
-    checked: list[tuple[str, int]] = []
-    for material, credential_id in refs:
+    with the new case's number (it records the verified claims and a credential.used event).
+
+    A reference is a credential id of the applicant's account (online), or the presentation
+    a citizen showed at the desk (its SD-JWT text or short link), whose disclosed holder ID
+    must be the applicant's `resident_id`."""
+    checked: list[tuple[str, int, int]] = []
+    for material, ref in refs:
         if material not in materials:
             raise Invalid(
                 f"{material} is not on this service's checklist.",
                 errors=[FieldError("licences", "not on the checklist")],
             )
-        row = session.get(Credential, credential_id)
+        if isinstance(ref, str):
+            shown = _presented_row(
+                session, text=ref, material=material, resident_id=resident_id, settings=settings
+            )
+            checked.append((material, shown.id, shown.holder_id))
+            continue
+        if holder_id is None:
+            raise Invalid(
+                "Only an applicant with an account can present e-licences.",
+                errors=[FieldError("licences", "no holder")],
+            )
+        row = session.get(Credential, ref)
         if row is None or row.holder_id != holder_id or not row.sd_jwt:
             raise Invalid(
                 "No such e-licence of the applicant.",
@@ -418,21 +475,21 @@ def check_licences(
         verdict = check_here(session, text=row.sd_jwt, settings=settings)
         if not verdict.valid:
             raise Invalid(verdict.message, errors=[FieldError("licences", verdict.message)])
-        checked.append((material, credential_id))
+        checked.append((material, ref, holder_id))
 
     def record(case_number: str) -> None:
-        for material, credential_id in checked:
+        for material, credential_id, holder in checked:
             use_licence(
                 session,
                 actor=actor,
                 case_number=case_number,
                 material=material,
                 credential_id=credential_id,
-                holder_id=holder_id,
+                holder_id=holder,
                 settings=settings,
             )
 
-    return {material for material, _ in checked}, record
+    return {material for material, _, _ in checked}, record
 
 
 def licence_uses(session: Session, number: str) -> dict[str, UseView]:

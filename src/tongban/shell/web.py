@@ -197,7 +197,11 @@ def install_web(app: FastAPI) -> None:
         lambda session, number: exchange.shared_materials(session, case_number=number)
     )
     # 免证办: the apply form offers the applicant's e-licences; the case shows them verified.
-    set_licences(offers=credentials.licence_offers, uses=credentials.licence_uses)
+    set_licences(
+        offers=credentials.licence_offers,
+        uses=credentials.licence_uses,
+        lines=credentials.licence_materials,
+    )
     set_licence_lines(credentials.licence_materials)
     # Guides and the apply form say which papers departments share (无需提交，由部门共享获取).
     set_shared_resources(exchange.resource_names)

@@ -57,16 +57,26 @@ _licence_offers: list[Callable[[Any, int, list[str]], dict[str, list[Any]]]] = [
     lambda _session, _account, _names: {}
 ]
 _licence_uses: list[Callable[[Any, str], dict[str, Any]]] = [lambda _session, _number: {}]
+# Checklist line -> the licence types that stand in for it (the desk offers 使用电子证照).
+_licence_lines: list[Callable[[list[str]], dict[str, list[str]]]] = [lambda _names: {}]
 
 
 def set_licences(
     *,
     offers: Callable[[Any, int, list[str]], dict[str, list[Any]]],
     uses: Callable[[Any, str], dict[str, Any]],
+    lines: Callable[[list[str]], dict[str, list[str]]] | None = None,
 ) -> None:
     """Hand in the e-licence lookups (the shell, from credentials)."""
     _licence_offers[0] = offers
     _licence_uses[0] = uses
+    if lines is not None:
+        _licence_lines[0] = lines
+
+
+def licence_lines(names: list[str]) -> dict[str, list[str]]:
+    """Checklist line -> the names of the licence types that can stand in for it."""
+    return _licence_lines[0](names)
 
 
 def licence_offers(session: Any, account_id: int, names: list[str]) -> dict[str, list[Any]]:

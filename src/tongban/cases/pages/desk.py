@@ -21,8 +21,9 @@ from tongban.cases.pages.common import (
     _labels,
     _materials_needed,
     _store_upload,
+    licence_lines,
 )
-from tongban.cases.schemas import ApplicantIn, CaseCreate, MaterialRef
+from tongban.cases.schemas import ApplicantIn, CaseCreate, LicenceRef, MaterialRef
 from tongban.catalog import service as catalog
 from tongban.identity import service as identity
 from tongban.identity.deps import PageUi
@@ -164,13 +165,16 @@ def _desk_apply_page(
     status_code: int = 200,
 ) -> Response:
     impl = catalog.get_implementation(session, code=code)
+    needed = _materials_needed(impl)
     return ui.render(
         "cases/desk_apply.html",
         title=ui.gettext("Apply for the citizen"),
         form=form,
         impl=impl,
         fields=_form_fields(impl),
-        needed=_materials_needed(impl),
+        needed=needed,
+        # 免证办 at the desk: the lines an e-licence the citizen shows can stand in for.
+        by_licence=licence_lines([m.name for m in needed]),
         applicant=applicant,
         status_code=status_code,
     )
@@ -207,9 +211,21 @@ def desk_apply_submit(
         ui, impl, {k[5:]: v for k, v in values.items() if k.startswith("form.")}, form
     )
     refs: list[MaterialRef] = []
-    for index, material in enumerate(_materials_needed(impl)):
+    licences: list[LicenceRef] = []
+    needed = _materials_needed(impl)
+    by_licence = licence_lines([m.name for m in needed])
+    for index, material in enumerate(needed):
         upload = posted.get(f"file{index}")
-        if isinstance(upload, FormFile) and upload.filename:
+        shown = values.get(f"licence{index}", "").strip()
+        if material.name in by_licence and values.get(f"use_licence{index}") == "1":
+            # The citizen shows an e-licence from their 卡包: verified at submission.
+            if not shown:
+                form.add(f"licence{index}", ui.gettext("Paste the e-licence or its link."))
+            elif len(shown) > 8000:
+                form.add(f"licence{index}", ui.gettext("This is not an e-licence."))
+            else:
+                licences.append(LicenceRef(material=material.name, presented=shown))
+        elif isinstance(upload, FormFile) and upload.filename:
             sha = _store_upload(ui, session, settings, upload, form, f"file{index}")
             if sha:
                 refs.append(MaterialRef(name=material.name, sha256=sha))
@@ -221,6 +237,7 @@ def desk_apply_submit(
         implementation=code,
         form=typed,
         materials=refs,
+        licences=licences,
         applicant=ApplicantIn(
             resident_id=str(applicant.get("resident_id", "")),
             name=str(applicant.get("name", "")),
