@@ -176,6 +176,13 @@ def export_catalog(
         content = catalog.dump_yaml(catalog.export_document(session))
     else:
         content = catalog.dump_json(catalog.export_document(session))
+    catalog.record_export(
+        session,
+        fmt=format,
+        channel="api",
+        actor_id=actor.account_id,
+        actor_role=str(actor.role),
+    )
     return Response(
         content,
         media_type=MEDIA[format],

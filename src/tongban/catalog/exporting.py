@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from tongban.catalog import workbook
 from tongban.catalog.models import BasicItem, Bundle, BundleComponent, Implementation
+from tongban.events import service as events
 from tongban.platform.errors import FieldError, Invalid
 
 
@@ -172,3 +173,27 @@ def export_file(session: Session, *, path: Path | str) -> None:
             errors=[FieldError("file", "use .yaml, .yml, .json or .xlsx")],
         )
     path.write_bytes(content)
+    record_export(session, fmt=suffix.lstrip("."), channel="cli")
+
+
+def record_export(
+    session: Session,
+    *,
+    fmt: str,
+    channel: str,
+    actor_id: int | None = None,
+    actor_role: str | None = None,
+) -> None:
+    """One `catalog.exported` event: the format and how many items and bundles left."""
+    items = session.scalar(select(func.count()).select_from(BasicItem)) or 0
+    bundles = session.scalar(select(func.count()).select_from(Bundle)) or 0
+    events.record(
+        session,
+        action="catalog.exported",
+        resource_type="catalog",
+        resource_id="catalog",
+        channel=channel,
+        actor_id=actor_id,
+        actor_role=actor_role,
+        data={"v": 1, "rows": int(items) + int(bundles), "format": fmt},
+    )

@@ -12,6 +12,7 @@ from tongban.catalog.exporting import (
     export_document,
     export_file,
     export_workbook,
+    record_export,
 )
 from tongban.catalog.importing import (
     SEED_PATH,
@@ -57,6 +58,7 @@ __all__ = [
     "offers_online",
     "order_by_place",
     "places",
+    "record_export",
     "search_items",
 ]
 

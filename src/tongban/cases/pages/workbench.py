@@ -14,6 +14,7 @@ from tongban.cases import daylist, decisions, queries, supplements
 from tongban.cases import service as cases
 from tongban.cases.pages.common import _labels
 from tongban.cases.schemas import QueueRow
+from tongban.events import service as events
 from tongban.identity import service as identity
 from tongban.identity.deps import PageUi
 from tongban.platform.errors import Invalid
@@ -204,6 +205,17 @@ def day_list(
         lang="en" if ui.locale == "en" else "zh-CN",
     )
     pdf = daylist.day_list_pdf(items, words=words)
+    # A download of personal data, counted by the guard's export.bulk rule (counts only).
+    events.record(
+        session,
+        action="case.day_list_exported",
+        resource_type="day_list",
+        resource_id=day.isoformat(),
+        channel="online",
+        actor_id=actor.account_id,
+        actor_role=str(actor.role),
+        data={"v": 1, "rows": len(items), "format": "pdf"},
+    )
     return Response(
         pdf,
         media_type="application/pdf",
