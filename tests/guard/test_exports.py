@@ -1,0 +1,92 @@
+"""Exports as signals: the official's day-list download and the catalog export each write one
+event (counts and format only), and many day lists in a short time raise `export.bulk`
+through the real route; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tongban.catalog import service as catalog
+from tongban.events.models import Event
+from tongban.guard import service as guard_service
+from tongban.guard.service import Guard
+from tongban.identity import callers
+from tongban.identity.demo import DEMO_PASSWORD
+from tongban.identity.models import Account
+
+
+def _browser(app: FastAPI, username: str) -> TestClient:
+    browser = TestClient(app)
+    html = browser.get("/login", headers={"Accept": "text/html"}).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert token
+    r = browser.post(
+        "/login",
+        data={"csrf_token": token.group(1), "username": username, "password": DEMO_PASSWORD},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    return browser
+
+
+def _events(db: Session, action: str) -> list[Event]:
+    db.expire_all()
+    return list(db.scalars(select(Event).where(Event.action == action).order_by(Event.id)))
+
+
+def test_many_day_lists_in_a_short_time_raise_export_bulk(
+    db: Session, app: FastAPI, demo: dict[str, Account], guard: Guard
+) -> None:
+    admin = callers.actor_for(demo["admin"])
+    rule = next(r for r in guard_service.list_rules(db) if r.kind == "export.bulk")
+    # An operator sets the bar at 12 exported rows an hour (a download counts at least one).
+    guard_service.update_rule(
+        db,
+        kind="export.bulk",
+        actor=admin,
+        enabled=True,
+        severity=rule.severity,
+        threshold=12,
+        window_seconds=3600,
+        actions=["notify"],
+    )
+    browser = _browser(app, "official")
+    for _ in range(5):
+        r = browser.get("/work/day-list.pdf")
+        assert r.status_code == 200 and r.content.startswith(b"%PDF")
+    written = _events(db, "case.day_list_exported")
+    assert len(written) == 5
+    official = demo["official"].id
+    for event in written:
+        assert event.actor_id == official and event.channel == "online"
+        assert set(event.data) == {"v", "rows", "format"} and event.data["format"] == "pdf"
+        assert not event.personal
+    # Five lists stay under the bar: nothing raised yet.
+    assert guard.run_once().alerts == []
+    for _ in range(7):
+        assert browser.get("/work/day-list.pdf").status_code == 200
+    report = guard.run_once()
+    assert len(report.alerts) == 1
+    [alert] = guard_service.list_alerts(db, actor=admin, kind="export.bulk")
+    assert alert.subject == f"account:{official}" and alert.accounts == [official]
+    assert alert.facts["count"] >= 12 and alert.facts["threshold"] == 12
+    assert len(alert.evidence) == 12
+    assert {r.action for r in alert.responses} == {"notify"}
+
+
+def test_the_catalog_export_writes_an_event(
+    db: Session, demo: dict[str, Account], tmp_path: Path
+) -> None:
+    catalog.export_file(db, path=tmp_path / "catalog.json")
+    [event] = _events(db, "catalog.exported")
+    assert event.channel == "cli" and event.actor_id is None
+    assert event.data["format"] == "json" and event.data["v"] == 1
+    assert event.data["rows"] == len(catalog.export_document(db)["items"]) + len(
+        catalog.export_document(db)["bundles"]
+    )
