@@ -212,6 +212,7 @@ def desk_apply_submit(
     )
     refs: list[MaterialRef] = []
     licences: list[LicenceRef] = []
+    shown_at: list[int] = []
     needed = _materials_needed(impl)
     by_licence = licence_lines([m.name for m in needed])
     for index, material in enumerate(needed):
@@ -225,6 +226,7 @@ def desk_apply_submit(
                 form.add(f"licence{index}", ui.gettext("This is not an e-licence."))
             else:
                 licences.append(LicenceRef(material=material.name, presented=shown))
+                shown_at.append(index)
         elif isinstance(upload, FormFile) and upload.filename:
             sha = _store_upload(ui, session, settings, upload, form, f"file{index}")
             if sha:
@@ -249,7 +251,12 @@ def desk_apply_submit(
         with uow.attempt(session):
             case, _created = intake.submit(session, actor=actor, data=data, settings=settings)
     except Invalid as exc:
-        ui.form_errors(form, exc)
+        if any(error.field == "licences" for error in exc.errors):
+            # The verifier's reason, by the e-licence it is about.
+            where = f"licence{shown_at[0]}" if len(shown_at) == 1 else "form"
+            form.add(where, ui.gettext(exc.detail))
+        else:
+            ui.form_errors(form, exc)
         return _desk_apply_page(ui, session, code, form, applicant, 422)
     response = ui.redirect(f"/cases/{case.number}/receipt", notice="submitted")
     _forget_desk_applicant(response)
