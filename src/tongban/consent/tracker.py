@@ -69,6 +69,10 @@ NOT_USES: dict[str, str] = {
     "case.applicant_linked": "the case joined the applicant's account (backfills its lines)",
     "case.payout_confirmed": "the applicant's own confirmation",
     "case.bundle_settled": "a combined application finished: shown on the case",
+    "case.day_list_exported": (
+        "an official downloaded their queue (many cases, names masked, no one subject): "
+        "watched by the guard export.bulk rule"
+    ),
     "account.registered": "the person's own account",
     "account.created": "an account opened (by the person, or by an administrator for staff)",
     "account.updated": "account administration: the account's own settings, not data used",
