@@ -182,6 +182,7 @@ def export_catalog(
         channel="api",
         actor_id=actor.account_id,
         actor_role=str(actor.role),
+        token_id=actor.token_id,
     )
     return Response(
         content,

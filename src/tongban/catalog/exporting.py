@@ -183,8 +183,10 @@ def record_export(
     channel: str,
     actor_id: int | None = None,
     actor_role: str | None = None,
+    token_id: int | None = None,
 ) -> None:
-    """One `catalog.exported` event: the format and how many items and bundles left."""
+    """One `catalog.exported` event: the format, how many items and bundles left, and the
+    API token that took them (so that the guard can suspend it)."""
     items = session.scalar(select(func.count()).select_from(BasicItem)) or 0
     bundles = session.scalar(select(func.count()).select_from(Bundle)) or 0
     events.record(
@@ -195,5 +197,10 @@ def record_export(
         channel=channel,
         actor_id=actor_id,
         actor_role=actor_role,
-        data={"v": 1, "rows": int(items) + int(bundles), "format": fmt},
+        data={
+            "v": 1,
+            "rows": int(items) + int(bundles),
+            "format": fmt,
+            **({"token_id": token_id} if token_id is not None else {}),
+        },
     )
