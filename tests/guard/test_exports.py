@@ -90,3 +90,41 @@ def test_the_catalog_export_writes_an_event(
     assert event.data["rows"] == len(catalog.export_document(db)["items"]) + len(
         catalog.export_document(db)["bundles"]
     )
+
+
+def test_a_catalog_export_through_a_token_above_the_bar_suspends_the_token(
+    client: TestClient, db: Session, demo: dict[str, Account], guard: Guard
+) -> None:
+    from tongban.identity import api_tokens
+
+    admin = callers.actor_for(demo["admin"])
+    rule = next(r for r in guard_service.list_rules(db) if r.kind == "export.bulk")
+    # The bar set at one row: any real export through the route crosses it.
+    guard_service.update_rule(
+        db,
+        kind="export.bulk",
+        actor=admin,
+        enabled=True,
+        severity=rule.severity,
+        threshold=1,
+        window_seconds=3600,
+        actions=list(rule.actions),
+    )
+    issued = api_tokens.issue_api_token(
+        db, account_id=demo["steward"].id, name="etl", settings=guard.settings
+    )
+    headers = {"Authorization": f"Bearer {issued.token}"}
+    r = client.get("/api/v1/catalog/export", params={"format": "yaml"}, headers=headers)
+    assert r.status_code == 200
+    [event] = _events(db, "catalog.exported")
+    assert event.channel == "api" and event.actor_id == demo["steward"].id
+    assert event.data["token_id"] == issued.row.id and event.data["format"] == "yaml"
+    document = catalog.export_document(db)
+    assert event.data["rows"] == len(document["items"]) + len(document["bundles"])
+    assert not event.personal
+    assert len(guard.run_once().alerts) == 1
+    [alert] = guard_service.list_alerts(db, actor=admin, kind="export.bulk")
+    done = {x.action: x.outcome for x in alert.responses}
+    assert done.get("suspend_token") == "done"
+    # The suspended token is no caller any more.
+    assert client.get("/api/v1/catalog/export", headers=headers).status_code in (401, 403)
