@@ -39,6 +39,19 @@ STATUS_WORDS: dict[str, str] = {
     "suspended": N_("Licence status: suspended"),
     "revoked": N_("Licence status: revoked"),
 }
+# 免证办's refusals at submission (service.check_licences; the desk shows them translated).
+USE_REFUSALS = (
+    N_("This e-licence does not stand in for that paper."),
+    N_("This e-licence belongs to someone else, not the applicant."),
+    N_("This e-licence was not issued on this node."),
+    N_("No such e-licence of the applicant."),
+    N_("Only an applicant with an account can present e-licences."),
+    N_("This link is unknown or has expired; ask the holder for a new code."),
+    N_(
+        "The licence shown does not disclose its holder's ID number; ask the citizen "
+        "to show it with the ID number."
+    ),
+)
 # The verifier's sentences (sdjwt.REFUSALS, in English there), marked for translation.
 REFUSAL_WORDS: dict[str, str] = {
     "malformed": N_("This is not an SD-JWT e-licence (it cannot be read)."),

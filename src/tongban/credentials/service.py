@@ -406,8 +406,8 @@ def _presented_row(
     holder_code = str(verdict.claims.get("holder_code") or "").upper()
     if not holder_code:
         raise Invalid(
-            "The licence shown does not disclose its holder's ID number; ask the citizen to "
-            "show it with the ID number.",
+            "The licence shown does not disclose its holder's ID number; ask the citizen "
+            "to show it with the ID number.",
             errors=[FieldError("licences", "holder not disclosed")],
         )
     if resident_id is None or holder_code != resident_id.strip().upper():
