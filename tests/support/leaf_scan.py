@@ -76,9 +76,11 @@ PERSONAL_KEYS = frozenset(
 )
 # Leaf fields whose values are random or fixed vocabulary: not searched for secrets.
 _OPAQUE = frozenset({"uid", "commitment", "personal_commitment", "occurred_at"})
-# Harvested values this short and made of lowercase letters are indistinguishable from codes
-# (a demo account is called "citizen", which is also a role): not searched as secrets.
-_VOCABULARY = re.compile(r"^[a-z_]{1,12}$")
+# Harvested values made only of lowercase letters and underscores are codes, not people's data
+# (a demo account is called "citizen", which is also a role; a refused login keeps which limit
+# refused it, e.g. "client_address", in its personal part so that the public cannot tell the
+# causes apart): not searched as secrets.
+_VOCABULARY = re.compile(r"^[a-z_]{1,24}$")
 
 
 def _resident_id_valid(number: str) -> bool:
