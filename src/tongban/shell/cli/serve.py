@@ -159,4 +159,5 @@ def demo(
     typer.echo(f"demo accounts (password '{DEMO_PASSWORD}'): " + ", ".join(demo_usernames()))
     if not load_only:
         typer.echo(f"serving on http://{host}:{port}  (API docs: /api/docs)")
-        serve(host=host, port=port, workers=1)
+        # Not serve(): it would print the public address warning a second time.
+        run_server("tongban.shell.app:create_served_app", host=host, port=port, workers=1)
