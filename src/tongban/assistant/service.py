@@ -4,9 +4,13 @@ the lexicon (synonyms, FAQ entries). Returns dataclasses, never rows."""
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +28,6 @@ from tongban.platform.errors import Conflict, FieldError, Invalid, NotFound
 
 __all__ = [
     "HOTLINE",
-    "ISSUE",
     "Answer",
     "Ask",
     "FaqView",
@@ -42,9 +45,9 @@ __all__ = [
     "list_faq",
     "list_synonyms",
     "list_unanswered",
+    "warmer_starter",
 ]
 
-ISSUE = 19
 # Open unanswered questions kept at most: beyond, new ones are not stored (a flood of made-up
 # questions must not fill the table or the event log); operators close what they dealt with.
 MAX_OPEN_UNANSWERED = 5000
@@ -321,3 +324,26 @@ def list_faq(session: Session) -> list[FaqView]:
     """The operators' FAQ entries, newest first."""
     rows = session.scalars(select(FaqEntry).order_by(FaqEntry.id.desc()))
     return [FaqView(r.id, r.question, list(r.targets), r.answer) for r in rows]
+
+
+log = logging.getLogger(__name__)
+
+
+def warmer_starter() -> Callable[[Any], Callable[[], None]]:
+    """A create_app background starter: builds the assistant's index once, at start, in a
+    thread, so that the first question after a start does not wait for it (~3 s here, most of
+    it jieba's dictionary). A failure is logged; the first question then builds it."""
+
+    def start(app: Any) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                with app.state.database.sessions() as session:
+                    answering.index_for(session)
+            except Exception:
+                log.exception("assistant: building the index at start failed")
+
+        thread = threading.Thread(target=run, name="assistant-warmer", daemon=True)
+        thread.start()
+        return lambda: thread.join(timeout=30)
+
+    return start

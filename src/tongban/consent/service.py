@@ -17,11 +17,7 @@ from tongban.consent.schemas import RequirementIn
 from tongban.consent.tracker import UsageLine, UsagePage, data_usage, missing_lines, note_event
 from tongban.consent.tracker_demo import load_demo as load_tracker_demo
 
-# The issue this domain serves.
-ISSUE = 16
-
 __all__ = [
-    "ISSUE",
     "REFUSAL_MESSAGES",
     "REFUSAL_TEXTS",
     "ConsentView",

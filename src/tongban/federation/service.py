@@ -12,10 +12,7 @@ from tongban.federation.config import FederationSettings, get_federation_setting
 from tongban.federation.outbound import changed, guard
 from tongban.federation.worker import Worker, starter
 
-ISSUE = 18
-
 __all__ = [
-    "ISSUE",
     "FederationSettings",
     "Worker",
     "changed",

@@ -200,6 +200,10 @@ def create_served_app() -> FastAPI:
 
     # The insight dashboard's figures, read from the database before they go stale (issue #14).
     background.append(insight.refresher_starter())
+    from tongban.assistant import service as assistant
+
+    # The assistant's index, built before the first question rather than during it.
+    background.append(assistant.warmer_starter())
     from tongban.federation import service as federation
 
     # Cases to and from other nodes over NATS JetStream (issue #18), when NATS is configured.
