@@ -223,3 +223,23 @@ def _scan_every_ledger_leaf() -> Iterator[None]:
 
 
 # --- end of the ledger leaf scan ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Headless Debian Chromium driven by Playwright, closed after the module's tests: while
+    Playwright's sync API is open it keeps an event loop running in the main thread, and a later
+    test of the same worker calling asyncio.run() would fail (tests/shell/test_serving.py).
+    Without the browser the test is skipped, or fails when TONGBAN_REQUIRE_BROWSER=1 (CI)."""
+    from tests.support.live import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("TONGBAN_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{CHROMIUM} is missing; run tools/ensure_chromium.sh")
+        pytest.skip(f"{CHROMIUM} is missing; run tools/ensure_chromium.sh")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

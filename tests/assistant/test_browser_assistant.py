@@ -7,13 +7,12 @@ each ≤ 60 KB gzipped, elderly sizes checked; screenshots in /tmp/shots/helper-
 from __future__ import annotations
 
 import gzip
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
-from tests.support.live import CHROMIUM, CHROMIUM_ARGS, LiveServer, live_server
+from tests.support.live import LiveServer, live_server
 from tests.web.browser import assert_accessible, click, login, new_context
 from tests.web.test_browser import _check_elderly_layout
 
@@ -28,21 +27,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The app served over HTTP on 127.0.0.1 with the demo data (stopped after the module)."""
     with live_server(tmp_path_factory.mktemp("assistant")) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Headless Debian Chromium, closed after the module's tests."""
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("TONGBAN_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} is missing; run tools/ensure_chromium.sh")
-        pytest.skip(f"{CHROMIUM} is missing; run tools/ensure_chromium.sh")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _check(browser: Browser, page: Page, name: str) -> None:

@@ -6,13 +6,12 @@ by the code says it is genuine. Headless Chromium, without JavaScript, 360 px, a
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
-from tests.support.live import CHROMIUM, CHROMIUM_ARGS, LiveServer, live_server
+from tests.support.live import LiveServer, live_server
 from tests.web.browser import assert_accessible, click, login, new_context
 from tests.web.test_browser import PNG, _case_number
 
@@ -26,21 +25,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The app over HTTP on the demo data (the demo citizen holds two e-licences)."""
     with live_server(tmp_path_factory.mktemp("credentials")) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Headless Debian Chromium, closed after the module's tests."""
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("TONGBAN_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} is missing; run tools/ensure_chromium.sh")
-        pytest.skip(f"{CHROMIUM} is missing; run tools/ensure_chromium.sh")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _phone(browser: Browser) -> Page:

@@ -7,16 +7,13 @@ alert closed through the forms. Screenshots in /tmp/shots/guard."""
 from __future__ import annotations
 
 import gzip
-import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.support.live import CHROMIUM, CHROMIUM_ARGS
 from tests.web.browser import assert_accessible, click, login, new_context
 
 pytestmark = pytest.mark.browser
@@ -24,21 +21,6 @@ pytestmark = pytest.mark.browser
 MAX_GZIPPED = 60 * 1024
 SHOTS = Path("/tmp/shots/guard")
 TEXT_200 = "html{font-size:200% !important}"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Headless Debian Chromium, closed after the module's tests."""
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("TONGBAN_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} is missing; run tools/ensure_chromium.sh")
-        pytest.skip(f"{CHROMIUM} is missing; run tools/ensure_chromium.sh")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _attack(node: str) -> int:
