@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Page
 
 from tests.support.live import LiveServer
 from tests.web.browser import assert_accessible, click, login, new_context
-from tests.web.conftest import browser, live  # noqa: F401 (fixtures)
+from tests.web.conftest import live  # noqa: F401 (fixture; `browser` is the suite's)
 
 pytestmark = pytest.mark.browser
 
@@ -71,7 +71,7 @@ def _shoot(page: Page, name: str) -> None:
 @pytest.mark.parametrize("elderly", [False, True], ids=["standard", "elderly"])
 def test_operator_checks_and_reads_problems_without_javascript(
     live: LiveServer,  # noqa: F811
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     elderly: bool,
 ) -> None:
     context = new_context(browser, js=False)
