@@ -2,7 +2,9 @@
 node publishes it and every node caches it (`exchange_nodes`).
 
 `load_directory` replaces the cached entries from a published document ({"nodes": [...]});
-`this_node` is the entry this node publishes about itself.
+`this_node` is the entry this node publishes about itself: beside its exchange key
+(`<node>#k1`), its ledger's and its witness's verifier keys, listed by their key names
+(`<node>/ledger`, `<node>/witness`), so that nodes witness each other (ledger/cosign.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from tongban.events import service as events
 from tongban.events.service import Channel
 from tongban.exchange import signing
 from tongban.exchange.models import Node
+from tongban.ledger import service as ledger
 from tongban.platform.config import Settings
 from tongban.platform.db import utcnow
 
@@ -32,7 +35,7 @@ def this_node(settings: Settings, *, base_url: str | None = None) -> dict[str, A
         "region_code": settings.node_region,
         "name": settings.node_name,
         "base_url": base_url or settings.public_base_url or "",
-        "public_keys": {key.key_id: key.public_b64},
+        "public_keys": {key.key_id: key.public_b64, **ledger.directory_keys(settings)},
     }
 
 
@@ -58,11 +61,17 @@ def put_node(session: Session, *, entry: Mapping[str, Any]) -> Node:
         data={
             "region_code": row.region_code,
             "key_sha256": sorted(
-                signing.sha256(base64.b64decode(v)) for v in row.public_keys.values()
+                signing.sha256(_key_bytes(k, v)) for k, v in row.public_keys.items()
             ),
         },
     )
     return row
+
+
+def _key_bytes(key_id: str, encoded: str) -> bytes:
+    """What a listed key's fingerprint hashes: a node key (`<node>#k1`) raw, from base64; a
+    ledger or witness verifier key (`name+id+base64`) as its text."""
+    return base64.b64decode(encoded) if "#" in key_id else encoded.encode()
 
 
 def load_directory(session: Session, *, entries: Iterable[Mapping[str, Any]]) -> int:

@@ -1,10 +1,11 @@
-"""Public read routes of the ledger: auditors are anyone, so no route asks for an actor."""
+"""Public routes of the ledger: auditors are anyone, so no route asks for an actor; nor does the
+witness, which other nodes' pushers call (C2SP tlog-witness: text bodies, not JSON)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import PlainTextResponse
 
 from tongban.ledger import service as ledger
@@ -23,16 +24,51 @@ _MAX = 2**63
 
 
 @router.get("/checkpoint", response_class=PlainTextResponse)
-def get_checkpoint(session: DbSession) -> PlainTextResponse:
-    """The latest signed checkpoint (C2SP tlog-checkpoint signed note)."""
-    note = ledger.latest_checkpoint(session).note
+def get_checkpoint(
+    session: DbSession,
+    cosigned: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=99,
+            description="Serve the newest checkpoint cosigned by at least this many witnesses "
+            "(default 0: the latest).",
+        ),
+    ] = 0,
+) -> PlainTextResponse:
+    """The latest signed checkpoint (C2SP tlog-checkpoint signed note), followed by the
+    cosignature lines of the witnesses that cosigned it."""
+    note = ledger.served_checkpoint(session, cosigned=cosigned).note
     return PlainTextResponse(note, media_type="text/plain; charset=utf-8")
 
 
 @router.get("/key", response_model=KeyRead)
 def get_key(settings: AppSettings) -> KeyRead:
-    """The node's public key as a C2SP verifier key string."""
-    return KeyRead(origin=ledger.log_origin(settings), verifier_key=ledger.public_key(settings))
+    """The node's public key as a C2SP verifier key string, and its witness's key."""
+    return KeyRead(
+        origin=ledger.log_origin(settings),
+        verifier_key=ledger.public_key(settings),
+        witness_key=ledger.witness_signer(settings).verifier.vkey(),
+    )
+
+
+async def _raw_body(request: Request) -> bytes:
+    """The request body as sent (the witness protocol's text, read before the unit thread)."""
+    return await request.body()
+
+
+@router.post("/witness/add-checkpoint", response_class=PlainTextResponse)
+def add_checkpoint(
+    body: Annotated[bytes, Depends(_raw_body)], session: DbSession, settings: AppSettings
+) -> PlainTextResponse:
+    """C2SP tlog-witness add-checkpoint: cosign another node's checkpoint (a log of the node
+    directory, or one configured) if it is consistent with the last one cosigned; the answer
+    is the cosignature line, or a text error (409 `text/x.tlog.size`: the size cosigned)."""
+    try:
+        line = ledger.cosign_checkpoint(session, settings=settings, body=body)
+    except ledger.WitnessError as exc:
+        return PlainTextResponse(exc.body, status_code=exc.status, media_type=exc.content_type)
+    return PlainTextResponse(line, media_type="text/plain; charset=utf-8")
 
 
 @router.get("/entries/{index}", response_model=EntryRead)

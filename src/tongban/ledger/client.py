@@ -1,4 +1,5 @@
-"""The auditor's side: fetch a log's checkpoint, check its key and its consistency with the
+"""The auditor's side: fetch a log's checkpoint, check its key, the witnesses' cosignatures on it
+(at least `min_cosignatures` distinct known witnesses, when asked) and its consistency with the
 last checkpoint this verifier saw (kept in a local file). No database."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tongban.ledger import merkle, notes
+from tongban.ledger import cosign, merkle, notes
 
 
 class VerifyError(ValueError):
@@ -24,6 +25,8 @@ class VerifyResult:
 
     checkpoint: notes.Checkpoint
     previous: notes.Checkpoint | None
+    # The known witnesses whose cosignature verified (given witness keys only).
+    cosigned_by: tuple[notes.Verifier, ...] = ()
 
 
 def _api(url: str) -> str:
@@ -48,19 +51,48 @@ def _save_state(path: Path, data: dict[str, dict[str, object]]) -> None:
     os.replace(tmp, path)
 
 
+def _witnessed(
+    note: str, log_key: notes.Verifier, witnesses: list[notes.Verifier], needed: int
+) -> tuple[notes.Verifier, ...]:
+    """The known witnesses that validly cosigned; VerifyError when fewer than `needed`."""
+    found = cosign.count(note, log_key=log_key, witnesses=witnesses)
+    if len(found.valid) < needed:
+        names = ", ".join(w.name for w in found.valid) or "none"
+        bad = (
+            f"; {len(found.invalid)} invalid ({', '.join(found.invalid)})" if found.invalid else ""
+        )
+        raise VerifyError(
+            f"{len(found.valid)} valid cosignature(s) by known witnesses ({names}){bad}; "
+            f"{needed} required"
+        )
+    return tuple(found.valid)
+
+
 def verify_log(
-    url: str, log_key: notes.Verifier, *, state_path: Path, http: httpx.Client | None = None
+    url: str,
+    log_key: notes.Verifier,
+    *,
+    state_path: Path,
+    http: httpx.Client | None = None,
+    witnesses: list[notes.Verifier] | None = None,
+    min_cosignatures: int = 0,
 ) -> VerifyResult:
-    """Check the log's latest checkpoint and its consistency with the one last seen."""
+    """Check the log's latest checkpoint (the newest cosigned by `min_cosignatures` witnesses,
+    when that is asked), its cosignatures and its consistency with the one last seen."""
     client = http or httpx.Client(timeout=30)
     api = _api(url)
     try:
-        resp = client.get(f"{api}/ledger/checkpoint")
+        params = {"cosigned": min_cosignatures} if min_cosignatures else {}
+        resp = client.get(f"{api}/ledger/checkpoint", params=params)
+        if resp.status_code == 404 and min_cosignatures:
+            # No checkpoint is cosigned that often: count what the latest one has.
+            resp = client.get(f"{api}/ledger/checkpoint")
         resp.raise_for_status()
         try:
             cp = notes.open_checkpoint(resp.text, log_key)
         except notes.NoteError as exc:
             raise VerifyError(f"checkpoint: {exc}") from exc
+        cosigned_by = _witnessed(resp.text, log_key, witnesses or [], min_cosignatures)
         state = _load_state(state_path)
         seen = state.get(log_key.vkey())
         previous: notes.Checkpoint | None = None
@@ -90,7 +122,7 @@ def verify_log(
                 "note": resp.text,
             }
             _save_state(state_path, state)
-        return VerifyResult(cp, previous)
+        return VerifyResult(cp, previous, cosigned_by)
     except httpx.HTTPError as exc:
         raise VerifyError(f"cannot fetch from {api}: {exc}") from exc
     finally:

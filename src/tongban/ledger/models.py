@@ -1,10 +1,11 @@
-"""Ledger tables: sequenced leaves, stored subtree hashes, tree state, checkpoints, witness."""
+"""Ledger tables: sequenced leaves, stored subtree hashes, tree state, checkpoints, the witness
+role's state and the cosignatures other nodes' witnesses gave this node's checkpoints."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tongban.platform.db import Base, BigId, UTCDateTime
@@ -73,3 +74,31 @@ class WitnessState(Base):
     root: Mapped[bytes] = mapped_column(LargeBinary(32))
     note: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LedgerCosignature(Base):
+    """A witness's cosignature (C2SP cosignature/v1 line) of this node's checkpoint of `size`.
+
+    A cosignature signs the checkpoint text (origin, size, root), so it holds for every note of
+    that tree head; one per witness and size. Stored only after it verified with the witness's
+    key (ledger/cosign.py), served appended to the checkpoint note.
+    """
+
+    __tablename__ = "ledger_cosignatures"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # The witness key's name (`<node>/witness`) and 4-byte key ID in hex.
+    witness: Mapped[str] = mapped_column(String(255))
+    key_id: Mapped[str] = mapped_column(String(8))
+    # The signature line as the witness returned it ("— <name> <base64>\n").
+    line: Mapped[str] = mapped_column(Text)
+    # The witness's own clock, from the cosignature; and when this node stored it.
+    cosigned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("size", "witness", name="uq_ledger_cosignatures_size_witness"),
+        Index("ix_ledger_cosignatures_witness_size", "witness", "size"),
+    )

@@ -57,7 +57,9 @@ class ReceiptRead(BaseModel):
 
 
 class KeyRead(BaseModel):
-    """The node's public key as a C2SP verifier key, and the log origin."""
+    """The node's public key as a C2SP verifier key, the log origin, and the verifier key of
+    the node's witness (cosignature/v1), which cosigns other nodes' checkpoints."""
 
     origin: str
     verifier_key: str
+    witness_key: str

@@ -18,12 +18,24 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.events import service as events
-from tongban.ledger import explain, integrator, merkle, notes, receipts, store
+from tongban.ledger import (
+    cosign,
+    explain,
+    integrator,
+    merkle,
+    notes,
+    push,
+    receipts,
+    store,
+    witness,
+)
 from tongban.ledger.client import VerifyError, VerifyResult, verify_log
+from tongban.ledger.cosign import Peer
 from tongban.ledger.explain import RECEIPT_MAX_BYTES, ReceiptReport, read_upload
 from tongban.ledger.models import LedgerLeaf
 from tongban.ledger.notes import Checkpoint, NoteError, Signer, Verifier
@@ -33,14 +45,16 @@ from tongban.ledger.receipts import (
     verify_disclosure,
     verify_receipt,
 )
+from tongban.ledger.witness import WitnessError
 from tongban.platform.config import Settings
-from tongban.platform.db import Database
+from tongban.platform.db import Database, uow
 from tongban.platform.errors import Conflict, NotFound
 
 __all__ = [
     "RECEIPT_MAX_BYTES",
     "Checkpoint",
     "NoteError",
+    "Peer",
     "ReceiptError",
     "ReceiptReport",
     "SignedCheckpoint",
@@ -49,9 +63,12 @@ __all__ = [
     "Verifier",
     "VerifyError",
     "VerifyResult",
+    "WitnessError",
     "check_event_receipt",
     "check_receipt",
     "consistency_proof",
+    "cosign_checkpoint",
+    "directory_keys",
     "entry",
     "inclusion_proof",
     "integrate_pending",
@@ -59,14 +76,20 @@ __all__ = [
     "latest_checkpoint",
     "log_origin",
     "node_signer",
+    "peers",
     "public_key",
+    "push_checkpoints",
+    "pusher_starter",
     "read_upload",
     "receipt_for_event",
+    "served_checkpoint",
+    "use_directory",
     "verify_disclosure",
     "verify_log",
     "verify_receipt",
     "witness_keys",
     "witness_signer",
+    "witnessed_logs",
 ]
 
 _signers: dict[tuple[str, str, int], Signer] = {}
@@ -162,6 +185,24 @@ def latest_checkpoint(session: Session) -> SignedCheckpoint:
     )
 
 
+def served_checkpoint(session: Session, *, cosigned: int = 0) -> SignedCheckpoint:
+    """The checkpoint as served: the latest, or the newest cosigned by at least `cosigned`
+    witnesses, with the cosignatures kept for it appended to the note (NotFound if none)."""
+    if cosigned:
+        size = cosign.newest_cosigned_size(session, at_least=cosigned)
+        cp = store.checkpoint_at(session, size=size) if size is not None else None
+        if cp is None:
+            raise NotFound(f"No checkpoint has been cosigned by {cosigned} witnesses yet.")
+    else:
+        cp = store.latest_checkpoint(session)
+        if cp is None:
+            raise NotFound("The ledger has not issued a checkpoint yet.")
+    note = cosign.cosigned_note(session, note=cp.note, size=int(cp.size))
+    return SignedCheckpoint(
+        size=int(cp.size), root=bytes(cp.root), note=note, issued_at=cp.issued_at
+    )
+
+
 def _b64(h: bytes) -> str:
     return base64.b64encode(h).decode()
 
@@ -224,13 +265,19 @@ def receipt_for_event(session: Session, *, event_uid: str) -> dict[str, Any]:
             f"Event {event_uid} is not in the ledger yet; it is integrated within seconds, "
             "try again shortly."
         )
+    # The newest checkpoint that holds the leaf and that witnesses have cosigned, rather than
+    # a newer one they have not cosigned yet (on a busy node the latest is seconds old).
+    witnessed = cosign.newest_cosigned_size(session, above=int(leaf.idx))
+    if witnessed is not None and witnessed != int(cp.size):
+        cp = store.checkpoint_at(session, size=witnessed) or cp
     size, index, data = int(cp.size), int(leaf.idx), bytes(leaf.data)
+    note = cosign.cosigned_note(session, note=cp.note, size=size)
     proof = store.inclusion_proof(session, index=index, size=size)
     fmt, doc = _public(data)
     # A withheld (format-1) entry leaves the receipt without its body: it proves the leaf
     # hash to whoever holds the entry (verify_receipt's `entry`).
     text = receipts.build_proof_text(
-        entry=data if doc is not None else None, index=index, proof=proof, checkpoint_note=cp.note
+        entry=data if doc is not None else None, index=index, proof=proof, checkpoint_note=note
     )
     return {
         "format": receipts.RECEIPT_FORMAT,
@@ -241,22 +288,109 @@ def receipt_for_event(session: Session, *, event_uid: str) -> dict[str, Any]:
         "leaf_format": fmt,
         "withheld": doc is None,
         "entry": doc,
-        "checkpoint": cp.note,
+        "checkpoint": note,
         "inclusion_proof": [_b64(h) for h in proof],
         "proof": text,
     }
 
 
-def witness_keys(settings: Settings) -> list[Verifier]:
-    """The independent witnesses this node knows (settings.ledger_witness_keys); a key that
-    does not parse is left out rather than stopping every receipt page."""
+def _parsed(vkeys: list[str]) -> list[Verifier]:
+    """Verifier keys from settings; one that does not parse is left out rather than stopping
+    every receipt page (or the witness)."""
     keys: list[Verifier] = []
-    for vkey in settings.ledger_witness_keys:
+    for vkey in vkeys:
         try:
             keys.append(Verifier.parse(vkey))
         except NoteError:
             continue
     return keys
+
+
+# How the ledger reads the node directory (it sits below exchange): set by the shell.
+_directory: list[Callable[[Session], list[dict[str, Any]]]] = []
+
+
+def use_directory(read: Callable[[Session], list[dict[str, Any]]]) -> None:
+    """Let the ledger read the node directory's entries (the shell hands exchange's in)."""
+    _directory[:] = [read]
+
+
+def directory_keys(settings: Settings) -> dict[str, str]:
+    """This node's ledger and witness verifier keys, as its directory entry lists them."""
+    return cosign.directory_keys(node_signer(settings).verifier, witness_signer(settings).verifier)
+
+
+def peers(session: Session, *, settings: Settings) -> list[Peer]:
+    """The other nodes of the directory, with their log and witness keys (none without one)."""
+    if not _directory:
+        return []
+    return cosign.peers_from_directory(_directory[0](session), me=settings.node_name)
+
+
+def witness_keys(settings: Settings, session: Session | None = None) -> list[Verifier]:
+    """The witnesses this node knows: the configured ones (settings.ledger_witness_keys) and,
+    given a session, the directory's nodes' witness keys."""
+    keys = _parsed(settings.ledger_witness_keys)
+    if session is not None:
+        for peer in peers(session, settings=settings):
+            if peer.witness_key is not None and peer.witness_key not in keys:
+                keys.append(peer.witness_key)
+    return keys
+
+
+def witnessed_logs(session: Session, *, settings: Settings) -> list[Verifier]:
+    """The logs this node's witness cosigns: the directory's nodes' and the configured ones
+    (settings.ledger_witness_logs)."""
+    logs = [p.log_key for p in peers(session, settings=settings) if p.log_key is not None]
+    return logs + [k for k in _parsed(settings.ledger_witness_logs) if k not in logs]
+
+
+def cosign_checkpoint(session: Session, *, settings: Settings, body: bytes) -> str:
+    """The witness role (C2SP tlog-witness add-checkpoint): cosign another log's checkpoint if
+    it extends the last one cosigned; WitnessError (status and text body) otherwise, with
+    nothing written."""
+    if len(body) > witness.MAX_BODY:
+        raise WitnessError(413, "request too large")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise WitnessError(400, "request must be UTF-8") from None
+    with uow.attempt(session):
+        return witness.add_checkpoint(
+            session,
+            body=text,
+            logs=witnessed_logs(session, settings=settings),
+            cosigner=witness_signer(settings),
+        )
+
+
+def push_checkpoints(
+    database: Database, *, settings: Settings, http: httpx.Client | None = None
+) -> list[push.Outcome]:
+    """One round of pushing the newest checkpoint to the directory's witnesses (what the
+    background pusher does every second): what each push did."""
+    pusher = push.WitnessPusher(
+        database, peers=lambda session: peers(session, settings=settings), http=http
+    )
+    try:
+        return list(pusher.run_once())
+    finally:
+        if http is None:
+            pusher.http.close()
+
+
+def pusher_starter(*, interval: float = 1.0) -> Callable[[Any], Callable[[], None]]:
+    """A create_app background starter that pushes checkpoints to the peers' witnesses."""
+
+    def start(app: Any) -> Callable[[], None]:
+        settings = app.state.settings
+        return push.WitnessPusher(
+            app.state.database,
+            peers=lambda session: peers(session, settings=settings),
+            interval=interval,
+        ).start()
+
+    return start
 
 
 def check_receipt(
@@ -266,7 +400,10 @@ def check_receipt(
     does), then its checkpoint against this node's own log: same root at that size, and
     consistent with the latest checkpoint (else the log was forked or the key misused)."""
     report = explain.check(
-        text, node_signer(settings).verifier, witness_keys=witness_keys(settings), entry=entry
+        text,
+        node_signer(settings).verifier,
+        witness_keys=witness_keys(settings, session),
+        entry=entry,
     )
     if report.size is not None and report.root is not None:
         row = store.checkpoint_of(session, size=report.size, root=bytes.fromhex(report.root))

@@ -134,3 +134,13 @@ def checkpoint_of(session: Session, *, size: int, root: bytes) -> LedgerCheckpoi
         .order_by(LedgerCheckpoint.id)
         .limit(1)
     )
+
+
+def checkpoint_at(session: Session, *, size: int) -> LedgerCheckpoint | None:
+    """The latest checkpoint this node issued for the tree of `size` leaves, if any."""
+    return session.scalar(
+        select(LedgerCheckpoint)
+        .where(LedgerCheckpoint.size == size)
+        .order_by(LedgerCheckpoint.id.desc())
+        .limit(1)
+    )

@@ -22,7 +22,7 @@ from tongban.ledger.models import WitnessState
 from tongban.platform.db import Database, utcnow
 
 _MAX_PROOF_LINES = 63
-_MAX_BODY = 64 * 1024
+MAX_BODY = 64 * 1024
 
 
 class WitnessError(Exception):
@@ -136,7 +136,7 @@ def create_witness_app(
     @app.post("/add-checkpoint")
     async def add(request: Request) -> PlainTextResponse:
         raw = await request.body()
-        if len(raw) > _MAX_BODY:
+        if len(raw) > MAX_BODY:
             return PlainTextResponse("request too large\n", status_code=413)
         try:
             body = raw.decode("utf-8")

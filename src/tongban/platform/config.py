@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     # Verifier keys (C2SP vkeys, a JSON list in the environment) of the independent witnesses
     # whose cosignatures on a checkpoint the public receipt pages count and check.
     ledger_witness_keys: list[str] = Field(default_factory=list)
+    # Verifier keys of the logs this node's witness cosigns beside the node directory's nodes
+    # (POST /api/v1/ledger/witness/add-checkpoint and `tongban witness`; docs/ledger.md).
+    ledger_witness_logs: list[str] = Field(default_factory=list)
     # Serve the GovStack Registration building block under /govstack/registration/ (issue #21,
     # docs/govstack.md): only on an interface the Information Mediator reaches, since its
     # callers are authenticated by the mediator, not by sessions. Off: the routes do not exist.

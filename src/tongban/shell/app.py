@@ -50,6 +50,7 @@ def _include_routers(app: FastAPI) -> None:
     from tongban.identity.api import router as identity_api
     from tongban.insight.api import router as insight_api
     from tongban.insight.pages import router as insight_pages
+    from tongban.ledger import service as ledger
     from tongban.ledger.api import router as ledger_api
     from tongban.regions.api import router as regions_api
     from tongban.reviews.api import router as reviews_api
@@ -97,6 +98,9 @@ def _include_routers(app: FastAPI) -> None:
     intake.on_licences(credentials.check_licences)
     # Consent sits below exchange: the shell tells it a resource's provider and fields.
     consent.on_describe_resource(exchange.consent_terms)
+    # Nodes witness each other's ledgers: the ledger sits below exchange, so the shell hands it
+    # the node directory (who the peers are, their log and witness keys; issue #18).
+    ledger.use_directory(exchange.directory_entries)
     # Each use of a person's data writes its tracker line in the event's own transaction
     # (events knows no consent: the shell hands the tracker to events' hooks).
     on_stored(note_event)
@@ -215,6 +219,12 @@ def create_served_app() -> FastAPI:
     # The fetches queued at acceptance, run once it has committed, and the scheduled node
     # directory reloads (issue #15).
     background.append(exchange.worker_starter())
+    if settings.exchange_national_key or settings.exchange_directory_url:
+        from tongban.ledger import service as ledger
+
+        # A node of a directory pushes its checkpoints to the other nodes' witnesses and keeps
+        # their cosignatures (issue #18); with no peer listed (yet) a round reads one table.
+        background.append(ledger.pusher_starter())
     if settings.guard_in_process:
         from tongban.guard import service as guard
 

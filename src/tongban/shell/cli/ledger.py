@@ -22,13 +22,13 @@ group = typer.Typer(
 )
 
 
-def _verifier(key: str) -> Verifier:
+def _verifier(key: str, option: str = "--key") -> Verifier:
     from tongban.ledger import service as ledger
 
     try:
         return ledger.Verifier.parse(key)
     except ledger.NoteError as exc:
-        typer.secho(f"error: bad --key: {exc}", fg=typer.colors.RED, err=True)
+        typer.secho(f"error: bad {option}: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=2) from exc
 
 
@@ -39,14 +39,42 @@ def ledger_verify(
     state: Annotated[
         Path | None, typer.Option(help="Where this verifier remembers the last checkpoint.")
     ] = None,
+    witness_key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--witness-key",
+            help="Verifier key of a witness whose cosignature counts (repeat; a node's is its "
+            "GET /api/v1/ledger/key witness_key).",
+        ),
+    ] = None,
+    min_cosignatures: Annotated[
+        int,
+        typer.Option(
+            "--min-cosignatures",
+            min=0,
+            max=99,
+            help="Fail unless at least N distinct known witnesses validly cosigned the checkpoint.",
+        ),
+    ] = 0,
 ) -> None:
-    """Fetch the checkpoint, check its signature and its consistency with the last one seen."""
+    """Fetch the checkpoint, check its signature, its witnesses' cosignatures and its
+    consistency with the last one seen (exit 0 verified, 1 failed, 2 bad key)."""
     from tongban.ledger import service as ledger
 
     verifier = _verifier(key)
+    witnesses = [_verifier(k, "--witness-key") for k in witness_key or []]
+    if min_cosignatures and not witnesses:
+        typer.secho("error: --min-cosignatures needs --witness-key", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=2)
     state_path = state or Path.home() / ".tongban" / "ledger-verifier.json"
     try:
-        result = ledger.verify_log(url, verifier, state_path=state_path)
+        result = ledger.verify_log(
+            url,
+            verifier,
+            state_path=state_path,
+            witnesses=witnesses,
+            min_cosignatures=min_cosignatures,
+        )
     except ledger.VerifyError as exc:
         typer.secho(f"FAILED: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=1) from exc
@@ -57,6 +85,12 @@ def ledger_verify(
         typer.echo(
             f"OK: {cp.origin} size {cp.size} signed and consistent with size "
             f"{result.previous.size} seen before"
+        )
+    if witnesses:
+        names = ", ".join(w.name for w in result.cosigned_by) or "none"
+        typer.echo(
+            f"OK: {len(result.cosigned_by)} valid cosignature(s) by known witnesses ({names}); "
+            f"{min_cosignatures} required"
         )
 
 
@@ -198,19 +232,27 @@ def worker(
 
 def witness(
     log_key: Annotated[
-        list[str], typer.Option("--log-key", help="Verifier key of a log to witness (repeat).")
-    ],
+        list[str] | None,
+        typer.Option(
+            "--log-key",
+            help="Verifier key of a log to witness (repeat; TONGBAN_LEDGER_WITNESS_LOGS too).",
+        ),
+    ] = None,
     host: str = "127.0.0.1",
     port: int = 8100,
 ) -> None:
-    """Serve a C2SP tlog-witness (POST /add-checkpoint) for the given logs."""
+    """Serve a C2SP tlog-witness (POST /add-checkpoint) for the given logs. (Every node also
+    witnesses its directory's nodes at POST /api/v1/ledger/witness/add-checkpoint.)"""
     import uvicorn
 
     from tongban.ledger import service as ledger
     from tongban.ledger.witness import create_witness_app
 
     settings = load_settings()
-    logs = [_verifier(k) for k in log_key]
+    logs = [_verifier(k, "--log-key") for k in [*(log_key or []), *settings.ledger_witness_logs]]
+    if not logs:
+        typer.secho("error: give --log-key (or TONGBAN_LEDGER_WITNESS_LOGS)", err=True)
+        raise typer.Exit(code=2)
     upgrade_database(settings.resolved_database_url())
     with opened(settings) as database:
         cosigner = ledger.witness_signer(settings)
