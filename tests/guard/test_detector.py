@@ -141,3 +141,29 @@ def test_the_guard_resumes_from_its_cursor_and_loses_nothing(
     # What is left is the guard's own events (the alert, its responses): read, never alerted on.
     assert restarted.run_once().alerts == []
     assert restarted.run_once().events == 0
+
+
+def test_a_token_moving_at_night_is_flagged_its_first_place_and_the_day_are_not() -> None:
+    d = detector()
+    night = datetime(2026, 11, 30, 19, tzinfo=UTC)  # 03:00 in Beijing
+    day = datetime(2026, 11, 30, 2, tzinfo=UTC)  # 10:00 in Beijing
+
+    def used(at: datetime, first: bool) -> list[Any]:
+        data = {"token_id": 12, "first": first}
+        return d.feed(
+            seen("identity.token_new_place", at, actor_id=7, resource_type="api_token", data=data)
+        )
+
+    assert used(night, first=True) == []  # set up at night by its owner
+    assert used(day, first=False) == []  # a new place by day
+    [draft] = used(night, first=False)
+    assert draft.kind == "token.new_place_odd_hour" and draft.subject == "token:12"
+    assert draft.targets == [("token", "12")] and draft.facts["hour"] == 3
+    # A night that wraps midnight (22:00-05:00), as an operator may set it.
+    wrapped = R.RuleSpec("token.new_place_odd_hour", "high", 86400, 1, (), {"night": [22, 5]})
+    d2 = Detector([wrapped], account_facts=lambda _id: AccountFacts("steward", "51"))
+    late = datetime(2026, 11, 30, 15, tzinfo=UTC)  # 23:00 in Beijing
+    data = {"token_id": 3, "first": False}
+    assert d2.feed(seen("identity.token_new_place", late, actor_id=7, data=data))
+    other = {"token_id": 4, "first": False}
+    assert not d2.feed(seen("identity.token_new_place", day, actor_id=7, data=other))

@@ -224,6 +224,13 @@ def update_rule(
     unknown = [a for a in actions if a not in R.ACTIONS]
     if unknown:
         raise Invalid(f"Unknown actions: {', '.join(unknown)}.")
+    night = (overrides or {}).get("night")
+    if night is not None and not (
+        isinstance(night, list)
+        and len(night) == 2
+        and all(isinstance(h, int) and 0 <= h <= 24 for h in night)
+    ):
+        raise Invalid("The night is two hours from 0 to 24, e.g. [0, 6].")
     row.enabled = enabled
     row.severity = severity
     row.threshold = threshold

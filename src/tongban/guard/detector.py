@@ -214,6 +214,8 @@ class Detector:
             drafts += self._new_place(event)
         elif action in R.REVEALS:
             drafts += self._bulk_reveal(event)
+        elif action in R.TOKEN_NEW_PLACE:
+            drafts += self._token_new_place(event)
         elif action in R.REFUSED:
             drafts += self._out_of_jurisdiction(event)
         elif action in R.FETCH_REFUSED:
@@ -455,7 +457,7 @@ class Detector:
         if spec is None or not new:
             return []
         hour = event.at.astimezone(SHANGHAI).hour
-        if hour >= 6:
+        if not _at_night(spec, hour):
             return []
         account_id = int(account) if account.isdigit() else None
         facts = self.facts(account_id)
@@ -468,6 +470,30 @@ class Detector:
                 facts={"hour": hour, "count": 1},
                 targets=[("account", account)],
                 accounts=[account_id] if account_id else [],
+                region=facts.region,
+                evidence=[(event.id, event.uid)],
+            )
+        ]
+
+    def _token_new_place(self, event: Seen) -> list[Draft | None]:
+        spec = self.spec("token.new_place_odd_hour")
+        token = event.data.get("token_id")
+        # A token's first place is where its owner set it up: only a move is a signal.
+        if spec is None or not token or event.data.get("first"):
+            return []
+        hour = event.at.astimezone(SHANGHAI).hour
+        if not _at_night(spec, hour):
+            return []
+        facts = self.facts(event.actor_id)
+        return [
+            self._draft(
+                spec,
+                event,
+                subject=f"token:{token}",
+                window=None,
+                facts={"hour": hour, "count": 1, "account": event.actor_id},
+                targets=[("token", str(token))],
+                accounts=[event.actor_id] if event.actor_id is not None else [],
                 region=facts.region,
                 evidence=[(event.id, event.uid)],
             )
@@ -561,6 +587,13 @@ class Detector:
             region=facts.region,
             evidence=[(i, u) for i, u in closed.events[-MAX_EVIDENCE:]],
         )
+
+
+def _at_night(spec: R.RuleSpec, hour: int) -> bool:
+    """True when the hour (Beijing time) is one of the rule's odd hours (overrides.night)."""
+    start, end = spec.overrides.get("night") or R.NIGHT
+    start, end = int(start), int(end)
+    return start <= hour < end if start <= end else hour >= start or hour < end
 
 
 def finite(value: float) -> float:

@@ -36,6 +36,7 @@ KIND_LABELS: dict[str, str] = {
     "exchange.fetch_without_case": N_("Data fetched without an open case"),
     "export.bulk": N_("Bulk export"),
     "login.new_place_odd_hour": N_("Login from a new place at night"),
+    "token.new_place_odd_hour": N_("API token used from a new place at night"),
     "proxy.many_principals": N_("Acting for many people"),
     "node.foreign_region": N_("A node speaking for regions it does not serve"),
     "behaviour.anomaly": N_("Unusual behaviour"),

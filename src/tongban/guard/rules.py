@@ -30,6 +30,11 @@ LOGIN_REFUSED = frozenset({"auth.login_failed", "auth.login_locked"})
 LOGIN_OK = frozenset({"auth.login"})
 REVEALS = frozenset({"case.applicant_id_viewed", "case.material_viewed"})
 REFUSED = frozenset({"auth.refused"})
+# An API token used from an address new to it (identity/token_places.py).
+TOKEN_NEW_PLACE = frozenset({"identity.token_new_place"})
+# The odd hours (Beijing time, from inclusive, to exclusive) of the new-place rules, unless a
+# rule's overrides say otherwise ({"night": [0, 6]}).
+NIGHT = (0, 6)
 FETCH_REFUSED = frozenset({"exchange.fetch_refused"})
 # A fetch refused because no open case backs it.
 NO_CASE_REFUSALS = frozenset({"no-case", "unknown-case", "case-closed"})
@@ -90,8 +95,11 @@ DEFAULT_RULES: tuple[RuleSpec, ...] = (
     RuleSpec("exchange.fetch_without_case", "medium", 3600, 3, (NOTIFY,)),
     # Bulk exports: rows exported by one account.
     RuleSpec("export.bulk", "high", 3600, 5000, (NOTIFY, SUSPEND_TOKEN)),
-    # A session or token opened from an address new to the account at an odd hour (00-06).
+    # A session opened from an address new to the account at an odd hour (00-06).
     RuleSpec("login.new_place_odd_hour", "medium", 86400, 1, (NOTIFY, REAUTHENTICATE)),
+    # An API token (long-lived, for programs) used from an address new to it at an odd hour:
+    # a stolen token at work. Suspended until an admin lifts it.
+    RuleSpec("token.new_place_odd_hour", "high", 86400, 1, (NOTIFY, SUSPEND_TOKEN)),
     # One account acting for many principals (代办) in a day.
     RuleSpec(
         "proxy.many_principals",
@@ -146,9 +154,13 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "threshold of {threshold}.",
     ),
     "login.new_place_odd_hour": (
-        "账号 {subject} 在凌晨 {hour} 点从一个从未用过的地址登录或使用令牌。",
-        "Account {subject} logged in or used a token at {hour} o'clock at night from an "
-        "address it had never used.",
+        "账号 {subject} 在凌晨 {hour} 点从一个从未用过的地址登录。",
+        "Account {subject} logged in at {hour} o'clock at night from an address it had never used.",
+    ),
+    "token.new_place_odd_hour": (
+        "接口令牌 {subject}（账号 {account}）在凌晨 {hour} 点从一个从未用过的地址被使用。",
+        "API token {subject} (account {account}) was used at {hour} o'clock at night from an "
+        "address it had never been used from.",
     ),
     "proxy.many_principals": (
         "账号 {subject} 在一天内代 {count} 个不同的人办事，超过阈值 {threshold}。",

@@ -176,6 +176,13 @@ class Guard:
             session.flush()
         return row
 
+    def _reread_rules(self, session: Session, detector: Detector) -> None:
+        """Operators' edits: new thresholds and actions, the windows kept."""
+        specs = [r.spec() for r in list_rules(session)]
+        self.specs = {s.kind: s for s in specs}
+        detector.specs = dict(self.specs)
+        self.rules_read = time.monotonic()
+
     def reload(self) -> None:
         """Forget the state: the next pass reads the rules and warms up again."""
         with self.lock:
@@ -198,15 +205,14 @@ class Guard:
                 if self.detector is None or self.detector.last_id != cursor.last_event_id:
                     self.detector = self._build(session, cursor.last_event_id)
                 elif time.monotonic() - self.rules_read > RULES_TTL:
-                    # Operators' edits: new thresholds and actions, the windows kept.
-                    specs = [r.spec() for r in list_rules(session)]
-                    self.specs = {s.kind: s for s in specs}
-                    self.detector.specs = dict(self.specs)
-                    self.rules_read = time.monotonic()
+                    self._reread_rules(session, self.detector)
                 detector = self.detector
                 batch = read_events(session, after_id=cursor.last_event_id, limit=limit)
                 drafts: list[Draft] = []
                 for event in batch:
+                    if event.action == "guard.rule_changed":
+                        # An operator's edit in the stream: the events after it obey it.
+                        self._reread_rules(session, detector)
                     drafts += detector.feed(event)
                 drafts += detector.tick(now or utcnow())
                 alerts = [self._store(session, d) for d in drafts]

@@ -13,6 +13,7 @@ work (the refused request's transaction is rolled back; the refusal must survive
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from math import ceil
@@ -35,11 +36,31 @@ TOKEN = "token"
 KINDS = (CLIENT_ADDRESS, ACCOUNT, TOKEN)
 # A block without an end answers logins with this Retry-After (seconds).
 _OPEN_ENDED_RETRY = 3600
+# Every request of a signed-in caller asks whether its address is blocked; the answer comes
+# from the node's active address blocks, read again at most this often per process (seconds).
+# Blocks placed or lifted in this process take effect at once (the cache is dropped after
+# the commit); another process's within this time.
+BLOCKED_ADDRESSES_TTL = 5.0
+# node (data directory) -> (read at, monotonic; {address pseudonym: until, epoch s or inf})
+_blocked_cache: dict[str, tuple[float, dict[str, float]]] = {}
+
+
+# Pseudonyms of the addresses seen, per process (cleared whole when full).
+_MAX_KEYS = 20_000
+_keys: dict[tuple[str, str], str] = {}
 
 
 def client_key(settings: Settings, client_ip: str) -> str:
-    """The keyed pseudonym of a client address, as login events carry it (`client_key`)."""
-    return pseudonym(settings, "client", client_ip)
+    """The keyed pseudonym of a client address, as login events carry it (`client_key`);
+    cached per process, because every signed-in request asks for it (the derivation resolves
+    the node's key path and costs two HMACs)."""
+    cache_key = (str(settings.data_dir), client_ip)
+    found = _keys.get(cache_key)
+    if found is None:
+        if len(_keys) >= _MAX_KEYS:
+            _keys.clear()
+        found = _keys[cache_key] = pseudonym(settings, "client", client_ip)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +129,44 @@ def address_blocked(
     return _active(session, [(CLIENT_ADDRESS, client_key(settings, client_ip))], now)
 
 
+def _blocked_addresses(session: Session, settings: Settings) -> dict[str, float]:
+    """The node's active address blocks: pseudonym -> end (cached)."""
+    node = str(settings.data_dir)
+    cached = _blocked_cache.get(node)
+    clock = time.monotonic()
+    if cached is not None and clock - cached[0] < BLOCKED_ADDRESSES_TTL:
+        return cached[1]
+    now = utcnow()
+    found: dict[str, float] = {}
+    rows = session.execute(
+        select(SecurityBlock.key, SecurityBlock.until).where(
+            SecurityBlock.kind == CLIENT_ADDRESS, SecurityBlock.lifted_at.is_(None)
+        )
+    )
+    for key, until in rows:
+        if until is None or until > now:
+            end = float("inf") if until is None else until.timestamp()
+            found[key] = max(found.get(key, 0.0), end)
+    _blocked_cache[node] = (clock, found)
+    return found
+
+
+def forget_blocked_addresses() -> None:
+    """Drop the cache of address blocks (after a block is placed or lifted here)."""
+    _blocked_cache.clear()
+
+
+def address_stopped(session: Session, *, settings: Settings, client_ip: str, now: datetime) -> bool:
+    """True when the address is blocked now: a signed-in caller from it is refused, not only
+    new logins. Cheap: a cached dictionary, read again every few seconds; the address's
+    pseudonym is only computed while some address is blocked."""
+    blocked = _blocked_addresses(session, settings)
+    if not blocked:
+        return False
+    end = blocked.get(client_key(settings, client_ip))
+    return end is not None and end > now.timestamp()
+
+
 def account_blocked(session: Session, *, account_id: int, now: datetime) -> BlockView | None:
     """The active lock of this account, or None."""
     return _active(session, [(ACCOUNT, str(account_id))], now)
@@ -147,6 +206,8 @@ def place_block(
     )
     session.add(row)
     session.flush()
+    if kind == CLIENT_ADDRESS:
+        uow.after_commit(session, forget_blocked_addresses)
     data: dict[str, Any] = {"kind": kind, "cause": reason[:64], "alert_id": alert_id}
     if until is not None:
         data["until"] = until.isoformat()
@@ -189,6 +250,8 @@ def lift_block(session: Session, *, block_id: int, actor: Actor, reason: str) ->
     row.lifted_at = utcnow()
     row.lifted_by = actor.account_id
     session.flush()
+    if row.kind == CLIENT_ADDRESS:
+        uow.after_commit(session, forget_blocked_addresses)
     events.record(
         session,
         action="security.block_lifted",

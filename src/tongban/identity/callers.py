@@ -16,12 +16,16 @@ from tongban.identity.cards import AccountCard, remember_card
 from tongban.identity.models import Account, ApiToken, Department, LoginSession
 from tongban.identity.passwords import token_digest
 from tongban.identity.policy import Actor, Role, TokenScope
+from tongban.identity.token_places import note_token_place
+from tongban.platform.config import Settings
 from tongban.platform.db import utcnow
 from tongban.platform.db.fastpath.direct_sql import fetch_one
 
 SESSION_COOKIE = "tb_session"
 # Writing last_used_at on every request would turn every read into a write.
 _LAST_USED_RESOLUTION = timedelta(minutes=5)
+# The request's settings and client address (for address blocks and token places).
+_Place = tuple[Settings, str]
 
 
 def actor_for(
@@ -131,7 +135,9 @@ def _session_actor(session: Session, token: str, now: datetime) -> Actor | None:
     return None if row is None else _actor_of(row, session_id=row.id)
 
 
-def _token_actor(session: Session, token: str, now: datetime) -> Actor | None:
+def _token_actor(
+    session: Session, token: str, now: datetime, place: _Place | None = None
+) -> Actor | None:
     row = _credential_row(session, ApiToken, token, now)
     # A token issued before the password last changed is void even if its revocation was
     # missed (a password set by other means than the owner's change or an admin's reset).
@@ -141,14 +147,46 @@ def _token_actor(session: Session, token: str, now: datetime) -> Actor | None:
         return None  # suspended by the security brain, or its account locked (blocks.py)
     if row.last_used_at is None or now - row.last_used_at > _LAST_USED_RESOLUTION:
         session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+    if place is not None:
+        settings, client_ip = place
+        if blocks.address_stopped(session, settings=settings, client_ip=client_ip, now=now):
+            return None  # the address is blocked (blocks.py): its callers too, not only logins
+        note_token_place(
+            session,
+            settings=settings,
+            token_id=row.id,
+            account_id=row.account_id,
+            client_ip=client_ip,
+        )
     return _actor_of(row, token_id=row.id, token_scopes=decode_scopes(row.scopes))
 
 
-def resolve_actor(
-    session: Session, *, authorization: str | None, session_token: str | None
+def _from_stopped_address(
+    session: Session, actor: Actor | None, place: _Place | None, now: datetime
 ) -> Actor | None:
-    """Find the caller: a Bearer API or session token, else the session cookie; else None."""
+    if actor is None or place is None:
+        return actor
+    settings, client_ip = place
+    if blocks.address_stopped(session, settings=settings, client_ip=client_ip, now=now):
+        return None
+    return actor
+
+
+def resolve_actor(
+    session: Session,
+    *,
+    authorization: str | None,
+    session_token: str | None,
+    settings: Settings | None = None,
+    client_ip: str | None = None,
+) -> Actor | None:
+    """Find the caller: a Bearer API or session token, else the session cookie; else None.
+
+    With the request's settings and client address, a caller from an address the security
+    brain blocked is anonymous (sessions opened before the block included), and an API token
+    used from an address new to it is noted (token_places.py)."""
     now = utcnow()
+    place = (settings, client_ip) if settings is not None and client_ip else None
     if authorization:
         scheme, _, credentials = authorization.strip().partition(" ")
         token = credentials.strip()
@@ -156,8 +194,9 @@ def resolve_actor(
             return None
         # An explicit but bad bearer token never falls back to the cookie.
         if token.startswith("tbk_"):
-            return _token_actor(session, token, now)
-        return _session_actor(session, token, now)
+            return _token_actor(session, token, now, place)
+        return _from_stopped_address(session, _session_actor(session, token, now), place, now)
     if session_token and len(session_token) <= 200:
-        return _session_actor(session, session_token, now)
+        actor = _session_actor(session, session_token, now)
+        return _from_stopped_address(session, actor, place, now)
     return None

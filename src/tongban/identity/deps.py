@@ -30,6 +30,8 @@ def _caller(request: Request, session: Session) -> identity.Actor | None:
         session,
         authorization=request.headers.get("authorization"),
         session_token=request.cookies.get(identity.SESSION_COOKIE),
+        settings=request.app.state.settings,
+        client_ip=request.client.host if request.client else None,
     )
 
 

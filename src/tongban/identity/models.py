@@ -216,3 +216,14 @@ class SecurityBlock(Base):
     lifted_by: Mapped[int | None] = mapped_column(BigId)
 
     __table_args__ = (Index("ix_identity_blocks_key", "kind", "key"),)
+
+
+class TokenPlace(Base):
+    """An address (keyed pseudonym) an API token was used from, first seen when: the security
+    brain asks whether a token turns up somewhere new (identity/token_places.py)."""
+
+    __tablename__ = "identity_token_places"
+
+    token_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    client_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
