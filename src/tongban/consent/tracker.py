@@ -73,6 +73,10 @@ NOT_USES: dict[str, str] = {
         "an official downloaded their queue (many cases, names masked, no one subject): "
         "watched by the guard export.bulk rule"
     ),
+    "identity.token_new_place": (
+        "the person's own API token used from a new address (its pseudonym): a security "
+        "signal for the guard, no data of theirs used"
+    ),
     "account.registered": "the person's own account",
     "account.created": "an account opened (by the person, or by an administrator for staff)",
     "account.updated": "account administration: the account's own settings, not data used",
@@ -89,6 +93,9 @@ NOT_USES: dict[str, str] = {
     "federation.case_received": "the case reaching its competent node (收受分离): on the case",
     "federation.case_followed": "the case's progress from another node: on the case",
     "federation.case_routed": "the case sent to its competent node (收受分离): on the case",
+    "federation.request_sent": "the applicant side's withdrawal sent to the competent node",
+    "federation.request_received": "the applicant side's withdrawal applied (or refused) there",
+    "federation.request_answered": "the competent node's answer to the applicant's withdrawal",
     "credential.issued": "an e-licence issued to the person: in their licence wallet",
     "credential.not_issued": "an e-licence not issued: the person is told on the case",
     # Not yet a line: a connected system's calls are logged by client, and the subject is not
