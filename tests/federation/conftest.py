@@ -35,6 +35,8 @@ def _hooks() -> None:
 
     cases_service.before_act(federation.guard)
     cases_service.on_changed(federation.changed)
+    cases_service.on_forward(federation.forward)
+    cases_service.on_view(federation.view)
 
 
 @pytest.fixture(scope="module")

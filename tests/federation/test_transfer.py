@@ -63,7 +63,7 @@ def test_case_filed_in_guangdong_lives_in_sichuan_and_is_followed(fed: Federatio
 
     # The copy takes no actions (the Guangdong node's own official could see it): it is
     # handled in Sichuan.
-    with pytest.raises(Conflict, match="node of its authority"):
+    with pytest.raises(Conflict, match="node of its competent authority"):
         gd.act("official", number, "accept")
 
     # The official in Sichuan accepts, then approves and completes: the copy follows each.

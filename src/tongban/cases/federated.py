@@ -2,8 +2,10 @@
 receives for its authority, and the tracking copy the filing node keeps up to date.
 
 Federation (a higher domain) carries these records over NATS; cases only turns a case into a
-record and back. Dates go as ISO strings; the receiving node takes the department from its
-own catalog (department ids are local) and keeps no account ids of the other node.
+record and back. A bundle (一件事) is not transferred: each of its parts is, to the node of its
+own authority, and the bundle here settles as its parts' copies finish. Dates go as ISO
+strings; the receiving node takes the department (and the co-handling steps of a joint case)
+from its own catalog (department ids are local) and keeps no account ids of the other node.
 """
 
 from __future__ import annotations
@@ -16,12 +18,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.cases import clocks
-from tongban.cases.handling import get_case
+from tongban.cases.handling import _settle_bundle, get_case
+from tongban.cases.intake import _add_steps
 from tongban.cases.models import Case, CaseMaterial, Upload
 from tongban.cases.offers import Offer
+from tongban.cases.states import State
 from tongban.cases.uploads import blob_store
 from tongban.platform.config import Settings
 from tongban.platform.errors import FieldError, Invalid
+
+# The states in which a part of a bundle has finished (handling._settle_bundle).
+_PART_DONE = frozenset({State.COMPLETED, State.NOT_ACCEPTED, State.WITHDRAWN})
 
 # The columns a transfer carries as they are (text, numbers, JSON).
 _PLAIN = (
@@ -178,6 +185,9 @@ def receive_case(
         )
         for m in record.get("materials", [])
     ]
+    # Joint handling (联办): the co-handling steps of the authority's own catalog, each for
+    # a department of this node (department ids are local), done before the decision.
+    _add_steps(session, case, offer)
     session.add(case)
     session.flush()
     return case.number
@@ -192,4 +202,18 @@ def follow_case(session: Session, *, number: str, record: dict[str, Any]) -> str
             setattr(case, name, _in(name, record[name]))
     case.updated_at = clocks.now()
     session.flush()
+    if case.parent_id is not None and before != case.state and case.state in _PART_DONE:
+        # A part of a bundle (一件事) handled on another node finished: the bundle here
+        # settles by its own rule, as when a part handled here finishes.
+        _settle_bundle(session, case=case, settings=None)
     return before
+
+
+def bundle_parts(session: Session, *, number: str) -> list[str]:
+    """The numbers of a bundle's sub-cases, in order ([] for a single case)."""
+    case = get_case(session, number=number)
+    if case.kind != "bundle":
+        return []
+    return list(
+        session.scalars(select(Case.number).where(Case.parent_id == case.id).order_by(Case.number))
+    )

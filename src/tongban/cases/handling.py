@@ -102,6 +102,18 @@ def on_changed(hook: AfterAccept) -> None:
         _after_change.append(hook)
 
 
+# Federation again: an action of the applicant's side on a tracking copy is not applied to the
+# copy but sent to the authority's node; with (session, case_number=, action=, body=<the
+# ActionIn as JSON>, settings=), after every check passed here, a hook returns True when it
+# sent it (cases/remote.py).
+_forward: list[AfterAccept] = []
+
+
+def on_forward(hook: AfterAccept) -> None:
+    """Register the hook that sends an action on a tracking copy to the authority's node."""
+    _forward[:] = [hook]
+
+
 def changed(session: Session, *, case_number: str, action: str, settings: Settings) -> None:
     """Run the after-change hooks for one case."""
     for hook in _after_change:
@@ -456,8 +468,14 @@ def act(
     action: str,
     body: ActionIn,
     settings: Settings,
+    relayed_from: str | None = None,
 ) -> Case:
-    """Take one action on a case: authorize, check version and state, apply, record, notify."""
+    """Take one action on a case: authorize, check version and state, apply, record, notify.
+
+    `relayed_from`: the node that filed the case, relaying its applicant side's action
+    (cases/remote.py): that node authorized the person; here the action must be the
+    applicant side's, and it is recorded with no actor and the node it came from.
+    """
     try:
         the_action = Action(action)
     except ValueError:
@@ -465,12 +483,16 @@ def act(
             f"Unknown action {action!r}; one of: " + ", ".join(a.value for a in Action) + "."
         ) from None
     case = get_case(session, number=number)
-    authorize_read(session, actor=actor, case=case)  # before anything tells what the case is
+    if relayed_from is None:
+        authorize_read(session, actor=actor, case=case)  # before anything tells what it is
     if case.kind == "bundle":
         if the_action is Action.WITHDRAW:
             return _withdraw_bundle(session, actor=actor, bundle=case, body=body, settings=settings)
         raise Conflict("A bundle moves with its sub-cases; act on a sub-case.")
-    _authorize_action(session, actor=actor, case=case, action=the_action)
+    if relayed_from is None:
+        _authorize_action(session, actor=actor, case=case, action=the_action)
+    elif _parties(the_action) != {Party.APPLICANT}:
+        raise Forbidden(f"Only the applicant's side may {the_action.value} from another node.")
     for guard in _before_act:
         guard(session, case_number=case.number, action=the_action.value)
     if body.version != case.version:
@@ -497,6 +519,12 @@ def act(
         answers = supplements.validate_answers(session, case, body, owners=owners)
     elif the_action is Action.REVIEW_SUPPLEMENT:
         reviews = supplements.validate_reviews(case, body)
+    if relayed_from is None and _forward:
+        sent = body.model_dump(mode="json", exclude_none=True)
+        if _forward[0](
+            session, case_number=case.number, action=the_action.value, body=sent, settings=settings
+        ):
+            return case  # a tracking copy: the authority's node applies it and reports back
     calendar = load_calendar(session)
     now = clocks.now()
     before = case.state
@@ -583,21 +611,29 @@ def act(
         raise Conflict(
             "Someone else changed this case at the same moment; reload it and try again."
         ) from None
-    channel = _channel(actor, case)
+    channel = _channel(actor, case) if relayed_from is None else case.channel
+    if relayed_from is not None:
+        extra_data = {**extra_data, "relayed_from": relayed_from}
     events.record(
         session,
         action=f"case.{the_action.value}",
         resource_type="case",
         resource_id=case.number,
         channel=channel,
-        actor_id=actor.account_id,
-        actor_role=actor.role.value,
+        actor_id=actor.account_id if relayed_from is None else None,
+        actor_role=actor.role.value if relayed_from is None else None,
         on_behalf_of_id=(
             case.applicant_id
             if actor.role in (Role.CITIZEN, Role.CLERK) and case.applicant_id != actor.account_id
             else None
         ),
-        service_point=actor.service_point if actor.role is Role.CLERK else None,
+        service_point=(
+            case.service_point
+            if relayed_from is not None
+            else actor.service_point
+            if actor.role is Role.CLERK
+            else None
+        ),
         reason=body.reason,
         data=_action_data(case, the_action, body, before=before, extra=extra_data),
         private=_action_private(case, the_action, body, extra=extra_private),
@@ -703,12 +739,13 @@ def _withdraw_bundle(
     return bundle
 
 
-def _settle_bundle(session: Session, *, case: Case, settings: Settings) -> None:
+def _settle_bundle(session: Session, *, case: Case, settings: Settings | None) -> None:
     """A bundle is completed when every sub-case is; partially completed when some were not.
 
     Sub-cases that were refused, rejected or withdrawn leave the bundle `partially_completed`
     once every sub-case has finished: the applicant sees what was granted and what was not.
-    A bundle whose every sub-case was withdrawn is `withdrawn`.
+    A bundle whose every sub-case was withdrawn is `withdrawn`. Parts handled on other nodes
+    count as their tracking copies stand (cases/federated.py settles when one finishes).
     """
     parent = session.get(Case, case.parent_id)
     if parent is None:
@@ -748,5 +785,6 @@ def _settle_bundle(session: Session, *, case: Case, settings: Settings) -> None:
         case=parent,
         kind="withdrawn" if all_withdrawn else "completed",
         phones={},
-        gateway_path=settings.sms_gateway,
+        # No phone: no SMS; a part followed from another node settles without settings.
+        gateway_path=settings.sms_gateway if settings is not None else "",
     )

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, load_only
 from tongban.cases import handling, intake
 from tongban.cases.clocks import SHANGHAI, Deadlines, deadlines, limit_due, local_date, urgency
 from tongban.cases.federated import (
+    bundle_parts,
     case_record,
     follow_case,
     has_case,
@@ -39,7 +40,7 @@ from tongban.cases.federated import (
     receive_case,
     state_record,
 )
-from tongban.cases.handling import before_act, on_changed
+from tongban.cases.handling import before_act, on_changed, on_forward
 from tongban.cases.intake import new_case_number
 from tongban.cases.materials import BlobStore, Detected, inspect, sniff
 from tongban.cases.models import Case
@@ -48,6 +49,14 @@ from tongban.cases.offers import Offer, find_offer
 from tongban.cases.pdf_fonts import use as use_pdf_font
 from tongban.cases.queries import my_cases, queue, read_case, reveal_applicant_id
 from tongban.cases.receipts import qr_svg, receipt_pdf, tracking_url
+from tongban.cases.received import existing_numbers, receive_cases
+from tongban.cases.remote import (
+    APPLICANT_ACTIONS,
+    RemoteRequest,
+    RemoteView,
+    on_view,
+    relayed_action,
+)
 from tongban.cases.schemas import ActionIn, CaseCreate, MaterialRef, UploadRead
 from tongban.cases.states import (
     FINAL_STATES,
@@ -67,6 +76,7 @@ from tongban.identity import service as identity
 from tongban.platform.config import Settings
 
 __all__ = [
+    "APPLICANT_ACTIONS",
     "FINAL_STATES",
     "OPEN_STATES",
     "SHANGHAI",
@@ -82,15 +92,19 @@ __all__ = [
     "MaterialRef",
     "Offer",
     "Party",
+    "RemoteRequest",
+    "RemoteView",
     "State",
     "TrackRead",
     "Transition",
     "UploadRead",
     "act_on_case",
     "before_act",
+    "bundle_parts",
     "case_record",
     "case_version",
     "deadlines",
+    "existing_numbers",
     "file_case",
     "find_offer",
     "follow_case",
@@ -104,12 +118,16 @@ __all__ = [
     "my_cases",
     "new_case_number",
     "on_changed",
+    "on_forward",
+    "on_view",
     "qr_svg",
     "queue",
     "read_blob",
     "read_case",
     "receipt_pdf",
     "receive_case",
+    "receive_cases",
+    "relayed_action",
     "reveal_applicant_id",
     "sniff",
     "state_record",

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from tongban.cases import service as cases
 from tongban.events import service as events
 from tongban.events.service import Channel
-from tongban.federation import messages, routing
+from tongban.federation import messages, requests, routing
 from tongban.federation.models import Incoming, Link
 from tongban.platform.config import Settings
 from tongban.platform.db import utcnow
@@ -82,6 +82,16 @@ def apply(
             me=me,
             settings=settings,
             offers={} if offers is None else offers,
+        )
+    elif kind in requests.KINDS:  # a withdrawal sent from a copy, or its answer
+        requests.receive(
+            session,
+            kind=kind,
+            message_id=message_id,
+            body=body,
+            sender=sender,
+            routes=routes,
+            settings=settings,
         )
     else:
         _follow(session, record=record, sender=sender, routes=routes)

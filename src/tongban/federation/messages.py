@@ -21,7 +21,7 @@ from tongban.federation.routing import Route
 from tongban.platform.db import utcnow
 
 FORMAT = "tongban-federation/1"
-KINDS = ("case.transfer", "case.state")
+KINDS = ("case.transfer", "case.state", "case.request", "case.answer")
 
 
 class Refused(Exception):

@@ -1,7 +1,9 @@
 """What cases hand to federation (hooks the shell installs): a submitted case whose authority
 another node serves is queued for that node, with the case's record as filed (its
 implementation snapshot and materials); every change of a case handled here for another node
-is queued back to it; a tracking copy takes no actions here.
+is queued back to it; a tracking copy takes no actions here but the applicant side's
+withdrawal, which goes to the authority's node (requests.py). A bundle's parts are routed
+each to its own authority's node.
 
 Queued means a row in the outbox, in the transaction of the change: the worker publishes it
 after commit. A node alone in its directory pays one cached look-up per change.
@@ -15,11 +17,11 @@ from tongban.cases import service as cases
 from tongban.events import service as events
 from tongban.events.service import Channel
 from tongban.exchange import service as exchange
-from tongban.federation import routing
+from tongban.federation import requests, routing, words
 from tongban.federation.models import Link, Outgoing
 from tongban.platform.config import Settings
 from tongban.platform.db import utcnow
-from tongban.platform.errors import Conflict
+from tongban.platform.errors import Conflict, FieldError
 
 TRANSFER = "case.transfer"
 STATE = "case.state"
@@ -30,13 +32,12 @@ def _link(session: Session, number: str) -> Link | None:
 
 
 def guard(session: Session, *, case_number: str, action: str) -> None:
-    """Refuse actions on a tracking copy: the case is handled on its authority's node."""
+    """Refuse actions on a tracking copy: the case is handled on its authority's node. A
+    withdrawal passes: it is sent there (requests.forward). The text carries no node, so
+    that pages find its translation; the node is in the problem's `errors`."""
     link = _link(session, case_number)
-    if link is not None and link.role == "copy":
-        raise Conflict(
-            f"This case is handled on the node of its authority ({link.peer_node}); "
-            "this node keeps a copy that follows it."
-        )
+    if link is not None and link.role == "copy" and action not in requests.RELAYED:
+        raise Conflict(words.COPY_HANDLED, errors=[FieldError("node", link.peer_node)])
 
 
 def queue(
@@ -86,7 +87,10 @@ def changed(session: Session, *, case_number: str, action: str, settings: Settin
 def _route_new(session: Session, *, number: str, routes: list[routing.Route], me: str) -> None:
     record = cases.case_record(session, number=number)
     if record["kind"] != "single":
-        return  # a bundle is handled where it was filed (its sub-cases are not routed yet)
+        # A bundle (一件事) stays where it was filed; each part goes to its authority's node.
+        for part in cases.bundle_parts(session, number=number):
+            _route_new(session, number=part, routes=routes, me=me)
+        return
     target = routing.serving(routes, str(record["authority_region"]))
     if target is None or target.node_id == me:
         return

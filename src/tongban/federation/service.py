@@ -2,7 +2,8 @@
 
 The work is split: routing.py (which node serves which region, from the node directory),
 messages.py (signed envelopes), outbound.py (the outbox, written with the case change),
-inbound.py (applying a message exactly once, refusing forged ones), worker.py (JetStream),
+inbound.py (applying a message exactly once, refusing forged ones), requests.py (the
+applicant side's withdrawal sent from a copy to the authority's node), worker.py (JetStream),
 nats_server.py (a real NATS for the demo and tests), api.py (node and directory routes).
 """
 
@@ -10,13 +11,16 @@ from __future__ import annotations
 
 from tongban.federation.config import FederationSettings, get_federation_settings
 from tongban.federation.outbound import changed, guard
+from tongban.federation.requests import forward, view
 from tongban.federation.worker import Worker, starter
 
 __all__ = [
     "FederationSettings",
     "Worker",
     "changed",
+    "forward",
     "get_federation_settings",
     "guard",
     "starter",
+    "view",
 ]

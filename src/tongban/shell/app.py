@@ -29,9 +29,15 @@ BackgroundStarter = Callable[[FastAPI], Callable[[], None]]
 def _include_routers(app: FastAPI) -> None:
     # Imported here so that building the app, not importing this module, loads the domains.
     from tongban.assistant.api import router as assistant_api
-    from tongban.cases import intake
+    from tongban.cases import intake, remote
     from tongban.cases.api import router as cases_api
-    from tongban.cases.handling import before_act, on_accepted, on_changed, on_completed
+    from tongban.cases.handling import (
+        before_act,
+        on_accepted,
+        on_changed,
+        on_completed,
+        on_forward,
+    )
     from tongban.catalog.api import router as catalog_api
     from tongban.consent import service as consent
     from tongban.consent.api import router as consent_api
@@ -92,6 +98,9 @@ def _include_routers(app: FastAPI) -> None:
     # takes no actions here (federation sits above cases: the shell hands its hooks in).
     before_act(federation.guard)
     on_changed(federation.changed)
+    # ... but the applicant side's withdrawal, sent there; the case page shows it waiting.
+    on_forward(federation.forward)
+    remote.on_view(federation.view)
     # A completed, approved case of an item that yields a licence issues it (issue #17).
     on_completed(credentials.issue_at_completion)
     # 免证办: an e-licence stands in for a paper at submission, verified (issue #17).

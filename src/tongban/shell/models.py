@@ -9,6 +9,7 @@ from tongban.credentials import models as credentials_models
 from tongban.events import models as events_models
 from tongban.exchange import models as exchange_models
 from tongban.federation import models as federation_models
+from tongban.federation import request_models as federation_request_models
 from tongban.govstack import models as govstack_models
 from tongban.guard import models as guard_models
 from tongban.identity import models as identity_models
@@ -26,6 +27,7 @@ __all__ = [
     "events_models",
     "exchange_models",
     "federation_models",
+    "federation_request_models",
     "govstack_models",
     "guard_models",
     "identity_models",

@@ -18,6 +18,7 @@ from tongban.cases import (
     message_locale,
     notify,
     queries,
+    remote,
 )
 from tongban.cases import service as cases
 from tongban.cases.pages.common import (
@@ -66,6 +67,12 @@ NOTICES.update(
     {f"decided_{w.key}_approve": w.done_approve for w in decisions.ALL_WORDS}
     | {f"decided_{w.key}_reject": w.done_reject for w in decisions.ALL_WORDS}
     | {"assigned": N_("The case is handed over. It is in your colleague's queue now.")}
+    | {
+        "request_sent": N_(
+            "Sent to the node of the competent authority, which handles this case. "
+            "This page shows its answer."
+        )
+    }
 )
 ASSIGNED = N_("Handed to a colleague")
 PAUSES: dict[str, str] = {
@@ -207,15 +214,27 @@ def _render_case(
     assign_form: FormState | None = None,
     status_code: int = 200,
 ) -> Response:
+    # Handled on another node (issue #18): only what this node sends there can be taken,
+    # and not while a request waits for that node's answer.
+    there = remote.view(session, number=read.number)
+    allowed = _allowed_actions(session, actor, read.number, read.actions)
+    if there is not None:
+        allowed = [a for a in allowed if a in there.actions and not there.pending]
     return ui.render(
         "cases/case.html",
         title=read.item_name,
         case=read,
+        remote=there,
+        remote_parts={
+            s.number: there_part
+            for s in read.sub_cases
+            if (there_part := remote.view(session, number=s.number)) is not None
+        },
         field_labels=_field_labels(session, read),
         shared=shared_materials(session, read.number),
         shared_by=shared_resources(session),
         licensed=licence_uses(session, read.number),
-        allowed=_allowed_actions(session, actor, read.number, read.actions),
+        allowed=allowed,
         **supplement_context(ui, read),
         may_reveal=queries.may_reveal_applicant_id(actor, row),
         filed_by=_filed_by(ui, session, channel=read.channel, filer_id=row.filed_by_id),
@@ -453,6 +472,9 @@ def action_submit(
         notice = f"decided_{words.key}_{action}"
     if action == "supplement" and done.state == "supplement_requested":
         notice = "supplied_partly"  # some items are still open: the clock stays stopped
+    there = remote.view(session, number=number)
+    if there is not None and any(r.action == action for r in there.pending):
+        notice = "request_sent"  # a copy: the authority's node applies it (issue #18)
     return ui.redirect(f"/cases/{number}", notice=notice)
 
 

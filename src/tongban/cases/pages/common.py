@@ -172,6 +172,13 @@ TIMELINE: dict[str, str] = {
     "case.applicant_id_viewed": N_("ID number viewed"),
     "review.rectified": N_("Your bad rating was followed up and fixed"),
     "case.result_viewed": N_("Decision document opened"),
+    "case.bundle_settled": N_("All services of the application finished"),
+    "federation.case_routed": N_("Sent to the node of the competent authority"),
+    "federation.case_received": N_("Received from the node where it was filed"),
+    "federation.case_followed": N_("Progress reported by the authority's node"),
+    "federation.request_sent": N_("Request sent to the authority's node"),
+    "federation.request_received": N_("Request received from the node where it was filed"),
+    "federation.request_answered": N_("The authority's node answered the request"),
 }
 REQUIRED_MESSAGE = N_("Fill in this field.")
 NUMBER_MESSAGE = N_("Enter a number.")
