@@ -284,6 +284,7 @@ MATRIX: tuple[Route, ...] = (
     Route("GET", "/api/v1/node", EVERYONE),
     Route("GET", "/api/v1/federation/nodes", EVERYONE),
     Route("GET", "/api/v1/federation/routes", EVERYONE),
+    Route("GET", "/api/v1/federation/catalog", EVERYONE),
     Route("GET", "/api/v1/ledger/key", EVERYONE),
     Route("GET", "/api/v1/ledger/entries/{index}", EVERYONE, params={"index": "0"}),
     Route("GET", "/api/v1/ledger/proof/inclusion", EVERYONE),

@@ -102,6 +102,9 @@ class BasicItem(Base):
     search_terms: Mapped[str] = mapped_column(Text, default="")
     digest: Mapped[str] = mapped_column(String(64), default="")
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Set when the national catalog withdraws the item: it stays (cases and implementations
+    # refer to it) but search no longer offers it (federation/catalog_feed.py, issue #18).
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

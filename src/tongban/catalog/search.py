@@ -343,7 +343,9 @@ def _load(session: Session) -> _Index:
             BasicItem.legal_basis,
             BasicItem.description,
             BasicItem.search_terms,
-        ).order_by(BasicItem.code)
+        )
+        .where(BasicItem.withdrawn_at.is_(None))  # withdrawn by the national catalog
+        .order_by(BasicItem.code)
     ).all()
     entries: list[_Entry] = []
     terms: list[list[str]] = []

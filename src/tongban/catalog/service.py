@@ -1,5 +1,6 @@
 """Catalog rules as other domains use them: items, implementations and bundles as Read
-schemas (never rows), search, and import/export (search.py, importing.py, exporting.py)."""
+schemas (never rows), search, import/export (search.py, importing.py, exporting.py) and the
+national basic catalog's snapshot (national.py)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,13 @@ from tongban.catalog.importing import (
     load_seed,
 )
 from tongban.catalog.names import display_name, english_names
+from tongban.catalog.national import (
+    apply_national_items,
+    catalog_fingerprint,
+    items_digest,
+    national_items,
+    withdraw_item,
+)
 from tongban.catalog.placement import PICKER_THRESHOLD, offers_online, order_by_place, places
 from tongban.catalog.schemas import BundleRead, ImplementationRead, ItemRead
 from tongban.catalog.search import ItemHit, current_revision, search_items
@@ -35,6 +43,8 @@ __all__ = [
     "ImplementationRead",
     "ItemHit",
     "ItemRead",
+    "apply_national_items",
+    "catalog_fingerprint",
     "current_revision",
     "display_name",
     "dump_json",
@@ -52,14 +62,17 @@ __all__ = [
     "import_file",
     "import_workbook",
     "item_name",
+    "items_digest",
     "limit_exceeds",
     "list_bundles",
     "load_seed",
+    "national_items",
     "offers_online",
     "order_by_place",
     "places",
     "record_export",
     "search_items",
+    "withdraw_item",
 ]
 
 

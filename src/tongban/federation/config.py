@@ -27,6 +27,14 @@ class FederationSettings(BaseSettings):
     batch: int = Field(default=200, ge=1, le=10_000)
     # How long the worker waits for new messages before it looks at the outbox again.
     poll_seconds: float = Field(default=0.2, gt=0, le=30)
+    # The national basic catalog's feed (federation/catalog_feed.py): the stream and subject
+    # the national node publishes each signed version on (the last one kept), how often a node
+    # looks for a new one, and, for a node without NATS, the national node's
+    # …/api/v1/federation/catalog URL to poll over HTTP instead (or as well).
+    catalog_stream: str = "TONGBAN_CATALOG"
+    catalog_subject: str = "tongban.catalog.national"
+    catalog_poll_seconds: float = Field(default=5.0, gt=0, le=3600)
+    catalog_url: str = ""
 
 
 @lru_cache(maxsize=1)

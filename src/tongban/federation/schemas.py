@@ -15,6 +15,9 @@ class NodeRead(BaseModel):
     key_id: str
     public_key: str
     base_url: str
+    # The national basic catalog's version this node holds (on the national node: the last
+    # it published); None before the first.
+    catalog_version: int | None = None
 
 
 class RouteRead(BaseModel):

@@ -223,6 +223,9 @@ def create_served_app() -> FastAPI:
     fed = federation.get_federation_settings()
     if fed.nats_url:
         background.append(federation.starter(fed))
+    # The national basic catalog: published by the national node, taken by the others.
+    if fed.nats_url or fed.catalog_url:
+        background.append(federation.catalog_starter(fed))
     from tongban.exchange import service as exchange
 
     # The fetches queued at acceptance, run once it has committed, and the scheduled node

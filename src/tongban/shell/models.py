@@ -8,6 +8,7 @@ from tongban.consent import tracker_models as tracker_models
 from tongban.credentials import models as credentials_models
 from tongban.events import models as events_models
 from tongban.exchange import models as exchange_models
+from tongban.federation import catalog_models as federation_catalog_models
 from tongban.federation import models as federation_models
 from tongban.federation import request_models as federation_request_models
 from tongban.govstack import models as govstack_models
@@ -26,6 +27,7 @@ __all__ = [
     "credentials_models",
     "events_models",
     "exchange_models",
+    "federation_catalog_models",
     "federation_models",
     "federation_request_models",
     "govstack_models",

@@ -185,6 +185,7 @@ EXTRA_STATUSES: dict[tuple[str, str], frozenset[int]] = {
     # Only the national node publishes the node directory and the routing table.
     ("get", "/api/v1/federation/nodes"): frozenset({404}),
     ("get", "/api/v1/federation/routes"): frozenset({404}),
+    ("get", "/api/v1/federation/catalog"): frozenset({404}),
     # No analytics snapshot written yet (tongban insight export).
     **{
         ("get", f"/api/v1/insight/{name}"): frozenset({404})
