@@ -450,8 +450,10 @@ def get(session: Session, *, actor: Actor, uid: str) -> ConsentView:
             except Forbidden:
                 raise NotFound(f"No consent {uid}.") from None
     elif actor.role in (Role.OFFICIAL, Role.STEWARD):
-        if not identity.allowed(actor, "consent.read", _department(row)):
-            raise NotFound(f"No consent {uid}.")
+        try:  # the refusal is kept (auth.refused, hidden) by the error handler
+            identity.authorize(actor, "consent.read", _department(row))
+        except Forbidden:
+            raise NotFound(f"No consent {uid}.") from None
     elif actor.role is Role.CLERK:
         pass  # a clerk at the counter records paper consents (consent.record checks more)
     return view(session, row)

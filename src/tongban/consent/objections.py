@@ -24,7 +24,7 @@ from tongban.identity import service as identity
 from tongban.identity.service import Actor
 from tongban.platform.config import Settings
 from tongban.platform.db import utcnow
-from tongban.platform.errors import Conflict, FieldError, Invalid, NotFound
+from tongban.platform.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from tongban.workdays import service as workdays
 
 TEXT_MIN, TEXT_MAX = 2, 500
@@ -145,9 +145,11 @@ def answer_objection(
 ) -> Objection:
     """The department's steward answers; the citizen gets the answer as a message."""
     row = get_objection(session, objection_id=objection_id)
-    if not identity.allowed(actor, "data_usage.objection.answer", _scope(row)):
-        identity.authorize(actor, "data_usage.objection.answer")  # the role: 403
-        raise NotFound("No such objection.")  # another jurisdiction's: not shown
+    identity.authorize(actor, "data_usage.objection.answer")  # the role: 403
+    try:  # another jurisdiction's is not shown; its refusal is kept (auth.refused, hidden)
+        identity.authorize(actor, "data_usage.objection.answer", _scope(row))
+    except Forbidden:
+        raise NotFound("No such objection.") from None
     if row.answered_at is not None:
         raise Conflict("This objection has been answered already.")
     row.answer = _text(answer, "answer")

@@ -408,7 +408,12 @@ class Detector:
         ]
 
     def _out_of_jurisdiction(self, event: Seen) -> list[Draft | None]:
-        if event.data.get("why") not in ("jurisdiction", "department", "owner", "role"):
+        # A refusal hidden behind a 404 (someone else's case, another jurisdiction's
+        # consent) counts whatever its reason: the actor reached for what is not theirs.
+        why = event.data.get("why")
+        if why not in ("jurisdiction", "department", "owner", "role") and not event.data.get(
+            "hidden"
+        ):
             return []
         return self._simple("access.out_of_jurisdiction", event, value=event.data.get("region"))
 

@@ -292,11 +292,15 @@ def record_refusal(
     client_ip: str,
     method: str,
     user_agent: str | None = None,
+    hidden: bool = False,
 ) -> None:
     """Record a refused authorization (`auth.refused`) in a unit of work of its own: the
-    refused request's own transaction is rolled back, its refusal is not."""
+    refused request's own transaction is rolled back, its refusal is not. `hidden`: the
+    route answered 404 (the resource is not shown to those who may not see it)."""
     actor = error.actor
     data: dict[str, Any] = {"action": error.action, "why": error.why, "method": method[:8]}
+    if hidden:
+        data["hidden"] = True
     if error.region_code:
         data["region"] = error.region_code[:12]
     if actor.token_id is not None:

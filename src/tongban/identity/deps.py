@@ -26,13 +26,15 @@ def optional_actor(request: Request, session: DbSession) -> identity.Actor | Non
 
 
 def _caller(request: Request, session: Session) -> identity.Actor | None:
-    return identity.resolve_actor(
+    # Kept on the request: a refusal hidden behind a 404 is recorded with its actor (shell).
+    request.state.actor = actor = identity.resolve_actor(
         session,
         authorization=request.headers.get("authorization"),
         session_token=request.cookies.get(identity.SESSION_COOKIE),
         settings=request.app.state.settings,
         client_ip=request.client.host if request.client else None,
     )
+    return actor
 
 
 def _anonymous() -> Unauthorized:

@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from tongban.identity.policy import Refused
-from tongban.platform.errors import AppError, Unauthorized
+from tongban.platform.errors import AppError, Forbidden, NotFound, Unauthorized
 from tongban.platform.web.csrf import CsrfFailed, CsrfGuard, CsrfMiddleware, verify_csrf
 from tongban.platform.web.rendering import N_, STATIC_DIR, Ui, build_ui, login_url, stash_form
 from tongban.platform.web.security import SecurityHeadersMiddleware
@@ -95,20 +95,49 @@ async def _delegate(handler: Any, request: Request, exc: Exception) -> Response:
     return result
 
 
-async def _record_refusal(request: Request, error: Refused) -> None:
+def _refusal_of(request: Request, exc: AppError) -> tuple[Refused, bool] | None:
+    """The refused authorization behind an error, and whether it was hidden: a route that
+    hides what one may not see answers 404 for a refusal (`except Forbidden: raise NotFound`),
+    and the NotFound keeps the refusal as its context. A refusal that did not come from
+    authorize() (a proxy check, a case's parties) is named after the route (`route.<name>`)."""
+    if isinstance(exc, Refused):
+        return exc, False
+    if not isinstance(exc, NotFound):
+        return None
+    cause: BaseException | None = exc.__context__
+    for _ in range(3):
+        if isinstance(cause, Refused):
+            return cause, True
+        if isinstance(cause, Forbidden):
+            actor = getattr(request.state, "actor", None)
+            if actor is None:
+                return None
+            route = getattr(request.scope.get("endpoint"), "__name__", "unknown")
+            refusal = Refused(cause.detail, actor=actor, action=f"route.{route}"[:64], why="scope")
+            return refusal, True
+        if cause is None:
+            break
+        cause = cause.__context__
+    return None
+
+
+async def _record_refusal(request: Request, error: Refused, *, hidden: bool = False) -> None:
     """A refused authorization outlives the request it refused (`auth.refused`, written in a
-    unit of work of its own, for the security brain); a failure to record it is logged."""
+    unit of work of its own, for the security brain), also when it was answered 404 to hide
+    the resource; a failure to record it is logged."""
     from tongban.identity import service as identity
 
     try:
         await run_in_threadpool(
-            identity.record_refusal,
-            request.app.state.database,
-            error,
-            settings=request.app.state.settings,
-            client_ip=request.client.host if request.client else "unknown",
-            method=request.method,
-            user_agent=request.headers.get("user-agent"),
+            lambda: identity.record_refusal(
+                request.app.state.database,
+                error,
+                settings=request.app.state.settings,
+                client_ip=request.client.host if request.client else "unknown",
+                method=request.method,
+                user_agent=request.headers.get("user-agent"),
+                hidden=hidden,
+            )
         )
     except Exception:
         log.exception("recording a refused authorization failed")
@@ -122,8 +151,9 @@ def _page_error_handlers(app: FastAPI) -> None:
 
     async def app_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, AppError)
-        if isinstance(exc, Refused):
-            await _record_refusal(request, exc)
+        refusal = _refusal_of(request, exc)
+        if refusal is not None:
+            await _record_refusal(request, refusal[0], hidden=refusal[1])
         if not is_page(request):
             return await _delegate(api_app_error, request, exc)
         if isinstance(exc, Unauthorized):
