@@ -19,14 +19,17 @@ from sqlalchemy import select
 
 from tests.cases.conftest import page_login
 from tests.federation.conftest import Federation, Node, build_federation, pump
+from tests.support import cases_internals
 from tests.support.databases import TestDatabases
+from tongban.cases import service as cases_service
+from tongban.cases.schemas import ActionIn
 from tongban.events.models import Event
 from tongban.exchange import service as exchange
 from tongban.federation import messages
 from tongban.federation.models import Outgoing
 from tongban.federation.nats_server import NatsServer
 from tongban.federation.request_models import Request
-from tongban.platform.errors import Conflict
+from tongban.platform.errors import Conflict, Forbidden
 from tongban.shell.app import create_app
 
 
@@ -110,6 +113,14 @@ def test_withdrawal_on_the_filing_node_reaches_the_authority_and_the_copy(
     assert gd.case(number)["state"] == "withdrawn"
     assert _requests(gd, number) == [("withdraw", "applied", "withdrawn")]
     assert [e["outcome"] for e in _events(gd, number, "federation.request_answered")] == ["applied"]
+
+    # The unchanged case API on Guangdong tells the same story (state and timeline).
+    assert gd.world is not None
+    with TestClient(create_app(gd.settings, gd.database)) as client:
+        read = client.get(f"/api/v1/cases/{number}", headers=gd.world.h("clerk")).json()
+    assert read["state"] == "withdrawn"
+    steps = [e["action"] for e in read["timeline"]]
+    assert steps.index("federation.request_sent") < steps.index("federation.request_answered")
 
     # Sent again (a republish after a lost acknowledgement): applied once, nothing changes.
     with gd.session() as session:
@@ -233,3 +244,31 @@ def test_an_action_a_copy_cannot_send_is_a_translated_409(fed: Federation) -> No
     assert "node of its competent authority" not in r.text
     with gd.session() as session:
         assert session.scalar(select(Request.message_id)) is None
+
+
+def test_only_the_applicant_sides_actions_are_applied_when_relayed(fed: Federation) -> None:
+    gd, sc = fed["guangdong"], fed["sichuan"]
+    number, _, _ = _transferred(fed)
+    with sc.session() as session:
+        # The cases service itself, behind federation's own check.
+        with pytest.raises(Forbidden, match="not the applicant's"):
+            cases_service.relayed_action(
+                session,
+                number=number,
+                action="approve",
+                body={},
+                from_node=gd.node_id,
+                settings=sc.settings,
+            )
+        version = cases_internals.get_case(session, number=number).version
+        with pytest.raises(Forbidden, match="applicant's side"):
+            cases_internals.act(
+                session,
+                actor=sc.actor(session, "clerk"),
+                number=number,
+                action="accept",
+                body=ActionIn(version=version),
+                settings=sc.settings,
+                relayed_from=gd.node_id,
+            )
+    assert sc.case(number)["state"] == "received"
