@@ -167,3 +167,17 @@ def test_a_token_moving_at_night_is_flagged_its_first_place_and_the_day_are_not(
     assert d2.feed(seen("identity.token_new_place", late, actor_id=7, data=data))
     other = {"token_id": 4, "first": False}
     assert not d2.feed(seen("identity.token_new_place", day, actor_id=7, data=other))
+
+
+def test_the_export_bar_depends_on_the_role() -> None:
+    spec = next(s for s in R.DEFAULT_RULES if s.kind == "export.bulk")
+    # Officials and clerks print day lists of up to 500 rows many times a day.
+    assert spec.threshold_for(role="official", region="511602") == 10000
+    assert spec.threshold_for(role="clerk", region="440305") == 10000
+    assert spec.threshold_for(role="steward", region="511602") == 5000
+    assert spec.threshold_for(role="citizen", region=None) == 500
+    d = Detector([spec], account_facts=lambda _id: AccountFacts("official", "511602"))
+    at = datetime(2026, 11, 30, 2, tzinfo=UTC)
+    lists = [seen("case.day_list_exported", at, actor_id=5, data={"rows": 500}) for _ in range(20)]
+    assert [d.feed(e) for e in lists[:19]] == [[]] * 19  # nineteen full lists: no alert
+    assert d.feed(lists[19])[0].kind == "export.bulk"  # the twentieth
