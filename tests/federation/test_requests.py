@@ -272,3 +272,29 @@ def test_only_the_applicant_sides_actions_are_applied_when_relayed(fed: Federati
                 relayed_from=gd.node_id,
             )
     assert sc.case(number)["state"] == "received"
+
+
+def test_the_clerk_withdraws_on_the_copys_page_and_sees_it_waiting(fed: Federation) -> None:
+    gd, sc = fed["guangdong"], fed["sichuan"]
+    number, sender, receiver = _transferred(fed)
+    browser = page_login(create_app(gd.settings, gd.database), "t-clerk")
+    page = browser.get(f"/cases/{number}")
+    assert f"/cases/{number}/act/withdraw" in page.text  # the one action a copy sends on
+    form = browser.get(f"/cases/{number}/act/withdraw").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    version = re.search(r'name="version" value="(\d+)"', form)
+    assert token is not None and version is not None
+    done = browser.post(
+        f"/cases/{number}/act/withdraw",
+        data={"csrf_token": token.group(1), "version": version.group(1), "reason": "不办了"},
+    )
+    assert done.status_code == 200, done.text
+    assert "已发送至办理本件的有权机关所在节点" in done.text  # the notice
+    assert "已发送至有权机关所在节点，等待答复" in done.text
+    assert f"/cases/{number}/act/withdraw" not in done.text  # no second one while it waits
+    assert gd.case(number)["state"] == "received"
+    pump(sender, receiver, until=lambda: gd.case(number)["state"] == "withdrawn")
+    pump(sender, receiver, until=lambda: _requests(gd, number)[0][1] != "pending")
+    page = browser.get(f"/cases/{number}")
+    assert "有权机关所在节点已办理" in page.text
+    assert sc.case(number)["state"] == "withdrawn"
