@@ -12,8 +12,16 @@ JetStream on a free loopback port:
   p95 <= 500 ms.
 - edge backlog: a station (12-digit code) files BACKLOG cases with no link (its outbox holds
   them), then its worker starts: the time until Sichuan has all of them. Target: 10,000 <= 60 s.
+- stages (`--stages N`): each stage alone in this one process, as CPU seconds per case (the
+  machine is shared: CPU time says what the code costs, wall time what the machine gave):
+  filing (of which the routing hook), sealing the outbox, publishing with acks, receiving
+  and applying.
+
+CPU per case of each worker process and of nats-server is printed beside the rates, and the
+load average before and after.
 
     python -m bench.federation [--cases 3000] [--rate 250] [--backlog 10000] [--backend sqlite]
+    python -m bench.federation --stages 1000 [--backend postgresql]
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import argparse
 import asyncio
 import datetime
 import multiprocessing
+import os
 import statistics
 import tempfile
 import threading
@@ -31,6 +40,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from bench import _cpu
 from tongban.cases import service as cases_service
 from tongban.cases.intake import submit
 from tongban.cases.schemas import CaseCreate
@@ -255,6 +265,102 @@ def edge_backlog(
     }
 
 
+def _cpu_of(pid: int | None) -> float:
+    """CPU seconds of one live process (0 when gone or not on Linux)."""
+    if pid is None:
+        return 0.0
+    return _cpu.cpu_seconds(lambda p, _: int(p) == pid) or 0.0
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def stages(
+    nodes: dict[str, Settings], fed: federation.FederationSettings, n: int, nats_pid: int | None
+) -> dict[str, float]:
+    """Each stage alone in this process: CPU milliseconds per case (and wall cases/s)."""
+    from tongban.federation import outbound
+
+    gd, sc = nodes["guangdong"], nodes["sichuan"]
+    database, actor, sha = _filer(gd)
+    hook_cpu = [0.0]
+    routed = outbound.changed
+
+    def timed(session: Any, **kw: Any) -> None:
+        started = time.process_time()
+        routed(session, **kw)
+        hook_cpu[0] += time.process_time() - started
+
+    from tongban.cases import handling
+
+    hooks = handling._after_change
+    hooks[hooks.index(routed)] = timed  # the same hook, timed
+    try:
+        cpu, wall = time.process_time(), time.perf_counter()
+        for i in range(n):
+            _file(database, actor, sha, gd, 10_000_000 + i)
+        filing_cpu, filing_wall = time.process_time() - cpu, time.perf_counter() - wall
+    finally:
+        hooks[hooks.index(timed)] = routed
+    database.dispose()
+    sender = federation.Worker(Database(gd.resolved_database_url()), gd, fed)
+    receiver = federation.Worker(Database(sc.resolved_database_url()), sc, fed)
+    before_in = _count(sc, Incoming)
+
+    cpu, wall = time.process_time(), time.perf_counter()
+    sealed = 0
+    batch = sender.fed.batch
+    while sealed < n:
+        got = sender._pending()
+        sealed += len(got)
+        if len(got) < batch:
+            break
+    seal_cpu, seal_wall = time.process_time() - cpu, time.perf_counter() - wall
+
+    async def publish() -> tuple[float, float, float]:
+        await sender.connect()
+        nats_before = _cpu_of(nats_pid)
+        cpu, wall = time.process_time(), time.perf_counter()
+        while await sender.publish_pending():
+            pass
+        spent = (time.process_time() - cpu, time.perf_counter() - wall)
+        await sender.close()
+        return (*spent, _cpu_of(nats_pid) - nats_before)
+
+    async def receive() -> tuple[float, float]:
+        await receiver.connect()
+        cpu, wall = time.process_time(), time.perf_counter()
+        got = 0
+        while got < n:
+            moved = await receiver.receive(timeout=1.0)
+            if not moved:
+                break
+            got += moved
+        spent = (time.process_time() - cpu, time.perf_counter() - wall)
+        await receiver.close()
+        return spent
+
+    publish_cpu, publish_wall, nats_cpu = asyncio.run(publish())
+    receive_cpu, receive_wall = asyncio.run(receive())
+    arrived = _count(sc, Incoming) - before_in
+    ms = 1000.0 / n
+    return {
+        "cases": n,
+        "arrived": arrived,
+        "filing_cpu_ms": filing_cpu * ms,
+        "of_which_routing_hook_cpu_ms": hook_cpu[0] * ms,
+        "filing_per_s": n / filing_wall,
+        "sealing_cpu_ms": seal_cpu * ms,
+        "sealing_per_s": n / seal_wall,
+        "publish_incl_sealing_cpu_ms": publish_cpu * ms,
+        "nats_server_cpu_ms": nats_cpu * ms,
+        "publish_per_s": n / publish_wall,
+        "receive_apply_cpu_ms": receive_cpu * ms,
+        "receive_apply_per_s": arrived / receive_wall,
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     """Both benchmarks (defaults when run by `python -m bench`)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -263,6 +369,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--backlog", type=int, default=10_000)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--skip", choices=("transfer", "edge"), default=None)
+    parser.add_argument("--stages", type=int, default=0, help="only the stages, with N cases")
     args = parser.parse_args(argv or [])
     cases_service.before_act(federation.guard)
     cases_service.on_changed(federation.changed)
@@ -272,6 +379,12 @@ def main(argv: list[str] | None = None) -> None:
         try:
             nodes = _nodes(root, args.backend)
             fed = federation.FederationSettings(nats_url=server.url, stream="BENCH_FED")
+            print("load average", _load())
+            if args.stages:
+                pid = server.process.pid if server.process else None
+                print("stages", args.backend, stages(nodes, fed, args.stages, pid))
+                print("load average", _load())
+                return
             if args.skip != "transfer":
                 print("transfer", args.backend, transfer(nodes, fed, args.cases, args.rate))
             if args.skip != "edge":

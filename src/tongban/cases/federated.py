@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.cases import clocks
-from tongban.cases.handling import _settle_bundle, get_case
+from tongban.cases.handling import IN_HAND, _settle_bundle, get_case
 from tongban.cases.intake import _add_steps
 from tongban.cases.models import Case, CaseMaterial, Upload
 from tongban.cases.offers import Offer
@@ -95,9 +95,18 @@ def _in(name: str, value: Any) -> Any:
     return value
 
 
+def _case(session: Session, number: str) -> Case:
+    """The case in hand while the after-change hooks run (handling.changed), if it is this
+    one and unchanged since it was stored; else the case read (its changes flushed first)."""
+    case = session.info.get(IN_HAND)
+    if isinstance(case, Case) and case.number == number and not session.is_modified(case):
+        return case
+    return get_case(session, number=number)
+
+
 def case_record(session: Session, *, number: str) -> dict[str, Any]:
     """The record of a case that goes to its authority's node (materials by SHA-256)."""
-    case = get_case(session, number=number)
+    case = _case(session, number)
     record = {name: _out(getattr(case, name)) for name in (*_PLAIN, *_MOMENTS, *_DAYS)}
     record["version"] = case.version
     record["materials"] = [

@@ -114,10 +114,27 @@ def on_forward(hook: AfterAccept) -> None:
     _forward[:] = [hook]
 
 
-def changed(session: Session, *, case_number: str, action: str, settings: Settings) -> None:
-    """Run the after-change hooks for one case."""
-    for hook in _after_change:
-        hook(session, case_number=case_number, action=action, settings=settings)
+# Where `changed` keeps the case in hand while its hooks run (federated.case_record).
+IN_HAND = "cases.in_hand"
+
+
+def changed(
+    session: Session,
+    *,
+    case_number: str,
+    action: str,
+    settings: Settings,
+    case: Case | None = None,
+) -> None:
+    """Run the after-change hooks for one case; `case`, the row in hand (a submission's), is
+    what the records the hooks ask for are made from, instead of being read back."""
+    if case is not None:
+        session.info[IN_HAND] = case
+    try:
+        for hook in _after_change:
+            hook(session, case_number=case_number, action=action, settings=settings)
+    finally:
+        session.info.pop(IN_HAND, None)
 
 
 def _invalid(field_name: str, message: str) -> Invalid:

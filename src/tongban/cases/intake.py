@@ -344,7 +344,13 @@ def file_application(
             raise
         return Submission(_replay(found, digest), False)
     if done.created:
-        changed(session, case_number=done.case.number, action="submit", settings=settings)
+        changed(
+            session,
+            case_number=done.case.number,
+            action="submit",
+            settings=settings,
+            case=done.case,
+        )
     return done
 
 

@@ -50,6 +50,27 @@ class Outcome:
     outcome: str  # applied | duplicate | refused:<reason>
 
 
+def opened(
+    data: bytes, *, routes: list[routing.Route], me: str
+) -> tuple[str, str, str, dict[str, Any], dict[str, Any], str]:
+    """A verified message's id, kind, sender, body, case record and case number (or
+    messages.Refused)."""
+    envelope = messages.open_envelope(data, routes=routes, me=me)
+    body: dict[str, Any] = envelope["body"]
+    record = body.get("case")
+    if not isinstance(record, dict) or not isinstance(record.get("number"), str):
+        raise messages.Refused("malformed", "no case in the message")
+    number = str(record["number"])[:40]
+    return (
+        str(envelope["id"])[:80],
+        str(envelope["kind"]),
+        str(envelope["sender"]),
+        body,
+        record,
+        number,
+    )
+
+
 def apply(
     session: Session,
     *,
@@ -61,15 +82,7 @@ def apply(
     """Verify and apply one message (raises messages.Refused for the caller to record);
     `offers` keeps the implementations looked up across one batch."""
     routes = routing.current(session, settings=settings)
-    envelope = messages.open_envelope(data, routes=routes, me=me)
-    message_id = str(envelope["id"])[:80]
-    kind = str(envelope["kind"])
-    sender = str(envelope["sender"])
-    body: dict[str, Any] = envelope["body"]
-    record = body.get("case")
-    if not isinstance(record, dict) or not isinstance(record.get("number"), str):
-        raise messages.Refused("malformed", "no case in the message")
-    number = str(record["number"])[:40]
+    message_id, kind, sender, body, record, number = opened(data, routes=routes, me=me)
     if session.get(Incoming, message_id) is not None:
         return Outcome(message_id, kind, number, "duplicate")
     if kind == "case.transfer":
@@ -127,6 +140,25 @@ def _transfer(
     offers: dict[str, Any],
 ) -> None:
     number = str(record["number"])
+    check_transfer(record=record, sender=sender, routes=routes, me=me)
+    if cases.has_case(session, number=number):
+        return  # applied before under another message id: the case stands as it is
+    offer = offer_for(session, record=record, offers=offers)
+    try:
+        blobs = decoded_blobs(body)
+        cases.receive_case(session, record=record, offer=offer, blobs=blobs, settings=settings)
+    except (AppError, ValueError, KeyError, TypeError) as exc:
+        raise messages.Refused("malformed", str(exc)[:200]) from None
+    session.add(Link(case_number=number, role="authority", peer_node=sender, remote_version=0))
+    events.record(session, **received_event(record=record, sender=sender, offer=offer))
+
+
+def check_transfer(
+    *, record: dict[str, Any], sender: str, routes: list[routing.Route], me: str
+) -> None:
+    """Refuse a transfer the sender may not send (forged_region) or this node does not
+    handle (not_ours)."""
+    number = str(record["number"])
     origin = number.split("-", 1)[0]
     issuer = routing.issuer(routes, origin)
     if issuer is None or issuer.node_id != sender:
@@ -134,8 +166,11 @@ def _transfer(
     authority = str(record.get("authority_region", ""))
     if _served_by(routes, authority) != me:
         raise messages.Refused("not_ours", f"authority region {authority} is not served here")
-    if cases.has_case(session, number=number):
-        return  # applied before under another message id: the case stands as it is
+
+
+def offer_for(session: Session, *, record: dict[str, Any], offers: dict[str, Any]) -> Any:
+    """This node's offer of the transfer's implementation, looked up once per batch (or
+    messages.Refused: unknown_implementation)."""
     code = str(record.get("implementation_code") or "")
     offer = offers.get(code)
     if offer is None:
@@ -146,28 +181,31 @@ def _transfer(
                 "unknown_implementation", f"{code} is not in the catalog"
             ) from None
         offers[code] = offer
-    try:
-        blobs = {
-            sha: base64.b64decode(encoded, validate=True)
-            for sha, encoded in dict(body.get("blobs") or {}).items()
-        }
-        cases.receive_case(session, record=record, offer=offer, blobs=blobs, settings=settings)
-    except (AppError, ValueError, KeyError, TypeError) as exc:
-        raise messages.Refused("malformed", str(exc)[:200]) from None
-    session.add(Link(case_number=number, role="authority", peer_node=sender, remote_version=0))
-    events.record(
-        session,
-        action="federation.case_received",
-        resource_type="case",
-        resource_id=number,
-        channel=Channel.SYSTEM,
-        data={
+    return offer
+
+
+def decoded_blobs(body: dict[str, Any]) -> dict[str, bytes]:
+    """The materials' bytes a transfer carries, by SHA-256 (ValueError when not base64)."""
+    return {
+        sha: base64.b64decode(encoded, validate=True)
+        for sha, encoded in dict(body.get("blobs") or {}).items()
+    }
+
+
+def received_event(*, record: dict[str, Any], sender: str, offer: Any) -> events.EventFields:
+    """The event of a case received for an authority here."""
+    return {
+        "action": "federation.case_received",
+        "resource_type": "case",
+        "resource_id": str(record["number"]),
+        "channel": Channel.SYSTEM,
+        "data": {
             "from_node": sender,
             "implementation": offer.code,
-            "authority_region": authority,
+            "authority_region": str(record.get("authority_region", "")),
             "material_count": len(record.get("materials") or []),
         },
-    )
+    }
 
 
 def _follow(

@@ -94,25 +94,30 @@ def _route_new(session: Session, *, number: str, routes: list[routing.Route], me
     target = routing.serving(routes, str(record["authority_region"]))
     if target is None or target.node_id == me:
         return
-    queue(
-        session,
-        kind=TRANSFER,
-        target=target.node_id,
-        number=number,
+    # The outbox row, the link and the event in one go (one statement on PostgreSQL), as the
+    # submission stored its case: the unit of work's flush of each was a third of routing.
+    now = utcnow()
+    outgoing = Outgoing(
         message_id=f"{number}:transfer",
+        kind=TRANSFER,
+        target_node=target.node_id,
+        case_number=number,
         body={"case": record},
+        created_at=now,
     )
-    session.add(Link(case_number=number, role="copy", peer_node=target.node_id, remote_version=0))
-    events.record(
-        session,
-        action="federation.case_routed",
-        resource_type="case",
-        resource_id=number,
-        channel=Channel.SYSTEM,
-        data={
+    link = Link(
+        case_number=number, role="copy", peer_node=target.node_id, remote_version=0, updated_at=now
+    )
+    routed: events.EventFields = {
+        "action": "federation.case_routed",
+        "resource_type": "case",
+        "resource_id": number,
+        "channel": Channel.SYSTEM,
+        "data": {
             "to_node": target.node_id,
             "authority_region": record["authority_region"],
             "implementation": record["implementation_code"],
             "material_count": len(record["materials"]),
         },
-    )
+    }
+    events.insert_with_events(session, outgoing, events=[routed], also=[link])
