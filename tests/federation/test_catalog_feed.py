@@ -484,3 +484,53 @@ def test_only_the_national_node_serves_the_catalog(cats: Catalogs) -> None:
     with TestClient(create_app(cats["guangdong"].settings, cats["guangdong"].database)) as c:
         assert c.get("/api/v1/federation/catalog").status_code == 404
         assert c.get("/api/v1/node").json()["catalog_version"] is None
+
+
+def _as_node(monkeypatch: pytest.MonkeyPatch, node: Node) -> None:
+    """The CLI's process settings are this node's."""
+    from tongban.platform.config import get_settings
+
+    monkeypatch.setenv("TONGBAN_DATA_DIR", str(node.settings.data_dir))
+    monkeypatch.setenv("TONGBAN_NODE_NAME", node.settings.node_name)
+    monkeypatch.setenv("TONGBAN_NODE_REGION", node.settings.node_region)
+    monkeypatch.setenv("TONGBAN_EXCHANGE_NATIONAL_KEY", node.settings.exchange_national_key)
+    url = node.database.engine.url
+    if url.get_backend_name() == "postgresql":  # a test database is a schema: keep its path
+        with node.database.engine.connect() as conn:
+            schema = str(conn.exec_driver_sql("SHOW search_path").scalar())
+        url = url.update_query_dict({"options": f"-csearch_path={schema}"})
+    monkeypatch.setenv("TONGBAN_DATABASE_URL", url.render_as_string(hide_password=False))
+    get_settings.cache_clear()
+
+
+def test_the_operator_withdraws_publishes_and_pulls_from_the_command_line(
+    cats: Catalogs, national_http: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from tongban.platform.config import get_settings
+    from tongban.shell.cli import app as cli
+
+    runner = CliRunner()
+    try:
+        _as_node(monkeypatch, cats.national)
+        r = runner.invoke(cli, ["federation", "catalog", "withdraw", "TEST-HUJI-PROOF"])
+        assert r.exit_code == 0 and "withdrawn" in r.output, r.output
+        r = runner.invoke(cli, ["federation", "catalog", "publish"])
+        assert r.exit_code == 0 and r.output.startswith("v1 "), r.output
+        assert runner.invoke(cli, ["federation", "catalog", "withdraw", "NO-SUCH"]).exit_code == 1
+
+        _as_node(monkeypatch, cats["guangdong"])
+        url = f"{national_http}/api/v1/federation/catalog"
+        r = runner.invoke(cli, ["federation", "catalog", "pull", url])
+        assert r.exit_code == 0 and r.output.startswith("v1 applied"), r.output
+        r = runner.invoke(cli, ["federation", "catalog", "pull", url])
+        assert r.exit_code == 0 and "v1 is current" in r.output, r.output
+        r = runner.invoke(cli, ["federation", "catalog", "status"])
+        assert r.output.strip() == "applied v1"
+        assert item(cats["guangdong"], "TEST-HUJI-PROOF").withdrawn_at is not None
+        away = f"http://127.0.0.1:{free_port()}/api/v1/federation/catalog"
+        r = runner.invoke(cli, ["federation", "catalog", "pull", away])
+        assert r.exit_code == 1 and "unreachable" in r.output
+    finally:
+        get_settings.cache_clear()

@@ -16,10 +16,12 @@ import httpx
 import typer
 
 from tongban.platform.config import Settings
+from tongban.shell.cli.federation_catalog import group as catalog_group
 
 group = typer.Typer(
     help="Nodes of the federation: provinces, stations, NATS.", no_args_is_help=True
 )
+group.add_typer(catalog_group, name="catalog")
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,9 @@ def _environment(settings: Settings, *, role: str, nats_url: str) -> dict[str, s
         TONGBAN_FEDERATION_NATS_URL=nats_url,
         TONGBAN_FEDERATION_ROLE=role,
         TONGBAN_FEDERATION_JS_DOMAIN="hub",
+        # The national catalog: the national node publishes a changed catalog within two
+        # seconds; the other nodes take it from its stream (the station through its leaf).
+        TONGBAN_FEDERATION_CATALOG_POLL_SECONDS="2",
     )
     return env
 
@@ -190,7 +195,11 @@ def demo(
         typer.echo(
             f"NATS {hub.url} (leaf for the station: {leaf.url}); accounts as in `tongban demo` "
             "(password tongban-demo): the clerk files on guangdong or edge, the official "
-            "decides on sichuan. Ctrl-C stops everything.",
+            "decides on sichuan. The provinces and the station take the national basic "
+            "catalog from the national node (GET /api/v1/node shows the version each holds); "
+            f"change it with TONGBAN_DATA_DIR={nodes['national'].data_dir} tongban catalog "
+            "import FILE, or tongban federation catalog withdraw CODE. "
+            "Ctrl-C stops everything.",
             err=True,
         )
         _wait_for_interrupt(processes)
