@@ -117,6 +117,7 @@ __all__ = [
     "place_block",
     "proxy_status",
     "purpose_key",
+    "record_drill_login_failure",
     "record_refusal",
     "require_reauthentication",
     "resident_facts",
@@ -470,4 +471,26 @@ def require_reauthentication(
     owner must log in again. How many were revoked."""
     return login_sessions.revoke_all_sessions(
         session, account_id=account_id, reason=reason, channel=channel
+    )
+
+
+def record_drill_login_failure(
+    session: Session, *, username: str, client_ip: str, settings: Settings
+) -> None:
+    """The `auth.login_failed` event a wrong password writes, without checking one (Argon2
+    costs ~0.2 s a try): the security brain's demo data and drills. The same public and
+    personal parts as a real refusal, marked as a drill in its cause."""
+    from tongban.identity.authentication import BAD_CREDENTIALS, _record_refusal, normalize_username
+
+    name = normalize_username(username)
+    account = accounts.find_account_by_username(session, username=name)
+    _record_refusal(
+        session,
+        action="auth.login_failed",
+        reason=BAD_CREDENTIALS,
+        channel="online",
+        settings=settings,
+        username=name,
+        client_ip=client_ip,
+        details={"account_id": account.id if account else None, "cause": "drill"},
     )

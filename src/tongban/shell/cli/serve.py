@@ -122,6 +122,11 @@ def load_demo_data(database: Database, *, settings: Settings | None = None) -> d
     # Questions the service assistant could not answer, for the operators' page (issue #19).
     with database.session_scope() as session:
         counts.update(load_assistant_demo(session))
+    from tongban.guard.demo import load_demo as load_guard_demo
+
+    # A few real alerts on the security console (brute force, spraying, out of jurisdiction),
+    # from documentation addresses only, no demo account blocked (issue #20).
+    counts.update(load_guard_demo(database, settings=settings))
     if settings.govstack_enabled:
         # The GovStack building block's conformance samples, when it is served (issue #21).
         from tongban.govstack.samples import load_samples
