@@ -5,6 +5,7 @@ refused, each alert within 5 s of the request that completed the attack."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from tongban.guard.simulate import SimulationConfig, run_simulation
@@ -15,14 +16,34 @@ def test_the_simulation_meets_the_targets_at_a_small_scale(node: str) -> None:
         SimulationConfig(url=node, seed=7, users=6, attacks=1, timeout=20, budget=240)
     )
     summary = result.summary()
-    assert summary["attacks"] == 3, summary
+    # Brute force, spraying, probing; and the insiders: outside the jurisdiction, a fetch
+    # without a case, a bulk export, a token moving at night (no case to reveal on this node).
+    assert summary["attacks"] == 7, summary
+    assert set(summary["by_kind"]) == {
+        "login.bruteforce",
+        "login.spray",
+        "access.out_of_jurisdiction",
+        "exchange.fetch_without_case",
+        "export.bulk",
+        "token.new_place_odd_hour",
+    }, summary
     assert result.detection_rate() >= 0.95, summary
     assert result.false_positive_rate() <= 0.01, summary
     assert result.latencies() and max(result.latencies()) <= 5.0, summary
     # Brute force and spraying are not only seen but stopped.
     stopped = {kind: v["stopped"] for kind, v in summary["by_kind"].items()}
     assert stopped["login.bruteforce"] == 1 and stopped["login.spray"] == 1, summary
+    assert stopped["token.new_place_odd_hour"] == 1, summary
     assert result.meets_targets()
+    # The rules the run set (the token rule's night, the steward's export bar) are put back.
+    http = httpx.Client(base_url=node)
+    r = http.post("/api/v1/auth/token", json={"username": "admin", "password": "tongban-demo"})
+    rules = http.get(
+        "/api/v1/guard/rules", headers={"Authorization": f"Bearer {r.json()['access_token']}"}
+    ).json()
+    by_kind = {rule["kind"]: rule for rule in rules}
+    assert "night" not in by_kind["token.new_place_odd_hour"]["overrides"]
+    assert "steward" not in by_kind["export.bulk"]["overrides"]["role"]
 
 
 def test_the_simulation_refuses_a_node_elsewhere() -> None:

@@ -14,6 +14,22 @@ log out; most from their own address, some from a shared service hall. Attacks:
   limit);
 - **probing**: a logged-in citizen tries routes outside its powers again and again.
 
+Insider attacks, once each, by the demo staff accounts (`--insiders`, on by default; skipped
+when the node has no such account):
+
+- **outside the jurisdiction**: the demo official asks for another province's figures;
+- **fetch without a case**: the official fetches shared data for case numbers that do not
+  exist (the exchange refuses: unknown case);
+- **bulk reveals**: the official reveals the full resident ID of a case in its queue 35 times
+  (only when its queue holds a case, as on `tongban demo`);
+- **bulk export**: the steward exports the catalog through an API token again and again;
+- **a token moving at night**: the steward's new API token, used at its home address, then
+  from an address new to it.
+
+Two rules are set by the operator for the run and put back after (the simulation says so):
+the token rule's night is widened to the present hour (a run by day has no night), and the
+steward's export bar is scaled down to the node (an empty catalog exports one row).
+
 An attack is detected when an alert names it (its account, or, for spraying, when its
 addresses are stopped); a normal session is a false positive when its account is named in
 an alert or its login is refused. Latency: from the attack's last request to the alert.
@@ -28,12 +44,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
 
 import httpx
 
 from tongban.identity import service as identity
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Routes a citizen may not use (the probing attack).
 PROBES = (
     "/api/v1/accounts",
@@ -58,6 +76,9 @@ class SimulationConfig:
     password: str = "tongban-demo"
     # Hard bound on the whole run (seconds).
     budget: float = 600.0
+    # The insider attacks by the demo staff accounts (official, steward).
+    insiders: bool = True
+    staff_password: str = "tongban-demo"
 
 
 @dataclass
@@ -70,6 +91,8 @@ class Attack:
     finished_at: datetime
     detected_at: datetime | None = None
     stopped: bool | None = None
+    # The alert's subject when the account alone does not name the attack (a token).
+    subject: str | None = None
 
     @property
     def latency(self) -> float | None:
@@ -169,6 +192,14 @@ class _Node:
             headers["Authorization"] = f"Bearer {token}"
         return self.http.get(path, headers=headers)
 
+    def put(self, path: str, address: str, token: str, body: Any) -> httpx.Response:
+        headers = {
+            "X-Forwarded-For": address,
+            "User-Agent": "tongban-guard-simulate",
+            "Authorization": f"Bearer {token}",
+        }
+        return self.http.put(path, headers=headers, json=body)
+
     def login(self, username: str, password: str, address: str) -> tuple[int, str | None]:
         r = self.post(
             "/api/v1/auth/token", address, json={"username": username, "password": password}
@@ -249,23 +280,38 @@ def run_simulation(config: SimulationConfig) -> SimulationResult:
     plan += [("spray", i) for i in range(config.attacks)]
     plan += [("probe", u) for u in insiders]
     rng.shuffle(plan)
-    for step, subject in plan:
-        if time.monotonic() > deadline:
-            break
-        if step == "normal":
-            normal_session(subject)
-        elif step == "bruteforce":
-            result.attacks.append(_bruteforce(node, subject, rng))
-        elif step == "spray":
-            attack = _spray(node, users, subject, config.seed, rng)
-            _until_stopped(node, attack, witness, config.timeout)
-            result.attacks.append(attack)
-        else:
-            result.attacks.append(_probe(node, subject))
+    restore: list[tuple[str, dict[str, Any]]] = []
+    staff = _Staff.of(node, config) if config.insiders else None
+    if staff is not None:
+        restore = _rules_for_the_run(node, config)
+        # Spread through the normal use, as insiders work among everyone else.
+        for kind in INSIDER_ATTACKS:
+            plan.insert(rng.randrange(len(plan) + 1), ("insider", kind))
+    try:
+        _replay(
+            node,
+            config,
+            result,
+            plan,
+            rng,
+            victims,
+            users,
+            witness,
+            insiders,
+            staff,
+            normal_session,
+            deadline,
+        )
+    finally:
+        _restore_rules(node, config, restore)
     result.sessions = len(sessions)
     _await_alerts(node, config, result, deadline)
-    # Stopped? The victim's right password, and a real user at a sprayer's address, refused.
+    # Stopped? The victim's right password, and a real user at a sprayer's address, refused;
+    # a moved token answered as anonymous.
     for attack in result.attacks:
+        if attack.kind == "token.new_place_odd_hour" and staff is not None and staff.moved:
+            r = node.get("/api/v1/me", attack.addresses[-1], staff.moved)
+            attack.stopped = r.status_code == 401
         if attack.kind == "login.bruteforce" and attack.account_id is not None:
             victim = next(u for u in victims if u.account_id == attack.account_id)
             attack.stopped = node.login(victim.username, victim.password, "192.0.2.200")[0] == 429
@@ -278,6 +324,41 @@ def run_simulation(config: SimulationConfig) -> SimulationResult:
     )
     result.seconds = time.monotonic() - started
     return result
+
+
+def _replay(
+    node: _Node,
+    config: SimulationConfig,
+    result: SimulationResult,
+    plan: list[tuple[str, Any]],
+    rng: random.Random,
+    victims: list[_User],
+    users: list[_User],
+    witness: _User,
+    insiders: list[_User],
+    staff: _Staff | None,
+    normal_session: Any,
+    deadline: float,
+) -> None:
+    """Play the plan in order, within the budget."""
+    for step, subject in plan:
+        if time.monotonic() > deadline:
+            break
+        if step == "normal":
+            normal_session(subject)
+        elif step == "bruteforce":
+            result.attacks.append(_bruteforce(node, subject, rng))
+        elif step == "spray":
+            attack = _spray(node, users, subject, config.seed, rng)
+            _until_stopped(node, attack, witness, config.timeout)
+            result.attacks.append(attack)
+        elif step == "insider":
+            assert staff is not None
+            found = INSIDER_ATTACKS[subject](node, staff, rng)
+            if found is not None:
+                result.attacks.append(found)
+        else:
+            result.attacks.append(_probe(node, subject))
 
 
 def _now() -> datetime:
@@ -354,6 +435,8 @@ def _await_alerts(
             if attack.kind == "login.spray":
                 continue  # measured right after the spray (_until_stopped)
             for alert in alerts:
+                if attack.subject is not None and alert["subject"] != attack.subject:
+                    continue
                 if alert["kind"] == attack.kind and attack.account_id in alert["accounts"]:
                     raised = datetime.fromisoformat(alert["raised_at"])
                     attack.detected_at = raised if raised.tzinfo else raised.replace(tzinfo=UTC)
@@ -366,3 +449,155 @@ def _await_alerts(
 def _alerted_accounts(node: _Node, config: SimulationConfig) -> set[int]:
     token = _admin_token(node, config)
     return {int(a) for alert in _alerts(node, token) for a in alert["accounts"]}
+
+
+# --- insiders: the demo staff accounts --------------------------------------------------------
+
+OFFICE = "10.251.0.10"  # where the staff usually work
+TOKEN_HOME = "10.251.0.20"  # where the steward's program runs
+# The steward's export bar for the run: an empty catalog exports one row at a time.
+EXPORT_BAR = 30
+
+
+@dataclass
+class _Staff:
+    """The demo official and steward, logged in at the office."""
+
+    official: str
+    official_id: int
+    steward: str
+    steward_id: int
+    moved: str | None = None  # the steward's token that moved (for "stopped")
+
+    @classmethod
+    def of(cls, node: _Node, config: SimulationConfig) -> _Staff | None:
+        """Log both in; None when the node has no such accounts."""
+        tokens: list[str] = []
+        ids: list[int] = []
+        for username in ("official", "steward"):
+            _status, token = node.login(username, config.staff_password, OFFICE)
+            if token is None:
+                return None
+            tokens.append(token)
+            ids.append(int(node.get("/api/v1/me", OFFICE, token).json()["id"]))
+        return cls(tokens[0], ids[0], tokens[1], ids[1])
+
+
+def _rules_for_the_run(node: _Node, config: SimulationConfig) -> list[tuple[str, dict[str, Any]]]:
+    """Widen the token rule's night to the present hour and scale the steward's export bar
+    to the node; the rules as they were, to put back."""
+    token = _admin_token(node, config)
+    rules = {r["kind"]: r for r in node.get("/api/v1/guard/rules", "127.0.0.1", token).json()}
+    hour = datetime.now(SHANGHAI).hour
+    changes = {
+        "token.new_place_odd_hour": {"night": [hour, hour + 1]},
+        "export.bulk": {
+            **(rules["export.bulk"].get("overrides") or {}),
+            "role": {
+                **((rules["export.bulk"].get("overrides") or {}).get("role") or {}),
+                "steward": EXPORT_BAR,
+            },
+        },
+    }
+    before = []
+    for kind, overrides in changes.items():
+        rule = rules[kind]
+        body = {k: rule[k] for k in ("enabled", "severity", "threshold", "window_seconds")}
+        body["actions"] = rule["actions"]
+        before.append((kind, {**body, "overrides": rule.get("overrides") or {}}))
+        r = node.put(
+            f"/api/v1/guard/rules/{kind}", "127.0.0.1", token, {**body, "overrides": overrides}
+        )
+        r.raise_for_status()
+    return before
+
+
+def _restore_rules(
+    node: _Node, config: SimulationConfig, before: list[tuple[str, dict[str, Any]]]
+) -> None:
+    if not before:
+        return
+    token = _admin_token(node, config)
+    for kind, body in before:
+        node.put(f"/api/v1/guard/rules/{kind}", "127.0.0.1", token, body)
+
+
+def _outside(node: _Node, staff: _Staff, rng: random.Random) -> Attack:
+    """The official asks for another province's figures again and again (refused: outside
+    the jurisdiction)."""
+    for code in ("440305", "350200", "110101", "310101", "440300", "350203"):
+        node.get(f"/api/v1/insight/indicators?region={code}", OFFICE, staff.official)
+    return Attack("access.out_of_jurisdiction", staff.official_id, [OFFICE], _now())
+
+
+def _fetch_without_case(node: _Node, staff: _Staff, rng: random.Random) -> Attack:
+    """The official fetches shared data for cases that do not exist."""
+    alphabet = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+    for _ in range(4):
+        number = "511602-20261130-" + "".join(rng.choice(alphabet) for _ in range(12))
+        node.post(
+            f"/api/v1/cases/{number}/data-fetches",
+            OFFICE,
+            headers={"Authorization": f"Bearer {staff.official}"},
+            json={"resource": "RS-HJ-001", "purpose": "核对户籍信息"},
+        )
+    return Attack("exchange.fetch_without_case", staff.official_id, [OFFICE], _now())
+
+
+def _bulk_reveal(node: _Node, staff: _Staff, rng: random.Random) -> Attack | None:
+    """The official reveals the full resident ID of a case in its queue, 35 times (skipped
+    when the queue is empty)."""
+    queue = node.get("/api/v1/queue", OFFICE, staff.official)
+    items = queue.json().get("items", []) if queue.status_code == 200 else []
+    if not items:
+        return None
+    number = items[0]["number"]
+    for _ in range(35):
+        node.post(
+            f"/api/v1/cases/{number}/applicant-id",
+            OFFICE,
+            headers={"Authorization": f"Bearer {staff.official}"},
+            json={"purpose": "核对申请人身份"},
+        )
+    return Attack("identity.bulk_reveal", staff.official_id, [OFFICE], _now())
+
+
+def _issue_token(node: _Node, staff: _Staff, name: str) -> tuple[int, str]:
+    r = node.post(
+        "/api/v1/me/tokens",
+        OFFICE,
+        headers={"Authorization": f"Bearer {staff.steward}"},
+        json={"name": name},
+    )
+    r.raise_for_status()
+    body = r.json()
+    return int(body["id"]), str(body["token"])
+
+
+def _bulk_export(node: _Node, staff: _Staff, rng: random.Random) -> Attack:
+    """The steward's program exports the catalog through an API token, again and again."""
+    _token_id, token = _issue_token(node, staff, "sim-export")
+    for _ in range(EXPORT_BAR + 2):
+        node.get("/api/v1/catalog/export", TOKEN_HOME, token)
+    return Attack("export.bulk", staff.steward_id, [TOKEN_HOME], _now())
+
+
+def _token_moves(node: _Node, staff: _Staff, rng: random.Random) -> Attack:
+    """A new token used where its program runs, then from an address it never came from."""
+    token_id, token = _issue_token(node, staff, "sim-etl")
+    node.get("/api/v1/me", TOKEN_HOME, token)
+    far = f"192.0.2.{rng.randint(10, 250)}"
+    node.get("/api/v1/me", far, token)
+    staff.moved = token
+    attack = Attack("token.new_place_odd_hour", staff.steward_id, [far], _now())
+    attack.subject = f"token:{token_id}"
+    return attack
+
+
+INSIDER_ATTACKS: dict[str, Any] = {
+    "outside": _outside,
+    "fetch": _fetch_without_case,
+    "reveal": _bulk_reveal,
+    "export": _bulk_export,
+    "token": _token_moves,
+}
