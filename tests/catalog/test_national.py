@@ -78,7 +78,9 @@ def test_withdrawing_by_code(catalog_db: Session) -> None:
     assert catalog.withdraw_item(catalog_db, code=code) is True
     assert catalog.withdraw_item(catalog_db, code=code) is False
     assert code not in _codes(catalog_db, code)
+    assert catalog.get_item(catalog_db, code=code).withdrawn_at is not None  # still readable
     assert catalog.withdraw_item(catalog_db, code=code, withdrawn=False) is True
+    assert catalog.get_item(catalog_db, code=code).withdrawn_at is None
     assert code in _codes(catalog_db, code)
     with pytest.raises(NotFound):
         catalog.withdraw_item(catalog_db, code="NO-SUCH-ITEM")

@@ -371,8 +371,27 @@ def test_forged_and_unsigned_documents_are_refused_and_recorded(
     run_feeds(gd_feed, until=lambda: len(refusals(gd)) == 5)
     run_feeds(gd_feed, until=lambda: True)
     assert len(refusals(gd)) == 5
-    run_feeds(cats.feed("national"), gd_feed, until=lambda: held(gd) == 1)
+    national_feed = cats.feed("national")
+    run_feeds(national_feed, gd_feed, until=lambda: held(gd) == 1)
     assert item(gd, PENSION).name == NEW_NAME
+
+    # A forgery that replaced the genuine version on the stream: the national node publishes
+    # its version again (a station that missed it still finds the genuine one).
+    async def last_on_stream() -> bytes:
+        import gzip
+
+        import nats
+
+        nc = await nats.connect(hub.url)
+        msg = await nc.jetstream(domain="hub").get_last_msg(
+            gd.fed.catalog_stream, gd.fed.catalog_subject
+        )
+        await nc.close()
+        return gzip.decompress(msg.data or b"")
+
+    asyncio.run(publish_forged())
+    assert asyncio.run(last_on_stream()) == forged["not_national"]
+    run_feeds(national_feed, until=lambda: asyncio.run(last_on_stream()) == document)
     # The refusals are counted for alerting.
     assert catalog_feed.REFUSED.labels("not_national")._value.get() >= 2
 

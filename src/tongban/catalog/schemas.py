@@ -350,6 +350,8 @@ class ItemRead(_Read):
     description: str | None
     version: int
     updated_at: datetime
+    # When the national catalog withdrew the item (None: listed); search no longer offers it.
+    withdrawn_at: datetime | None = None
     implementations: list[ImplementationRead]
 
 

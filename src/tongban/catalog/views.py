@@ -111,5 +111,6 @@ def item_read(detail: ItemDetail) -> ItemRead:
         description=item.description,
         version=item.version,
         updated_at=item.updated_at,
+        withdrawn_at=item.withdrawn_at,
         implementations=[implementation_read(impl) for impl in detail.implementations],
     )

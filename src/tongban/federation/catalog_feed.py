@@ -330,6 +330,7 @@ class CatalogFeed:
         self.nc: Client | None = None
         self.js: JetStreamContext | None = None
         self.published: int | None = None  # the version known to be on the stream
+        self.published_seq: int | None = None  # … at this stream sequence
         self.seen: set[str] = set()  # documents already taken or refused by this process
 
     async def connect(self) -> None:
@@ -374,20 +375,27 @@ class CatalogFeed:
             return publish_if_changed(session, settings=self.settings)
 
     async def publish(self) -> int | None:
-        """National node: publish the current version if the stream does not have it yet."""
+        """National node: publish the current version if the stream's last message is not it
+        (a new version, or someone else's message on the subject: published again)."""
         assert self.js is not None
         snapshot = await asyncio.to_thread(self._mint)
+        message_id = f"catalog:v{snapshot.version}"
         if snapshot.version == self.published:
-            return None
-        await self.js.publish(
+            info = await self.js.stream_info(self.fed.catalog_stream)
+            if info.state.last_seq == self.published_seq:
+                return None
+            log.warning(
+                "federation: the catalog stream's last message is not the national node's; "
+                "publishing v%d again",
+                snapshot.version,
+            )
+            message_id = f"{message_id}:{info.state.last_seq}"
+        ack = await self.js.publish(
             self.fed.catalog_subject,
             gzip.compress(snapshot.document),
-            headers={
-                "Nats-Msg-Id": f"catalog:v{snapshot.version}",
-                VERSION_HEADER: str(snapshot.version),
-            },
+            headers={"Nats-Msg-Id": message_id, VERSION_HEADER: str(snapshot.version)},
         )
-        self.published = snapshot.version
+        self.published, self.published_seq = snapshot.version, ack.seq
         return snapshot.version
 
     def _held(self) -> int | None:

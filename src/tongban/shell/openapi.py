@@ -170,6 +170,8 @@ EXTRA_STATUSES: dict[tuple[str, str], frozenset[int]] = {
     ("get", "/api/v1/ledger/checkpoint"): frozenset({404}),
     ("get", "/api/v1/ledger/proof/inclusion"): frozenset({404, 409}),
     ("get", "/api/v1/ledger/proof/consistency"): frozenset({404, 409}),
+    # The witness: a log it does not cosign (404), a checkpoint not signed by its key (403).
+    ("post", "/api/v1/ledger/witness/add-checkpoint"): frozenset({403, 404}),
     # The parent named in the query.
     ("get", "/api/v1/regions"): frozenset({404}),
     # The case named in the query or body.
@@ -216,16 +218,30 @@ EXTRA_REQUEST_BODIES: dict[tuple[str, str], dict[str, Any]] = {
                 "schema": {"type": "string", "format": "binary"}
             },
         },
-    }
+    },
+    # The C2SP tlog-witness protocol: old size, consistency proof lines, blank line, checkpoint.
+    ("post", "/api/v1/ledger/witness/add-checkpoint"): {
+        "description": "An add-checkpoint request (c2sp.org/tlog-witness), as text.",
+        "required": True,
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    },
 }
-# Answers that are not errors of a route but of the node (the database is down).
+# Answers beyond the problem documents: the node's (the database is down), and a protocol's.
 EXTRA_RESPONSES: dict[tuple[str, str], dict[str, Any]] = {
+    # The C2SP tlog-witness protocol's 409: the size the witness last cosigned, as text.
+    ("post", "/api/v1/ledger/witness/add-checkpoint"): {
+        "409": {
+            "description": "Not the size the witness last cosigned (the body is that size), or "
+            "that size with another root (a fork).",
+            "content": {"text/x.tlog.size": {"schema": {"type": "string"}}},
+        }
+    },
     ("get", "/healthz"): {
         "503": {
             "description": "The database is unreachable.",
             "content": {"application/json": {"schema": {"type": "object"}}},
         }
-    }
+    },
 }
 _IN_DOCUMENT = re.compile(r"^/api/|^/healthz$")
 # Callables whose presence among a route's dependencies (or names in its handler) mean that a
