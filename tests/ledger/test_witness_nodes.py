@@ -286,8 +286,8 @@ def test_a_forked_checkpoint_and_unknown_logs_are_refused(
         0, [], stranger.sign(notes.Checkpoint(stranger.name, 1, root).text())
     )
     answer = httpx.post(witness_url, content=body)
-    assert answer.status_code == 404 and "unknown log" in answer.text
-    assert answer.headers["content-type"].startswith("text/plain")
+    assert answer.status_code == 404 and "unknown log" in answer.json()["detail"]
+    assert answer.headers["content-type"].startswith("application/problem+json")
     impostor = notes.Signer(gd.log_key.name, Ed25519PrivateKey.generate())
     body = add_checkpoint_request(
         cosigned, [], impostor.sign(notes.Checkpoint(impostor.name, cosigned, root).text())

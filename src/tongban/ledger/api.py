@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import PlainTextResponse, Response
 
 from tongban.ledger import service as ledger
 from tongban.ledger.schemas import (
@@ -16,6 +16,7 @@ from tongban.ledger.schemas import (
     KeyRead,
     ReceiptRead,
 )
+from tongban.platform.errors import problem
 from tongban.platform.web.deps import AppSettings, DbSession
 
 router = APIRouter(prefix="/ledger", tags=["ledger"])
@@ -57,17 +58,40 @@ async def _raw_body(request: Request) -> bytes:
     return await request.body()
 
 
+# The protocol's refusals as problem documents (their statuses are the protocol's).
+_REFUSALS = {
+    400: ("bad-request", "Not an add-checkpoint request"),
+    403: ("forbidden", "Not signed by the log's key"),
+    404: ("not-found", "A log this witness does not cosign"),
+    413: ("payload-too-large", "Payload too large"),
+    422: ("invalid", "The consistency proof does not verify"),
+}
+
+
 @router.post("/witness/add-checkpoint", response_class=PlainTextResponse)
 def add_checkpoint(
-    body: Annotated[bytes, Depends(_raw_body)], session: DbSession, settings: AppSettings
-) -> PlainTextResponse:
+    request: Request,
+    body: Annotated[bytes, Depends(_raw_body)],
+    session: DbSession,
+    settings: AppSettings,
+) -> Response:
     """C2SP tlog-witness add-checkpoint: cosign another node's checkpoint (a log of the node
-    directory, or one configured) if it is consistent with the last one cosigned; the answer
-    is the cosignature line, or a text error (409 `text/x.tlog.size`: the size cosigned)."""
+    directory, or one configured) if it is consistent with the last one cosigned. The answer
+    is the cosignature line; 409 answers the size last cosigned (`text/x.tlog.size`), as the
+    protocol says; other refusals are problem documents."""
     try:
         line = ledger.cosign_checkpoint(session, settings=settings, body=body)
     except ledger.WitnessError as exc:
-        return PlainTextResponse(exc.body, status_code=exc.status, media_type=exc.content_type)
+        if exc.status == 409:
+            return PlainTextResponse(exc.body, status_code=409, media_type=exc.content_type)
+        code, title = _REFUSALS.get(exc.status, ("bad-request", "Bad request"))
+        return problem(
+            status=exc.status if exc.status in _REFUSALS else 400,
+            code=code,
+            title=title,
+            detail=exc.message,
+            instance=request.url.path,
+        )
     return PlainTextResponse(line, media_type="text/plain; charset=utf-8")
 
 

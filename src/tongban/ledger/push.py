@@ -134,6 +134,7 @@ class WitnessPusher:
         *,
         peers: Callable[[Session], list[cosign.Peer]],
         interval: float = 1.0,
+        min_interval: float = 10.0,
         timeout: float = 5.0,
         backoff_max: float = 60.0,
         http: httpx.Client | None = None,
@@ -141,16 +142,19 @@ class WitnessPusher:
         self.database = database
         self.peers = peers
         self.interval = interval
+        self.min_interval = min_interval
         self.backoff_max = backoff_max
         self.http = http or httpx.Client(timeout=timeout)
         self._failures: dict[str, int] = {}
         self._next_try: dict[str, float] = {}
+        self._pushed_at: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def run_once(self, *, now: float | None = None) -> list[Outcome]:
         """One round: every peer whose witness lacks the newest checkpoint gets it pushed
-        (a peer still waiting out its back-off is skipped)."""
+        (not one still waiting out its back-off, nor one cosigned less than `min_interval`
+        seconds ago: a busy log signs a checkpoint a second, a witness need not see each)."""
         clock = time.monotonic() if now is None else now
         with self.database.session_scope() as session:
             head = latest_head(session)
@@ -164,6 +168,8 @@ class WitnessPusher:
             assert peer.witness_key is not None
             name = peer.witness_key.name
             if done.get(name, -1) >= head.size or self._next_try.get(name, 0.0) > clock:
+                continue
+            if name in self._pushed_at and clock - self._pushed_at[name] < self.min_interval:
                 continue
             try:
                 outcome = push_to_witness(
@@ -179,6 +185,7 @@ class WitnessPusher:
     def _note(self, outcome: Outcome, clock: float) -> None:
         name = outcome.witness
         if outcome.status == "cosigned":
+            self._pushed_at[name] = clock
             self._failures.pop(name, None)
             self._next_try.pop(name, None)
             return
