@@ -427,6 +427,28 @@ def test_the_same_version_applied_twice_changes_nothing_and_an_older_one_is_igno
     assert item(gd, PENSION).name == NEW_NAME and held(gd) == 2
 
 
+def test_two_appliers_of_one_version_at_once_apply_it_once(cats: Catalogs) -> None:
+    gd, national = cats["guangdong"], cats.national
+    with national.session() as session:
+        document = catalog_feed.publish_if_changed(session, settings=national.settings).document
+    second: list[Any] = []
+    with gd.session() as session:
+        first = catalog_feed.apply_document(session, data=document, via="nats")
+        # The HTTP poll takes the same version while the feed's transaction is still open.
+        racer = threading.Thread(
+            target=lambda: second.append(catalog_feed.take(gd.database, data=document, via="http"))
+        )
+        racer.start()
+        time.sleep(1.0)
+    racer.join(timeout=30)
+    assert first.outcome == "applied"
+    assert second and second[0] is not None and second[0].outcome == "duplicate"
+    with gd.session() as session:
+        assert session.scalar(select(func.count()).select_from(AppliedCatalog)) == 1
+        applied = select(func.count()).where(Event.action == "federation.catalog_applied")
+        assert session.scalar(applied) == 1
+
+
 def test_a_case_filed_before_the_change_keeps_its_snapshot(cats: Catalogs) -> None:
     gd, national = cats["guangdong"], cats.national
     number = gd.file_pension()

@@ -295,6 +295,14 @@ def take(database: Database, *, data: bytes, via: str) -> Outcome | None:
         with database.session_scope() as session:
             refuse(session, data=data, refused=refused, via=via)
         return None
+    except IntegrityError:
+        # Another process (the HTTP poll, another server of this node) applied this version
+        # at the same moment and committed first: the version's row refused the second.
+        with database.session_scope() as session:
+            version = int(verify(data, entries=exchange.directory_entries(session))["version"])
+            if session.get(AppliedCatalog, version) is None:
+                raise
+        return Outcome(version, "duplicate", {})
 
 
 def etag_of(version: int | None) -> str | None:
