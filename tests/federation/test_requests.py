@@ -298,3 +298,56 @@ def test_the_clerk_withdraws_on_the_copys_page_and_sees_it_waiting(fed: Federati
     page = browser.get(f"/cases/{number}")
     assert "有权机关所在节点已办理" in page.text
     assert sc.case(number)["state"] == "withdrawn"
+
+
+def test_papers_asked_for_are_supplied_on_the_filing_node(fed: Federation) -> None:
+    from tests.cases.conftest import pdf_bytes
+
+    gd, sc = fed["guangdong"], fed["sichuan"]
+    number, sender, receiver = _transferred(fed)
+    # Sichuan asks for two things (补正, item by item); the copy follows the items.
+    sc.act("official", number, "request-supplement", missing=["户口簿", "其他证明材料"])
+    pump(receiver, sender, until=lambda: gd.case(number)["state"] == "supplement_requested")
+    with gd.session() as session:
+        items = {
+            i.name: (i.id, i.state)
+            for i in cases_internals.get_case(session, number=number).supplement_items
+        }
+        assert {name: state for name, (_, state) in items.items()} == {
+            "户口簿": "requested",
+            "其他证明材料": "requested",
+        }
+        clerk = gd.actor(session, "clerk")
+        paper = cases_internals.upload(
+            session, actor=clerk, data=pdf_bytes(2), settings=gd.settings
+        ).sha256
+    # The clerk answers on Guangdong, a file for each (an explanation alone would wait for
+    # the official to accept it, as on one node).
+    answers = [
+        {"item": items["户口簿"][0], "files": [paper]},
+        {"item": items["其他证明材料"][0], "files": [paper], "explanation": "见附件"},
+    ]
+    assert gd.act("clerk", number, "supplement", answers=answers) == "supplement_requested"
+    assert _requests(gd, number) == [("supplement", "pending", None)]
+    pump(sender, receiver, until=lambda: gd.case(number)["state"] == "received")
+    pump(sender, receiver, until=lambda: _requests(gd, number)[0][1] != "pending")
+    # On Sichuan the same items are answered through its own action; the file is there.
+    there = sc.case(number)
+    assert there["state"] == "received" and paper in there["materials"]
+    assert (sc.settings.data_dir / "blobs" / paper[:2] / paper).exists()
+    [supplied] = _events(sc, number, "case.supplement")
+    assert supplied["relayed_from"] == gd.node_id
+    with sc.session() as session:
+        case = cases_internals.get_case(session, number=number)
+        assert {i.name: (i.state, i.explanation) for i in case.supplement_items} == {
+            "户口簿": ("answered", None),
+            "其他证明材料": ("answered", "见附件"),
+        }
+        assert [m.added_by_id for m in case.materials if m.sha256 == paper] == [None, None]
+    assert _requests(gd, number) == [("supplement", "applied", "received")]
+    with gd.session() as session:
+        states = {
+            i.name: i.state
+            for i in cases_internals.get_case(session, number=number).supplement_items
+        }
+        assert states == {"户口簿": "answered", "其他证明材料": "answered"}

@@ -71,17 +71,21 @@ def record_uploader(session: Session, *, row: Upload, account_id: int) -> None:
 
 
 def owned_uploads(
-    session: Session, *, shas: Collection[str], owners: Collection[int]
+    session: Session, *, shas: Collection[str], owners: Collection[int] | None
 ) -> dict[str, Upload]:
-    """The uploads among these digests that one of `owners` uploaded, by digest."""
+    """The uploads among these digests that one of `owners` uploaded, by digest. `None`: an
+    action another node relayed, whose files came with it (stored here, checked by digest on
+    arrival, cases/remote.py): every stored one of them."""
     wanted = {sha.lower() for sha in shas}
-    if not wanted or not owners:
+    if not wanted or (owners is not None and not owners):
         return {}
     rows = {
         row.sha256: row
         for row in (session.get(Upload, sha) for sha in sorted(wanted))
         if row is not None
     }
+    if owners is None:
+        return rows
     found = {sha: row for sha, row in rows.items() if row.uploaded_by_id in owners}
     later = set(rows) - set(found)
     if later:
@@ -100,7 +104,7 @@ def check_materials(
     offers: list[Offer],
     refs: list[tuple[str, str]],
     require_all: bool,
-    owners: Collection[int],
+    owners: Collection[int] | None,
     satisfied: Collection[str] = (),
 ) -> list[Upload]:
     """Each reference names a checklist line and a file one of `owners` uploaded; required

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tongban.cases import clocks
+from tongban.cases import clocks, remote_supplement
 from tongban.cases.handling import IN_HAND, _settle_bundle, get_case
 from tongban.cases.intake import _add_steps
 from tongban.cases.models import Case, CaseMaterial, Upload
@@ -128,6 +128,8 @@ def state_record(session: Session, *, number: str) -> dict[str, Any]:
     case = get_case(session, number=number)
     record = {name: _out(getattr(case, name)) for name in _FOLLOWED}
     record["version"] = case.version
+    # A 补正 request's items: the applicant side answers them on the copy.
+    record["supplement_items"] = remote_supplement.items_record(case)
     return record
 
 
@@ -209,6 +211,7 @@ def follow_case(session: Session, *, number: str, record: dict[str, Any]) -> str
     for name in _FOLLOWED:
         if name in record:
             setattr(case, name, _in(name, record[name]))
+    remote_supplement.follow_items(case, record.get("supplement_items"))
     case.updated_at = clocks.now()
     session.flush()
     if case.parent_id is not None and before != case.state and case.state in _PART_DONE:

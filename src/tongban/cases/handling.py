@@ -386,7 +386,7 @@ def _material_owners(actor: Actor, case: Case) -> set[int]:
 
 
 def _validate(
-    session: Session, case: Case, action: Action, body: ActionIn, *, owners: set[int]
+    session: Session, case: Case, action: Action, body: ActionIn, *, owners: set[int] | None
 ) -> list[Upload]:
     """Per-action required fields, checked before anything changes."""
     uploads: list[Upload] = []
@@ -406,7 +406,9 @@ def _validate(
                 errors=[FieldError("steps", "pending: " + ", ".join(pending))],
             )
     if body.result_document:
-        results.check_document(session, sha256=body.result_document, action=action, owners=owners)
+        results.check_document(
+            session, sha256=body.result_document, action=action, owners=owners or set()
+        )
     if action is Action.SUPPLEMENT and not case.supplement_items:
         # A request made before requests had items: answered as a whole, against the checklist.
         if not body.materials and not body.note:
@@ -524,7 +526,9 @@ def act(
             errors=[FieldError("action", f"not allowed in state {case.state}")],
         )
     payout.check_not_held(case, the_action)
-    owners = _material_owners(actor, case)
+    # Relayed: the files came with the action and were stored by digest (cases/remote.py).
+    owners = _material_owners(actor, case) if relayed_from is None else None
+    actor_id = actor.account_id if relayed_from is None else None
     uploads = _validate(session, case, the_action, body, owners=owners)
     # 补正 item by item: checked against the current request before anything changes.
     lines: list[supplements.Line] = []
@@ -549,7 +553,7 @@ def act(
     extra_data: dict[str, Any] = {}
     extra_private: dict[str, Any] = {}
     if answers:
-        round_no = supplements.apply_answers(case, answers, actor_id=actor.account_id, now=now)
+        round_no = supplements.apply_answers(case, answers, actor_id=actor_id, now=now)
         extra_data = supplements.answers_data(case, answers, round_no)
         extra_private = {"answers": supplements.answers_private(answers)}
     if reviews:
@@ -591,7 +595,7 @@ def act(
                     size=row.size,
                     pages=row.pages,
                     round=round_no,
-                    added_by_id=actor.account_id,
+                    added_by_id=actor_id,
                     added_at=now,
                 )
             )

@@ -2,11 +2,11 @@
 
 A case filed here for an authority another node serves lives there; this node keeps a tracking
 copy. The applicant's side (the applicant, their agent, the filing clerk) still acts here: a
-withdrawal on the copy is not applied to it but sent to the authority's node, which applies it
-through its own state machine and reports back. Federation (a higher domain) does the sending;
-the shell hands its hooks in: `handling.on_forward` takes an action on a copy (True: sent),
-`view` tells
-the case page which node handles the case and the requests waiting for its answer.
+withdrawal on the copy (or the papers a 补正 asked for, cases/remote_supplement.py) is not
+applied to it but sent to the authority's node, which applies it through its own state
+machine and reports back. Federation (a higher domain) does the sending; the shell hands its
+hooks in: `handling.on_forward` takes an action on a copy (True: sent), `view` tells the case
+page which node handles the case and the requests waiting for its answer.
 
 The other way round, `relayed_action` applies here, to a case this node handles for another
 node, an action that node's applicant side took: the same transition table and checks as any
@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tongban.cases import remote_supplement
 from tongban.cases.handling import act, get_case
 from tongban.cases.schemas import ActionIn
 from tongban.cases.states import TRANSITIONS, Action, Party
@@ -103,7 +104,10 @@ def relayed_action(
     if action not in APPLICANT_ACTIONS:
         raise Forbidden(f"{action} is not the applicant's to take from another node.")
     case = get_case(session, number=number)
-    fields = {k: v for k, v in body.items() if k in ("reason", "note")}
+    if action == Action.SUPPLEMENT:
+        fields = remote_supplement.incoming(session, case=case, body=body, settings=settings)
+    else:
+        fields = {k: v for k, v in body.items() if k in ("reason", "note")}
     done = act(
         session,
         actor=_relay_actor(from_node, case.service_point),

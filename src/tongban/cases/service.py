@@ -57,6 +57,7 @@ from tongban.cases.remote import (
     on_view,
     relayed_action,
 )
+from tongban.cases.remote_supplement import outgoing as supplement_payload
 from tongban.cases.schemas import ActionIn, CaseCreate, MaterialRef, UploadRead
 from tongban.cases.states import (
     FINAL_STATES,
@@ -131,6 +132,7 @@ __all__ = [
     "reveal_applicant_id",
     "sniff",
     "state_record",
+    "supplement_payload",
     "track_by_name",
     "track_by_token",
     "tracking_url",

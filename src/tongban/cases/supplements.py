@@ -140,7 +140,7 @@ def _not_asked(field_name: str, what: str) -> Invalid:
 
 
 def validate_answers(
-    session: Session, case: Case, body: ActionIn, *, owners: Collection[int]
+    session: Session, case: Case, body: ActionIn, *, owners: Collection[int] | None
 ) -> list[Answer]:
     """Each answer names an item of the current request still open, with files the caller
     (or the person they act for) uploaded, or an explanation."""
@@ -187,7 +187,7 @@ def validate_answers(
     return list(answers.values())
 
 
-def apply_answers(case: Case, answers: list[Answer], *, actor_id: int, now: datetime) -> int:
+def apply_answers(case: Case, answers: list[Answer], *, actor_id: int | None, now: datetime) -> int:
     """Attach the round's files (as case materials of the item's name), keep explanations;
     returns the round number."""
     round_no = 1 + max((m.round for m in case.materials), default=0)

@@ -9,8 +9,8 @@ once (its inbox, by message id) through the cases service — the same transitio
 withdrawal after the decision is refused there — and answers with a `case.answer` (applied, or
 refused with a code); the new state itself flows back as every change does (`case.state`).
 
-Only the applicant side's actions are relayed, and of them only the withdrawal for now: a
-supplement (补正) carries files and answers item by item, which the copy does not hold yet.
+Only the applicant side's actions are relayed: the withdrawal, and the supplement (补正), its
+answers item by item with their files (cases/remote_supplement.py).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ REQUEST = "case.request"
 ANSWER = "case.answer"
 KINDS = (REQUEST, ANSWER)
 # The applicant side's actions (cases.APPLICANT_ACTIONS) a copy sends on.
-RELAYED = frozenset({"withdraw"})
+RELAYED = frozenset({"withdraw", "supplement"})
 # What a refusal on the authority's node is called on the copy (no free text travels back).
 _CODES: tuple[tuple[type[AppError], str], ...] = (
     (Conflict, "not_allowed"),
@@ -82,6 +82,12 @@ def forward(
     # Random, not counted: two clerks withdrawing at once must not collide on the key.
     message_id = f"{case_number}:r{secrets.token_hex(6)}"
     request = {k: body[k] for k in ("reason", "note") if body.get(k)}
+    if action == "supplement":
+        # Item by item, with the files' bytes: the outbox row is the message as it goes (a
+        # supplement is rare and its files few; the worker adds bytes only to transfers).
+        request = cases.supplement_payload(
+            session, number=case_number, body=body, settings=settings
+        )
     _queue(
         session,
         kind=REQUEST,
@@ -109,7 +115,7 @@ def forward(
         resource_type="case",
         resource_id=case_number,
         channel=Channel.SYSTEM,
-        reason=request.get("reason"),
+        reason=body.get("reason"),
         data={"action": action, "to_node": link.peer_node},
     )
     session.flush()
@@ -189,7 +195,7 @@ def _request(
     action = str(request.get("action", ""))
     if action not in cases.APPLICANT_ACTIONS:
         raise messages.Refused("not_applicant", f"{action[:32]!r} is not the applicant's")
-    fields = {k: str(request[k])[:2000] for k in ("reason", "note") if request.get(k)}
+    fields = {k: v for k, v in request.items() if k != "action"}
     answer: dict[str, Any]
     try:
         with session.begin_nested():  # a refusal leaves the case as it was

@@ -12,7 +12,7 @@ from tongban.platform.web.rendering import N_
 
 COPY_HANDLED = N_(
     "This case is handled on the node of its competent authority; this node keeps a copy "
-    "that follows it. Only a withdrawal can be sent from here."
+    "that follows it. Only a withdrawal or the papers asked for can be sent from here."
 )
 REQUEST_WAITING = N_(
     "A request for this case was sent to the node of its competent authority and is waiting "
