@@ -461,26 +461,42 @@ EXPORT_BAR = 30
 
 @dataclass
 class _Staff:
-    """The demo official and steward, logged in at the office."""
+    """The demo official and steward. Each attack logs in anew: a response to an earlier
+    attack (re-authentication after bulk reveals) ends the sessions it had."""
 
-    official: str
+    node: _Node
+    password: str
     official_id: int
-    steward: str
     steward_id: int
     moved: str | None = None  # the steward's token that moved (for "stopped")
 
     @classmethod
     def of(cls, node: _Node, config: SimulationConfig) -> _Staff | None:
-        """Log both in; None when the node has no such accounts."""
-        tokens: list[str] = []
+        """The staff, or None when the node has no such accounts."""
         ids: list[int] = []
         for username in ("official", "steward"):
             _status, token = node.login(username, config.staff_password, OFFICE)
             if token is None:
                 return None
-            tokens.append(token)
             ids.append(int(node.get("/api/v1/me", OFFICE, token).json()["id"]))
-        return cls(tokens[0], ids[0], tokens[1], ids[1])
+            node.logout(token, OFFICE)
+        return cls(node, config.staff_password, ids[0], ids[1])
+
+    @property
+    def official(self) -> str:
+        """A new session of the official, at the office."""
+        return self._login("official")
+
+    @property
+    def steward(self) -> str:
+        """A new session of the steward, at the office."""
+        return self._login("steward")
+
+    def _login(self, username: str) -> str:
+        status, token = self.node.login(username, self.password, OFFICE)
+        if token is None:
+            raise RuntimeError(f"the demo {username} could not log in ({status})")
+        return token
 
 
 def _rules_for_the_run(node: _Node, config: SimulationConfig) -> list[tuple[str, dict[str, Any]]]:
@@ -525,20 +541,22 @@ def _restore_rules(
 def _outside(node: _Node, staff: _Staff, rng: random.Random) -> Attack:
     """The official asks for another province's figures again and again (refused: outside
     the jurisdiction)."""
+    session = staff.official
     for code in ("440305", "350200", "110101", "310101", "440300", "350203"):
-        node.get(f"/api/v1/insight/indicators?region={code}", OFFICE, staff.official)
+        node.get(f"/api/v1/insight/indicators?region={code}", OFFICE, session)
     return Attack("access.out_of_jurisdiction", staff.official_id, [OFFICE], _now())
 
 
 def _fetch_without_case(node: _Node, staff: _Staff, rng: random.Random) -> Attack:
     """The official fetches shared data for cases that do not exist."""
     alphabet = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+    session = staff.official
     for _ in range(4):
         number = "511602-20261130-" + "".join(rng.choice(alphabet) for _ in range(12))
         node.post(
             f"/api/v1/cases/{number}/data-fetches",
             OFFICE,
-            headers={"Authorization": f"Bearer {staff.official}"},
+            headers={"Authorization": f"Bearer {session}"},
             json={"resource": "RS-HJ-001", "purpose": "核对户籍信息"},
         )
     return Attack("exchange.fetch_without_case", staff.official_id, [OFFICE], _now())
@@ -547,7 +565,8 @@ def _fetch_without_case(node: _Node, staff: _Staff, rng: random.Random) -> Attac
 def _bulk_reveal(node: _Node, staff: _Staff, rng: random.Random) -> Attack | None:
     """The official reveals the full resident ID of a case in its queue, 35 times (skipped
     when the queue is empty)."""
-    queue = node.get("/api/v1/queue", OFFICE, staff.official)
+    session = staff.official
+    queue = node.get("/api/v1/queue", OFFICE, session)
     items = queue.json().get("items", []) if queue.status_code == 200 else []
     if not items:
         return None
@@ -556,7 +575,7 @@ def _bulk_reveal(node: _Node, staff: _Staff, rng: random.Random) -> Attack | Non
         node.post(
             f"/api/v1/cases/{number}/applicant-id",
             OFFICE,
-            headers={"Authorization": f"Bearer {staff.official}"},
+            headers={"Authorization": f"Bearer {session}"},
             json={"purpose": "核对申请人身份"},
         )
     return Attack("identity.bulk_reveal", staff.official_id, [OFFICE], _now())
