@@ -314,6 +314,21 @@ def test_a_tampered_cosignature_is_not_counted(nodes: dict[str, LiveNode], tmp_p
     outcomes = ledger.push_checkpoints(gd.database, settings=gd.settings)
     assert [o.status for o in outcomes if o.witness == sc.witness_key.name] == ["cosigned"]
     assert _verify(gd, tmp_path, 1, sc)[0] == 0
+    # A newer checkpoint, not cosigned yet: the latest is served bare, `?cosigned=1` and the
+    # receipts take the newest cosigned one that holds their step.
+    cosigned = _size(gd)
+    gd.grow(2)
+    latest = httpx.get(f"{gd.url}/api/v1/ledger/checkpoint").text
+    assert notes.parse_checkpoint(notes.parse_note(latest).text).size == _size(gd) > cosigned
+    assert len(notes.parse_note(latest).signatures) == 1
+    witnessed = httpx.get(f"{gd.url}/api/v1/ledger/checkpoint", params={"cosigned": 1}).text
+    assert notes.parse_checkpoint(notes.parse_note(witnessed).text).size == cosigned
+    assert httpx.get(f"{gd.url}/api/v1/ledger/checkpoint?cosigned=2").status_code == 404
+    receipt = httpx.get(f"{gd.url}/api/v1/ledger/receipts/{uids[0]}").json()
+    assert receipt["size"] == cosigned and receipt["checkpoint"] == witnessed
+    with gd.database.session_scope() as session:
+        report = ledger.check_event_receipt(session, settings=gd.settings, event_uid=uids[0])
+    assert report.verified and report.consistent_with == _size(gd) and len(report.witnesses) == 1
     # Someone edits the stored line (the time it claims): it no longer verifies.
     with gd.database.session_scope() as session:
         line = session.scalar(select(LedgerCosignature.line))
