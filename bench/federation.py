@@ -63,12 +63,34 @@ PNG = bytes.fromhex(
 POSTGRES = "postgresql+psycopg://root@127.0.0.1:5432/test"
 
 
-def _run_worker(config: dict[str, Any]) -> None:
-    """A node's federation worker in a process of its own (as `serve` runs it)."""
+def _run_worker(config: dict[str, Any], ready: Any = None) -> None:
+    """A node's federation worker in a process of its own (as `serve` runs it); `ready` is set
+    once it is connected (under load, starting a process takes seconds)."""
     settings = Settings(**config["settings"])
     database = Database(settings.resolved_database_url())
     worker = federation.Worker(database, settings, federation.FederationSettings(**config["fed"]))
-    asyncio.run(worker.run(threading.Event()))
+
+    async def run() -> None:
+        await worker.connect()
+        if ready is not None:
+            ready.set()
+        await worker.run(threading.Event())
+
+    asyncio.run(run())
+
+
+def _start_workers(nodes: list[Settings], fed: federation.FederationSettings) -> list[Any]:
+    """The nodes' workers, each in a process, once all are connected."""
+    spawn = multiprocessing.get_context("spawn")
+    started = []
+    for settings in nodes:
+        ready = spawn.Event()
+        process = spawn.Process(target=_run_worker, args=(_config(settings, fed), ready))
+        process.start()
+        started.append((process, ready))
+    for _, ready in started:
+        ready.wait(timeout=120)
+    return [process for process, _ in started]
 
 
 def _database_url(root: Path, name: str, backend: str) -> str:
@@ -176,6 +198,17 @@ def _arrivals(settings: Settings) -> dict[str, datetime.datetime]:
     return {number: at for number, at in rows}
 
 
+def _published(settings: Settings) -> dict[str, datetime.datetime]:
+    """When JetStream acknowledged each case's transfer (the outbox row marked sent)."""
+    database = Database(settings.resolved_database_url())
+    with database.session_scope() as session:
+        rows = session.execute(
+            select(Outgoing.case_number, Outgoing.sent_at).where(Outgoing.sent_at.is_not(None))
+        ).all()
+    database.dispose()
+    return {number: at for number, at in rows if at is not None}
+
+
 def _count(settings: Settings, model: type) -> int:
     database = Database(settings.resolved_database_url())
     with database.session_scope() as session:
@@ -189,12 +222,10 @@ def transfer(
 ) -> dict[str, float]:
     """File `cases` on Guangdong at most `rate`/s with both workers running; latencies."""
     gd, sc = nodes["guangdong"], nodes["sichuan"]
-    spawn = multiprocessing.get_context("spawn")
-    workers = [spawn.Process(target=_run_worker, args=(_config(s, fed),)) for s in (gd, sc)]
-    for process in workers:
-        process.start()
+    workers = _start_workers([gd, sc], fed)
+    idle_cpu = [_cpu_of(process.pid) for process in workers]  # their start-up
     database, actor, sha = _filer(gd)
-    time.sleep(3.0)  # the workers connect
+    filer_started = time.process_time()
     submitted: dict[str, float] = {}
     start = time.monotonic()
     try:
@@ -210,11 +241,17 @@ def transfer(
         while _count(sc, Incoming) < cases and time.monotonic() < deadline:
             time.sleep(0.2)
     finally:
+        worker_cpu = [_cpu_of(process.pid) for process in workers]
         for process in workers:
             process.kill()
             process.join()
         database.dispose()
+    filer_cpu = time.process_time() - filer_started
     arrived = _arrivals(sc)
+    published = _published(gd)
+    to_stream = sorted(
+        (published[n].timestamp() - submitted[n]) * 1000 for n in submitted if n in published
+    )
     latencies = sorted(
         (arrived[n].timestamp() - submitted[n]) * 1000 for n in submitted if n in arrived
     )
@@ -224,9 +261,14 @@ def transfer(
         "arrived": len(latencies),
         "filed_per_s": cases / filed,
         "transferred_per_s": len(latencies) / (last - first),
+        "published_p50_ms": statistics.median(to_stream),
+        "published_p95_ms": to_stream[int(0.95 * (len(to_stream) - 1))],
         "p50_ms": statistics.median(latencies),
         "p95_ms": latencies[int(0.95 * (len(latencies) - 1))],
         "max_ms": latencies[-1],
+        "cpu_ms_per_case_filer": filer_cpu * 1000 / cases,
+        "cpu_ms_per_case_sender_worker": (worker_cpu[0] - idle_cpu[0]) * 1000 / cases,
+        "cpu_ms_per_case_receiver_worker": (worker_cpu[1] - idle_cpu[1]) * 1000 / cases,
     }
 
 
@@ -243,17 +285,17 @@ def edge_backlog(
     filed = time.monotonic() - filing
     database.dispose()
     assert _count(edge, Outgoing) == backlog
-    spawn = multiprocessing.get_context("spawn")
-    workers = [spawn.Process(target=_run_worker, args=(_config(s, fed),)) for s in (sc, edge)]
     started = time.monotonic()
-    for process in workers:
-        process.start()
+    workers = _start_workers([sc, edge], fed)
+    connected = time.monotonic() - started
+    idle_cpu = [_cpu_of(process.pid) for process in workers]  # their start-up
     try:
         deadline = started + 600
         while _count(sc, Incoming) < before + backlog and time.monotonic() < deadline:
             time.sleep(0.2)
         took = time.monotonic() - started
     finally:
+        worker_cpu = [_cpu_of(process.pid) for process in workers]
         for process in workers:
             process.kill()
             process.join()
@@ -262,6 +304,9 @@ def edge_backlog(
         "arrived": _count(sc, Incoming) - before,
         "filed_offline_per_s": backlog / filed,
         "sync_seconds_incl_worker_start": took,
+        "of_which_worker_start_s": connected,
+        "cpu_ms_per_case_receiver_worker": (worker_cpu[0] - idle_cpu[0]) * 1000 / backlog,
+        "cpu_ms_per_case_edge_worker": (worker_cpu[1] - idle_cpu[1]) * 1000 / backlog,
     }
 
 
@@ -387,8 +432,10 @@ def main(argv: list[str] | None = None) -> None:
                 return
             if args.skip != "transfer":
                 print("transfer", args.backend, transfer(nodes, fed, args.cases, args.rate))
+                print("load average", _load())
             if args.skip != "edge":
                 print("edge backlog", args.backend, edge_backlog(nodes, fed, args.backlog))
+                print("load average", _load())
         finally:
             server.stop()
 

@@ -5,6 +5,7 @@ copy matches, and every node's ledger verifies."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from nats import connect as nats_connect
 from sqlalchemy import func, select, text
 
 from tests.federation.conftest import Federation, Node, build_federation, pump
@@ -92,6 +94,30 @@ def _wait(condition: object, *, seconds: float) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+def _leaf_ready(url: str, *, domain: str, seconds: float) -> bool:
+    """Whether the hub's JetStream answers through the leaf node at `url` (a leaf node takes
+    a moment to connect to its hub; under load, more than a second)."""
+
+    async def probe() -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                nc = await nats_connect(url, connect_timeout=2, allow_reconnect=False)
+            except Exception:  # not listening yet
+                await asyncio.sleep(0.2)
+                continue
+            try:
+                await nc.jetstream(domain=domain).account_info()
+                return True
+            except Exception:  # no route to the hub's JetStream yet
+                await asyncio.sleep(0.2)
+            finally:
+                await nc.close()
+        return False
+
+    return asyncio.run(probe())
 
 
 def _check_consistent(gd: Node, sc: Node, numbers: list[str]) -> None:
@@ -206,7 +232,7 @@ def test_edge_station_files_1000_cases_offline_then_syncs(
             r = client.get(f"/api/v1/cases/{numbers[0]}/receipt.pdf", headers=edge.world.h("clerk"))
             assert r.status_code == 200 and r.content[:4] == b"%PDF"
         leaf.start()
-        assert _wait(lambda: True, seconds=1.0)  # the leaf connects to the hub
+        assert _leaf_ready(leaf.url, domain="hub", seconds=30)  # the leaf connects to the hub
         started = time.monotonic()
         pump(
             edge.worker(),

@@ -41,8 +41,6 @@ log = logging.getLogger(__name__)
 DUPLICATE_WINDOW_SECONDS = 600.0
 # How long the publisher rests when the outbox is empty (the latency it adds to a new case).
 OUTBOX_IDLE_SECONDS = 0.05
-# After the first message of a fetch, how long to wait for more (what is there comes at once).
-MORE_SECONDS = 0.02
 
 
 class Worker:
@@ -175,20 +173,13 @@ class Worker:
             return applying.apply_batch(session, batch=batch, settings=self.settings, me=self.me)
 
     async def _fetch(self, timeout: float) -> list[Any]:
-        """What waits for this node, up to a batch: as soon as one message is there (a long
-        poll of at most `timeout`), with whatever else is there at that moment."""
+        """What waits for this node, up to a batch: at once when something is there, else
+        what comes within `timeout`."""
         assert self.sub is not None
         try:
-            first = await self.sub.fetch(1, timeout=timeout)
+            return list(await self.sub.fetch(self.fed.batch, timeout=timeout))
         except (TimeoutError, NatsTimeout):
             return []
-        if self.fed.batch == 1:
-            return list(first)
-        try:
-            more = await self.sub.fetch(self.fed.batch - 1, timeout=MORE_SECONDS)
-        except (TimeoutError, NatsTimeout):
-            more = []
-        return [*first, *more]
 
     async def receive(self, timeout: float | None = None) -> int:
         """Fetch and apply what is waiting for this node; ack after commit. How many."""
