@@ -210,7 +210,7 @@ class Worker:
     async def run(self, stop: threading.Event) -> None:
         """Publish and receive, side by side, until `stop` is set; reconnects when NATS
         goes away. Each goes on at once while it has work: a full outbox batch is followed
-        by the next, a fetch returns as soon as a message is there."""
+        by the next, and a fetch returns at once with what is waiting."""
         while not stop.is_set():
             try:
                 if self.nc is None:
