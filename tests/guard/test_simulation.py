@@ -49,3 +49,17 @@ def test_the_simulation_meets_the_targets_at_a_small_scale(node: str) -> None:
 def test_the_simulation_refuses_a_node_elsewhere() -> None:
     with pytest.raises(ValueError, match="this machine"):
         run_simulation(SimulationConfig(url="http://192.0.2.1:8000"))
+
+
+def test_without_insiders_only_the_outside_attacks_run(node: str) -> None:
+    result = run_simulation(
+        SimulationConfig(
+            url=node, seed=8, users=2, attacks=1, timeout=20, budget=120, insiders=False
+        )
+    )
+    assert {a.kind for a in result.attacks} == {
+        "login.bruteforce",
+        "login.spray",
+        "access.out_of_jurisdiction",
+    }
+    assert result.detection_rate() == 1.0, result.summary()

@@ -65,6 +65,12 @@ def simulate(
         "admin"
     ),
     password: Annotated[str, typer.Option(help="Its password.")] = "tongban-demo",
+    insiders: Annotated[
+        bool,
+        typer.Option(
+            help="Also the insider attacks by the demo official and steward (docs/guard.md)."
+        ),
+    ] = True,
 ) -> None:
     """Replay normal use and attacks against a running node; print detection figures."""
     from tongban.guard.simulate import SimulationConfig, run_simulation
@@ -78,6 +84,7 @@ def simulate(
             timeout=timeout,
             admin=admin,
             password=password,
+            insiders=insiders,
         )
     )
     typer.echo(json.dumps(result.summary(), ensure_ascii=False, indent=2))
