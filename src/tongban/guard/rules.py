@@ -165,13 +165,14 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "threshold of {threshold}.",
     ),
     "login.new_place_odd_hour": (
-        "账号 {subject} 在凌晨 {hour} 点从一个从未用过的地址登录。",
-        "Account {subject} logged in at {hour} o'clock at night from an address it had never used.",
+        "账号 {subject} 在夜间时段（{hour} 点）从一个从未用过的地址登录。",
+        "Account {subject} logged in during the night hours ({hour} o'clock) from an address "
+        "it had never used.",
     ),
     "token.new_place_odd_hour": (
-        "接口令牌 {subject}（账号 {account}）在凌晨 {hour} 点从一个从未用过的地址被使用。",
-        "API token {subject} (account {account}) was used at {hour} o'clock at night from an "
-        "address it had never been used from.",
+        "接口令牌 {subject}（账号 {account}）在夜间时段（{hour} 点）从一个从未用过的地址被使用。",
+        "API token {subject} (account {account}) was used during the night hours ({hour} "
+        "o'clock) from an address it had never been used from.",
     ),
     "proxy.many_principals": (
         "账号 {subject} 在一天内代 {count} 个不同的人办事，超过阈值 {threshold}。",
