@@ -7,6 +7,7 @@ node (same key, directory and test world) take the same bytes, one each way."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,11 +20,12 @@ from sqlalchemy.orm import Session
 from tests.cases.conftest import _build_world
 from tests.federation.conftest import Federation, Node, build_federation
 from tests.support.databases import TestDatabases, hashing_once
+from tongban.cases import service as cases
 from tongban.cases.models import Case, CaseMaterial, CaseStep, Upload
 from tongban.events.models import Event
 from tongban.exchange import service as exchange
 from tongban.federation import batch, messages, routing
-from tongban.federation.models import Incoming, Link
+from tongban.federation.models import Incoming, Link, Outgoing
 
 
 @pytest.fixture
@@ -229,3 +231,50 @@ def test_a_batch_of_transfers_is_stored_with_one_insert_per_table(fed: Federatio
         event.remove(engine, "before_cursor_execute", seen)
     assert [o.outcome for o in outcomes if o] == ["applied"] * 6
     assert len(inserts) == 1  # one by one: six
+
+
+def test_received_together_or_alone_a_joint_case_gets_the_same_steps(fed: Federation) -> None:
+    """cases.receive_cases makes the rows receive_case makes, co-handling steps (联办) too."""
+    gd = fed["guangdong"]
+    [envelope] = _transfers(gd, 1)
+    record = dict(envelope["body"]["case"], implementation_code="TEST-FUND-440305")
+    blobs = {sha: base64.b64decode(data) for sha, data in envelope["body"]["blobs"].items()}
+    alone, together = record["number"] + "A", record["number"] + "T"
+    with gd.session() as session:
+        offer = cases.find_offer(session, implementation="TEST-FUND-440305", item=None, region=None)
+        assert offer.co_handlers, "the fixture's joint implementation has co-handlers"
+        cases.receive_case(
+            session,
+            record={**record, "number": alone},
+            offer=offer,
+            blobs=blobs,
+            settings=gd.settings,
+        )
+        cases.receive_cases(
+            session,
+            received=[({**record, "number": together}, offer, blobs)],
+            settings=gd.settings,
+        )
+    rows = _rows(gd)
+
+    def of(number: str, table: str) -> list[dict[str, Any]]:
+        key = "number" if table == "cases" else "case"
+        return [
+            {k: v for k, v in r.items() if k not in ("number", "case")}
+            for r in rows[table]
+            if r[key] == number
+        ]
+
+    for table in ("cases", "materials", "steps"):
+        assert of(alone, table) == of(together, table), table
+    assert len(of(together, "steps")) == len(offer.co_handlers)
+
+
+def test_the_routed_record_is_the_case_as_stored(fed: Federation) -> None:
+    """The routing hook builds the transfer from the case in hand: the same record as the
+    case read back from the database."""
+    gd = fed["guangdong"]
+    number = gd.file_pension()
+    with gd.session() as session:
+        body = session.scalars(select(Outgoing.body)).one()
+        assert body["case"] == cases.case_record(session, number=number)
