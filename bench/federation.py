@@ -21,6 +21,7 @@ CPU per case of each worker process and of nats-server is printed beside the rat
 load average before and after.
 
     python -m bench.federation [--cases 3000] [--rate 250] [--backlog 10000] [--backend sqlite]
+        [--filers 1]
     python -m bench.federation --stages 1000 [--backend postgresql]
 """
 
@@ -217,26 +218,54 @@ def _count(settings: Settings, model: type) -> int:
     return n
 
 
+def _file_share(
+    config: dict[str, Any], start: float, first: int, count: int, rate: float
+) -> tuple[dict[str, float], float]:
+    """One filing process's share: `count` cases from key `first`, at most `rate`/s from the
+    wall-clock `start`; when each was submitted, and the CPU seconds it took."""
+    cases_service.before_act(federation.guard)
+    cases_service.on_changed(federation.changed)
+    settings = Settings(**config)
+    database, actor, sha = _filer(settings)
+    cpu = time.process_time()
+    submitted: dict[str, float] = {}
+    for i in range(count):
+        pause = start + i / rate - time.time()
+        if pause > 0:
+            time.sleep(pause)
+        number = _file(database, actor, sha, settings, first + i)
+        submitted[number] = time.time()
+    database.dispose()
+    return submitted, time.process_time() - cpu
+
+
 def transfer(
-    nodes: dict[str, Settings], fed: federation.FederationSettings, cases: int, rate: float
+    nodes: dict[str, Settings],
+    fed: federation.FederationSettings,
+    cases: int,
+    rate: float,
+    filers: int = 1,
 ) -> dict[str, float]:
-    """File `cases` on Guangdong at most `rate`/s with both workers running; latencies."""
+    """File `cases` on Guangdong at most `rate`/s (from `filers` processes: a node's app
+    servers) with both workers running; latencies."""
     gd, sc = nodes["guangdong"], nodes["sichuan"]
     workers = _start_workers([gd, sc], fed)
     idle_cpu = [_cpu_of(process.pid) for process in workers]  # their start-up
-    database, actor, sha = _filer(gd)
-    filer_started = time.process_time()
-    submitted: dict[str, float] = {}
-    start = time.monotonic()
+    share = cases // filers
+    config = _config(gd, fed)["settings"]
     try:
-        for n in range(cases):
-            due = start + n / rate
-            pause = due - time.monotonic()
-            if pause > 0:
-                time.sleep(pause)
-            number = _file(database, actor, sha, gd, n)
-            submitted[number] = time.time()
-        filed = time.monotonic() - start
+        start = time.time() + (0.5 if filers == 1 else 5.0)  # the filers start
+        if filers == 1:
+            shares = [_file_share(config, start, 0, share, rate)]
+        else:
+            with multiprocessing.get_context("spawn").Pool(filers) as pool:
+                shares = pool.starmap(
+                    _file_share,
+                    [(config, start, k * share, share, rate / filers) for k in range(filers)],
+                )
+        filed = time.time() - start
+        submitted = {n: t for done, _ in shares for n, t in done.items()}
+        cases = len(submitted)
         deadline = time.monotonic() + 120
         while _count(sc, Incoming) < cases and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -245,8 +274,7 @@ def transfer(
         for process in workers:
             process.kill()
             process.join()
-        database.dispose()
-    filer_cpu = time.process_time() - filer_started
+    filer_cpu = sum(cpu for _, cpu in shares)
     arrived = _arrivals(sc)
     published = _published(gd)
     to_stream = sorted(
@@ -415,6 +443,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--skip", choices=("transfer", "edge"), default=None)
     parser.add_argument("--stages", type=int, default=0, help="only the stages, with N cases")
+    parser.add_argument("--filers", type=int, default=1, help="filing processes (transfer)")
     args = parser.parse_args(argv or [])
     cases_service.before_act(federation.guard)
     cases_service.on_changed(federation.changed)
@@ -431,7 +460,8 @@ def main(argv: list[str] | None = None) -> None:
                 print("load average", _load())
                 return
             if args.skip != "transfer":
-                print("transfer", args.backend, transfer(nodes, fed, args.cases, args.rate))
+                result = transfer(nodes, fed, args.cases, args.rate, args.filers)
+                print("transfer", args.backend, f"{args.filers} filers", result)
                 print("load average", _load())
             if args.skip != "edge":
                 print("edge backlog", args.backend, edge_backlog(nodes, fed, args.backlog))
