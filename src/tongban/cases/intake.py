@@ -23,7 +23,7 @@ from tongban.cases.checks import check_form, check_materials, record_uploader
 from tongban.cases.handling import changed
 from tongban.cases.models import Case, CaseMaterial, CaseStep, Upload
 from tongban.cases.notify import compose, text_after_commit
-from tongban.cases.offers import Offer, _invalid, find_offer
+from tongban.cases.offers import WITHDRAWN, Offer, _invalid, find_offer
 from tongban.cases.payout import PAYOUT_FIELDS
 from tongban.cases.schemas import CaseCreate
 from tongban.cases.states import State
@@ -388,6 +388,8 @@ def _file_new(
             )
         ]
     for offer in offers:
+        if offer.withdrawn:
+            raise _invalid("implementation", WITHDRAWN)
         if offer.department_id is None:
             raise _invalid(
                 "implementation",

@@ -13,6 +13,12 @@ from sqlalchemy.orm import Session
 from tongban.catalog import service as catalog
 from tongban.identity import service as identity
 from tongban.platform.errors import FieldError, Invalid, NotFound
+from tongban.platform.web.rendering import N_
+
+# Pages show it in the reader's language (field_message translates a known message).
+WITHDRAWN = N_(
+    "This service was withdrawn from the national catalog: it takes no new applications."
+)
 
 # --- what the catalog offers -----------------------------------------------------------------
 
@@ -44,6 +50,9 @@ class Offer:
     materials: list[MaterialSpec] = field(default_factory=list)
     co_handlers: list[tuple[str, str, str]] = field(default_factory=list)
     form_fields: list[dict[str, Any]] = field(default_factory=list)
+    # The national catalog withdrew the item: no new applications, while cases filed before
+    # (one filed at a station offline, arriving later, included) go on being handled.
+    withdrawn: bool = False
 
 
 def _offer_of(session: Session, impl: catalog.ImplementationRead) -> Offer:
@@ -71,6 +80,7 @@ def _offer_of(session: Session, impl: catalog.ImplementationRead) -> Offer:
         ],
         co_handlers=[(c.authority_name, c.authority_code, c.region_code) for c in impl.co_handlers],
         form_fields=list(impl.form_fields),
+        withdrawn=catalog.is_withdrawn(session, code=impl.item_code),
     )
 
 

@@ -171,3 +171,11 @@ def withdraw_item(session: Session, *, code: str, withdrawn: bool = True) -> boo
         data={"code": code},
     )
     return True
+
+
+def is_withdrawn(session: Session, *, code: str) -> bool:
+    """Whether the national catalog withdrew item `code` (an unknown code is not withdrawn)."""
+    return (
+        session.scalar(select(BasicItem.withdrawn_at.is_not(None)).where(BasicItem.code == code))
+        is True
+    )

@@ -27,6 +27,7 @@ from tongban.catalog.names import display_name, english_names
 from tongban.catalog.national import (
     apply_national_items,
     catalog_fingerprint,
+    is_withdrawn,
     items_digest,
     national_items,
     withdraw_item,
@@ -61,6 +62,7 @@ __all__ = [
     "import_document",
     "import_file",
     "import_workbook",
+    "is_withdrawn",
     "item_name",
     "items_digest",
     "limit_exceeds",
