@@ -1,7 +1,7 @@
 """Federation: bundles, joint handling and withdrawals across nodes (issue #18)
 
 Revision ID: 0035_federation_cases
-Revises: 0034_federation_more
+Revises: 0033_federation_catalog
 Create Date: 2026-11-30
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0035_federation_cases"
-down_revision = "0034_federation_more"
+down_revision = "0033_federation_catalog"
 branch_labels = None
 depends_on = None
 
