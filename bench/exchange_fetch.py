@@ -41,7 +41,7 @@ from tongban.platform.db import Database, upgrade_database
 
 SECONDS = float(os.environ.get("TONGBAN_BENCH_EXCHANGE_SECONDS", "10"))
 THREADS = int(os.environ.get("TONGBAN_BENCH_EXCHANGE_THREADS", "8"))
-LEVERS = ("signing", "transport")
+LEVERS = ("signing", "transport", "asgi", "policy")
 
 
 def _without(levers: str) -> None:
@@ -70,6 +70,14 @@ def _without(levers: str) -> None:
                 raise remote.Unreachable(timed_out=False) from None
 
         remote.send = send
+    if "asgi" in off:
+        from tongban.exchange import provider_fast
+
+        provider_fast.takes = lambda scope: False
+    if "policy" in off:
+        from tongban.exchange import policy
+
+        policy.decide = policy.evaluate
 
 
 def _node(folder: Path, *, name: str, region: str, port: int) -> tuple[Database, Settings]:
@@ -284,7 +292,7 @@ def policy_evaluation(n: int = 20_000) -> dict[str, float]:
     for _ in range(n):
         started = time.perf_counter()
         began = time.thread_time()
-        policy.decide(
+        policy.evaluate(
             policies=[text],
             consumer="12511602MB8188247W",
             resource="RS-YLBX-001",

@@ -165,8 +165,8 @@ def _actions(node: Node, action: str) -> list[Event]:
         return list(rows)
 
 
-def _query(**change: str) -> Query:
-    values = {
+def _query(**change: object) -> Query:
+    values: dict[str, object] = {
         "resource": "RS-YLBX-001",
         "fields": ("paid_months",),
         "resident_id": "511602195003150119",
@@ -291,3 +291,118 @@ def test_a_provider_down_leaves_the_case_unchanged_and_a_retry_works(
         f"{a.url}/api/v1/cases/{number}/data-fetches", json=fetch, headers=headers, timeout=20
     )
     assert retry.status_code == 201, retry.text
+
+
+# What differs between two answers to two sends of the same kind of query: the message's own
+# id, time and signature, the server's clock, and the random pre-session id in the cookie.
+_PER_MESSAGE = {"date", "signature", "signature-input", "x-road-id", "x-road-request-hash"}
+
+
+def _shape(response: httpx.Response) -> tuple[int, list[tuple[str, str]], object]:
+    headers = []
+    for name, value in response.headers.multi_items():
+        if name in _PER_MESSAGE:
+            value = "*"
+        elif name == "set-cookie":
+            value = value.split("=", 1)[0] + "=*;" + value.split(";", 1)[1]
+        elif name == "content-digest" or name == "content-length":
+            value = "*" if response.status_code == 200 else value
+        headers.append((name, value))
+    body: object = response.json()
+    return response.status_code, sorted(headers), body
+
+
+def test_the_direct_path_answers_as_the_stack(
+    two_nodes: tuple[Node, Node], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each kind of query, genuine and refused, sent once down the stack (FastAPI's route) and
+    once in the form the direct path takes (exchange/provider_fast.py): the same status,
+    headers and body, and the same events on the provider."""
+    from tongban.exchange import provider_fast
+
+    a, b = two_nodes
+    url = f"{b.url}{remote.QUERY_PATH}"
+    stranger = Settings(data_dir=tmp_path / "x", database_url="sqlite://", node_name="xx.node")
+    old = datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1)
+
+    def tampered() -> httpx.Request:
+        signed = _signed(a, b)
+        body = signed.content.replace(b"paid_months", b"account_balance")
+        headers = {k: v for k, v in signed.headers.items() if k.lower() != "content-length"}
+        return httpx.Request("POST", signed.url, content=body, headers=headers)
+
+    def resigned(query: Query) -> httpx.Request:
+        return remote.signed_request(url=url, query=query, provider=PROVIDER, settings=a.settings)
+
+    kinds = {
+        "found": lambda: _signed(a, b),
+        "not-found": lambda: resigned(_query(resident_id="11010519491231002X")),
+        "tampered": tampered,
+        "unknown-node": lambda: remote.signed_request(
+            url=url, query=_query(), provider=PROVIDER, settings=stranger
+        ),
+        "stale": lambda: _signed(a, b, created=old),
+        "unsigned": lambda: httpx.Request("POST", url, json={"resource": "x"}),
+        "not-agreed": lambda: resigned(_query(fields=("account_balance",))),
+        "unknown-service": lambda: resigned(_query(resource="RS-NONE-001")),
+        "bad-body": lambda: resigned(_query(resident_id="short")),
+        "bad-id": lambda: resigned(_query(resident_id="110105194912310021")),
+    }
+    taken: list[bool] = []
+    real_takes = provider_fast.takes
+
+    def noted(scope: dict[str, object]) -> bool:
+        taken.append(real_takes(scope))
+        return taken[-1]
+
+    def send(client: httpx.Client, request: httpx.Request, *, direct: bool) -> httpx.Response:
+        monkeypatch.setattr(provider_fast, "takes", noted if direct else lambda scope: False)
+        # The direct path's form: no gzip asked for (httpx asks by default), no cookie.
+        request.headers["accept-encoding"] = "identity"
+        return client.send(request)
+
+    with httpx.Client(timeout=20) as client:
+
+        def recorded() -> list[dict[str, object]]:
+            strip = ("request_sha256", "response_sha256")
+            rows = _actions(b, "exchange.message_refused") + _actions(b, "exchange.message_served")
+            rows.sort(key=lambda event: event.id)
+            return [{k: v for k, v in e.data.items() if k not in strip} for e in rows]
+
+        for kind, make in kinds.items():
+            before = len(recorded())
+            stack = send(client, make(), direct=False)
+            middle = recorded()
+            direct = send(client, make(), direct=True)
+            after = recorded()
+            assert taken[-1] is True, kind
+            assert _shape(direct) == _shape(stack), kind
+            # The same events: as many (one, or none for a malformed ID number), alike.
+            assert after[len(middle) :] == middle[before:], kind
+            assert len(middle) - before == (0 if kind == "bad-id" else 1), kind
+        # A replay: the same message sent again, each way.
+        first, second = _signed(a, b), _signed(a, b)
+        assert send(client, first, direct=False).status_code == 200
+        assert send(client, second, direct=True).status_code == 200
+        again_stack = send(client, first, direct=False)
+        again_direct = send(client, second, direct=True)
+        assert again_stack.status_code == 409
+        ids = {first.headers["x-road-id"]: "*", second.headers["x-road-id"]: "*"}
+        shapes = [_shape(again_direct), _shape(again_stack)]
+        for _, _, body in shapes:
+            assert isinstance(body, dict)
+            for message_id, mark in ids.items():
+                body["detail"] = body["detail"].replace(message_id, mark)
+        assert shapes[0] == shapes[1]
+        # Not the direct path's form: down the stack, even with the path on.
+        gzip = _signed(a, b)
+        monkeypatch.setattr(provider_fast, "takes", real_takes)
+        assert not real_takes(
+            {
+                "type": "http",
+                "method": "POST",
+                "path": remote.QUERY_PATH,
+                "headers": [(b"content-length", b"10"), (b"accept-encoding", b"gzip")],
+            }
+        )
+        assert client.send(gzip).status_code == 200

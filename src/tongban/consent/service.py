@@ -14,10 +14,18 @@ from tongban.consent.checks import (
 from tongban.consent.consents import ConsentView, Refusal, ResourceTerms, on_describe_resource
 from tongban.consent.demo import load_demo as load_consent_demo
 from tongban.consent.schemas import RequirementIn
-from tongban.consent.tracker import UsageLine, UsagePage, data_usage, missing_lines, note_event
+from tongban.consent.tracker import (
+    KNOWN_CASE,
+    UsageLine,
+    UsagePage,
+    data_usage,
+    missing_lines,
+    note_event,
+)
 from tongban.consent.tracker_demo import load_demo as load_tracker_demo
 
 __all__ = [
+    "KNOWN_CASE",
     "REFUSAL_MESSAGES",
     "REFUSAL_TEXTS",
     "ConsentView",

@@ -32,6 +32,7 @@ from tongban.events.service import Channel, EventView
 from tongban.identity import service as identity
 from tongban.identity.service import Actor
 from tongban.ledger import service as ledger
+from tongban.platform.db.fastpath.rows import insert_now, new_row
 from tongban.platform.errors import AppError, Forbidden, Invalid, NotFound
 from tongban.platform.web.rendering import N_
 
@@ -149,14 +150,31 @@ def _subject_of(session: Session, event: EventView, use: Use) -> tuple[int | Non
         number = str((event.data or {}).get("use_case") or consent.case_number or "")
         if not number:
             return subject_id, None
+    known = session.info.get(KNOWN_CASE)
     try:
-        case = cases.get_case(session, number=number)
+        case = (
+            known
+            if isinstance(known, cases.CaseView) and known.number == number
+            else cases.get_case(session, number=number)
+        )
     except NotFound:
         return subject_id, None
     return (subject_id if use.subject == "consent" else case.applicant_id), case
 
 
+# session.info key: a case (cases.CaseView) its caller read a moment ago in this transaction
+# and is still working on (exchange's fetch sets it while it runs): the line of an event about
+# that case takes it from here instead of reading it again (docs/benchmarks.md, Exchange).
+KNOWN_CASE = "consent.tracker.known_case"
+
+
 def _line(session: Session, event: EventView, use: Use, subject_id: int, case: Any) -> DataUse:
+    return DataUse(**_line_values(session, event, use, subject_id, case))
+
+
+def _line_values(
+    session: Session, event: EventView, use: Use, subject_id: int, case: Any
+) -> dict[str, Any]:
     data = event.data or {}
     department_code = data.get("department") or data.get("requester")
     department_name = None
@@ -178,7 +196,7 @@ def _line(session: Session, event: EventView, use: Use, subject_id: int, case: A
     resource = data.get("resource")
     terms = consents.describe_resource(session, resource) if isinstance(resource, str) else None
     labels = [terms.fields.get(f, f) if terms else f for f in fields]
-    return DataUse(
+    return dict(
         event_id=event.id,
         event_uid=event.uid,
         subject_id=subject_id,
@@ -210,7 +228,9 @@ def note_event(session: Session, event: EventView) -> None:
     subject_id, case = _subject_of(session, event, use)
     if subject_id is None:
         return  # no account yet: the lines come when the case joins one (backfill_case)
-    session.add(_line(session, event, use, subject_id, case))
+    # Stored at once by a cached INSERT, as its event is (no unit-of-work flush at commit):
+    # a line is written with every fetch (docs/benchmarks.md, Exchange).
+    insert_now(session, new_row(DataUse, **_line_values(session, event, use, subject_id, case)))
 
 
 def backfill_case(session: Session, *, case_number: str) -> int:

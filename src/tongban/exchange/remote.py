@@ -29,6 +29,7 @@ from tongban.exchange.models import Message
 from tongban.exchange.providers import Answer, Query, only, register_remote
 from tongban.platform.config import Settings
 from tongban.platform.db import utcnow
+from tongban.platform.db.fastpath.rows import insert_now, new_row
 
 # Seconds a provider may take; the time window of signatures (both sides).
 TIMEOUT = 5.0
@@ -160,7 +161,10 @@ def _log(
     status: int | None,
     response_hash: str | None,
 ) -> Message:
-    row = Message(
+    # Stored at once by a cached INSERT (no unit-of-work flush): the message log is written
+    # on every exchange (docs/benchmarks.md, Exchange; tests/exchange/test_fast_rows.py).
+    row = new_row(
+        Message,
         direction="out",
         client=request.headers["x-road-client"],
         service=request.headers["x-road-service"],
@@ -171,8 +175,7 @@ def _log(
         status=status,
         logged_at=utcnow(),
     )
-    session.add(row)
-    session.flush()
+    insert_now(session, row)
     events.record(
         session,
         action="exchange.message_sent",

@@ -30,14 +30,16 @@ from tongban.exchange.directory import Reload, export_directory
 from tongban.exchange.directory import load_document as load_directory_document
 from tongban.exchange.directory import reload as reload_directory
 from tongban.exchange.fetch_pages import REFUSAL_TEXTS
-from tongban.exchange.models import DataFetch, Node
+from tongban.exchange.models import DataFetch, DataResource, Node
 from tongban.exchange.nodes import put_node, this_node
+from tongban.exchange.provider_fast import QueryFastPath
 from tongban.exchange.signing import NodeKey, node_key
 from tongban.exchange.worker import starter as worker_starter
 from tongban.platform.errors import NotFound
 
 __all__ = [
     "NodeKey",
+    "QueryFastPath",
     "Reload",
     "RunReport",
     "SharedMaterial",
@@ -167,8 +169,14 @@ def register_node(session: Session, *, entry: dict[str, Any]) -> None:
 def consent_terms(session: Session, code: str) -> consent.ResourceTerms | None:
     """A resource's provider and field labels as consent needs them (the shell hands this to
     consent, which sits below exchange), or None for an unknown code."""
+    fetching = session.info.get(fetch.FETCHING)
     try:
-        row = catalogue.get_resource(session, code=code)
+        # During a fetch, the resource it read a moment ago in this transaction (fetch.py).
+        row = (
+            fetching
+            if isinstance(fetching, DataResource) and fetching.code == code
+            else catalogue.get_resource(session, code=code)
+        )
     except NotFound:
         return None
     return consent.ResourceTerms(

@@ -25,12 +25,13 @@ from tongban.events import service as events
 from tongban.events.service import Channel
 from tongban.exchange import nodes, policy, signing
 from tongban.exchange.errors import RefusedConflict, RefusedForbidden, RefusedInvalid
-from tongban.exchange.fetch import policies_for
-from tongban.exchange.models import Agreement, DataResource, Message
+from tongban.exchange.fetch import policies_for, resource_and_agreements
+from tongban.exchange.models import Agreement, Message, Node
 from tongban.exchange.providers import Query, local_answer
 from tongban.exchange.remote import WINDOW
 from tongban.platform.config import Settings
 from tongban.platform.db import utcnow
+from tongban.platform.db.fastpath.rows import insert_now, new_row
 from tongban.platform.errors import FieldError, NotFound, Unauthorized
 
 _MESSAGE_ID = re.compile(r"^[0-9A-Za-z-]{8,64}$")
@@ -106,6 +107,32 @@ def _created(signature_input: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
+def _node_and_seen(
+    session: Session, *, node_id: str, message_id: str
+) -> tuple[nodes.Listed | None, bool]:
+    """The signing node's directory entry (nodes.listed) and whether this message id of it was
+    already received (the replay guard), in one statement: both are read on every query, and
+    each is looked at only where the checks come to it."""
+    if not node_id:
+        return None, False
+    seen = (
+        select(Message.id)
+        .where(
+            Message.direction == "in", Message.client == node_id, Message.message_id == message_id
+        )
+        .exists()
+    )
+    found = session.execute(
+        select(Node.base_url, Node.public_keys, seen.label("seen")).where(Node.node_id == node_id)
+    ).first()
+    if found is None:
+        return None, False
+    listed = nodes.Listed(
+        node_id=node_id, base_url=found.base_url, public_keys=dict(found.public_keys)
+    )
+    return listed, bool(found.seen)
+
+
 def serve_query(
     session: Session, *, request: IncomingRequest, body: bytes, settings: Settings
 ) -> Served:
@@ -121,7 +148,7 @@ def serve_query(
         )
     key_id = signing.key_id_of(signature_input) or ""
     node_id = key_id.split("#", 1)[0]
-    node = nodes.listed(session, node_id=node_id) if node_id else None
+    node, seen = _node_and_seen(session, node_id=node_id, message_id=headers.get("x-road-id", ""))
     if node is None:
         _refuse(
             session,
@@ -178,12 +205,7 @@ def serve_query(
             detail="The message id is missing or malformed.",
             node=node_id,
         )
-    seen = session.scalar(
-        select(Message.id).where(
-            Message.direction == "in", Message.client == node_id, Message.message_id == message_id
-        )
-    )
-    if seen is not None:
+    if seen:
         _refuse(
             session,
             code="replay",
@@ -202,7 +224,10 @@ def serve_query(
             node=node_id,
         )
     service = headers.get("x-road-service", "")
-    resource = session.scalar(select(DataResource).where(DataResource.code == asked.resource))
+    consumer = client.split("/", 1)[1]
+    resource, agreements = resource_and_agreements(
+        session, code=asked.resource, consumer=Agreement.consumer_code == consumer
+    )
     if (
         service != f"{signing.node_key(settings).node_id}/{asked.resource}"
         or resource is None
@@ -216,14 +241,6 @@ def serve_query(
             detail="This node provides no such service.",
             node=node_id,
         )
-    consumer = client.split("/", 1)[1]
-    agreements = list(
-        session.scalars(
-            select(Agreement).where(
-                Agreement.resource_id == resource.id, Agreement.consumer_code == consumer
-            )
-        )
-    )
     texts, _ = policies_for(resource, agreements)
     decision = policy.decide(
         policies=texts,
@@ -270,7 +287,8 @@ def serve_query(
     signing.sign(
         served, key=signing.node_key(settings), body=out, components=signing.RESPONSE_COMPONENTS
     )
-    row = Message(
+    row = new_row(
+        Message,
         direction="in",
         client=node_id,
         service=service,
@@ -281,8 +299,7 @@ def serve_query(
         status=200,
         logged_at=utcnow(),
     )
-    session.add(row)
-    session.flush()
+    insert_now(session, row)  # at once, no unit-of-work flush (as remote._log)
     issue = row.issue if row.issue and _CODE.match(row.issue) else None
     events.record(
         session,

@@ -94,6 +94,14 @@ def purpose_key(purpose: str, *, settings: Settings) -> bytes:
     return hmac.new(secret, f"tongban/{purpose}".encode(), hashlib.sha256).digest()
 
 
+@lru_cache(maxsize=64)
+def _resolved(key_dir: Path) -> Path:
+    return key_dir.resolve()
+
+
 def identity_keys(settings: Settings) -> IdentityKeys:
     """The keys in the data directory of the given settings."""
-    return _load((settings.data_dir / "keys").resolve())
+    key_dir = settings.data_dir / "keys"
+    # An absolute folder is resolved once per process: resolving walks the file system, and
+    # the keys are asked for on every lookup hash and decryption (each exchange, twice).
+    return _load(_resolved(key_dir) if key_dir.is_absolute() else key_dir.resolve())

@@ -186,6 +186,11 @@ def create_app(
     _include_routers(app)
     _include_pages(app)
     install_openapi(app)  # the contract: problem+json errors, parameter rules (shell/openapi.py)
+    from tongban.exchange import service as exchange
+
+    # Outermost (added last): the nodes' signed queries in their plain form are answered
+    # ahead of the stack, with what it would add (exchange/provider_fast.py, issue #15).
+    app.add_middleware(exchange.QueryFastPath)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> JSONResponse:

@@ -1,0 +1,105 @@
+"""The rows a fetch writes at once (a cached INSERT instead of the unit of work's flush: the
+fetch, its tracker line, the message log; a Core UPDATE of a queued fetch; the resource and its
+agreements read in one statement) are the rows the ORM path wrote: the same fetch done both
+ways, on both databases, stores the same values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from tests.exchange.conftest import World, make_case
+
+from tongban.consent import tracker
+from tongban.consent.tracker_models import DataUse
+from tongban.events import service as events_service
+from tongban.events.models import Event
+from tongban.exchange import fetch, remote, serving
+from tongban.exchange.models import DataFetch, PendingFetch
+from tongban.platform.config import Settings
+from tongban.platform.db import utcnow
+
+# Columns that differ between any two fetches: keys, moments, the case and random ids.
+_VARYING = {
+    *("id", "fetched_at", "event_id", "event_uid", "occurred_at", "case_number", "fetch_id"),
+    *("created_at", "updated_at", "next_attempt_at"),
+}
+
+
+def _orm_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the code did before: build with the constructor, session.add, flush."""
+
+    def insert_now(session: Session, obj: Any, **_: Any) -> bool:
+        session.add(obj)
+        session.flush()
+        return True
+
+    for module in (fetch, tracker, remote, serving):
+        monkeypatch.setattr(module, "insert_now", insert_now)
+        monkeypatch.setattr(module, "new_row", lambda cls, /, **values: cls(**values))
+
+
+def _values(row: Any) -> dict[str, Any]:
+    return {
+        column.key: getattr(row, column.key)
+        for column in row.__table__.columns
+        if column.key not in _VARYING
+    }
+
+
+def _one_fetch(db: Session, world: World, settings: Settings) -> dict[str, Any]:
+    case = make_case(db, world)
+    db.add(
+        PendingFetch(
+            case_number=case.number,
+            resource_code="RS-YLBX-001",
+            actor_id=world.accounts["official"].id,
+            state="failed",
+            problem="provider-unavailable",
+            next_attempt_at=utcnow(),
+        )
+    )
+    db.flush()
+    row = fetch.fetch_for_case(
+        db,
+        actor=world.actor("official"),
+        case_number=case.number,
+        resource_code="RS-YLBX-001",
+        fields=None,
+        purpose="核验参保缴费情况",
+        settings=settings,
+    )
+    db.expire_all()
+    stored = db.get(DataFetch, row.id)
+    event = db.scalars(
+        select(Event).where(Event.action == "exchange.fetched").order_by(Event.id.desc())
+    ).first()
+    assert stored is not None and event is not None
+    line = db.scalar(select(DataUse).where(DataUse.event_id == event.id))
+    pending = db.scalar(select(PendingFetch).where(PendingFetch.case_number == case.number))
+    assert line is not None and pending is not None
+    assert pending.fetch_id == stored.id and line.case_number == case.number
+    assert pending.updated_at == stored.fetched_at
+    data = dict(event.data)
+    data.pop("fetch")
+    return {
+        "fetch": _values(stored),
+        "line": _values(line),
+        "pending": _values(pending),
+        "event": (event.action, event.resource_type, data, event.private),
+    }
+
+
+def test_a_fetch_stores_what_the_orm_stored(
+    db: Session, world: World, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events_service.on_stored(tracker.note_event)  # as the shell sets it (idempotent)
+    fast = _one_fetch(db, world, settings)
+    with monkeypatch.context() as patch:
+        _orm_way(patch)
+        slow = _one_fetch(db, world, settings)
+    assert fast == slow
+    assert fast["fetch"]["found"] is True and fast["pending"]["state"] == "done"
+    assert fast["line"]["department_name"] and fast["line"]["field_labels"]
