@@ -12,7 +12,10 @@ Environment: TONGBAN_BENCH_EXCHANGE_SECONDS (default 10), TONGBAN_BENCH_EXCHANGE
 TONGBAN_BENCH_EXCHANGE_WITHOUT: levers to switch off for an A/B comparison in one window,
 comma-separated: `signing` (sign and verify through http_message_signatures only, as before
 the direct path), `transport` (send with an httpx client, as before the standard library's
-keep-alive connections). `python -m bench.exchange_fetch ab` runs all of them in turn.
+keep-alive connections), `asgi` (B answers every query down the middleware stack, not on
+exchange/provider_fast.py's direct path), `policy` (Cedar asked for every decision, none kept).
+`python -m bench.exchange_fetch ab [without ...]` runs them in turn. The policy benchmark
+measures the engine itself (`policy.evaluate`).
 """
 
 from __future__ import annotations
