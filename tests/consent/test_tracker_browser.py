@@ -110,6 +110,7 @@ def test_a_fetch_in_the_tracker_its_receipt_offline_and_an_objection_answered(
     # The steward answers on the objections desk, within the working-day deadline.
     desk = new_context(browser, js=False).new_page()
     login(desk, live.url, "steward")
+    click(desk, "nav summary")  # the steward's later entries fold under 更多
     click(desk, "nav a:has-text('数据使用异议')")
     assert "我没有想到社保局会查我的缴费记录" in desk.locator("main").inner_text()
     assert_accessible(browser, desk)

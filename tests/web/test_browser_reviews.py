@@ -186,6 +186,7 @@ def test_the_desk_records_a_rating_and_operators_see_appeals(
     context = _phone(browser, live)
     page = context.new_page()
     login(page, live.url, "admin")
+    click(page, "nav summary")  # the administrator's later entries fold under 更多
     click(page, "nav a[href='/admin/appeals']")
     _check(browser, page)
     context.close()
