@@ -47,6 +47,7 @@ from tongban.cases.intake import submit
 from tongban.cases.schemas import CaseCreate
 from tongban.cases.uploads import upload
 from tongban.exchange import service as exchange
+from tongban.federation import routing
 from tongban.federation import service as federation
 from tongban.federation.models import Incoming, Outgoing
 from tongban.federation.nats_server import NatsServer, free_port
@@ -138,10 +139,15 @@ def _nodes(root: Path, backend: str) -> dict[str, Settings]:
         with database.session_scope() as session:
             exchange.load_directory_document(session, document=document, settings=settings)
         database.dispose()
+    # Loading the demo data routed its cases before the directory was there: drop that table.
+    routing.forget()
     return made
 
 
 def _filer(settings: Settings) -> tuple[Database, Any, str]:
+    # The hooks `serve` installs: a filed case is routed (idempotent, per process).
+    cases_service.before_act(federation.guard)
+    cases_service.on_changed(federation.changed)
     database = Database(settings.resolved_database_url())
     with database.session_scope() as session:
         clerk = identity.find_account_by_username(session, username="clerk")
@@ -223,8 +229,6 @@ def _file_share(
 ) -> tuple[dict[str, float], float]:
     """One filing process's share: `count` cases from key `first`, at most `rate`/s from the
     wall-clock `start`; when each was submitted, and the CPU seconds it took."""
-    cases_service.before_act(federation.guard)
-    cases_service.on_changed(federation.changed)
     settings = Settings(**config)
     database, actor, sha = _filer(settings)
     cpu = time.process_time()
