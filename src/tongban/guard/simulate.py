@@ -79,6 +79,8 @@ class SimulationConfig:
     # The insider attacks by the demo staff accounts (official, steward).
     insiders: bool = True
     staff_password: str = "tongban-demo"
+    # The proxy attack (代办 for many principals), when the node offers PROXY_ITEM.
+    proxies: bool = True
 
 
 @dataclass
@@ -113,6 +115,8 @@ class SimulationResult:
     alerts: int = 0
     # Statuses of normal logins that were refused (401: a wrong password, 429: stopped).
     refusals: dict[int, int] = field(default_factory=dict)
+    # Cases normal users filed for a relative (one principal each: never alerted).
+    family_filings: int = 0
 
     def detection_rate(self) -> float:
         """Share of attacks an alert named."""
@@ -159,6 +163,7 @@ class SimulationResult:
             "latency_s_max": round(max(lat), 2) if lat else None,
             "alerts": self.alerts,
             "normal_logins_refused": self.refusals,
+            "family_proxy_filings": self.family_filings,
             "seconds": round(self.seconds, 1),
             "meets_targets": self.meets_targets(),
         }
@@ -170,6 +175,7 @@ class _User:
     password: str
     account_id: int
     home: str
+    login_name: str = ""
 
 
 class _Node:
@@ -240,7 +246,7 @@ def _register(node: _Node, rng: random.Random, seed: int, index: int, hall: str)
         raise RuntimeError(f"a simulated user could not log in ({status})")
     me = node.get("/api/v1/me", home, token).json()
     node.logout(token, home)
-    return _User(phone, password, int(me["id"]), home)
+    return _User(phone, password, int(me["id"]), home, str(me["username"]))
 
 
 def run_simulation(config: SimulationConfig) -> SimulationResult:
@@ -259,6 +265,16 @@ def run_simulation(config: SimulationConfig) -> SimulationResult:
         users[2 * config.attacks],
         users[2 * config.attacks + 1 :],
     )
+    # The proxies (代办), when the node offers the enrolment they file: per attack an agent
+    # and its principals, registered after everyone else (their own addresses).
+    agents: list[tuple[_User, list[_User]]] = []
+    if config.proxies and _offers(node, PROXY_ITEM):
+        for a in range(config.attacks):
+            first = count + a * (PRINCIPALS + 1)
+            group = [
+                _register(node, rng, config.seed, first + i, hall) for i in range(PRINCIPALS + 1)
+            ]
+            agents.append((group[0], group[1:]))
     refused: set[int] = set()
     sessions: list[_User] = []
 
@@ -279,6 +295,13 @@ def run_simulation(config: SimulationConfig) -> SimulationResult:
     plan += [("bruteforce", v) for v in victims]
     plan += [("spray", i) for i in range(config.attacks)]
     plan += [("probe", u) for u in insiders]
+    plan += [("proxy", pair) for pair in agents]
+    # Families: one normal user in four files once for a parent or spouse (one principal).
+    if agents:
+        helpers = [u for u in normal if rng.random() < 0.25]
+        for helper in helpers:
+            principal = rng.choice([u for u in normal if u is not helper])
+            plan.append(("family", (helper, principal)))
     rng.shuffle(plan)
     restore: list[tuple[str, dict[str, Any]]] = []
     staff = _Staff.of(node, config) if config.insiders else None
@@ -317,6 +340,7 @@ def run_simulation(config: SimulationConfig) -> SimulationResult:
             attack.stopped = node.login(victim.username, victim.password, "192.0.2.200")[0] == 429
     named = _alerted_accounts(node, config)
     attacked = {u.account_id for u in [*victims, *insiders, witness]}
+    attacked |= {u.account_id for agent, principals in agents for u in [agent, *principals]}
     result.disturbed = sum(
         1
         for i, user in enumerate(sessions)
@@ -352,6 +376,10 @@ def _replay(
             attack = _spray(node, users, subject, config.seed, rng)
             _until_stopped(node, attack, witness, config.timeout)
             result.attacks.append(attack)
+        elif step == "proxy":
+            result.attacks.append(_many_principals(node, *subject))
+        elif step == "family":
+            result.family_filings += _file_for(node, *subject, relation="parent")
         elif step == "insider":
             assert staff is not None
             found = INSIDER_ATTACKS[subject](node, staff, rng)
@@ -400,6 +428,67 @@ def _probe(node: _Node, insider: _User) -> Attack:
     if token:
         node.logout(token, insider.home)
     return Attack("access.out_of_jurisdiction", insider.account_id, [insider.home], _now())
+
+
+# --- proxies (代办): one agent acting for many principals --------------------------------------
+
+# What the agent files: a resident's medical insurance enrolment in 广安区 (the seed catalog's,
+# as on `tongban demo`), which a relative may file for a parent: its materials are fetched
+# from the government, its form is two fields.
+PROXY_ITEM = "511602-102110002000-01"
+# Principals per agent: one more than the rule's default threshold (5 in a day).
+PRINCIPALS = 6
+
+
+def _offers(node: _Node, implementation: str) -> bool:
+    """Whether the node's catalog holds this implementation (an empty node has none)."""
+    return (
+        node.get(f"/api/v1/catalog/implementations/{implementation}", "127.0.0.1").status_code
+        == 200
+    )
+
+
+def _file_for(node: _Node, agent: _User, principal: _User, *, relation: str) -> bool:
+    """The principal authorises the agent (all items), the agent confirms, then files the
+    enrolment on the principal's behalf; whether the case was filed."""
+    _status, mine = node.login(principal.username, principal.password, principal.home)
+    _status, theirs = node.login(agent.username, agent.password, agent.home)
+    if mine is None or theirs is None:
+        return False
+    r = node.post(
+        "/api/v1/me/proxies",
+        principal.home,
+        headers={"Authorization": f"Bearer {mine}"},
+        json={"agent": agent.login_name, "relation": relation, "scope": "all"},
+    )
+    node.logout(mine, principal.home)
+    if r.status_code != 201:
+        return False
+    node.post(
+        f"/api/v1/me/proxies/{r.json()['id']}/confirm",
+        agent.home,
+        headers={"Authorization": f"Bearer {theirs}"},
+    )
+    filed = node.post(
+        "/api/v1/cases",
+        agent.home,
+        headers={"Authorization": f"Bearer {theirs}"},
+        json={
+            "implementation": PROXY_ITEM,
+            "form": {"insured_person": "模拟参保人", "category": "成年居民"},
+            "on_behalf_of": principal.account_id,
+        },
+    )
+    node.logout(theirs, agent.home)
+    return filed.status_code == 201
+
+
+def _many_principals(node: _Node, agent: _User, principals: list[_User]) -> Attack:
+    """One account made agent of many strangers, filing for each in a day (a broker selling
+    accounts, or a hijacked one): one more principal than the rule allows."""
+    for principal in principals:
+        _file_for(node, agent, principal, relation="other")
+    return Attack("proxy.many_principals", agent.account_id, [agent.home], _now())
 
 
 def _admin_token(node: _Node, config: SimulationConfig) -> str:
