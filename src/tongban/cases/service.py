@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, load_only
 
 from tongban.cases import handling, intake
 from tongban.cases.clocks import SHANGHAI, Deadlines, deadlines, limit_due, local_date, urgency
+from tongban.cases.cohandling import co_handled_remotely, done_steps, remote_steps
 from tongban.cases.federated import (
     bundle_parts,
     case_record,
@@ -104,7 +105,9 @@ __all__ = [
     "bundle_parts",
     "case_record",
     "case_version",
+    "co_handled_remotely",
     "deadlines",
+    "done_steps",
     "existing_numbers",
     "file_case",
     "find_offer",
@@ -129,6 +132,7 @@ __all__ = [
     "receive_case",
     "receive_cases",
     "relayed_action",
+    "remote_steps",
     "reveal_applicant_id",
     "sniff",
     "state_record",

@@ -97,6 +97,9 @@ NOT_USES: dict[str, str] = {
     "federation.request_sent": "the applicant side's withdrawal sent to the competent node",
     "federation.request_received": "the applicant side's withdrawal applied (or refused) there",
     "federation.request_answered": "the competent node's answer to the applicant's withdrawal",
+    "federation.cohandle_sent": "a co-handling step (联办) sent to its co-handler's node",
+    "federation.cohandle_received": "a co-handling step (联办) to be done here: on the case",
+    "federation.cohandled_received": "a co-handler's node reporting its step (联办) done",
     "credential.issued": "an e-licence issued to the person: in their licence wallet",
     "credential.not_issued": "an e-licence not issued: the person is told on the case",
     # Not yet a line: a connected system's calls are logged by client, and the subject is not

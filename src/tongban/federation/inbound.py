@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from tongban.cases import service as cases
 from tongban.events import service as events
 from tongban.events.service import Channel
-from tongban.federation import messages, requests, routing
+from tongban.federation import cohandling, messages, requests, routing
 from tongban.federation.models import Incoming, Link
 from tongban.platform.config import Settings
 from tongban.platform.db import utcnow
@@ -104,6 +104,17 @@ def apply(
             body=body,
             sender=sender,
             routes=routes,
+            settings=settings,
+        )
+    elif kind in cohandling.KINDS:  # a co-handling step sent here, or its result
+        cohandling.receive(
+            session,
+            kind=kind,
+            body=body,
+            record=record,
+            sender=sender,
+            routes=routes,
+            me=me,
             settings=settings,
         )
     else:

@@ -21,7 +21,14 @@ from tongban.federation.routing import Route
 from tongban.platform.db import utcnow
 
 FORMAT = "tongban-federation/1"
-KINDS = ("case.transfer", "case.state", "case.request", "case.answer")
+KINDS = (
+    "case.transfer",
+    "case.state",
+    "case.request",
+    "case.answer",
+    "case.cohandle",
+    "case.cohandled",
+)
 
 
 class Refused(Exception):

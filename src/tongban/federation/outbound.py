@@ -17,7 +17,7 @@ from tongban.cases import service as cases
 from tongban.events import service as events
 from tongban.events.service import Channel
 from tongban.exchange import service as exchange
-from tongban.federation import requests, routing, words
+from tongban.federation import cohandling, requests, routing, words
 from tongban.federation.models import Link, Outgoing
 from tongban.platform.config import Settings
 from tongban.platform.db import utcnow
@@ -38,6 +38,8 @@ def guard(session: Session, *, case_number: str, action: str) -> None:
     link = _link(session, case_number)
     if link is not None and link.role == "copy" and action not in requests.RELAYED:
         raise Conflict(words.COPY_HANDLED, errors=[FieldError("node", link.peer_node)])
+    if link is not None:
+        cohandling.guard(link, action)
 
 
 def queue(
@@ -69,6 +71,12 @@ def changed(session: Session, *, case_number: str, action: str, settings: Settin
         _route_new(session, number=case_number, routes=routes, me=me)
         return
     link = _link(session, case_number)
+    if link is not None and link.role == cohandling.ROLE:
+        if action == "co-handle":  # 联办: the step done here goes back to the authority's node
+            cohandling.done(session, link=link, case_number=case_number)
+        return
+    if action == "accept":  # 联办: steps of a co-handler another node serves go there
+        cohandling.send(session, case_number=case_number, routes=routes, me=me)
     if link is None or link.role != "authority":
         return
     record = cases.state_record(session, number=case_number)

@@ -18,3 +18,7 @@ REQUEST_WAITING = N_(
     "A request for this case was sent to the node of its competent authority and is waiting "
     "for its answer."
 )
+COHANDLING_COPY = N_(
+    "This case is handled on the node of its competent authority; this node only takes its "
+    "co-handling step."
+)
