@@ -256,3 +256,33 @@ def test_a_suspended_token_is_no_caller_until_the_admin_lifts_it(
         db, actor=_admin(demo), response_id=suspended.id, reason="已核实"
     )
     assert client.get("/api/v1/me", headers=headers).status_code == 200
+
+
+def test_the_federation_refusing_forged_regions_raises_node_foreign_region(
+    db: Session, demo: dict[str, Account], guard: Guard
+) -> None:
+    """The event the federation really records (inbound.refuse: the sender in resource_id, the
+    refusal `forged_region`, the region the case number claimed) is what the rule counts."""
+    import json
+
+    from tongban.federation import inbound, messages
+
+    for n in range(3):
+        message = json.dumps(
+            {
+                "envelope": {
+                    "sender": "gd.node",
+                    "body": {"case": {"number": f"510000-20261130-FORGED00000{n}"}},
+                },
+                "key_id": "gd.node#1",
+                "signature": "",
+            }
+        ).encode()
+        inbound.refuse(
+            db,
+            data=message,
+            refused=messages.Refused("forged_region", "gd.node does not serve 510000"),
+        )
+    assert len(guard.run_once().alerts) == 1
+    node = _only_alert(db, demo, "node.foreign_region")
+    assert node.nodes == ["gd.node"] and node.regions == ["510000"]

@@ -12,6 +12,7 @@ on) and recorded as an event; the message is not applied.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -254,12 +255,14 @@ def refuse(session: Session, *, data: bytes, refused: messages.Refused) -> None:
     """Record a refused message (log, counter, event) in its own unit of work."""
     REFUSED.labels(refused.reason).inc()
     log.warning("federation: refused a message: %s", refused)
-    sender = "unknown"
+    sender, region = "unknown", None
     try:
-        import json
-
-        sender = str(json.loads(data)["envelope"]["sender"])[:64]
-    except (ValueError, KeyError, TypeError):
+        envelope = json.loads(data)["envelope"]
+        sender = str(envelope["sender"])[:64]
+        # The region the message spoke for: a case number starts with it (a code, no person).
+        claimed = str(envelope["body"]["case"]["number"]).split("-", 1)[0]
+        region = claimed if claimed.isdigit() and len(claimed) in (6, 9, 12) else None
+    except (ValueError, KeyError, TypeError, AttributeError):
         pass
     events.record(
         session,
@@ -267,6 +270,10 @@ def refuse(session: Session, *, data: bytes, refused: messages.Refused) -> None:
         resource_type="federation_message",
         resource_id=sender,
         channel=Channel.SYSTEM,
-        data={"refusal": refused.reason, "size": len(data)},
+        data={
+            "refusal": refused.reason,
+            "size": len(data),
+            **({"region": region} if region else {}),
+        },
         private={"detail": refused.detail[:500]},
     )

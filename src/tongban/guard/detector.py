@@ -529,6 +529,8 @@ class Detector:
         spec = self.spec("node.foreign_region")
         code = event.data.get("refusal") or event.data.get("reason")
         node = event.data.get("client_node") or event.data.get("node") or event.data.get("sender")
+        if not node and event.action == "federation.message_refused":
+            node = event.resource_id  # the federation names the sending node there
         if spec is None or code not in R.REGION_REFUSALS or not node:
             return []
         window = self.windows[(spec.kind, str(node))]

@@ -42,9 +42,17 @@ NO_CASE_REFUSALS = frozenset({"no-case", "unknown-case", "case-closed"})
 NODE_REFUSED = frozenset(
     {"exchange.message_refused", "federation.message_refused", "federation.refused"}
 )
-# Refusal codes that mean "a node spoke for a region it does not serve".
+# Refusal codes that mean "a node spoke for a region it does not serve" (the federation's
+# `forged_region`: a case, request or answer from a node that does not serve its region).
 REGION_REFUSALS = frozenset(
-    {"region_not_served", "region-not-served", "wrong-region", "not-served", "foreign-region"}
+    {
+        "forged_region",
+        "region_not_served",
+        "region-not-served",
+        "wrong-region",
+        "not-served",
+        "foreign-region",
+    }
 )
 
 
