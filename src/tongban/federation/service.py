@@ -3,7 +3,8 @@
 The work is split: routing.py (which node serves which region, from the node directory),
 messages.py (signed envelopes), outbound.py (the outbox, written with the case change),
 inbound.py (applying a message exactly once, refusing forged ones), requests.py (the
-applicant side's withdrawal sent from a copy to the authority's node), worker.py (JetStream),
+applicant side's withdrawal sent from a copy to the authority's node), cohandling.py (a joint
+case's step sent to the node serving its co-handler, and back), worker.py (JetStream),
 nats_server.py (a real NATS for the demo and tests), api.py (node and directory routes),
 catalog_feed.py (the national basic catalog, published and applied by version).
 """
