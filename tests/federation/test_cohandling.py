@@ -5,7 +5,8 @@ only the Fujian node knows: Sichuan accepts, the step goes to Fujian as `case.co
 Xiamen official co-handles it there (the only action that copy takes), the result comes back
 as `case.cohandled` and completes the step on Sichuan, which may then decide; the decision
 flows to the filing node's copy. A result sent by a node that does not serve the step's
-region is refused with an event; a result sent twice applies once."""
+region, or a step sent by a node that does not handle the case or to one that does not serve
+the co-handler's region, is refused with an event; a result sent twice applies once."""
 
 from __future__ import annotations
 
@@ -210,7 +211,7 @@ def test_a_co_handler_on_a_third_node_does_its_step_there(fed: Federation) -> No
     assert len(_events(sc, "case.co-handle")) == 1
 
 
-def test_a_co_handling_result_from_the_wrong_node_is_refused(fed: Federation) -> None:
+def test_co_handling_messages_from_the_wrong_node_are_refused(fed: Federation) -> None:
     gd, sc, fj = fed["guangdong"], fed["sichuan"], fed["fujian"]
     number, _, w_sc, w_fj = _accepted_and_sent(fed)
     code = identity.make_uscc(body=XIAMEN[0])
@@ -232,6 +233,30 @@ def test_a_co_handling_result_from_the_wrong_node_is_refused(fed: Federation) ->
     assert not _done(sc, number)
     with pytest.raises(Conflict, match="Co-handling steps"):
         sc.act("official", number, "approve", decision_text="准予转移")
+    # A step sent by a node that does not handle the case, or to a node that does not serve
+    # the co-handler's region, is refused too.
+    with sc.session() as session:
+        row = session.scalars(select(Outgoing).where(Outgoing.kind == "case.cohandle")).one()
+        body = json.loads(json.dumps(row.body))
+    from_gd = messages.seal(
+        key=exchange.node_key(gd.settings),
+        message_id=f"{number}:cohandle:forged",
+        kind="case.cohandle",
+        receiver=fj.node_id,
+        body=body,
+    )
+    to_gd = messages.seal(
+        key=exchange.node_key(sc.settings),
+        message_id=f"{number}:cohandle:astray",
+        kind="case.cohandle",
+        receiver=gd.node_id,
+        body=body,
+    )
+    assert fj.worker().apply_one(from_gd) is None
+    assert gd.worker().apply_one(to_gd) is None
+    assert [e["refusal"] for e in _events(fj, "federation.message_refused")] == ["forged_region"]
+    assert [e["refusal"] for e in _events(gd, "federation.message_refused")] == ["not_ours"]
+    assert not _has(fj, number)
     # The genuine step still goes to Fujian, the node serving its region.
     pump(w_sc, w_fj, until=lambda: _has(fj, number))
     assert _has(fj, number)
