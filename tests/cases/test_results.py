@@ -54,7 +54,9 @@ def _upload_result(
 def _views(db: Session, number: str) -> list[Event]:
     return list(
         db.scalars(
-            select(Event).where(Event.resource_id == number, Event.action == "case.result_viewed")
+            select(Event)
+            .where(Event.resource_id == number, Event.action == "case.result_viewed")
+            .order_by(Event.id)
         )
     )
 

@@ -155,7 +155,8 @@ def test_receiver_killed_mid_transfer_applies_each_case_once(
     fed = next(_federation(tmp_path, test_databases, backend, nats.url))
     try:
         gd, sc = fed["guangdong"], fed["sichuan"]
-        numbers = [gd.file_pension(key=f"k{i}") for i in range(60)]
+        # Enough that the kill lands mid-way: a batch of 5 applies in a few milliseconds now.
+        numbers = [gd.file_pension(key=f"k{i}") for i in range(300)]
         pump(gd.worker())  # published: every one acknowledged by JetStream
         assert _count(gd, Outgoing, Outgoing.sent_at.is_(None)) == 0
         first = _spawn_worker(sc)
