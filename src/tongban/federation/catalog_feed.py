@@ -50,6 +50,7 @@ from tongban.catalog import service as catalog
 from tongban.events import service as events
 from tongban.events.service import Channel
 from tongban.exchange import service as exchange
+from tongban.federation import threads
 from tongban.federation.catalog_models import AppliedCatalog, PublishedCatalog
 from tongban.federation.config import FederationSettings
 from tongban.federation.messages import Refused, canonical
@@ -471,22 +472,7 @@ async def _sleep(stop: threading.Event, seconds: float) -> None:
 
 
 def starter(fed: FederationSettings) -> Callable[[Any], Callable[[], None]]:
-    """A create_app background starter: the catalog feed in a thread with its own loop."""
-
-    def start(app: Any) -> Callable[[], None]:
-        stop = threading.Event()
-        feed = CatalogFeed(app.state.database, app.state.settings, fed)
-
-        def run() -> None:
-            asyncio.run(feed.run(stop))
-
-        thread = threading.Thread(target=run, name="federation-catalog", daemon=True)
-        thread.start()
-
-        def halt() -> None:
-            stop.set()
-            thread.join(timeout=10)
-
-        return halt
-
-    return start
+    """A create_app background starter: the catalog feed in a thread with its own event loop."""
+    return threads.in_thread(
+        "federation-catalog", lambda app: CatalogFeed(app.state.database, app.state.settings, fed)
+    )

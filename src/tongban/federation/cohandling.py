@@ -24,7 +24,8 @@ from tongban.cases import service as cases
 from tongban.events import service as events
 from tongban.events.service import Channel
 from tongban.federation import messages, routing, words
-from tongban.federation.models import Link, Outgoing
+from tongban.federation.models import Link
+from tongban.federation.outbox import queue
 from tongban.platform.db import utcnow
 from tongban.platform.errors import AppError, Conflict, FieldError
 
@@ -32,21 +33,6 @@ COHANDLE = "case.cohandle"
 COHANDLED = "case.cohandled"
 KINDS = (COHANDLE, COHANDLED)
 ROLE = "cohandler"  # the link of a co-handling copy
-
-
-def _queue(
-    session: Session, *, kind: str, target: str, number: str, message_id: str, body: dict
-) -> None:
-    session.add(
-        Outgoing(
-            message_id=message_id,
-            kind=kind,
-            target_node=target,
-            case_number=number,
-            body=body,
-            created_at=utcnow(),
-        )
-    )
 
 
 def _served_by(routes: list[routing.Route], region: str) -> str | None:
@@ -71,7 +57,7 @@ def send(session: Session, *, case_number: str, routes: list[routing.Route], me:
         if record is None:
             record = cases.case_record(session, number=case_number)
             record["materials"] = []  # the co-handler judges the record; files stay here
-        _queue(
+        queue(
             session,
             kind=COHANDLE,
             target=target,
@@ -102,7 +88,7 @@ def done(session: Session, *, link: Link, case_number: str) -> None:
     """After a co-handling step on a co-handling copy: send the steps done here back."""
     steps = cases.done_steps(session, number=case_number)
     version = cases.case_version(session, number=case_number)
-    _queue(
+    queue(
         session,
         kind=COHANDLED,
         target=link.peer_node,

@@ -19,6 +19,7 @@ from tongban.events.service import Channel
 from tongban.exchange import service as exchange
 from tongban.federation import cohandling, requests, routing, words
 from tongban.federation.models import Link, Outgoing
+from tongban.federation.outbox import queue
 from tongban.platform.config import Settings
 from tongban.platform.db import utcnow
 from tongban.platform.errors import Conflict, FieldError
@@ -40,23 +41,6 @@ def guard(session: Session, *, case_number: str, action: str) -> None:
         raise Conflict(words.COPY_HANDLED, errors=[FieldError("node", link.peer_node)])
     if link is not None:
         cohandling.guard(link, action)
-
-
-def queue(
-    session: Session, *, kind: str, target: str, number: str, message_id: str, body: dict
-) -> None:
-    """Put one message in the outbox (a message id is made once: a case is submitted once,
-    and each version of it exists once)."""
-    session.add(
-        Outgoing(
-            message_id=message_id,
-            kind=kind,
-            target_node=target,
-            case_number=number,
-            body=body,
-            created_at=utcnow(),
-        )
-    )
 
 
 def changed(session: Session, *, case_number: str, action: str, settings: Settings) -> None:

@@ -25,7 +25,8 @@ from tongban.cases import service as cases
 from tongban.events import service as events
 from tongban.events.service import Channel
 from tongban.federation import messages, routing, words
-from tongban.federation.models import Link, Outgoing
+from tongban.federation.models import Link
+from tongban.federation.outbox import queue
 from tongban.federation.request_models import Request
 from tongban.platform.config import Settings
 from tongban.platform.db import utcnow
@@ -43,22 +44,6 @@ _CODES: tuple[tuple[type[AppError], str], ...] = (
     (Invalid, "invalid"),
     (NotFound, "unknown_case"),
 )
-
-
-def _queue(
-    session: Session, *, kind: str, target: str, number: str, message_id: str, body: dict
-) -> None:
-    # outbound.queue's row, written here so that outbound need not import this module back.
-    session.add(
-        Outgoing(
-            message_id=message_id,
-            kind=kind,
-            target_node=target,
-            case_number=number,
-            body=body,
-            created_at=utcnow(),
-        )
-    )
 
 
 # --- the filing node ----------------------------------------------------------------------
@@ -88,7 +73,7 @@ def forward(
         request = cases.supplement_payload(
             session, number=case_number, body=body, settings=settings
         )
-    _queue(
+    queue(
         session,
         kind=REQUEST,
         target=link.peer_node,
@@ -223,7 +208,7 @@ def _request(
         channel=Channel.SYSTEM,
         data={"from_node": sender, "action": action, **answer},
     )
-    _queue(
+    queue(
         session,
         kind=ANSWER,
         target=sender,

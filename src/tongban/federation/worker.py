@@ -30,7 +30,7 @@ from sqlalchemy import select, update
 from tongban.cases import service as cases
 from tongban.exchange import service as exchange
 from tongban.federation import batch as applying
-from tongban.federation import inbound, messages, routing
+from tongban.federation import inbound, messages, routing, threads
 from tongban.federation.config import FederationSettings
 from tongban.federation.models import Outgoing
 from tongban.platform.config import Settings
@@ -227,21 +227,6 @@ class Worker:
 
 def starter(fed: FederationSettings) -> Callable[[Any], Callable[[], None]]:
     """A create_app background starter: the worker in a thread with its own event loop."""
-
-    def start(app: Any) -> Callable[[], None]:
-        stop = threading.Event()
-        worker = Worker(app.state.database, app.state.settings, fed)
-
-        def run() -> None:
-            asyncio.run(worker.run(stop))
-
-        thread = threading.Thread(target=run, name="federation-worker", daemon=True)
-        thread.start()
-
-        def halt() -> None:
-            stop.set()
-            thread.join(timeout=10)
-
-        return halt
-
-    return start
+    return threads.in_thread(
+        "federation-worker", lambda app: Worker(app.state.database, app.state.settings, fed)
+    )
