@@ -278,8 +278,9 @@ ACTION_BODIES: dict[str, dict[str, Any]] = {
 }
 
 
-def page_login(app: Any, username: str) -> Any:
-    """A browser (TestClient) logged in on the pages as `username` with the test password."""
+def page_login(app: Any, username: str, *, password: str = PASSWORD) -> Any:
+    """A browser (TestClient) logged in on the pages as `username` (the test password, or
+    the demo accounts' one when given)."""
     import re
 
     from fastapi.testclient import TestClient
@@ -290,7 +291,7 @@ def page_login(app: Any, username: str) -> Any:
     assert token
     r = browser.post(
         "/login",
-        data={"csrf_token": token.group(1), "username": username, "password": PASSWORD},
+        data={"csrf_token": token.group(1), "username": username, "password": password},
         follow_redirects=False,
     )
     assert r.status_code == 303

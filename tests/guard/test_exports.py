@@ -4,7 +4,6 @@ through the real route; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -12,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tests.cases.conftest import page_login
 from tongban.catalog import service as catalog
 from tongban.events.models import Event
 from tongban.guard import service as guard_service
@@ -22,17 +22,25 @@ from tongban.identity.models import Account
 
 
 def _browser(app: FastAPI, username: str) -> TestClient:
-    browser = TestClient(app)
-    html = browser.get("/login", headers={"Accept": "text/html"}).text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert token
-    r = browser.post(
-        "/login",
-        data={"csrf_token": token.group(1), "username": username, "password": DEMO_PASSWORD},
-        follow_redirects=False,
+    return page_login(app, username, password=DEMO_PASSWORD)
+
+
+def _export_bar(
+    db: Session, demo: dict[str, Account], *, threshold: int, actions: list[str] | None = None
+) -> None:
+    """An operator sets export.bulk's bar (rows an hour), with no role's own bar."""
+    rule = next(r for r in guard_service.list_rules(db) if r.kind == "export.bulk")
+    guard_service.update_rule(
+        db,
+        kind="export.bulk",
+        actor=callers.actor_for(demo["admin"]),
+        enabled=True,
+        severity=rule.severity,
+        threshold=threshold,
+        window_seconds=3600,
+        actions=list(rule.actions) if actions is None else actions,
+        overrides={},
     )
-    assert r.status_code == 303
-    return browser
 
 
 def _events(db: Session, action: str) -> list[Event]:
@@ -44,19 +52,8 @@ def test_many_day_lists_in_a_short_time_raise_export_bulk(
     db: Session, app: FastAPI, demo: dict[str, Account], guard: Guard
 ) -> None:
     admin = callers.actor_for(demo["admin"])
-    rule = next(r for r in guard_service.list_rules(db) if r.kind == "export.bulk")
-    # An operator sets the bar at 12 exported rows an hour (a download counts at least one).
-    guard_service.update_rule(
-        db,
-        kind="export.bulk",
-        actor=admin,
-        enabled=True,
-        severity=rule.severity,
-        threshold=12,
-        window_seconds=3600,
-        actions=["notify"],
-        overrides={},  # no role's own bar (officials': 10,000)
-    )
+    # The bar at 12 exported rows an hour (a download counts at least one), not officials' 10,000.
+    _export_bar(db, demo, threshold=12, actions=["notify"])
     browser = _browser(app, "official")
     for _ in range(5):
         r = browser.get("/work/day-list.pdf")
@@ -99,18 +96,8 @@ def test_a_catalog_export_through_a_token_above_the_bar_suspends_the_token(
     from tongban.identity import api_tokens
 
     admin = callers.actor_for(demo["admin"])
-    rule = next(r for r in guard_service.list_rules(db) if r.kind == "export.bulk")
     # The bar set at one row: any real export through the route crosses it.
-    guard_service.update_rule(
-        db,
-        kind="export.bulk",
-        actor=admin,
-        enabled=True,
-        severity=rule.severity,
-        threshold=1,
-        window_seconds=3600,
-        actions=list(rule.actions),
-    )
+    _export_bar(db, demo, threshold=1)
     issued = api_tokens.issue_api_token(
         db, account_id=demo["steward"].id, name="etl", settings=guard.settings
     )
