@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from tongban.consent.consents import (
@@ -27,6 +27,7 @@ from tongban.identity import service as identity
 from tongban.identity.service import Actor, Role
 from tongban.platform.config import Settings
 from tongban.platform.db import utcnow
+from tongban.platform.db.fastpath.direct_sql import read_all
 from tongban.platform.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from tongban.platform.web.rendering import N_
 
@@ -153,14 +154,16 @@ def withdraw_requirement(
     )
 
 
+# Built once: asked on every fetch (docs/benchmarks.md, Exchange).
+_REQUIREMENTS = select(ConsentRequirement.consumer_code, ConsentRequirement.exempt_items).where(
+    ConsentRequirement.resource_code == bindparam("resource_code"),
+    ConsentRequirement.withdrawn_at.is_(None),
+)
+
+
 def needs_consent(session: Session, *, resource_code: str, consumer_code: str, item: str) -> bool:
     """True when this consumer's use of the resource for a case of this item needs consent."""
-    rows = session.scalars(
-        select(ConsentRequirement).where(
-            ConsentRequirement.resource_code == resource_code,
-            ConsentRequirement.withdrawn_at.is_(None),
-        )
-    )
+    rows = read_all(session, _REQUIREMENTS, {"resource_code": resource_code})
     return any(
         row.consumer_code in (None, "", consumer_code) and item not in row.exempt_items
         for row in rows

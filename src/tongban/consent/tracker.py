@@ -180,16 +180,15 @@ def _line_values(
 ) -> dict[str, Any]:
     data = event.data or {}
     department_code = data.get("department") or data.get("requester")
+    # Two names, each one column by a statement built once: a line is written with every
+    # fetch (docs/benchmarks.md, Exchange).
     department_name = None
     if isinstance(department_code, str):
-        try:
-            department_name = identity.get_department_by_code(session, code=department_code).name
-        except NotFound:
-            department_name = None
+        department_name = identity.department_name(session, code=department_code)
     actor_name = None
     if event.actor_id is not None:
         try:
-            actor_name = identity.get_account(session, account_id=event.actor_id).display_name
+            actor_name = identity.account_card(session, account_id=event.actor_id).display_name
         except NotFound:
             actor_name = None
     if actor_name and " " in actor_name.strip():

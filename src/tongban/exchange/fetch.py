@@ -14,7 +14,7 @@ import re
 from datetime import datetime
 from typing import Any, NoReturn
 
-from sqlalchemy import ColumnElement, Table, and_, select, update
+from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from tongban.cases import service as cases
@@ -41,6 +41,21 @@ from tongban.platform.db.fastpath.rows import insert_now, new_row
 from tongban.platform.errors import AppError, FieldError, Forbidden, NotFound
 
 _PENDING: Table = PendingFetch.__table__  # type: ignore[assignment]
+# Built once: run on every fetch that found its record.
+_PENDING_DONE = (
+    update(_PENDING)
+    .where(
+        _PENDING.c.case_number == bindparam("for_case"),
+        _PENDING.c.resource_code == bindparam("for_resource"),
+        _PENDING.c.state.in_(("pending", "failed")),
+    )
+    .values(
+        state="done",
+        fetch_id=bindparam("done_by"),
+        problem=None,
+        updated_at=bindparam("done_at"),
+    )
+)
 _CASE_NUMBER = re.compile(r"^[0-9A-Z-]{8,40}$")
 
 # Refusal code -> (error class, message). Codes go into the ledger; messages to the caller.
@@ -128,18 +143,31 @@ def _subject(session: Session, case: cases.CaseView, settings: Settings) -> str 
     return str(found) if found else None
 
 
-def resource_and_agreements(
-    session: Session, *, code: str, consumer: ColumnElement[bool]
-) -> tuple[DataResource | None, list[Agreement]]:
-    """The resource with this code and its agreements with the consumer (`consumer`: a
-    condition on Agreement), oldest first: one statement (an outer join) instead of two, on
-    every fetch and every query served (docs/benchmarks.md, Exchange)."""
-    rows = session.execute(
+def _with_agreements(consumer: ColumnElement[bool]) -> Select[tuple[DataResource, Agreement]]:
+    return (
         select(DataResource, Agreement)
         .outerjoin(Agreement, and_(Agreement.resource_id == DataResource.id, consumer))
-        .where(DataResource.code == code)
+        .where(DataResource.code == bindparam("code"))
         .order_by(Agreement.id)
-    ).all()
+    )
+
+
+# Built once, one for each way a consumer is named (its department here, its code on the
+# provider's node): read on every fetch and every query served, where building the statement
+# cost more than running it (docs/benchmarks.md, Exchange).
+_BY_DEPARTMENT = _with_agreements(Agreement.consumer_department_id == bindparam("consumer"))
+_BY_CONSUMER_CODE = _with_agreements(Agreement.consumer_code == bindparam("consumer"))
+
+
+def resource_and_agreements(
+    session: Session, *, code: str, department_id: int | None = None, consumer_code: str = ""
+) -> tuple[DataResource | None, list[Agreement]]:
+    """The resource with this code and its agreements with the consumer (a department of this
+    node by `department_id`, else another node's by `consumer_code`), oldest first: one
+    statement (an outer join) instead of two."""
+    statement = _BY_DEPARTMENT if department_id is not None else _BY_CONSUMER_CODE
+    consumer = department_id if department_id is not None else consumer_code
+    rows = session.execute(statement, {"code": code, "consumer": consumer}).all()
     if not rows:
         return None, []
     return rows[0][0], [agreement for _, agreement in rows if agreement is not None]
@@ -254,9 +282,7 @@ def _fetch_for_case(
         _refuse(session, **refuse, code="case-closed")
     session.info[consent.KNOWN_CASE] = case  # the tracker's line of this fetch's event
     resource, agreements = resource_and_agreements(
-        session,
-        code=resource_code,
-        consumer=Agreement.consumer_department_id == actor.department_id,
+        session, code=resource_code, department_id=actor.department_id
     )
     if resource is None or not resource.active:
         _refuse(session, **refuse, code="unknown-resource")
@@ -413,13 +439,13 @@ def _store(
         if session.new or session.dirty or session.deleted:
             session.flush()
         session.connection().execute(
-            update(_PENDING)
-            .where(
-                _PENDING.c.case_number == case.number,
-                _PENDING.c.resource_code == resource.code,
-                _PENDING.c.state.in_(("pending", "failed")),
-            )
-            .values(state="done", fetch_id=row.id, problem=None, updated_at=row.fetched_at)
+            _PENDING_DONE,
+            {
+                "for_case": case.number,
+                "for_resource": resource.code,
+                "done_by": row.id,
+                "done_at": row.fetched_at,
+            },
         )
     events.record(
         session,

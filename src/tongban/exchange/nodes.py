@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from tongban.events import service as events
@@ -25,6 +25,7 @@ from tongban.exchange.models import Node
 from tongban.ledger import service as ledger
 from tongban.platform.config import Settings
 from tongban.platform.db import utcnow
+from tongban.platform.db.fastpath.direct_sql import read_one
 
 
 def this_node(settings: Settings, *, base_url: str | None = None) -> dict[str, Any]:
@@ -97,12 +98,14 @@ class Listed:
     public_keys: dict[str, str]
 
 
+# Built once: read on every exchange.
+_LISTED = select(Node.base_url, Node.public_keys).where(Node.node_id == bindparam("node_id"))
+
+
 def listed(session: Session, *, node_id: str) -> Listed | None:
     """A node's address and keys as the directory lists them now, or None: one plain read
     (no ORM object) on every exchange, so a node removed or re-keyed is seen at once."""
-    found = session.execute(
-        select(Node.base_url, Node.public_keys).where(Node.node_id == node_id)
-    ).first()
+    found = read_one(session, _LISTED, {"node_id": node_id})
     if found is None:
         return None
     return Listed(node_id=node_id, base_url=found.base_url, public_keys=dict(found.public_keys))

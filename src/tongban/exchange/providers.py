@@ -11,13 +11,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from tongban.exchange.models import DataResource, ProviderRecord
 from tongban.identity import service as identity
 from tongban.platform.config import Settings
 from tongban.platform.db import utcnow
+from tongban.platform.db.fastpath.direct_sql import read_one
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,15 +66,18 @@ def ask(session: Session, *, resource: DataResource, query: Query, settings: Set
     return _remote[0](session, resource.endpoint, query, settings)
 
 
+# Built once: read on every query served.
+_RECORD = select(ProviderRecord.data).where(
+    ProviderRecord.resource_code == bindparam("resource"),
+    ProviderRecord.subject_hash == bindparam("subject"),
+)
+
+
 def local_answer(session: Session, *, query: Query, settings: Settings) -> Answer:
     """The record of this node's table for the person, only the asked fields."""
     subject = identity.resident_id_lookup_hash(query.resident_id, settings=settings)
-    data = session.scalar(
-        select(ProviderRecord.data).where(
-            ProviderRecord.resource_code == query.resource,
-            ProviderRecord.subject_hash == subject,
-        )
-    )
+    found = read_one(session, _RECORD, {"resource": query.resource, "subject": subject})
+    data = None if found is None else found.data
     if data is None:
         return Answer(found=False)
     return Answer(found=True, data={name: data.get(name) for name in query.fields})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,7 @@ from tongban.identity.resident_id import (
 )
 from tongban.platform.config import Settings
 from tongban.platform.db import utcnow
+from tongban.platform.db.fastpath.direct_sql import read_one
 from tongban.platform.errors import Conflict, FieldError, NotFound
 
 USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._@-]{2,63}")
@@ -82,12 +83,14 @@ def find_account_by_resident_id(
     return session.scalar(select(Account).where(Account.resident_id_hash == digest))
 
 
+_RESIDENT_ID = select(Account.resident_id_encrypted).where(Account.id == bindparam("account_id"))
+
+
 def reveal_resident_id(session: Session, *, account_id: int, settings: Settings) -> str | None:
     """The full resident ID of an account; the caller authorizes and records the access."""
-    # One column, not the account object: read on every exchange fetch (docs/benchmarks.md).
-    found = session.execute(
-        select(Account.resident_id_encrypted).where(Account.id == account_id)
-    ).first()
+    # One column, not the account object, by a statement built once: read on every exchange
+    # fetch (docs/benchmarks.md, Exchange).
+    found = read_one(session, _RESIDENT_ID, {"account_id": account_id})
     if found is None:
         raise NotFound(f"No account {account_id}.")
     if found.resident_id_encrypted is None:

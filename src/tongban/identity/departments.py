@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from tongban.events import service as events
@@ -12,6 +12,7 @@ from tongban.identity.fields import FieldErrors, field_invalid
 from tongban.identity.models import Department
 from tongban.identity.policy import Actor
 from tongban.identity.resident_id import validate_uscc
+from tongban.platform.db.fastpath.direct_sql import fetch_one
 from tongban.platform.errors import Conflict, FieldError, Invalid, NotFound
 
 
@@ -35,6 +36,16 @@ def get_department_by_code(session: Session, *, code: str) -> Department:
     if row is None:
         raise NotFound(f"No department with code {code!r}.")
     return row
+
+
+# Built once: the data tracker names the department of every line it writes.
+_NAME_BY_CODE = select(Department.name).where(Department.code == bindparam("code"))
+
+
+def department_name(session: Session, *, code: str) -> str | None:
+    """The name of the department with this code, or None (no ORM load)."""
+    row = fetch_one(session, _NAME_BY_CODE, {"code": code.strip().upper()})
+    return None if row is None else str(row.name)
 
 
 def get_department(session: Session, *, department_id: int) -> Department:

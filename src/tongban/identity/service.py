@@ -97,6 +97,7 @@ __all__ = [
     "colleagues",
     "create_account",
     "create_demo_accounts",
+    "department_name",
     "ensure_department",
     "find_account_by_resident_id",
     "find_account_by_username",
@@ -344,6 +345,11 @@ def update_preferences(
 def get_department(session: Session, *, department_id: int) -> DepartmentView:
     """The department with this id (NotFound when absent)."""
     return DepartmentView.of(departments.get_department(session, department_id=department_id))
+
+
+def department_name(session: Session, *, code: str) -> str | None:
+    """The name of the department with this code, or None when there is none."""
+    return departments.department_name(session, code=code)
 
 
 def get_department_by_code(session: Session, *, code: str) -> DepartmentView:
