@@ -213,7 +213,13 @@ def test_a_fetch_crosses_nodes_signed_both_ways(two_nodes: tuple[Node, Node]) ->
         served.request_sha256,
         served.response_sha256,
     )
-    assert _actions(a, "exchange.message_sent")[-1].data["request_sha256"] == sent.request_sha256
+    # A's answered message goes into the ledger with the fetch's event (one event a fetch).
+    fetched = _actions(a, "exchange.fetched")[-1].data
+    assert (fetched["request_sha256"], fetched["response_sha256"]) == (
+        sent.request_sha256,
+        sent.response_sha256,
+    )
+    assert not _actions(a, "exchange.message_sent")
     assert _actions(b, "exchange.message_served")[-1].data["response_sha256"] == (
         served.response_sha256
     )

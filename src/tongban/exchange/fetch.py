@@ -143,7 +143,7 @@ def _subject(session: Session, case: cases.CaseView, settings: Settings) -> str 
     return str(found) if found else None
 
 
-def _with_agreements(consumer: ColumnElement[bool]) -> Select[tuple[DataResource, Agreement]]:
+def _with_agreements(consumer: ColumnElement[bool]) -> Select[DataResource, Agreement]:
     return (
         select(DataResource, Agreement)
         .outerjoin(Agreement, and_(Agreement.resource_id == DataResource.id, consumer))
@@ -464,6 +464,15 @@ def _store(
             "agreement": row.agreement_id,
             "provider_node": answer.source,
             "message_id": answer.message_id,
+            # The message's hashes (exchange/remote.py): in the ledger with the fetch.
+            **(
+                {}
+                if answer.message_hashes is None
+                else {
+                    "request_sha256": answer.message_hashes[0],
+                    "response_sha256": answer.message_hashes[1],
+                }
+            ),
         },
         private={"purpose": row.purpose},
         # Whose data it was, committed to (never in the leaf): the applicant's own receipt

@@ -29,6 +29,9 @@ class Answer:
     data: dict[str, Any] = field(default_factory=dict)
     source: str = "local"
     message_id: str | None = None
+    # From another node: the SHA-256 of the request and of the response (the message log's),
+    # which go into the ledger with the fetch's event.
+    message_hashes: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ import json
 import ssl
 import threading
 import uuid
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote
 
 import httpx
@@ -161,6 +161,7 @@ def _log(
     status: int | None,
     response_hash: str | None,
 ) -> Message:
+    """The message in the log, by its hashes (its event is the caller's: see query_remote)."""
     # Stored at once by a cached INSERT (no unit-of-work flush): the message log is written
     # on every exchange (docs/benchmarks.md, Exchange; tests/exchange/test_fast_rows.py).
     row = new_row(
@@ -176,6 +177,11 @@ def _log(
         logged_at=utcnow(),
     )
     insert_now(session, row)
+    return row
+
+
+def _failed(session: Session, row: Message, *, provider: str, problem: str) -> NoReturn:
+    """A message that brought no answer: its own event (with its hashes), then the error."""
     events.record(
         session,
         action="exchange.message_sent",
@@ -187,15 +193,19 @@ def _log(
             "service": row.service.split("/", 1)[-1],
             "case": row.issue,
             "request_sha256": row.request_sha256,
-            "response_sha256": response_hash,
-            "status": status,
+            "response_sha256": row.response_sha256,
+            "status": row.status,
         },
     )
-    return row
+    raise ProviderUnavailable(problem)
 
 
 def query_remote(session: Session, node_id: str, query: Query, settings: Settings) -> Answer:
-    """Ask another node's provider over signed HTTP; its verified answer."""
+    """Ask another node's provider over signed HTTP; its verified answer.
+
+    Every message is logged by its hashes. One that brought no answer goes into the ledger
+    with its own event (exchange.message_sent); an answered one with the fetch's event, which
+    carries its hashes: one event a fetch instead of two (docs/benchmarks.md, Exchange)."""
     node = nodes.listed(session, node_id=node_id)
     if node is None:
         raise ProviderUnavailable(f"Node {node_id} is not in the node directory.")
@@ -206,26 +216,37 @@ def query_remote(session: Session, node_id: str, query: Query, settings: Setting
         # The time limit is read at each request (operators and tests may change TIMEOUT).
         response = send(request, timeout=TIMEOUT)
     except Unreachable as exc:
-        _log(session, request=request, provider=node_id, status=None, response_hash=None)
+        row = _log(session, request=request, provider=node_id, status=None, response_hash=None)
         if exc.timed_out:
-            raise ProviderUnavailable(
-                f"Node {node_id} did not answer within {TIMEOUT:g} s; nothing changed, try again."
-            ) from None
-        raise ProviderUnavailable(
-            f"Node {node_id} cannot be reached; nothing changed, try again later."
-        ) from None
-    response_hash = signing.sha256(response.content)
-    _log(
+            _failed(
+                session,
+                row,
+                provider=node_id,
+                problem=(
+                    f"Node {node_id} did not answer within {TIMEOUT:g} s; "
+                    "nothing changed, try again."
+                ),
+            )
+        _failed(
+            session,
+            row,
+            provider=node_id,
+            problem=f"Node {node_id} cannot be reached; nothing changed, try again later.",
+        )
+    row = _log(
         session,
         request=request,
         provider=node_id,
         status=response.status_code,
-        response_hash=response_hash,
+        response_hash=signing.sha256(response.content),
     )
     if response.status_code != 200:
         detail = _detail(response)
-        raise ProviderUnavailable(
-            f"Node {node_id} refused the query ({response.status_code}): {detail}"
+        _failed(
+            session,
+            row,
+            provider=node_id,
+            problem=f"Node {node_id} refused the query ({response.status_code}): {detail}",
         )
     try:
         signing.verify(
@@ -236,17 +257,25 @@ def query_remote(session: Session, node_id: str, query: Query, settings: Setting
             window=WINDOW,
         )
     except HTTPMessageSignaturesException:
-        raise ProviderUnavailable(f"Node {node_id}'s answer is not validly signed.") from None
-    if response.headers.get("x-road-id") != request.headers["x-road-id"] or response.headers.get(
-        "x-road-request-hash"
-    ) != signing.sha256(request.content):
-        raise ProviderUnavailable(f"Node {node_id}'s answer does not answer this request.")
+        problem = f"Node {node_id}'s answer is not validly signed."
+        _failed(session, row, provider=node_id, problem=problem)
+    if (
+        response.headers.get("x-road-id") != row.message_id
+        or response.headers.get("x-road-request-hash") != row.request_sha256
+    ):
+        _failed(
+            session,
+            row,
+            provider=node_id,
+            problem=f"Node {node_id}'s answer does not answer this request.",
+        )
     payload: dict[str, Any] = response.json()
     return Answer(
         found=bool(payload.get("found")),
         data=only(query.fields, dict(payload.get("data") or {})),
         source=node_id,
-        message_id=request.headers["x-road-id"],
+        message_id=row.message_id,
+        message_hashes=(row.request_sha256, row.response_sha256 or ""),
     )
 
 

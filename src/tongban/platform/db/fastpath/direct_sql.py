@@ -7,7 +7,7 @@ import re
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import Any, TypeAlias, cast
 
 import psycopg
 from sqlalchemy import Connection, Select
@@ -16,6 +16,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from tongban.platform.db.fastpath.cache import BoundedCache
+
+# A SELECT of any columns (SQLAlchemy 2.1 types a Select by each column's type).
+AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 
 
 def runs_direct(dialect: Dialect) -> bool:
@@ -97,7 +100,7 @@ def compiled_direct(
 _QUERIES: BoundedCache[DirectStatement | None] = BoundedCache()
 
 
-def fetch_one(session: Session, statement: Select[Any], params: dict[str, Any]) -> Any:
+def fetch_one(session: Session, statement: AnySelect, params: dict[str, Any]) -> Any:
     """The row of a prebuilt SELECT by a unique key (or None), its columns by name.
 
     For the query every request runs (the caller by their credential): on PostgreSQL it is run
@@ -113,7 +116,7 @@ def fetch_one(session: Session, statement: Select[Any], params: dict[str, Any]) 
 
 
 def _direct_query(
-    statement: Select[Any], names: tuple[str, ...], dialect: Dialect
+    statement: AnySelect, names: tuple[str, ...], dialect: Dialect
 ) -> DirectStatement | None:
     if not runs_direct(dialect):
         return None
@@ -133,7 +136,7 @@ def _direct_query(
     )
 
 
-def read_one(session: Session, statement: Select[Any], params: dict[str, Any]) -> Any:
+def read_one(session: Session, statement: AnySelect, params: dict[str, Any]) -> Any:
     """fetch_one, after the session's unflushed changes are flushed as the ORM's autoflush
     would before a query: for the prebuilt reads of a hot path that other code may call amid
     its own changes (a case's view, a name for the tracker).
@@ -145,7 +148,7 @@ def read_one(session: Session, statement: Select[Any], params: dict[str, Any]) -
     return fetch_one(session, statement, params)
 
 
-def read_all(session: Session, statement: Select[Any], params: dict[str, Any]) -> list[Any]:
+def read_all(session: Session, statement: AnySelect, params: dict[str, Any]) -> list[Any]:
     """Every row of a prebuilt SELECT (read_one's way, for several rows), columns by name."""
     _autoflush(session)
     return list(session.connection().execute(statement, params).all())
