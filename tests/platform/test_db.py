@@ -32,7 +32,7 @@ from tests.conftest import BACKENDS, REQUIRE_POSTGRES, _postgres_reachable
 from tongban.cases.models import Case
 from tongban.events.models import Event
 from tongban.platform.db import Database, make_engine, utcnow
-from tongban.platform.db.fastpath.direct_sql import fetch_one
+from tongban.platform.db.fastpath.direct_sql import fetch_one, read_all, read_one
 from tongban.platform.db.fastpath.rows import insert_now, insert_together, new_row
 from tongban.platform.db.uow import after_commit, transaction_memo
 
@@ -273,30 +273,28 @@ def test_insert_together_stores_the_followers_only_with_the_first(db: Session) -
     assert stored is then[1] and stored.data == {"n": 1}
 
 
-def test_the_direct_path_is_taken_on_postgresql_only(db: Session, backend: str) -> None:
+def test_the_direct_path_is_taken_on_both_databases(db: Session, backend: str) -> None:
     # A statement SQLAlchemy would compile with defaults to compute, or with escaped names,
-    # falls back to Connection.execute: the hot inserts must not (on PostgreSQL); SQLite's
-    # go through SQLAlchemy and its write gate.
+    # falls back to Connection.execute: the hot inserts must not. One statement for several
+    # rows (insert_together) is PostgreSQL's: on SQLite they are inserted one after another.
     from tongban.platform.db.fastpath import rows
 
     insert_now(db, _event("direct-1"))
     insert_together(db, _event("direct-2"), [_event("direct-3")], unless_duplicate=("uid",))
-    uses = [
-        direct
-        for cache in (rows._DIRECT, rows._TOGETHER)
-        for key, direct in cache.items()
-        if "events" in str(key) and backend in key
-    ]
-    assert len(uses) >= 2
+    singles = [d for k, d in rows._DIRECT.items() if "events" in str(k) and backend in k]
+    together = [d for k, d in rows._TOGETHER.items() if "events" in str(k) and backend in k]
+    assert len(singles) >= 2 and together
+    assert all(direct is not None for direct in singles)
     if backend == "postgresql":
-        assert all(direct is not None and "$1" in direct.sql for direct in uses)
-        assert all(direct is not None and "%(" not in direct.sql for direct in uses)
+        assert all(direct is not None for direct in together)
+        assert all(d is not None and "$1" in d.sql and "%(" not in d.sql for d in singles)
     else:
-        assert all(direct is None for direct in uses)
+        assert all(direct is None for direct in together)
+        assert all(d is not None and d.sqlite and "?" in d.sql for d in singles)
 
 
 def test_fetch_one_answers_as_sqlalchemy_does(db: Session, backend: str) -> None:
-    # On PostgreSQL the caller's SELECT runs on psycopg's raw cursor: same row, same fields.
+    # The SELECT runs on the driver's cursor: same row, same fields, same types.
     stored = _event("fetch-one-1")
     insert_now(db, stored)
     statement = select(Event.id, Event.uid, Event.occurred_at, Event.data).where(
@@ -306,11 +304,80 @@ def test_fetch_one_answers_as_sqlalchemy_does(db: Session, backend: str) -> None
     expected = db.connection().execute(statement, {"uid": "fetch-one-1"}).one()
     assert tuple(row) == tuple(expected) and row.uid == "fetch-one-1"
     assert row.occurred_at == stored.occurred_at and row.occurred_at.utcoffset() == timedelta(0)
+    assert row.data == {"n": 1}
     assert fetch_one(db, statement, {"uid": "no-such-event"}) is None
     from tongban.platform.db.fastpath import direct_sql
 
-    direct = direct_sql._QUERIES[(statement, backend, ("uid",))]
-    assert (direct is not None) == (backend == "postgresql")
+    assert direct_sql._QUERIES[(statement, backend, ("uid",))] is not None
+
+
+def test_read_all_and_read_one_answer_as_the_orm_does(db: Session) -> None:
+    # Every row with its types, as SQLAlchemy reads them; and, as the ORM's autoflush before
+    # a query, what the session holds unflushed is written first and seen.
+    for uid in ("read-all-1", "read-all-2"):
+        insert_now(db, _event(uid))
+    statement = (
+        select(Event.uid, Event.occurred_at, Event.data)
+        .where(Event.action == bindparam("action"))
+        .order_by(Event.uid)
+    )
+    got = read_all(db, statement, {"action": "probe.made"})
+    expected = db.connection().execute(statement, {"action": "probe.made"}).all()
+    assert [tuple(r) for r in got] == [tuple(r) for r in expected] and len(got) == 2
+    assert got[0].uid == "read-all-1" and got[0].occurred_at.utcoffset() == timedelta(0)
+    pending = _event("read-one-pending")
+    db.add(pending)  # not flushed
+    by_uid = select(Event.uid, Event.data).where(Event.uid == bindparam("uid"))
+    assert read_one(db, by_uid, {"uid": "read-one-pending"}).data == {"n": 1}
+    assert pending.id is not None  # flushed first
+    with db.no_autoflush:
+        late = _event("read-one-late")
+        db.add(late)
+        assert read_one(db, by_uid, {"uid": "read-one-late"}) is None  # as the ORM would
+    assert read_all(db, statement, {"action": "no-such-action"}) == []
+
+
+def test_a_direct_write_on_sqlite_queues_at_the_write_gate(tmp_path: Path) -> None:
+    # sqlite3's cursor is used directly, but the engine's listeners still see each statement,
+    # the write gate among them: a second writer waits for the first to commit (instead of
+    # failing on SQLite's lock), and a refused row is SQLAlchemy's IntegrityError.
+    engine = make_engine(f"sqlite:///{tmp_path / 'direct.db'}")
+    Event.__table__.create(engine)  # type: ignore[attr-defined]
+    seen: list[str] = []
+
+    def listener(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        seen.append(statement.split()[0])
+
+    from sqlalchemy import event as sa_event
+
+    sa_event.listen(engine, "before_cursor_execute", listener)
+    order: list[str] = []
+    first_wrote = threading.Event()
+
+    def second() -> None:
+        first_wrote.wait(5)
+        with Session(engine) as session:
+            insert_now(session, _event("gate-2"))
+            order.append("second wrote")
+            session.commit()
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    with Session(engine) as session:
+        insert_now(session, _event("gate-1"))
+        first_wrote.set()
+        time.sleep(0.3)
+        order.append("first commits")
+        session.commit()
+    thread.join(10)
+    assert order == ["first commits", "second wrote"]
+    assert seen.count("INSERT") == 2
+    with Session(engine) as session:
+        with pytest.raises(IntegrityError):
+            insert_now(session, _event("gate-1"))
+        session.rollback()
+        assert sorted(session.scalars(select(Event.uid))) == ["gate-1", "gate-2"]
+    engine.dispose()
 
 
 def test_new_row_is_the_constructor_without_change_events(db: Session) -> None:

@@ -220,8 +220,9 @@ def _together_statement(
     dialect: Dialect,
 ) -> DirectStatement | None:
     """WITH r0 AS (INSERT ... ON CONFLICT DO NOTHING RETURNING id), r1 AS (INSERT ... SELECT
-    ... FROM r0 RETURNING id), ... SELECT the ids: the others are inserted only with the first."""
-    if not runs_direct(dialect):
+    ... FROM r0 RETURNING id), ... SELECT the ids: the others are inserted only with the first
+    (PostgreSQL only: on SQLite one INSERT after another costs no round trip)."""
+    if dialect.name != "postgresql" or not runs_direct(dialect):
         return None
 
     def binds(position: int, plan: _InsertPlan, values: dict[str, Any]) -> list[Any]:
