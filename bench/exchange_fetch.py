@@ -11,7 +11,7 @@ Targets: >= 300 fetches/s with p99 <= 50 ms; policy evaluation p99 <= 1 ms.
 Environment: TONGBAN_BENCH_EXCHANGE_SECONDS (default 10), TONGBAN_BENCH_EXCHANGE_THREADS (8),
 TONGBAN_BENCH_EXCHANGE_WITHOUT: levers to switch off for an A/B comparison in one window,
 comma-separated: `signing` (sign and verify through http_message_signatures only, as before
-the direct path), `transport` (send with an httpx client, as before the standard library's
+the direct path), `transport` (send with an httpx client, as before exchange/wire.py's
 keep-alive connections), `asgi` (B answers every query down the middleware stack, not on
 exchange/provider_fast.py's direct path), `policy` (Cedar asked for every decision, none kept).
 `python -m bench.exchange_fetch ab [without ...]` runs them in turn. The policy benchmark
@@ -49,7 +49,7 @@ LEVERS = ("signing", "transport", "asgi", "policy")
 
 def _without(levers: str) -> None:
     """Switch levers off in this process (the A side of an A/B comparison)."""
-    from tongban.exchange import remote, signing
+    from tongban.exchange import remote, signing, wire
 
     off = {name.strip() for name in levers.split(",") if name.strip()}
     unknown = off - set(LEVERS)
@@ -63,16 +63,19 @@ def _without(levers: str) -> None:
 
         client = httpx.Client(limits=httpx.Limits(max_connections=40, max_keepalive_connections=20))
 
-        def send(request: httpx.Request, *, timeout: float) -> httpx.Response:
-            request.extensions["timeout"] = httpx.Timeout(timeout).as_dict()
+        def send(request: wire.Request, *, timeout: float) -> httpx.Response:
+            asked = httpx.Request(
+                request.method, request.url, content=request.content, headers=request.headers
+            )
+            asked.extensions["timeout"] = httpx.Timeout(timeout).as_dict()
             try:
-                return client.send(request)
+                return client.send(asked)
             except httpx.TimeoutException:
                 raise remote.Unreachable(timed_out=True) from None
             except httpx.HTTPError:
                 raise remote.Unreachable(timed_out=False) from None
 
-        remote.send = send
+        remote.send = send  # type: ignore[assignment]
     if "asgi" in off:
         from tongban.exchange import provider_fast
 

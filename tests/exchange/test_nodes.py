@@ -27,7 +27,7 @@ from tests.support import identity_internals as identity
 from tests.support.live import _free_port
 
 from tongban.events.models import Event
-from tongban.exchange import nodes, remote
+from tongban.exchange import nodes, remote, wire
 from tongban.exchange.models import DataResource, Message
 from tongban.exchange.providers import Query
 from tongban.platform.config import Settings
@@ -179,13 +179,22 @@ def _query(**change: object) -> Query:
     return Query(**values)  # type: ignore[arg-type]
 
 
+def _httpx(request: wire.Request) -> httpx.Request:
+    """A signed request as httpx sends it (the tests send through httpx's client)."""
+    return httpx.Request(
+        request.method, request.url, content=request.content, headers=request.headers
+    )
+
+
 def _signed(a: Node, b: Node, **kwargs: object) -> httpx.Request:
-    return remote.signed_request(
-        url=f"{b.url}{remote.QUERY_PATH}",
-        query=_query(),
-        provider=PROVIDER,
-        settings=a.settings,
-        **kwargs,  # type: ignore[arg-type]
+    return _httpx(
+        remote.signed_request(
+            url=f"{b.url}{remote.QUERY_PATH}",
+            query=_query(),
+            provider=PROVIDER,
+            settings=a.settings,
+            **kwargs,  # type: ignore[arg-type]
+        )
     )
 
 
@@ -250,13 +259,23 @@ def test_tampered_replayed_unknown_and_stale_messages_are_refused(
         assert answer.status_code == 401 and _refusal(b) == "bad-signature"
         # A node the directory does not list, and a listed node's id with another key.
         stranger = Settings(data_dir=tmp_path / "x", database_url="sqlite://", node_name="xx.node")
-        unknown = remote.signed_request(
-            url=f"{b.url}{remote.QUERY_PATH}", query=_query(), provider=PROVIDER, settings=stranger
+        unknown = _httpx(
+            remote.signed_request(
+                url=f"{b.url}{remote.QUERY_PATH}",
+                query=_query(),
+                provider=PROVIDER,
+                settings=stranger,
+            )
         )
         assert client.send(unknown).status_code == 401 and _refusal(b) == "unknown-node"
         impostor = Settings(data_dir=tmp_path / "y", database_url="sqlite://", node_name=CONSUMER)
-        forged = remote.signed_request(
-            url=f"{b.url}{remote.QUERY_PATH}", query=_query(), provider=PROVIDER, settings=impostor
+        forged = _httpx(
+            remote.signed_request(
+                url=f"{b.url}{remote.QUERY_PATH}",
+                query=_query(),
+                provider=PROVIDER,
+                settings=impostor,
+            )
         )
         assert client.send(forged).status_code == 401 and _refusal(b) == "bad-signature"
         # A timestamp outside the window.
@@ -338,14 +357,16 @@ def test_the_direct_path_answers_as_the_stack(
         return httpx.Request("POST", signed.url, content=body, headers=headers)
 
     def resigned(query: Query) -> httpx.Request:
-        return remote.signed_request(url=url, query=query, provider=PROVIDER, settings=a.settings)
+        return _httpx(
+            remote.signed_request(url=url, query=query, provider=PROVIDER, settings=a.settings)
+        )
 
     kinds = {
         "found": lambda: _signed(a, b),
         "not-found": lambda: resigned(_query(resident_id="11010519491231002X")),
         "tampered": tampered,
-        "unknown-node": lambda: remote.signed_request(
-            url=url, query=_query(), provider=PROVIDER, settings=stranger
+        "unknown-node": lambda: _httpx(
+            remote.signed_request(url=url, query=_query(), provider=PROVIDER, settings=stranger)
         ),
         "stale": lambda: _signed(a, b, created=old),
         "unsigned": lambda: httpx.Request("POST", url, json={"resource": "x"}),

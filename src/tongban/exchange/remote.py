@@ -9,21 +9,17 @@ leaves the case unchanged and may be retried; the failure is recorded.
 from __future__ import annotations
 
 import datetime
-import http.client
 import json
-import ssl
-import threading
 import uuid
 from typing import Any, NoReturn
 from urllib.parse import quote
 
-import httpx
 from http_message_signatures import HTTPMessageSignaturesException
 from sqlalchemy.orm import Session
 
 from tongban.events import service as events
 from tongban.events.service import Channel
-from tongban.exchange import nodes, signing
+from tongban.exchange import nodes, signing, wire
 from tongban.exchange.errors import ProviderUnavailable
 from tongban.exchange.models import Message
 from tongban.exchange.providers import Answer, Query, only, register_remote
@@ -37,77 +33,10 @@ WINDOW = datetime.timedelta(seconds=300)
 QUERY_PATH = "/exchange/v1/query"
 
 
-class _Connections(threading.local):
-    """Each thread's keep-alive connections, by (scheme, host, port)."""
-
-    def __init__(self) -> None:
-        self.open: dict[tuple[str, str, int], http.client.HTTPConnection] = {}
-
-
-_connections = _Connections()
-_tls = ssl.create_default_context()
-# A kept-alive connection the provider closed meanwhile fails like this before any answer:
-# the request never reached it, so it is sent once more on a new connection.
-_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
-
-
-class Unreachable(Exception):
-    """The provider could not be reached or did not answer in time (`timed_out`)."""
-
-    def __init__(self, *, timed_out: bool) -> None:
-        super().__init__("timed out" if timed_out else "unreachable")
-        self.timed_out = timed_out
-
-
-def _connect(scheme: str, host: str, port: int, timeout: float) -> http.client.HTTPConnection:
-    if scheme == "https":
-        return http.client.HTTPSConnection(host, port, timeout=timeout, context=_tls)
-    return http.client.HTTPConnection(host, port, timeout=timeout)
-
-
-def send(request: httpx.Request, *, timeout: float) -> httpx.Response:
-    """Send a signed request on this thread's keep-alive connection to its host; the answer.
-
-    The standard library's HTTP client: httpx took ~3 ms of CPU per exchange here, half a
-    fetch (docs/benchmarks.md, Exchange). Raises Unreachable."""
-    url = request.url
-    scheme = url.scheme
-    port = url.port or (443 if scheme == "https" else 80)
-    key = (scheme, url.host, port)
-    target = url.raw_path.decode("ascii")
-    headers = dict(request.headers)
-    for attempt in (1, 2):
-        connection = _connections.open.pop(key, None)
-        reused = connection is not None
-        if connection is None:
-            connection = _connect(scheme, url.host, port, timeout)
-        else:
-            connection.timeout = timeout
-            if connection.sock is not None:
-                connection.sock.settimeout(timeout)
-        try:
-            connection.request(request.method, target, body=request.content, headers=headers)
-            answer = connection.getresponse()
-            body = answer.read()
-        except _STALE:
-            connection.close()
-            if reused and attempt == 1:
-                continue
-            raise Unreachable(timed_out=False) from None
-        except TimeoutError:
-            connection.close()
-            raise Unreachable(timed_out=True) from None
-        except (OSError, http.client.HTTPException):
-            connection.close()
-            raise Unreachable(timed_out=False) from None
-        if answer.will_close:
-            connection.close()
-        else:
-            _connections.open[key] = connection
-        return httpx.Response(
-            answer.status, headers=answer.getheaders(), content=body, request=request
-        )
-    raise Unreachable(timed_out=False)  # pragma: no cover (the loop returns or raises)
+# The transport (exchange/wire.py), looked up here at each request: the benchmark's A/B
+# comparison sends through httpx instead (bench/exchange_fetch.py).
+send = wire.send
+Unreachable = wire.Unreachable
 
 
 def request_body(query: Query) -> bytes:
@@ -129,13 +58,13 @@ def signed_request(
     settings: Settings,
     message_id: str | None = None,
     created: datetime.datetime | None = None,
-) -> httpx.Request:
+) -> wire.Request:
     """A signed query request to the provider node (X-Road-style headers)."""
     key = signing.node_key(settings)
     body = request_body(query)
-    request = httpx.Request(
-        "POST",
-        url,
+    request = wire.Request(
+        method="POST",
+        url=url,
         content=body,
         headers={
             "content-type": "application/json",
@@ -156,7 +85,7 @@ def signed_request(
 def _log(
     session: Session,
     *,
-    request: httpx.Request,
+    request: wire.Request,
     provider: str,
     status: int | None,
     response_hash: str | None,
@@ -215,7 +144,7 @@ def query_remote(session: Session, node_id: str, query: Query, settings: Setting
     try:
         # The time limit is read at each request (operators and tests may change TIMEOUT).
         response = send(request, timeout=TIMEOUT)
-    except Unreachable as exc:
+    except wire.Unreachable as exc:
         row = _log(session, request=request, provider=node_id, status=None, response_hash=None)
         if exc.timed_out:
             _failed(
@@ -279,7 +208,7 @@ def query_remote(session: Session, node_id: str, query: Query, settings: Setting
     )
 
 
-def _detail(response: httpx.Response) -> str:
+def _detail(response: wire.Response) -> str:
     try:
         return str(response.json().get("detail", ""))[:200]
     except ValueError:
