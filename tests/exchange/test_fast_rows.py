@@ -17,7 +17,7 @@ from tongban.consent.tracker_models import DataUse
 from tongban.events import service as events_service
 from tongban.events.models import Event
 from tongban.exchange import fetch, remote, serving
-from tongban.exchange.models import DataFetch, PendingFetch
+from tongban.exchange.models import Agreement, DataFetch, DataResource, PendingFetch
 from tongban.platform.config import Settings
 from tongban.platform.db import utcnow
 
@@ -103,3 +103,37 @@ def test_a_fetch_stores_what_the_orm_stored(
     assert fast == slow
     assert fast["fetch"]["found"] is True and fast["pending"]["state"] == "done"
     assert fast["line"]["department_name"] and fast["line"]["field_labels"]
+
+
+def _columns(row: Any) -> dict[str, Any]:
+    return {column.key: getattr(row, column.key) for column in row.__table__.columns}
+
+
+def test_the_resource_and_its_agreements_read_as_the_orm_loads_them(
+    db: Session, world: World
+) -> None:
+    # One statement built once, its rows made into objects without the ORM's loading: every
+    # column as the ORM loads it (JSON lists, zoned timestamps, NULLs), agreements oldest
+    # first, for each way a consumer is named; no agreement, and no resource.
+    department = world.accounts["official"].department_id
+    agreed = db.scalars(select(Agreement).where(Agreement.consumer_department_id == department))
+    assert agreed.first() is not None  # the demo's approved agreement
+    for resource in db.scalars(select(DataResource).order_by(DataResource.code)):
+        mine = db.scalars(
+            select(Agreement)
+            .where(Agreement.resource_id == resource.id)
+            .where(Agreement.consumer_department_id == department)
+            .order_by(Agreement.id)
+        ).all()
+        found, agreements = fetch.resource_and_agreements(
+            db, code=resource.code, department_id=department
+        )
+        assert found is not None and _columns(found) == _columns(resource)
+        assert [_columns(a) for a in agreements] == [_columns(a) for a in mine]
+        for agreement in mine:
+            by_code, theirs = fetch.resource_and_agreements(
+                db, code=resource.code, consumer_code=agreement.consumer_code
+            )
+            assert by_code is not None and _columns(by_code) == _columns(resource)
+            assert _columns(agreement) in [_columns(a) for a in theirs]
+    assert fetch.resource_and_agreements(db, code="RS-NONE-001", department_id=1) == (None, [])
