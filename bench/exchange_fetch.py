@@ -250,7 +250,9 @@ def fetches(without: str = "") -> dict[str, float]:
         "fetches": len(latencies),
         "per_second": len(latencies) / elapsed,
         "p50_ms": statistics.median(latencies) * 1000,
+        "p90_ms": latencies[int(len(latencies) * 0.90) - 1] * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "max_ms": latencies[-1] * 1000,
         # CPU per fetch of each node: what a busy machine does not change much. A is one
         # process (one core under the GIL), B one uvicorn process: 1000 / the larger of the
         # two is the rate two free cores would allow.

@@ -464,3 +464,28 @@ def test_a_step_whose_flush_failed_is_undone_alone_and_the_unit_goes_on(db: Sess
     db.add(GovstackApplicant(client_id=1, applicant_ref="y", account_id=3))
     db.flush()
     assert db.scalar(select(func.count()).select_from(GovstackApplicant)) == 2
+
+
+def test_write_now_updates_as_sqlalchemy_does_after_what_is_unflushed(
+    db: Session, backend: str
+) -> None:
+    # A prebuilt UPDATE, every value a parameter, runs on the driver's cursor on both
+    # databases; what the session holds unflushed is written first, so the UPDATE sees it.
+    from tongban.platform.db.fastpath import direct_sql
+
+    insert_now(db, _event("write-now-1"))
+    db.add(_event("write-now-2"))  # not flushed yet
+    statement = (
+        update(Event)
+        .where(Event.uid.in_([bindparam("one"), bindparam("two")]))
+        .values(reason=bindparam("why"), data=bindparam("what"))
+    )
+    params = {"one": "write-now-1", "two": "write-now-2", "why": "因为", "what": {"n": 2}}
+    direct_sql.write_now(db, statement, params)
+    db.expire_all()
+    rows = db.scalars(select(Event).where(Event.uid.like("write-now-%")).order_by(Event.uid))
+    assert [(e.uid, e.reason, e.data) for e in rows] == [
+        ("write-now-1", "因为", {"n": 2}),
+        ("write-now-2", "因为", {"n": 2}),
+    ]
+    assert direct_sql._QUERIES[("write", statement, backend, tuple(params))] is not None

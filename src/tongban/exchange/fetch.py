@@ -38,23 +38,23 @@ from tongban.identity import service as identity
 from tongban.identity.service import Actor, Role
 from tongban.platform.config import Settings
 from tongban.platform.db import utcnow
-from tongban.platform.db.fastpath.direct_sql import AnySelect, read_all
+from tongban.platform.db.fastpath.direct_sql import AnySelect, read_all, write_now
 from tongban.platform.db.fastpath.rows import insert_now, new_row
 from tongban.platform.errors import AppError, FieldError, Forbidden, NotFound
 
 _PENDING: Table = PendingFetch.__table__  # type: ignore[assignment]
-# Built once: run on every fetch that found its record.
+# Built once, every value a parameter: run directly on every fetch that found its record.
 _PENDING_DONE = (
     update(_PENDING)
     .where(
         _PENDING.c.case_number == bindparam("for_case"),
         _PENDING.c.resource_code == bindparam("for_resource"),
-        _PENDING.c.state.in_(("pending", "failed")),
+        _PENDING.c.state.in_([bindparam("pending"), bindparam("failed")]),
     )
     .values(
-        state="done",
+        state=bindparam("done"),
         fetch_id=bindparam("done_by"),
-        problem=None,
+        problem=bindparam("no_problem"),
         updated_at=bindparam("done_at"),
     )
 )
@@ -453,17 +453,20 @@ def _store(
     # Stored at once by a cached INSERT (no unit-of-work flush), as the message log.
     insert_now(session, row)
     if answer.found:  # a fetch by hand stands in for one queued at acceptance (automatic.py)
-        # A Core UPDATE on the session's connection: no ORM object of the queue is loaded here,
-        # so there is nothing in the session to synchronise (the ORM's bulk UPDATE cost more);
-        # what the caller changed is flushed first, as the ORM's autoflush would.
-        if session.new or session.dirty or session.deleted:
-            session.flush()
-        session.connection().execute(
+        # A prebuilt UPDATE run at once: no ORM object of the queue is loaded here, so there
+        # is nothing in the session to synchronise (the ORM's bulk UPDATE cost more); what the
+        # caller changed is flushed first, as the ORM's autoflush would.
+        write_now(
+            session,
             _PENDING_DONE,
             {
                 "for_case": case.number,
                 "for_resource": resource.code,
+                "pending": "pending",
+                "failed": "failed",
+                "done": "done",
                 "done_by": row.id,
+                "no_problem": None,
                 "done_at": row.fetched_at,
             },
         )
