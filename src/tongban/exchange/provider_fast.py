@@ -8,7 +8,7 @@ dependencies solved — not to the query (docs/benchmarks.md, Exchange). The she
 `QueryFastPath` as the outermost middleware; it takes a request only in the one form this
 protocol's clients send (POST to the exact path, a declared small body, no cookie, no gzip
 asked for), and answers it as the stack would: the same work (`serving.serve_query`) in one
-unit of work on the units' thread pool, the same problem+json through the app's own error
+unit of work (on SQLite on the query thread, below), the same problem+json through the app's own error
 handlers, and what each middleware adds to such an answer — the security headers, the CSRF
 pre-session cookie (the path is not exempt), gzip's `Vary` on an answer of 500 bytes or more,
 and the request counted and timed in the metrics. Any other request goes down the stack to
@@ -19,8 +19,12 @@ and compares status, headers and body.
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from starlette.datastructures import URL, Headers, MutableHeaders
 from starlette.requests import Request
@@ -39,7 +43,31 @@ from tongban.platform.web.security import CONTENT_SECURITY_POLICY, HEADERS
 BODY_LIMIT = 16 * 1024
 # GZipMiddleware's minimum size (shell/web.py): an answer this long gets `Vary`.
 GZIP_MINIMUM = 500
+T = TypeVar("T")
 _SECURITY = (*HEADERS, (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
+
+
+# On SQLite, the queries a process serves run one at a time on a thread of their own rather
+# than on the 40 shared unit threads. Every query writes (its message log and event), and the
+# node's write gate admits one writer at a time anyway; what many threads added was the GIL
+# handed to and fro among them. Measured, the provider alone under 8 kept-alive connections
+# (docs/benchmarks.md, Exchange): 2.63 ms of CPU a query on the shared threads (0.60 ms of it
+# in the kernel), 1.95 ms on one thread of its own (0.28 ms), 1.51 ms on the event loop
+# itself, which is not done: a query waiting at the write gate would stall the process's
+# every request. On PostgreSQL a query waits on the server's round trips: the shared threads.
+_query_thread: ThreadPoolExecutor | None = None
+_query_thread_lock = threading.Lock()
+
+
+async def _on_query_thread(database: Any, work: Callable[[], T]) -> T:
+    global _query_thread
+    if database.engine.dialect.name != "sqlite":
+        return await in_unit_thread(work)
+    if _query_thread is None:
+        with _query_thread_lock:
+            if _query_thread is None:
+                _query_thread = ThreadPoolExecutor(1, thread_name_prefix="tongban-query")
+    return await asyncio.get_running_loop().run_in_executor(_query_thread, work)
 
 
 def takes(scope: Scope) -> bool:
@@ -106,7 +134,7 @@ class QueryFastPath:
                 )
 
         try:
-            served = await in_unit_thread(work)
+            served = await _on_query_thread(app.state.database, work)
             response: Response = Response(
                 content=served.body, status_code=served.status_code, headers=served.headers
             )

@@ -3,12 +3,20 @@ outside the write lock and a bound on the WAL's size. make_engine (tongban.platf
 installs it on every SQLite engine.
 
 The WAL is bounded by its size, which every process sees alike (docs/deployment.md, "SQLite's
-write-ahead log"): after a writing commit, a WAL past WAL_CHECKPOINT_BYTES is checkpointed
-PASSIVE (copies what no reader still needs, outside the write lock: writers go on), then, if
-the gate is free at that moment, TRUNCATE under the gate: little is left to copy, it waits at
-most RESET_WAIT_MS for the readers of older snapshots, and empties the file. Left to readers
-that never all finish at once, a WAL is never reset and grows without end (148 MB in 21 s
-under the submission benchmark); journal_size_limit also shrinks it when SQLite resets it.
+write-ahead log"): a writing commit that leaves the WAL past WAL_CHECKPOINT_BYTES wakes the
+process's checkpointing thread, which checkpoints PASSIVE (copies what no reader still needs,
+outside the write lock: writers go on), then, if the gate is free at that moment, TRUNCATE
+under the gate: little is left to copy, it waits at most RESET_WAIT_MS for the readers of
+older snapshots, and empties the file. Left to readers that never all finish at once, a WAL is
+never reset and grows without end (148 MB in 21 s under the submission benchmark);
+journal_size_limit also shrinks it when SQLite resets it.
+
+The checkpoint runs on a thread of its own, not in the request that crossed the bound: copying
+4 MB of pages and syncing the file took that request tens of milliseconds (under the exchange
+benchmark the slowest 1 % of fetches took 55-63 ms with checkpoints in the requests, 34-49 ms
+without them; docs/benchmarks.md, Exchange). A WAL that still grows past
+WAL_FORCE_FACTOR times the bound (the thread cannot keep up) is checkpointed by the committing
+writer itself, as before, so the bound holds.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -76,11 +85,18 @@ class _SqliteGate:
 
     def __init__(self, database: str | None) -> None:
         self.lock = threading.Lock()
-        self.checkpointing = threading.Lock()  # one checkpointing thread per process
+        self.copying = threading.Lock()  # one thread of the process checkpoints at a time
+        self.checkpointing = threading.Lock()  # guards starting the checkpointing thread
+        self.checkpointer: threading.Thread | None = None
+        self.wanted = threading.Event()  # a writer found the WAL past the bound
+        self.rounds = 0  # rounds the checkpointing thread has finished
+        self.idle = threading.Condition(self.checkpointing)  # notified at the end of a round
         self.fd: int | None = None
         self.wal: str | None = None
+        self.database: str | None = None
         if database and database != ":memory:" and not database.startswith("file:"):
             self.wal = f"{database}-wal"
+            self.database = database
         if fcntl is not None and database and database != ":memory:":
             try:
                 self.fd = os.open(f"{database}-gate", os.O_RDWR | os.O_CREAT, 0o600)
@@ -167,7 +183,11 @@ class _SqliteGate:
         finally:
             self.end(connection)
         if wrote:
-            self._bound_the_wal(raw)
+            size = self._wal_size()
+            if size > WAL_FORCE_FACTOR * WAL_CHECKPOINT_BYTES:
+                self._bound_the_wal(raw)  # the checkpointing thread is behind: do it here
+            elif size > WAL_CHECKPOINT_BYTES:
+                self._wake_checkpointer()
 
     def _wal_size(self) -> int:
         if self.wal is None:
@@ -177,12 +197,55 @@ class _SqliteGate:
         except OSError:
             return 0
 
+    def _wake_checkpointer(self) -> None:
+        if self.checkpointer is None:
+            with self.checkpointing:
+                if self.checkpointer is None:
+                    self.checkpointer = threading.Thread(
+                        target=self._checkpoint_when_woken,
+                        name="tongban-sqlite-checkpoint",
+                        daemon=True,
+                    )
+                    self.checkpointer.start()
+        self.wanted.set()
+
+    def _checkpoint_when_woken(self) -> None:
+        """The checkpointing thread: on its own connection (it reads nothing, so it pins no
+        snapshot), bound the WAL each time a writer finds it past the bound."""
+        assert self.database is not None
+        raw = sqlite3.connect(self.database, isolation_level=None, check_same_thread=False)
+        raw.execute(f"PRAGMA busy_timeout={TIMEOUT_S * 1000}")
+        while True:
+            self.wanted.wait()
+            self.wanted.clear()
+            if self._wal_size() > WAL_CHECKPOINT_BYTES:
+                self._bound_the_wal(raw)
+            with self.checkpointing:
+                self.rounds += 1
+                self.idle.notify_all()
+
+    def wait_for_checkpoints(self, timeout: float = 10.0) -> bool:
+        """For tests: wait until the checkpointing thread has finished a round begun after
+        this call (it bounds the WAL as it stands now); False on time-out."""
+        if self.checkpointer is None:
+            return True
+        with self.checkpointing:
+            target = self.rounds + 2  # the round under way may have begun before this call
+            deadline = time.monotonic() + timeout
+            while self.rounds < target:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.wanted.set()
+                self.idle.wait(min(left, 0.05))
+        return True
+
     def _bound_the_wal(self, raw: Any) -> None:
-        """After a writing commit: checkpoint a WAL grown past WAL_CHECKPOINT_BYTES, then reset
-        it when no reader needs it (see the module's docstring)."""
+        """Checkpoint a WAL grown past WAL_CHECKPOINT_BYTES, then reset it when no reader
+        needs it (see the module's docstring)."""
         if self._wal_size() <= WAL_CHECKPOINT_BYTES:
             return
-        if not self.checkpointing.acquire(blocking=False):
+        if not self.copying.acquire(blocking=False):
             return  # another thread of this process is at it
         try:
             # Copies what no reader still needs into the database file; takes no write lock.
@@ -201,7 +264,7 @@ class _SqliteGate:
         except sqlite3.Error:
             log.warning("WAL checkpoint failed; the next commit will try again", exc_info=True)
         finally:
-            self.checkpointing.release()
+            self.copying.release()
 
     def end(self, connection: Any) -> None:
         """After a commit or a rollback: release what the transaction held."""
@@ -221,12 +284,23 @@ TIMEOUT_S = 10
 # 1,000 pages, 4 MiB with 4 KiB pages); the reset waits at most RESET_WAIT_MS for readers.
 WAL_CHECKPOINT_BYTES = 4 * 1024 * 1024
 RESET_WAIT_MS = 50
+# A WAL past this many times the bound is checkpointed by the committing writer itself.
+WAL_FORCE_FACTOR = 4
+
+
+_GATES: weakref.WeakKeyDictionary[Engine, _SqliteGate] = weakref.WeakKeyDictionary()
+
+
+def gate_of(engine: Engine) -> _SqliteGate | None:
+    """The write gate installed on an engine (None: not SQLite)."""
+    return _GATES.get(engine)
 
 
 def install(engine: Engine, url: str) -> None:
     """Pragmas on every new connection, and the write gate on every transaction."""
     event.listen(engine, "connect", _sqlite_pragmas)
     gate = _SqliteGate(make_url(url).database)
+    _GATES[engine] = gate
     event.listen(engine, "begin", gate.begin)
     event.listen(engine, "before_execute", gate.before_execute)
     event.listen(engine, "before_cursor_execute", gate.before_cursor_execute)
