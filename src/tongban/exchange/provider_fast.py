@@ -10,8 +10,8 @@ protocol's clients send (POST to the exact path, a declared small body, no cooki
 asked for), and answers it as the stack would: the same work (`serving.serve_query`) in one
 unit of work (on SQLite on the query thread, below), the same problem+json through the app's
 own error handlers, and what each middleware adds to such an answer — the security headers,
-the CSRF pre-session cookie (the path is not exempt), gzip's `Vary` on an answer of 500 bytes or more,
-and the request counted and timed in the metrics. Any other request goes down the stack to
+the CSRF pre-session cookie (the path is not exempt), gzip's `Vary` on an answer of 500 bytes
+or more, and the request counted and timed in the metrics. Any other request goes down the stack to
 the FastAPI route (provider_api.py), which stays the documented one.
 tests/exchange/test_provider_fast.py sends each kind of query, genuine and refused, both ways
 and compares status, headers and body.
