@@ -137,3 +137,36 @@ def test_the_resource_and_its_agreements_read_as_the_orm_loads_them(
             assert by_code is not None and _columns(by_code) == _columns(resource)
             assert _columns(agreement) in [_columns(a) for a in theirs]
     assert fetch.resource_and_agreements(db, code="RS-NONE-001", department_id=1) == (None, [])
+
+
+def test_the_statements_of_a_fetch_run_directly_on_both_databases() -> None:
+    # Each statement a fetch or a served query runs every time is built with every value a
+    # parameter, so it takes the driver's cursor (a constant built in would send it back
+    # through SQLAlchemy's execution without anyone noticing).
+    from sqlalchemy.dialects.postgresql import psycopg
+    from sqlalchemy.dialects.sqlite import pysqlite
+
+    from tongban.cases import service as cases_service
+    from tongban.consent import checks
+    from tongban.exchange import nodes, providers
+    from tongban.identity import accounts, cards, departments
+    from tongban.platform.db.fastpath import direct_sql
+
+    reads = {
+        cases_service._VIEW_BY_NUMBER: ("number",),
+        accounts._RESIDENT_ID: ("account_id",),
+        cards._CARD: ("account_id",),
+        departments._NAME_BY_CODE: ("code",),
+        checks._REQUIREMENTS: ("resource_code",),
+        nodes._LISTED: ("node_id",),
+        serving._NODE_AND_SEEN: ("node_id", "message_id", "inbound"),
+        providers._RECORD: ("resource", "subject"),
+        fetch._BY_DEPARTMENT: ("code", "consumer"),
+        fetch._BY_CONSUMER_CODE: ("code", "consumer"),
+    }
+    pending = ("for_case", "for_resource", "pending", "failed", "done", "done_by", "no_problem")
+    for dialect in (pysqlite.SQLiteDialect_pysqlite(), psycopg.PGDialect_psycopg()):
+        for statement, names in reads.items():
+            assert direct_sql._direct_query(statement, names, dialect) is not None, statement
+        update = fetch._PENDING_DONE.compile(dialect=dialect)
+        assert direct_sql.compiled_direct(update, (*pending, "done_at"), dialect) is not None
