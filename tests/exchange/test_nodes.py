@@ -186,13 +186,14 @@ def _httpx(request: wire.Request) -> httpx.Request:
     )
 
 
-def _signed(a: Node, b: Node, **kwargs: object) -> httpx.Request:
+def _signed(a: Node, b: Node, *, by: Settings | None = None, **kwargs: object) -> httpx.Request:
+    """A query from A to B, signed by A (or by the node of the settings `by`)."""
     return _httpx(
         remote.signed_request(
             url=f"{b.url}{remote.QUERY_PATH}",
             query=_query(),
             provider=PROVIDER,
-            settings=a.settings,
+            settings=by or a.settings,
             **kwargs,  # type: ignore[arg-type]
         )
     )
@@ -259,24 +260,10 @@ def test_tampered_replayed_unknown_and_stale_messages_are_refused(
         assert answer.status_code == 401 and _refusal(b) == "bad-signature"
         # A node the directory does not list, and a listed node's id with another key.
         stranger = Settings(data_dir=tmp_path / "x", database_url="sqlite://", node_name="xx.node")
-        unknown = _httpx(
-            remote.signed_request(
-                url=f"{b.url}{remote.QUERY_PATH}",
-                query=_query(),
-                provider=PROVIDER,
-                settings=stranger,
-            )
-        )
+        unknown = _signed(a, b, by=stranger)
         assert client.send(unknown).status_code == 401 and _refusal(b) == "unknown-node"
         impostor = Settings(data_dir=tmp_path / "y", database_url="sqlite://", node_name=CONSUMER)
-        forged = _httpx(
-            remote.signed_request(
-                url=f"{b.url}{remote.QUERY_PATH}",
-                query=_query(),
-                provider=PROVIDER,
-                settings=impostor,
-            )
-        )
+        forged = _signed(a, b, by=impostor)
         assert client.send(forged).status_code == 401 and _refusal(b) == "bad-signature"
         # A timestamp outside the window.
         old = datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1)
@@ -365,9 +352,7 @@ def test_the_direct_path_answers_as_the_stack(
         "found": lambda: _signed(a, b),
         "not-found": lambda: resigned(_query(resident_id="11010519491231002X")),
         "tampered": tampered,
-        "unknown-node": lambda: _httpx(
-            remote.signed_request(url=url, query=_query(), provider=PROVIDER, settings=stranger)
-        ),
+        "unknown-node": lambda: _signed(a, b, by=stranger),
         "stale": lambda: _signed(a, b, created=old),
         "unsigned": lambda: httpx.Request("POST", url, json={"resource": "x"}),
         "not-agreed": lambda: resigned(_query(fields=("account_balance",))),
