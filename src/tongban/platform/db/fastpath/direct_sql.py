@@ -74,7 +74,9 @@ class DirectStatement:
         return row[0]
 
     def run_all(self, connection: Connection, values: dict[str, Any]) -> list[Any]:
-        """Every row of a SELECT (SQLite, or one row at most on PostgreSQL: see fetch_all)."""
+        """Every row of a SELECT (SQLite only: read_all leaves PostgreSQL's to SQLAlchemy, as
+        psycopg's raw cursor path here reads one row)."""
+        assert self.sqlite, "run_all is SQLite's"
         params = [
             values[name] if process is None else process(values[name])
             for name, process in self.processors
