@@ -220,13 +220,7 @@ def test_co_handling_messages_from_the_wrong_node_are_refused(fed: Federation) -
         "steps": [{"authority_code": code, "region_code": "350200", "note": "伪造"}],
     }
     # Guangdong (which does not serve Xiamen) claims the step done.
-    forged = messages.seal(
-        key=exchange.node_key(gd.settings),
-        message_id=f"{number}:cohandled:forged",
-        kind="case.cohandled",
-        receiver=sc.node_id,
-        body=body,
-    )
+    forged = _sealed(gd, f"{number}:cohandled:forged", "case.cohandled", to=sc, body=body)
     assert sc.worker().apply_one(forged) is None
     refusals = [e["refusal"] for e in _events(sc, "federation.message_refused")]
     assert refusals == ["forged_region"]
@@ -238,20 +232,8 @@ def test_co_handling_messages_from_the_wrong_node_are_refused(fed: Federation) -
     with sc.session() as session:
         row = session.scalars(select(Outgoing).where(Outgoing.kind == "case.cohandle")).one()
         body = json.loads(json.dumps(row.body))
-    from_gd = messages.seal(
-        key=exchange.node_key(gd.settings),
-        message_id=f"{number}:cohandle:forged",
-        kind="case.cohandle",
-        receiver=fj.node_id,
-        body=body,
-    )
-    to_gd = messages.seal(
-        key=exchange.node_key(sc.settings),
-        message_id=f"{number}:cohandle:astray",
-        kind="case.cohandle",
-        receiver=gd.node_id,
-        body=body,
-    )
+    from_gd = _sealed(gd, f"{number}:cohandle:forged", "case.cohandle", to=fj, body=body)
+    to_gd = _sealed(sc, f"{number}:cohandle:astray", "case.cohandle", to=gd, body=body)
     assert fj.worker().apply_one(from_gd) is None
     assert gd.worker().apply_one(to_gd) is None
     assert [e["refusal"] for e in _events(fj, "federation.message_refused")] == ["forged_region"]
@@ -279,4 +261,15 @@ def _seal(node: Node, row: Outgoing) -> bytes:
         kind=row.kind,
         receiver=row.target_node,
         body=json.loads(json.dumps(row.body)),
+    )
+
+
+def _sealed(by: Node, message_id: str, kind: str, *, to: Node, body: dict[str, Any]) -> bytes:
+    """A message `by` signs for `to` (genuine or not, as the test makes it)."""
+    return messages.seal(
+        key=exchange.node_key(by.settings),
+        message_id=message_id,
+        kind=kind,
+        receiver=to.node_id,
+        body=body,
     )

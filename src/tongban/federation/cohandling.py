@@ -35,11 +35,6 @@ KINDS = (COHANDLE, COHANDLED)
 ROLE = "cohandler"  # the link of a co-handling copy
 
 
-def _served_by(routes: list[routing.Route], region: str) -> str | None:
-    route = routing.serving(routes, region)
-    return route.node_id if route else None
-
-
 # --- the authority's node -----------------------------------------------------------------
 
 
@@ -51,7 +46,7 @@ def send(session: Session, *, case_number: str, routes: list[routing.Route], me:
         return
     record: dict[str, Any] | None = None
     for step in steps:
-        target = _served_by(routes, str(step["region_code"]))
+        target = routing.serving_node(routes, str(step["region_code"]))
         if target is None or target == me:
             continue
         if record is None:
@@ -139,13 +134,13 @@ def _step(
 ) -> None:
     number = str(record["number"])[:40]
     authority = str(record.get("authority_region", ""))
-    if _served_by(routes, authority) != sender:
+    if routing.serving_node(routes, authority) != sender:
         raise messages.Refused("forged_region", f"{sender} does not handle {number}")
     step = body.get("step")
     if not isinstance(step, dict):
         raise messages.Refused("malformed", "no step in the message")
     region = str(step.get("region_code", ""))
-    if _served_by(routes, region) != me:
+    if routing.serving_node(routes, region) != me:
         raise messages.Refused("not_ours", f"co-handler region {region} is not served here")
     if cases.has_case(session, number=number):
         return  # received before under another message id (another step of the same case)
@@ -197,7 +192,7 @@ def _result(
         raise messages.Refused("malformed", "no steps in the message")
     for step in steps:  # all checked before any applies
         region = str(step.get("region_code", ""))
-        if _served_by(routes, region) != sender:
+        if routing.serving_node(routes, region) != sender:
             raise messages.Refused("forged_region", f"{sender} does not serve {region}")
     applied = []
     for step in steps:

@@ -135,11 +135,6 @@ def apply(
     return Outcome(message_id, kind, number, "applied")
 
 
-def _served_by(routes: list[routing.Route], region: str) -> str | None:
-    route = routing.serving(routes, region)
-    return route.node_id if route else None
-
-
 def _transfer(
     session: Session,
     *,
@@ -176,7 +171,7 @@ def check_transfer(
     if issuer is None or issuer.node_id != sender:
         raise messages.Refused("forged_region", f"{sender} does not serve {origin} ({number})")
     authority = str(record.get("authority_region", ""))
-    if _served_by(routes, authority) != me:
+    if routing.serving_node(routes, authority) != me:
         raise messages.Refused("not_ours", f"authority region {authority} is not served here")
 
 

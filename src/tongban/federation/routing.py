@@ -80,6 +80,12 @@ def serving(routes: list[Route], region_code: str) -> Route | None:
     return None
 
 
+def serving_node(routes: list[Route], region_code: str) -> str | None:
+    """The id of the node that serves an authority's region code (serving), or None."""
+    route = serving(routes, region_code)
+    return route.node_id if route else None
+
+
 def issuer(routes: list[Route], number_region: str) -> Route | None:
     """The node that numbers cases with this region code: a station by its exact code, else
     the node serving the region."""
